@@ -1,0 +1,78 @@
+//! # fintra-core — the event-sourcing kernel of fintra
+//!
+//! fintra keeps an immutable event log as the source of truth and derives state from it. This
+//! crate holds the parts every other fintra crate builds on, with no database driver and no async
+//! runtime:
+//!
+//! - the event envelope ([`NewEvent`], [`RecordedEvent`], [`EventMetadata`]);
+//! - the storage contract ([`EventStore`], documented in its `# Contract` section, with
+//!   conveniences on [`EventStoreExt`]) and [`SnapshotStore`];
+//! - aggregates as pure deciders ([`Aggregate`]) and the [`Repository`] that loads them, executes
+//!   commands with bounded retries, answers time travel and builds what-if [`Fork`]s;
+//! - codecs ([`JsonCodec`], [`ProstCodec`]) and [`Upcasters`];
+//! - [`Money`] in integer minor units;
+//! - every bound in [`limits`];
+//! - [`InMemoryEventStore`], a complete backend and the embedded default;
+//! - with the `testing` feature, `testing::conformance` (the suite every store passes) and
+//!   `testing::AggregateSpec` (given/when/then).
+//!
+//! ```
+//! use fintra_core::{
+//!     EventStore, EventStoreExt, ExpectedVersion, InMemoryEventStore, NewEvent, Position,
+//!     StreamId, ContentType, EventMetadata,
+//! };
+//! # futures::executor::block_on(async {
+//! let store = InMemoryEventStore::new();
+//! let stream = StreamId::new("account-1")?;
+//! let event = NewEvent {
+//!     event_id: uuid::Uuid::from_u128(1),
+//!     event_type: "Opened".into(),
+//!     schema_version: 1,
+//!     occurred_at: chrono::DateTime::UNIX_EPOCH,
+//!     metadata: EventMetadata::default(),
+//!     content_type: ContentType::json(),
+//!     payload: br#"{"owner":"ada"}"#.as_slice().into(),
+//! };
+//! let appended = store.append_one(&stream, ExpectedVersion::NoStream, event.clone()).await?;
+//! // A retry of the same event is a no-op returning the original result.
+//! assert_eq!(store.append_one(&stream, ExpectedVersion::NoStream, event).await?, appended);
+//! assert_eq!(store.read_all(Position::START, 100).await?.len(), 1);
+//! # Ok::<(), fintra_core::Error>(())
+//! # }).unwrap();
+//! ```
+
+mod aggregate;
+mod clock;
+mod codec;
+mod error;
+mod event;
+mod ids;
+pub mod limits;
+mod memory;
+mod money;
+mod repository;
+mod snapshot;
+mod store;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use aggregate::{Aggregate, DecideContext, DomainEvent};
+pub use clock::{
+    Clock, IdGenerator, ManualClock, SequentialIdGenerator, SystemClock, UuidV7Generator,
+};
+pub use codec::{Codec, JsonCodec, ProstCodec, RawEvent, UpcastFn, Upcasters};
+pub use error::{BoxError, Error, Result, check_limit};
+pub use event::{
+    Actor, ContentType, EventMetadata, NewEvent, RecordedEvent, truncate_to_micros, validate_batch,
+    validate_timestamp,
+};
+pub use ids::{EventId, Position, StreamId, StreamVersion, TenantId};
+pub use memory::{InMemoryEventStore, InMemorySnapshotStore};
+pub use money::{Asset, AssetKind, Money, MoneyError};
+pub use repository::{Branch, ExecuteError, Executed, Fork, Loaded, Repository};
+pub use snapshot::{Snapshot, SnapshotStore};
+pub use store::{
+    AppendResult, AsOf, EventStore, EventStoreExt, ExpectedVersion, ReadStreamOptions,
+    check_read_limit,
+};

@@ -1,0 +1,442 @@
+//! The repository: loads aggregates (latest snapshot + later events), executes commands with
+//! bounded retries on conflict, answers time-travel questions and builds what-if forks.
+
+mod fork;
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+pub use fork::{Branch, Fork};
+
+use crate::limits::{COMMAND_ATTEMPTS_MAX, LOAD_EVENTS_MAX};
+use crate::{
+    Aggregate, AppendResult, AsOf, Clock, Codec, DecideContext, DomainEvent, Error, EventMetadata,
+    EventStore, EventStoreExt, ExpectedVersion, IdGenerator, JsonCodec, NewEvent, RawEvent,
+    RecordedEvent, Result, Snapshot, SnapshotStore, StreamId, StreamVersion, SystemClock,
+    Upcasters, UuidV7Generator,
+};
+
+/// An aggregate's state at a stream version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loaded<A> {
+    /// The folded state.
+    pub state: A,
+    /// The version of the last folded event ([`StreamVersion::NONE`] for a new stream).
+    pub version: StreamVersion,
+    /// Domain time of the last folded event.
+    pub last_occurred_at: Option<DateTime<Utc>>,
+}
+
+impl<A: Default> Loaded<A> {
+    fn empty() -> Self {
+        Self { state: A::default(), version: StreamVersion::NONE, last_occurred_at: None }
+    }
+}
+
+/// What a successful command did.
+#[derive(Debug)]
+pub struct Executed<A: Aggregate> {
+    /// The state after the command.
+    pub state: A,
+    /// The events it produced (empty for a command that changed nothing).
+    pub events: Vec<A::Event>,
+    /// The append's result; `None` when there was nothing to append.
+    pub append: Option<AppendResult>,
+    /// How many attempts it took (1 without conflicts).
+    pub attempts: u32,
+    /// A snapshot that was due but could not be saved. The command itself succeeded: snapshots
+    /// are a cache, so this is reported rather than turned into a failure.
+    pub snapshot_error: Option<Error>,
+}
+
+/// Why a command did not go through.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError<E: std::error::Error + 'static> {
+    /// The aggregate refused the command (a domain rule).
+    #[error("command rejected: {0}")]
+    Rejected(#[source] E),
+    /// Loading or appending failed; after the last attempt a conflict is reported here too.
+    #[error(transparent)]
+    Store(#[from] Error),
+}
+
+struct Snapshots {
+    store: Arc<dyn SnapshotStore>,
+    every_events: u64,
+}
+
+/// Loads and saves one aggregate type `A` through an [`EventStore`] `S` with codec `C`.
+pub struct Repository<A: Aggregate, S, C = JsonCodec<<A as Aggregate>::Event>> {
+    store: S,
+    codec: Arc<C>,
+    upcasters: Upcasters,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    snapshots: Option<Snapshots>,
+    attempts_max: u32,
+    aggregate: PhantomData<fn() -> A>,
+}
+
+impl<A: Aggregate, S, C> std::fmt::Debug for Repository<A, S, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repository")
+            .field("category", &A::CATEGORY)
+            .field("attempts_max", &self.attempts_max)
+            .field("snapshot_every", &self.snapshots.as_ref().map(|s| s.every_events))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Aggregate, S: EventStore> Repository<A, S> {
+    /// A repository with the JSON codec, the system clock, UUIDv7 ids, no snapshots and
+    /// 8 attempts per command.
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            codec: Arc::new(JsonCodec::new()),
+            upcasters: Upcasters::new(),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(UuidV7Generator),
+            snapshots: None,
+            attempts_max: 8,
+            aggregate: PhantomData,
+        }
+    }
+}
+
+impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
+    /// Uses `codec` for payloads.
+    pub fn with_codec<C2: Codec<A::Event>>(self, codec: C2) -> Repository<A, S, C2> {
+        Repository {
+            store: self.store,
+            codec: Arc::new(codec),
+            upcasters: self.upcasters,
+            clock: self.clock,
+            ids: self.ids,
+            snapshots: self.snapshots,
+            attempts_max: self.attempts_max,
+            aggregate: PhantomData,
+        }
+    }
+
+    /// Uses `clock` for command time.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses `ids` for event ids and `DecideContext::new_id`.
+    #[must_use]
+    pub fn with_ids(mut self, ids: Arc<dyn IdGenerator>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    /// Upcasts stored payloads with `upcasters` before decoding.
+    #[must_use]
+    pub fn with_upcasters(mut self, upcasters: Upcasters) -> Self {
+        self.upcasters = upcasters;
+        self
+    }
+
+    /// Saves a snapshot whenever a command crosses a multiple of `every_events` events, and
+    /// loads from the latest snapshot.
+    ///
+    /// # Errors
+    /// `InvalidInput` for `every_events == 0`.
+    pub fn with_snapshots(
+        mut self,
+        store: Arc<dyn SnapshotStore>,
+        every_events: u64,
+    ) -> Result<Self> {
+        if every_events == 0 {
+            return Err(Error::invalid("every_events", "must be at least 1"));
+        }
+        self.snapshots = Some(Snapshots { store, every_events });
+        Ok(self)
+    }
+
+    /// Makes at most `attempts` attempts per command (1 = no retry).
+    ///
+    /// # Errors
+    /// `InvalidInput` for 0, `LimitExceeded` above [`COMMAND_ATTEMPTS_MAX`].
+    pub fn with_attempts_max(mut self, attempts: u32) -> Result<Self> {
+        if attempts == 0 {
+            return Err(Error::invalid("attempts", "must be at least 1"));
+        }
+        if attempts > COMMAND_ATTEMPTS_MAX {
+            return Err(Error::limit("COMMAND_ATTEMPTS_MAX", COMMAND_ATTEMPTS_MAX, attempts));
+        }
+        self.attempts_max = attempts;
+        Ok(self)
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The stream of the aggregate instance `id`: `<CATEGORY>-<id>`.
+    ///
+    /// # Errors
+    /// `InvalidInput` if `A::CATEGORY` is not a valid stream name.
+    pub fn stream_id(&self, id: Uuid) -> Result<StreamId> {
+        StreamId::for_aggregate(A::CATEGORY, id)
+    }
+
+    /// Decodes a recorded event through the upcasters and the codec.
+    ///
+    /// # Errors
+    /// `Codec` or an upcaster's error.
+    pub fn decode(&self, event: &RecordedEvent) -> Result<A::Event> {
+        let raw = self.upcasters.upcast(RawEvent::from(event))?;
+        self.codec.decode(&raw)
+    }
+
+    fn fold_into(&self, loaded: &mut Loaded<A>, event: &RecordedEvent) -> Result<()> {
+        let expected = loaded.version.next()?;
+        if event.stream_version != expected {
+            return Err(Error::corrupted(format!(
+                "stream {} jumps from version {} to {}",
+                event.stream_id, loaded.version, event.stream_version
+            )));
+        }
+        if event.stream_version.get() > LOAD_EVENTS_MAX {
+            return Err(Error::limit("LOAD_EVENTS_MAX", LOAD_EVENTS_MAX, event.stream_version.0));
+        }
+        loaded.state.apply(&self.decode(event)?);
+        loaded.version = event.stream_version;
+        loaded.last_occurred_at = Some(event.occurred_at);
+        Ok(())
+    }
+
+    async fn latest_snapshot(&self, stream: &StreamId) -> Result<Option<Loaded<A>>> {
+        let Some(snapshots) = &self.snapshots else { return Ok(None) };
+        let Some(snapshot) = snapshots.store.load(stream).await? else { return Ok(None) };
+        if snapshot.schema_version != A::SNAPSHOT_VERSION {
+            return Ok(None);
+        }
+        let state = serde_json::from_slice(&snapshot.state).map_err(|e| Error::Codec {
+            event_type: format!("snapshot:{}", A::CATEGORY),
+            schema_version: snapshot.schema_version,
+            source: e.into(),
+        })?;
+        Ok(Some(Loaded {
+            state,
+            version: snapshot.version,
+            last_occurred_at: Some(snapshot.occurred_at),
+        }))
+    }
+
+    /// Loads the current state: the latest snapshot (if configured) plus every later event.
+    ///
+    /// # Errors
+    /// Store and codec errors; `Corrupted` for a version gap.
+    pub async fn load(&self, stream: &StreamId) -> Result<Loaded<A>> {
+        let mut loaded = self.latest_snapshot(stream).await?.unwrap_or_else(Loaded::empty);
+        let from = loaded.version.next()?;
+        self.store
+            .for_each_in_stream(stream, from, None, |event| self.fold_into(&mut loaded, &event))
+            .await?;
+        Ok(loaded)
+    }
+
+    /// The state right after `version` (time travel by version). A version beyond the end
+    /// returns the current state.
+    ///
+    /// # Errors
+    /// As [`Repository::load`].
+    pub async fn load_at_version(
+        &self,
+        stream: &StreamId,
+        version: StreamVersion,
+    ) -> Result<Loaded<A>> {
+        let snapshot = self.latest_snapshot(stream).await?.filter(|s| s.version <= version);
+        let mut loaded = snapshot.unwrap_or_else(Loaded::empty);
+        let mut next = loaded.version.next()?;
+        while next <= version {
+            let limit = usize::try_from(version.get() - next.get() + 1)
+                .unwrap_or(usize::MAX)
+                .min(crate::limits::READ_PAGE_EVENTS_MAX);
+            let options = crate::ReadStreamOptions::from_version(next).limit(limit);
+            let page = self.store.read_stream(stream, options).await?;
+            let Some(last) = page.last() else { break };
+            next = last.stream_version.next()?;
+            for event in &page {
+                self.fold_into(&mut loaded, event)?;
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// The state as of an instant on either timeline (time travel by time): every event inside
+    /// `as_of`, folded in version order. `version` is the last folded event's version.
+    ///
+    /// Replays from the first event: a snapshot cannot tell which of its events were back-dated.
+    ///
+    /// # Errors
+    /// As [`Repository::load`]; `Unsupported` if the store cannot filter by time.
+    pub async fn load_as_of(&self, stream: &StreamId, as_of: AsOf) -> Result<Loaded<A>> {
+        let mut loaded = Loaded::<A>::empty();
+        self.store
+            .for_each_in_stream(stream, StreamVersion::FIRST, Some(as_of), |event| {
+                loaded.state.apply(&self.decode(&event)?);
+                loaded.version = event.stream_version;
+                loaded.last_occurred_at = Some(event.occurred_at);
+                Ok(())
+            })
+            .await?;
+        Ok(loaded)
+    }
+
+    /// Encodes domain events into envelopes with fresh ids.
+    ///
+    /// # Errors
+    /// `Codec`.
+    pub fn encode(
+        &self,
+        events: &[A::Event],
+        now: DateTime<Utc>,
+        metadata: &EventMetadata,
+    ) -> Result<Vec<NewEvent>> {
+        events
+            .iter()
+            .map(|event| {
+                let (payload, content_type) = self.codec.encode(event)?;
+                Ok(NewEvent {
+                    event_id: self.ids.next_id(),
+                    event_type: event.event_type().to_owned(),
+                    schema_version: event.schema_version(),
+                    occurred_at: event.occurred_at().unwrap_or(now),
+                    metadata: metadata.clone(),
+                    content_type,
+                    payload,
+                })
+            })
+            .collect()
+    }
+
+    /// Loads, decides and appends with the loaded version as the expected one; on a conflict it
+    /// reloads and decides again, up to the configured attempts.
+    ///
+    /// # Errors
+    /// [`ExecuteError::Rejected`] with the aggregate's error, or [`ExecuteError::Store`]
+    /// (including the last `Conflict` once attempts run out).
+    pub async fn execute(
+        &self,
+        stream: &StreamId,
+        command: &A::Command,
+        metadata: &EventMetadata,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        let mut attempt = 0u32;
+        loop {
+            attempt = attempt.saturating_add(1);
+            let loaded = self.load(stream).await?;
+            let ctx = DecideContext::from_clock(self.clock.as_ref(), self.ids.as_ref());
+            let events = loaded.state.decide(command, &ctx).map_err(ExecuteError::Rejected)?;
+            if events.is_empty() {
+                let state = loaded.state;
+                let none = Executed {
+                    state,
+                    events,
+                    append: None,
+                    attempts: attempt,
+                    snapshot_error: None,
+                };
+                return Ok(none);
+            }
+            let envelopes = self.encode(&events, ctx.now(), metadata)?;
+            let expected = ExpectedVersion::Exact(loaded.version);
+            match self.store.append(stream, expected, &envelopes).await {
+                Ok(append) => {
+                    let mut state = loaded.state;
+                    events.iter().for_each(|event| state.apply(event));
+                    let last_occurred = envelopes.last().map(|e| e.occurred_at);
+                    let snapshot_error = self
+                        .snapshot_if_due(stream, &state, loaded.version, &append, last_occurred)
+                        .await;
+                    return Ok(Executed {
+                        state,
+                        events,
+                        append: Some(append),
+                        attempts: attempt,
+                        snapshot_error,
+                    });
+                }
+                Err(conflict @ Error::Conflict { .. }) if attempt >= self.attempts_max => {
+                    return Err(conflict.into());
+                }
+                Err(Error::Conflict { .. }) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+
+    async fn snapshot_if_due(
+        &self,
+        stream: &StreamId,
+        state: &A,
+        before: StreamVersion,
+        append: &AppendResult,
+        occurred_at: Option<DateTime<Utc>>,
+    ) -> Option<Error> {
+        let snapshots = self.snapshots.as_ref()?;
+        let every = snapshots.every_events;
+        if before.get() / every == append.last_version.get() / every {
+            return None;
+        }
+        let state = match serde_json::to_vec(state) {
+            Ok(bytes) => Bytes::from(bytes),
+            Err(e) => {
+                return Some(Error::Codec {
+                    event_type: format!("snapshot:{}", A::CATEGORY),
+                    schema_version: A::SNAPSHOT_VERSION,
+                    source: e.into(),
+                });
+            }
+        };
+        let snapshot = Snapshot {
+            stream_id: stream.clone(),
+            version: append.last_version,
+            schema_version: A::SNAPSHOT_VERSION,
+            occurred_at: occurred_at.unwrap_or_else(|| self.clock.now()),
+            state,
+        };
+        snapshots.store.save(&snapshot).await.err()
+    }
+
+    /// Starts a what-if fork of `stream`: a copy of its events to edit and replay in memory.
+    /// Nothing done to the fork reaches the live stream.
+    ///
+    /// # Errors
+    /// `LimitExceeded` (`FORK_EVENTS_MAX`) for a longer stream, or store errors.
+    pub async fn fork(&self, stream: &StreamId) -> Result<Fork<'_, A, S, C>> {
+        self.fork_as_of(stream, None).await
+    }
+
+    /// Starts a what-if fork from the history inside `as_of` ("branch off at T").
+    ///
+    /// # Errors
+    /// As [`Repository::fork`]; `Unsupported` if the store cannot filter by time.
+    pub async fn fork_as_of(
+        &self,
+        stream: &StreamId,
+        as_of: Option<AsOf>,
+    ) -> Result<Fork<'_, A, S, C>> {
+        let max = crate::limits::FORK_EVENTS_MAX;
+        let mut base = Vec::new();
+        self.store
+            .for_each_in_stream(stream, StreamVersion::FIRST, as_of, |event| {
+                crate::check_limit("FORK_EVENTS_MAX", max, base.len().saturating_add(1))?;
+                base.push(event);
+                Ok(())
+            })
+            .await?;
+        Ok(Fork::new(stream.clone(), base, self))
+    }
+}

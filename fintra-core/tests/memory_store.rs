@@ -1,0 +1,78 @@
+//! The in-memory store against the whole conformance suite, one test per property, plus checks
+//! that only make sense in process (real threads, snapshots).
+
+use std::sync::Arc;
+
+use fintra_core::testing::conformance::{self, Capabilities, event, stream};
+use fintra_core::{
+    Error, EventStore, ExpectedVersion, InMemoryEventStore, InMemorySnapshotStore, Snapshot,
+    SnapshotStore, StreamVersion,
+};
+
+mod conformance_suite {
+    fintra_core::event_store_conformance!(
+        test = tokio::test,
+        store = async { fintra_core::InMemoryEventStore::new() },
+        capabilities = fintra_core::testing::conformance::Capabilities::ALL,
+    );
+}
+
+#[tokio::test]
+async fn run_all_covers_every_property() {
+    conformance::run_all(|| async { InMemoryEventStore::new() }, Capabilities::ALL).await;
+    assert_eq!(conformance::PROPERTIES.len(), 14);
+}
+
+/// The suite's race interleaves futures on one thread; this one uses real OS threads.
+#[test]
+fn os_threads_race_on_one_stream() {
+    let store = Arc::new(InMemoryEventStore::new());
+    let s = stream("threads");
+    let per_thread = 200u64;
+    let handles: Vec<_> = (0..8u64)
+        .map(|t| {
+            let (store, s) = (Arc::clone(&store), s.clone());
+            std::thread::spawn(move || {
+                futures::executor::block_on(async {
+                    for i in 0..per_thread {
+                        let batch = [event(t * 10_000 + i)];
+                        loop {
+                            let v = store.stream_version(&s).await.unwrap();
+                            match store.append(&s, ExpectedVersion::Exact(v), &batch).await {
+                                Ok(_) => break,
+                                Err(Error::Conflict { .. }) => std::thread::yield_now(),
+                                Err(e) => panic!("{e}"),
+                            }
+                        }
+                    }
+                })
+            })
+        })
+        .collect();
+    handles.into_iter().for_each(|h| h.join().unwrap());
+    let total = 8 * per_thread;
+    let version = futures::executor::block_on(store.stream_version(&s)).unwrap();
+    assert_eq!(version, StreamVersion(total));
+    assert_eq!(store.len(), usize::try_from(total).unwrap());
+}
+
+#[tokio::test]
+async fn snapshot_store_keeps_only_newer_snapshots() {
+    let snapshots = InMemorySnapshotStore::new();
+    let s = stream("snap");
+    let at = |v: u64| Snapshot {
+        stream_id: s.clone(),
+        version: StreamVersion(v),
+        schema_version: 1,
+        occurred_at: conformance::base_time(),
+        state: format!("{{\"v\":{v}}}").into(),
+    };
+    assert_eq!(snapshots.load(&s).await.unwrap(), None);
+    snapshots.save(&at(5)).await.unwrap();
+    snapshots.save(&at(3)).await.unwrap();
+    assert_eq!(snapshots.load(&s).await.unwrap().unwrap().version, StreamVersion(5));
+    snapshots.save(&at(9)).await.unwrap();
+    assert_eq!(snapshots.load(&s).await.unwrap().unwrap().version, StreamVersion(9));
+    let invalid = snapshots.save(&at(0)).await;
+    assert!(matches!(invalid, Err(Error::InvalidInput { .. })));
+}
