@@ -169,7 +169,8 @@ pub fn check_read_limit(limit: usize) -> Result<()> {
 ///   it saw misses nothing that commits later (stores hold back events of still-open transactions
 ///   rather than letting a later position overtake them). Positions may have gaps.
 /// - **Paging.** Every read takes a limit from 1 to [`READ_PAGE_EVENTS_MAX`]; no call returns an
-///   unbounded result. A read past the end returns an empty page, and reading a stream that does
+///   unbounded result. A page may hold fewer events than the limit even when more follow; only
+///   an empty page means "nothing more for now". A read past the end returns an empty page, and reading a stream that does
 ///   not exist returns an empty page, not `NotFound`.
 /// - **Time travel.** `read_stream` with [`AsOf`] returns only events inside the time bound, in
 ///   version order. A store that cannot answer it returns [`Error::Unsupported`].

@@ -76,3 +76,17 @@ async fn snapshot_store_keeps_only_newer_snapshots() {
     let invalid = snapshots.save(&at(0)).await;
     assert!(matches!(invalid, Err(Error::InvalidInput { .. })));
 }
+
+/// STYLE 5: random bounded workload, injected faults, compared with a reference model.
+/// A failure prints the seed; `FINTRA_SEED=<seed> cargo test -p fintra-core simulation` replays.
+#[tokio::test]
+async fn seeded_simulation_against_a_reference_model() {
+    let seed = fintra_core::testing::simulation::seed_from_env();
+    println!("simulation seed {seed} (replay with FINTRA_SEED={seed})");
+    let report =
+        fintra_core::testing::simulation::simulate(InMemoryEventStore::new(), seed, 2_000).await;
+    assert_eq!(report.seed, seed);
+    assert!(report.committed > 500, "{report:?}");
+    assert!(report.conflicts > 100, "{report:?}");
+    assert!(report.faults_retried > 100, "{report:?}");
+}

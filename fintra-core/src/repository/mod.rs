@@ -106,9 +106,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             aggregate: PhantomData,
         }
     }
-}
 
-impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
     /// Uses `codec` for payloads.
     pub fn with_codec<C2: Codec<A::Event>>(self, codec: C2) -> Repository<A, S, C2> {
         Repository {
@@ -122,7 +120,9 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
             aggregate: PhantomData,
         }
     }
+}
 
+impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
     /// Uses `clock` for command time.
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
