@@ -76,3 +76,7 @@ pub use store::{
     AppendResult, AsOf, EventStore, EventStoreExt, ExpectedVersion, ReadStreamOptions,
     check_read_limit,
 };
+
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

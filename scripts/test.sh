@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The whole fintra test suite: makes sure the real services the tests use are reachable
+# (starting them when they are installed but down), then runs every test and doctest.
+#
+#   scripts/test.sh                 # everything
+#   scripts/test.sh -p fintra-core  # extra arguments go to `cargo test`
+#
+# Tests that need a service fail with a clear message when it is missing; nothing is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export FINTRA_DATABASE_URL="${FINTRA_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+export FINTRA_REDIS_URL="${FINTRA_REDIS_URL:-redis://127.0.0.1:6379}"
+
+say() { printf 'test.sh: %s\n' "$*" >&2; }
+
+wait_for() { # name, probe command...
+  local name=$1; shift
+  for _ in $(seq 1 30); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 1
+  done
+  say "$name is still unreachable after 30 s"
+  return 1
+}
+
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432; }
+redis_up() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = "PONG" ]; }
+
+ensure_postgres() {
+  if ! command -v pg_isready >/dev/null; then
+    say "PostgreSQL client tools (pg_isready) are not installed: install PostgreSQL 15+ (apt-get install postgresql)"
+    return 1
+  fi
+  pg_up && return 0
+  if [ -d /etc/postgresql ] && command -v pg_ctlcluster >/dev/null; then
+    say "PostgreSQL is down; starting the installed cluster"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start || true
+    wait_for PostgreSQL pg_up && return 0
+  fi
+  say "PostgreSQL is not reachable at 127.0.0.1:5432 and could not be started; the store tests need it"
+  return 1
+}
+
+ensure_redis() {
+  redis_up && return 0
+  if command -v redis-server >/dev/null; then
+    say "Redis is down; starting it"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+    wait_for Redis redis_up && return 0
+  fi
+  say "Redis is not reachable at 127.0.0.1:6379 and could not be started; the projection tests need it"
+  return 1
+}
+
+ensure_postgres
+ensure_redis
+say "PostgreSQL and Redis are reachable"
+
+cargo test --workspace --all-features "$@"
