@@ -272,7 +272,8 @@ impl NewEvent {
 }
 
 /// Validates a whole batch before any store touches its backend: non-empty, within
-/// [`APPEND_EVENTS_MAX`] and [`APPEND_BYTES_MAX`], every event valid, no event id twice.
+/// [`APPEND_EVENTS_MAX`] and [`APPEND_BYTES_MAX`], every event valid, no event id twice, one
+/// tenant for the whole batch.
 ///
 /// # Errors
 /// [`Error::InvalidInput`] or [`Error::LimitExceeded`].
@@ -283,8 +284,15 @@ pub fn validate_batch(events: &[NewEvent]) -> Result<()> {
     check_limit("APPEND_EVENTS_MAX", APPEND_EVENTS_MAX, events.len())?;
     let mut bytes = 0usize;
     let mut ids = HashSet::with_capacity(events.len());
+    let tenant = &events[0].metadata.tenant_id;
     for event in events {
         event.validate()?;
+        if event.metadata.tenant_id != *tenant {
+            return Err(Error::invalid(
+                "tenant_id",
+                "a batch (and a stream) belongs to one tenant",
+            ));
+        }
         bytes = bytes.saturating_add(event.payload.len());
         if !ids.insert(event.event_id) {
             return Err(Error::invalid(

@@ -152,6 +152,8 @@ pub fn check_read_limit(limit: usize) -> Result<()> {
 /// - **Validation first.** Batches are checked against [`crate::limits`] and
 ///   [`crate::validate_batch`] before the backend is touched: an empty batch, an oversized
 ///   payload or a batch over the limit returns `InvalidInput`/`LimitExceeded`.
+/// - **One tenant per stream.** A stream's tenant is the tenant of its first event. A batch that
+///   mixes tenants, or appends another tenant's events to an existing stream, is `InvalidInput`.
 /// - **Optimistic concurrency.** The stream's version must satisfy [`ExpectedVersion`] or the
 ///   append fails with [`Error::Conflict`] carrying the actual version.
 /// - **Idempotency.** Event ids are idempotency keys. Re-appending a batch whose events were all

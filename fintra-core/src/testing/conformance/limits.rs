@@ -145,9 +145,26 @@ pub async fn invalid_input<S: EventStore + ?Sized>(store: &S) {
     actor.metadata.actor = crate::Actor::User(String::new());
     assert_error("empty user id", append(vec![actor]).await, invalid);
 
+    let other_tenant = |n: u64| {
+        let mut e = event(n);
+        e.metadata.tenant_id = crate::TenantId::new("tenant-b").expect("tenant");
+        e
+    };
+    assert_error(
+        "mixed tenants in a batch",
+        append(vec![event(11), other_tenant(12)]).await,
+        invalid,
+    );
+    let owned = stream("invalid-owned");
+    store.append(&owned, ExpectedVersion::Any, &[event(13)]).await.expect("append");
+    let result = store.append(&owned, ExpectedVersion::Any, &[other_tenant(14)]).await;
+    assert_error("another tenant's events on a stream", result, invalid);
+
     assert_error("empty stream id", StreamId::new(""), invalid);
     assert_error("stream id with a space", StreamId::new("a b"), invalid);
     assert!(serde_json::from_str::<StreamId>("\"\"").is_err(), "deserializing validates too");
 
-    assert!(read_entire_log(store, 100).await.is_empty(), "nothing was written");
+    let log = read_entire_log(store, 100).await;
+    assert_eq!(log.len(), 1, "nothing but the one valid event was written");
+    assert_eq!(log[0].event_id, event(13).event_id);
 }

@@ -32,7 +32,10 @@ pub async fn round_trip<S: EventStore + ?Sized>(store: &S) {
     binary.payload = Bytes::from((0..=255u8).collect::<Vec<_>>());
     let mut empty = event(3);
     empty.payload = Bytes::new();
-    let appended = [rich, binary, empty];
+    let mut appended = [rich, binary, empty];
+    for e in &mut appended[1..] {
+        e.metadata.tenant_id = TenantId::new("tenant-a").expect("tenant");
+    }
 
     assert_eq!(store.stream_version(&s).await.expect("version"), StreamVersion::NONE);
     let result = store.append(&s, ExpectedVersion::NoStream, &appended).await.expect("append");
