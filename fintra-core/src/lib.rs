@@ -46,6 +46,7 @@ mod clock;
 mod codec;
 mod error;
 mod event;
+mod idempotency;
 mod ids;
 pub mod limits;
 mod memory;
@@ -67,6 +68,7 @@ pub use event::{
     Actor, ContentType, EventMetadata, NewEvent, RecordedEvent, truncate_to_micros, validate_batch,
     validate_timestamp,
 };
+pub use idempotency::replayed_append;
 pub use ids::{EventId, Position, StreamId, StreamVersion, TenantId};
 pub use memory::{InMemoryEventStore, InMemorySnapshotStore};
 pub use money::{Asset, AssetKind, Money, MoneyError};

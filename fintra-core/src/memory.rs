@@ -14,7 +14,7 @@ use crate::store::check_read_limit;
 use crate::{
     AppendResult, Clock, Error, EventId, EventStore, ExpectedVersion, NewEvent, Position,
     ReadStreamOptions, RecordedEvent, Result, Snapshot, SnapshotStore, StreamId, StreamVersion,
-    SystemClock, validate_batch,
+    SystemClock, replayed_append, validate_batch,
 };
 
 #[derive(Default)]
@@ -33,42 +33,6 @@ impl Log {
     fn version_of(&self, stream: &StreamId) -> StreamVersion {
         let len = self.streams.get(stream).map_or(0, Vec::len);
         StreamVersion(u64::try_from(len).unwrap_or(u64::MAX))
-    }
-
-    /// `Some(result)` for an idempotent retry, `None` for fresh ids, an error for a reuse.
-    fn replayed_append(
-        &self,
-        stream: &StreamId,
-        events: &[NewEvent],
-    ) -> Result<Option<AppendResult>> {
-        let mut found = Vec::with_capacity(events.len());
-        for event in events {
-            match self.ids.get(&event.event_id) {
-                Some(&index) => found.push((event, &self.events[index])),
-                None if found.is_empty() => continue,
-                None => return Err(Error::DuplicateEventId { event_id: found[0].0.event_id }),
-            }
-        }
-        if found.is_empty() {
-            return Ok(None);
-        }
-        if found.len() != events.len() {
-            return Err(Error::DuplicateEventId { event_id: found[0].0.event_id });
-        }
-        for (i, (new, recorded)) in found.iter().enumerate() {
-            let consecutive = i == 0
-                || found[i - 1].1.stream_version.next().ok() == Some(recorded.stream_version);
-            if recorded.stream_id != *stream || !consecutive || !recorded.same_content_as(new) {
-                return Err(Error::DuplicateEventId { event_id: new.event_id });
-            }
-        }
-        let (first, last) = (found[0].1, found[found.len() - 1].1);
-        Ok(Some(AppendResult {
-            first_version: first.stream_version,
-            last_version: last.stream_version,
-            first_position: first.position,
-            last_position: last.position,
-        }))
     }
 }
 
@@ -139,7 +103,8 @@ impl EventStore for InMemoryEventStore {
     ) -> Result<AppendResult> {
         validate_batch(events)?;
         let mut log = self.write();
-        if let Some(original) = log.replayed_append(stream, events)? {
+        let recorded = |id: &EventId| log.ids.get(id).map(|&index| &log.events[index]);
+        if let Some(original) = replayed_append(stream, events, recorded)? {
             return Ok(original);
         }
         let current = log.version_of(stream);

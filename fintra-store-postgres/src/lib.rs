@@ -1,7 +1,48 @@
 //! # fintra-store-postgres — the hot tier
 //!
-//! This crate will hold `PgEventStore`: the complete fintra event store on PostgreSQL 15+ with
-//! gap-safe global order, idempotent batch append, bulk import through `COPY`, snapshots and
-//! appends inside the caller's transaction (DESIGN §4, issue 3).
+//! [`PgEventStore`] is the complete fintra event store on PostgreSQL 15+: it passes the whole
+//! kernel conformance suite, and adds what a production log needs.
 //!
-//! It has no public items yet: nothing here pretends to work before it does.
+//! - **Gap-safe global order.** Positions encode the writer's transaction id
+//!   (`xid8 * 2^20 + n`); `read_all` returns only events of transactions older than every
+//!   transaction still running, so a reader that resumes after its last position never skips an
+//!   event that commits late. The price: one long-running writing transaction holds every
+//!   global-log reader back until it ends (stream reads are not affected).
+//! - **One statement per append.** The stream's head row and every event of the batch are
+//!   written by a single `INSERT … UNNEST` statement; optimistic concurrency is exact because the
+//!   head row serialises writers of one stream.
+//! - **Idempotent retries** by event id, decided by the kernel's [`fintra_core::replayed_append`].
+//! - **The caller's transaction.** [`PgEventStore::append_in`] appends on the host's own
+//!   connection or sqlx transaction, so events and the host's tables commit together.
+//! - **Bulk import** of up to [`TRANSACTION_EVENTS_MAX`] events per call through binary `COPY`,
+//!   atomic, with a progress callback ([`PgEventStore::bulk_import`]).
+//! - [`PgSnapshotStore`], `LISTEN/NOTIFY` wake-ups ([`PgEventStore::listen`]), optional
+//!   row-level security per tenant ([`PgEventStore::enable_row_level_security`]), pool and
+//!   statement timeouts ([`PgStoreOptions`]), and `tracing` spans named `fintra.pg.*`.
+//!
+//! Errors are the kernel's [`fintra_core::Error`]; database errors are mapped by kind and
+//! constraint name, never by SQLSTATE text.
+
+mod append;
+mod bulk;
+mod copy_binary;
+mod error;
+mod notify;
+mod options;
+mod rows;
+mod snapshot;
+mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use bulk::{BulkImportProgress, BulkImportResult};
+pub use notify::PgLogListener;
+pub use options::PgStoreOptions;
+pub use snapshot::PgSnapshotStore;
+pub use store::PgEventStore;
+
+/// Most events one transaction may write: positions reserve 20 bits for them.
+pub const TRANSACTION_EVENTS_MAX: usize = (1 << 20) - 1;
+
+/// The notification channel appends signal on (it carries no data; it only wakes readers).
+pub const NOTIFY_CHANNEL: &str = "fintra_events";

@@ -84,7 +84,11 @@ pub async fn limits_at_max_and_over<S: EventStore + ?Sized>(store: &S) {
     );
 
     let expected = APPEND_EVENTS_MAX + 1 + 16 + 1 + 1 + 1 + 1 + 1;
-    assert_eq!(read_entire_log(store, 10_000).await.len(), expected, "only accepted batches wrote");
+    assert_eq!(
+        read_entire_log(store, 10_000, expected).await.len(),
+        expected,
+        "only accepted batches wrote"
+    );
 }
 
 /// Malformed input returns `InvalidInput` (or `LimitExceeded`), never panics, writes nothing.
@@ -164,7 +168,7 @@ pub async fn invalid_input<S: EventStore + ?Sized>(store: &S) {
     assert_error("stream id with a space", StreamId::new("a b"), invalid);
     assert!(serde_json::from_str::<StreamId>("\"\"").is_err(), "deserializing validates too");
 
-    let log = read_entire_log(store, 100).await;
+    let log = read_entire_log(store, 100, 1).await;
     assert_eq!(log.len(), 1, "nothing but the one valid event was written");
     assert_eq!(log[0].event_id, event(13).event_id);
 }

@@ -170,16 +170,57 @@ pub fn events(from: u64, count: u64) -> Vec<NewEvent> {
     (from..from + count).map(event).collect()
 }
 
-/// Reads the whole global log page by page (page size `page`).
-pub async fn read_entire_log<S: EventStore + ?Sized>(store: &S, page: usize) -> Vec<RecordedEvent> {
+/// How long [`read_entire_log`] waits for committed events to become visible.
+pub const VISIBILITY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reads the whole global log page by page (page size `page`), until it holds at least
+/// `expected` events or [`VISIBILITY_WAIT`] passes.
+///
+/// Gap-safe stores hold back events while older transactions run anywhere on the server, so an
+/// event that committed may take a moment to appear in the global log; an empty page only means
+/// "nothing more for now". Reading continues past `expected`, so extra events are seen too.
+pub async fn read_entire_log<S: EventStore + ?Sized>(
+    store: &S,
+    page: usize,
+    expected: usize,
+) -> Vec<RecordedEvent> {
+    let deadline = std::time::Instant::now() + VISIBILITY_WAIT;
     let mut all = Vec::new();
     let mut after = Position::START;
     loop {
         let batch = store.read_all(after, page).await.expect("read_all");
-        let Some(last) = batch.last() else { return all };
-        after = last.position;
-        all.extend(batch);
+        if let Some(last) = batch.last() {
+            after = last.position;
+            all.extend(batch);
+            continue;
+        }
+        if all.len() >= expected || std::time::Instant::now() >= deadline {
+            return all;
+        }
+        sleep(std::time::Duration::from_millis(10)).await;
     }
+}
+
+/// A runtime-independent sleep (a helper thread wakes the task), for test code only.
+pub fn sleep(duration: std::time::Duration) -> impl Future<Output = ()> {
+    let mut started: Option<std::sync::Arc<std::sync::atomic::AtomicBool>> = None;
+    std::future::poll_fn(move |cx| {
+        let done = started.get_or_insert_with(|| {
+            let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let (flag, waker) = (std::sync::Arc::clone(&done), cx.waker().clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(duration);
+                flag.store(true, std::sync::atomic::Ordering::Release);
+                waker.wake();
+            });
+            done
+        });
+        if done.load(std::sync::atomic::Ordering::Acquire) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
 }
 
 /// Asserts `result` is the error `matches` accepts, naming `what` on failure.

@@ -1,0 +1,156 @@
+//! The append path: one statement per batch, on a pooled connection or the caller's.
+
+use std::collections::HashMap;
+
+use fintra_core::{
+    AppendResult, Error, EventId, ExpectedVersion, NewEvent, Position, Result, StreamId,
+    StreamVersion, replayed_append,
+};
+use sqlx::types::Json;
+use sqlx::{PgConnection, Row};
+
+use crate::error::{WriteFailure, backend, classify, to_i64, to_u64};
+use crate::rows::recorded_events;
+
+/// The three append statements (one per kind of expected version), assembled once.
+#[derive(Debug)]
+pub(crate) struct AppendSql {
+    any: String,
+    no_stream: String,
+    exact: String,
+}
+
+impl AppendSql {
+    pub(crate) fn new(notify: bool) -> Self {
+        let (notify_cte, notify_column) = if notify {
+            (
+                ",\nnotify AS (SELECT pg_notify('fintra_events', '') FROM (SELECT 1 FROM ins LIMIT 1) AS one)",
+                ", (SELECT count(*) FROM notify) AS notified",
+            )
+        } else {
+            ("", "")
+        };
+        let build = |head: &str| {
+            include_str!("../sql/append.sql")
+                .replace("{head}", head.trim_end())
+                .replace("{notify}", notify_cte)
+                .replace("{notify_column}", notify_column)
+        };
+        Self {
+            any: build(include_str!("../sql/head_any.sql")),
+            no_stream: build(include_str!("../sql/head_no_stream.sql")),
+            exact: build(include_str!("../sql/head_exact.sql")),
+        }
+    }
+
+    fn for_expected(&self, expected: ExpectedVersion) -> &str {
+        match expected {
+            ExpectedVersion::Any => &self.any,
+            ExpectedVersion::NoStream | ExpectedVersion::Exact(StreamVersion::NONE) => {
+                &self.no_stream
+            }
+            ExpectedVersion::Exact(_) => &self.exact,
+        }
+    }
+}
+
+/// What the append statement reported.
+pub(crate) enum Attempt {
+    Appended(AppendResult),
+    /// The head row refused (expected version or tenant); nothing was written.
+    Refused,
+    /// Only part of the batch fit the transaction's position range (caller's transaction only).
+    TransactionFull,
+    Failed(WriteFailure),
+}
+
+/// Runs the append statement once. Not atomic on its own when it returns `TransactionFull`: the
+/// caller must roll back (the savepoint in `append_in`).
+pub(crate) async fn attempt(
+    conn: &mut PgConnection,
+    sql: &AppendSql,
+    stream: &StreamId,
+    expected: ExpectedVersion,
+    events: &[NewEvent],
+) -> Result<Attempt> {
+    let count = to_i64("events", u64::try_from(events.len()).unwrap_or(u64::MAX))?;
+    let expected_version = match expected {
+        ExpectedVersion::Exact(v) => to_i64("expected_version", v.get())?,
+        ExpectedVersion::Any | ExpectedVersion::NoStream => 0,
+    };
+    let schema_versions = events
+        .iter()
+        .map(|e| i32::try_from(e.schema_version))
+        .collect::<Result<Vec<i32>, _>>()
+        .map_err(|_| Error::invalid("schema_version", "exceeds i32::MAX"))?;
+    let query = sqlx::query(sql.for_expected(expected))
+        .bind(stream.as_str())
+        .bind(events[0].metadata.tenant_id.as_str())
+        .bind(count)
+        .bind(expected_version)
+        .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
+        .bind(schema_versions)
+        .bind(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.metadata.correlation_id).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.metadata.causation_id).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.metadata.actor.to_storage()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| Json(&e.metadata.headers)).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.content_type.as_str()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.payload.as_ref()).collect::<Vec<&[u8]>>());
+    let row = match query.fetch_one(&mut *conn).await {
+        Ok(row) => row,
+        Err(error) => return Ok(Attempt::Failed(classify(error))),
+    };
+    let inserted: i64 = row.try_get("inserted").map_err(backend)?;
+    if inserted == 0 {
+        return Ok(Attempt::Refused);
+    }
+    if inserted != count {
+        return Ok(Attempt::TransactionFull);
+    }
+    let get = |name: &'static str| -> Result<u64> {
+        to_u64(name, row.try_get::<i64, _>(name).map_err(backend)?)
+    };
+    Ok(Attempt::Appended(AppendResult {
+        first_version: StreamVersion(get("first_version")?),
+        last_version: StreamVersion(get("last_version")?),
+        first_position: Position(get("first_position")?),
+        last_position: Position(get("last_position")?),
+    }))
+}
+
+/// After a refused or failed append: an idempotent retry (the original result), a reused id
+/// (`DuplicateEventId`), another tenant's stream (`InvalidInput`), or a version `Conflict`.
+pub(crate) async fn explain_refusal(
+    conn: &mut PgConnection,
+    stream: &StreamId,
+    expected: ExpectedVersion,
+    events: &[NewEvent],
+) -> Result<AppendResult> {
+    let ids: Vec<EventId> = events.iter().map(|e| e.event_id).collect();
+    let select = concat!(include_str!("../sql/select_events.sql"), " WHERE event_id = ANY($1)");
+    let rows = sqlx::query(select).bind(&ids).fetch_all(&mut *conn).await.map_err(backend)?;
+    let recorded: HashMap<EventId, _> =
+        recorded_events(&rows)?.into_iter().map(|e| (e.event_id, e)).collect();
+    if let Some(original) = replayed_append(stream, events, |id| recorded.get(id))? {
+        return Ok(original);
+    }
+    let head = sqlx::query("SELECT version, tenant_id FROM fintra_streams WHERE stream_id = $1")
+        .bind(stream.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+    let (actual, tenant) = match head {
+        Some(row) => {
+            let version: i64 = row.try_get("version").map_err(backend)?;
+            let tenant: String = row.try_get("tenant_id").map_err(backend)?;
+            (StreamVersion(to_u64("version", version)?), Some(tenant))
+        }
+        None => (StreamVersion::NONE, None),
+    };
+    if tenant.is_some_and(|t| t != events[0].metadata.tenant_id.as_str()) {
+        return Err(Error::invalid("tenant_id", "the stream belongs to another tenant"));
+    }
+    Err(Error::Conflict { stream: stream.clone(), expected, actual })
+}

@@ -1,0 +1,279 @@
+//! Bulk import: very large loads in one transaction through binary `COPY`.
+
+use std::collections::{HashMap, HashSet};
+
+use fintra_core::{Error, EventId, NewEvent, Position, RecordedEvent, Result, StreamId, TenantId};
+use sqlx::{Acquire, PgConnection, Row};
+use tracing::Instrument;
+
+use crate::copy_binary::CopyEncoder;
+use crate::error::{WriteFailure, backend, classify, to_i64, to_u64};
+use crate::rows::recorded_events;
+use crate::{PgEventStore, TRANSACTION_EVENTS_MAX};
+
+/// Bytes sent to the server per `COPY` chunk (and per progress report).
+const COPY_CHUNK_BYTES: usize = 4 * 1024 * 1024;
+/// Ids per lookup when checking whether a failed import is a retry.
+const LOOKUP_IDS_MAX: usize = 10_000;
+
+const COPY_SQL: &str = "COPY fintra_events (position, event_id, stream_id, stream_version, \
+    tenant_id, event_type, schema_version, occurred_at, correlation_id, causation_id, actor, \
+    headers, content_type, payload) FROM STDIN (FORMAT binary)";
+
+/// Progress of a running [`PgEventStore::bulk_import`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BulkImportProgress {
+    /// Events sent to the server so far.
+    pub events_sent: u64,
+    /// Events in the import.
+    pub events_total: u64,
+}
+
+/// What a bulk import did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BulkImportResult {
+    /// Events in the import.
+    pub events: u64,
+    /// Distinct streams they went to.
+    pub streams: u64,
+    /// Lowest position written.
+    pub first_position: Position,
+    /// Highest position written.
+    pub last_position: Position,
+    /// True when every event had been imported before with the same content and nothing was
+    /// written now (a retry after a lost reply).
+    pub already_imported: bool,
+}
+
+struct StreamPlan<'a> {
+    stream: &'a StreamId,
+    tenant: &'a TenantId,
+    count: u64,
+    next_version: u64,
+}
+
+fn plan(
+    events: &[(StreamId, NewEvent)],
+) -> Result<(Vec<StreamPlan<'_>>, HashMap<&StreamId, usize>)> {
+    if events.is_empty() {
+        return Err(Error::invalid("events", "a bulk import needs at least one event"));
+    }
+    fintra_core::check_limit("TRANSACTION_EVENTS_MAX", TRANSACTION_EVENTS_MAX, events.len())?;
+    let mut ids = HashSet::with_capacity(events.len());
+    let mut index: HashMap<&StreamId, usize> = HashMap::new();
+    let mut plans: Vec<StreamPlan<'_>> = Vec::new();
+    for (stream, event) in events {
+        event.validate()?;
+        if !ids.insert(event.event_id) {
+            return Err(Error::invalid(
+                "events",
+                format!("event id {} appears twice", event.event_id),
+            ));
+        }
+        let tenant = &event.metadata.tenant_id;
+        let slot = *index.entry(stream).or_insert_with(|| {
+            plans.push(StreamPlan { stream, tenant, count: 0, next_version: 0 });
+            plans.len() - 1
+        });
+        if plans[slot].tenant != tenant {
+            return Err(Error::invalid("tenant_id", format!("stream {stream} mixes tenants")));
+        }
+        plans[slot].count += 1;
+    }
+    Ok((plans, index))
+}
+
+impl PgEventStore {
+    /// Imports `events` (each with its stream) atomically: all of them or none, appended after
+    /// whatever each stream holds (`ExpectedVersion::Any`), in the given order, through binary
+    /// `COPY`. `progress` is called after every chunk sent (about 4 MiB).
+    ///
+    /// At most [`TRANSACTION_EVENTS_MAX`] events per call; split larger loads into several calls.
+    /// Retrying an import that committed (a lost reply) is a no-op reported by
+    /// [`BulkImportResult::already_imported`].
+    ///
+    /// # Errors
+    /// `InvalidInput`/`LimitExceeded` for bad events (nothing sent), `DuplicateEventId` when an
+    /// id was recorded before with other content, `Backend`.
+    pub async fn bulk_import(
+        &self,
+        events: &[(StreamId, NewEvent)],
+        mut progress: impl FnMut(BulkImportProgress) + Send,
+    ) -> Result<BulkImportResult> {
+        let (mut plans, index) = plan(events)?;
+        let span = tracing::info_span!(
+            "fintra.pg.bulk_import",
+            events = events.len(),
+            streams = plans.len()
+        );
+        async {
+            let mut conn = self.pool().acquire().await.map_err(backend)?;
+            let mut tx = conn.begin().await.map_err(backend)?;
+            let written =
+                copy_all(&mut tx, events, &mut plans, &index, self.notifies(), &mut progress).await;
+            let written = match written {
+                Ok(written) => {
+                    tx.commit().await.map_err(backend)?;
+                    return Ok(written);
+                }
+                Err(failure) => failure,
+            };
+            tx.rollback().await.map_err(backend)?;
+            match written {
+                WriteFailure::EventIdTaken => {
+                    already_imported(&mut conn, events, plans.len()).await
+                }
+                WriteFailure::Other(error) => Err(error),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+async fn copy_all(
+    tx: &mut PgConnection,
+    events: &[(StreamId, NewEvent)],
+    plans: &mut [StreamPlan<'_>],
+    index: &HashMap<&StreamId, usize>,
+    notify: bool,
+    progress: &mut (impl FnMut(BulkImportProgress) + Send),
+) -> Result<BulkImportResult, WriteFailure> {
+    let fail = WriteFailure::Other;
+    let lo_row = sqlx::query("SELECT pg_current_xact_id()::text::bigint << 20 AS lo")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(classify)?;
+    let lo: i64 = lo_row.try_get("lo").map_err(|e| fail(backend(e)))?;
+    reserve_heads(tx, plans, index).await?;
+
+    let total = u64::try_from(events.len()).unwrap_or(u64::MAX);
+    let mut copy = tx.copy_in_raw(COPY_SQL).await.map_err(classify)?;
+    copy.send(CopyEncoder::header()).await.map_err(classify)?;
+    let mut enc = CopyEncoder::default();
+    let mut position = lo;
+    for (sent, (stream, event)) in events.iter().enumerate() {
+        position += 1;
+        let plan = &mut plans[index[stream]];
+        plan.next_version += 1;
+        encode_row(&mut enc, position, stream, plan.next_version, event).map_err(fail)?;
+        if enc.len() >= COPY_CHUNK_BYTES {
+            copy.send(enc.take()).await.map_err(classify)?;
+            let events_sent = u64::try_from(sent + 1).unwrap_or(u64::MAX);
+            progress(BulkImportProgress { events_sent, events_total: total });
+        }
+    }
+    let mut tail = enc.take();
+    tail.extend_from_slice(&CopyEncoder::trailer());
+    copy.send(tail).await.map_err(classify)?;
+    copy.finish().await.map_err(classify)?;
+    progress(BulkImportProgress { events_sent: total, events_total: total });
+    if notify {
+        sqlx::query("SELECT pg_notify('fintra_events', '')")
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+    }
+    let as_position = |p: i64| to_u64("position", p).map(Position).map_err(fail);
+    Ok(BulkImportResult {
+        events: total,
+        streams: u64::try_from(plans.len()).unwrap_or(u64::MAX),
+        first_position: as_position(lo + 1)?,
+        last_position: as_position(position)?,
+        already_imported: false,
+    })
+}
+
+/// Reserves each stream's version range on its head row; sets `next_version` to the version
+/// before the range.
+async fn reserve_heads(
+    tx: &mut PgConnection,
+    plans: &mut [StreamPlan<'_>],
+    index: &HashMap<&StreamId, usize>,
+) -> Result<(), WriteFailure> {
+    let fail = WriteFailure::Other;
+    let counts =
+        plans.iter().map(|p| to_i64("count", p.count)).collect::<Result<Vec<_>>>().map_err(fail)?;
+    let rows = sqlx::query(include_str!("../sql/reserve_heads.sql"))
+        .bind(plans.iter().map(|p| p.stream.as_str()).collect::<Vec<_>>())
+        .bind(plans.iter().map(|p| p.tenant.as_str()).collect::<Vec<_>>())
+        .bind(counts)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(classify)?;
+    for row in rows {
+        let stream: String = row.try_get("stream_id").map_err(|e| fail(backend(e)))?;
+        let tenant: String = row.try_get("tenant_id").map_err(|e| fail(backend(e)))?;
+        let version: i64 = row.try_get("version").map_err(|e| fail(backend(e)))?;
+        let stream = StreamId::new(stream).map_err(fail)?;
+        let plan = &mut plans[index[&stream]];
+        if plan.tenant.as_str() != tenant {
+            return Err(fail(Error::invalid(
+                "tenant_id",
+                format!("stream {stream} belongs to another tenant"),
+            )));
+        }
+        plan.next_version = to_u64("version", version).map_err(fail)? - plan.count;
+    }
+    Ok(())
+}
+
+fn encode_row(
+    enc: &mut CopyEncoder,
+    position: i64,
+    stream: &StreamId,
+    version: u64,
+    event: &NewEvent,
+) -> Result<()> {
+    let schema_version = i32::try_from(event.schema_version)
+        .map_err(|_| Error::invalid("schema_version", "exceeds i32::MAX"))?;
+    let headers = serde_json::to_string(&event.metadata.headers).map_err(Error::backend)?;
+    enc.row(14);
+    enc.int8(position)?;
+    enc.uuid(event.event_id)?;
+    enc.text(stream.as_str())?;
+    enc.int8(to_i64("stream_version", version)?)?;
+    enc.text(event.metadata.tenant_id.as_str())?;
+    enc.text(&event.event_type)?;
+    enc.int4(schema_version)?;
+    enc.timestamptz(event.occurred_at)?;
+    enc.opt_uuid(event.metadata.correlation_id)?;
+    enc.opt_uuid(event.metadata.causation_id)?;
+    enc.text(&event.metadata.actor.to_storage())?;
+    enc.jsonb(&headers)?;
+    enc.text(event.content_type.as_str())?;
+    enc.bytea(&event.payload)
+}
+
+/// After a duplicate-id failure: a retry of a committed import if every event is recorded in
+/// its stream with the same content.
+async fn already_imported(
+    conn: &mut PgConnection,
+    events: &[(StreamId, NewEvent)],
+    streams: usize,
+) -> Result<BulkImportResult> {
+    let select = concat!(include_str!("../sql/select_events.sql"), " WHERE event_id = ANY($1)");
+    let mut recorded: HashMap<EventId, RecordedEvent> = HashMap::with_capacity(events.len());
+    for chunk in events.chunks(LOOKUP_IDS_MAX) {
+        let ids: Vec<EventId> = chunk.iter().map(|(_, e)| e.event_id).collect();
+        let rows = sqlx::query(select).bind(&ids).fetch_all(&mut *conn).await.map_err(backend)?;
+        recorded.extend(recorded_events(&rows)?.into_iter().map(|e| (e.event_id, e)));
+    }
+    let (mut first, mut last) = (u64::MAX, 0u64);
+    for (stream, event) in events {
+        match recorded.get(&event.event_id) {
+            Some(old) if old.stream_id == *stream && old.same_content_as(event) => {
+                first = first.min(old.position.get());
+                last = last.max(old.position.get());
+            }
+            _ => return Err(Error::DuplicateEventId { event_id: event.event_id }),
+        }
+    }
+    Ok(BulkImportResult {
+        events: u64::try_from(events.len()).unwrap_or(u64::MAX),
+        streams: u64::try_from(streams).unwrap_or(u64::MAX),
+        first_position: Position(first),
+        last_position: Position(last),
+        already_imported: true,
+    })
+}

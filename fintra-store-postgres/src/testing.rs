@@ -1,0 +1,117 @@
+//! Fresh, isolated PostgreSQL schemas for tests (feature `testing`).
+//!
+//! Each [`TestSchema`] is a new schema in the database named by `FINTRA_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`), migrated, with a pool whose `search_path`
+//! points at it. Schemas left by runs older than an hour are dropped on first use. When the
+//! server is unreachable the helper panics with a message saying so: a test that needs
+//! PostgreSQL fails, it is never skipped.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool, Row};
+use tokio::sync::OnceCell;
+
+use crate::{PgEventStore, PgStoreOptions};
+
+/// The database tests use.
+pub fn database_url() -> String {
+    std::env::var("FINTRA_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+static CLEANED: OnceCell<()> = OnceCell::const_new();
+const STALE_AFTER_SECS: u64 = 3_600;
+
+fn unix_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Connects one admin connection, or panics with a clear message.
+///
+/// # Panics
+/// When PostgreSQL is unreachable.
+pub async fn admin_connection() -> PgConnection {
+    let url = database_url();
+    match PgConnection::connect(&url).await {
+        Ok(conn) => conn,
+        Err(error) => panic!(
+            "PostgreSQL is not reachable at {url}: {error}. The PostgreSQL tests need a real \
+             server: run them through scripts/test.sh (which starts an installed server) or set \
+             FINTRA_DATABASE_URL."
+        ),
+    }
+}
+
+async fn drop_stale_schemas(conn: &mut PgConnection) {
+    let rows = sqlx::query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'fintra\\_t\\_%'")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("list test schemas");
+    let now = unix_secs();
+    for row in rows {
+        let name: String = row.get("nspname");
+        let created = name.split('_').nth(2).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+        if now.saturating_sub(created) > STALE_AFTER_SECS {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+                .execute(&mut *conn)
+                .await;
+        }
+    }
+}
+
+/// An isolated, migrated schema and a pool bound to it.
+#[derive(Debug)]
+pub struct TestSchema {
+    /// The schema's name.
+    pub name: String,
+    /// A pool whose connections use the schema (`search_path`).
+    pub pool: PgPool,
+    /// Connect options for more connections to the schema.
+    pub connect_options: PgConnectOptions,
+}
+
+impl TestSchema {
+    /// Creates and migrates a fresh schema.
+    ///
+    /// # Panics
+    /// When PostgreSQL is unreachable or the schema cannot be created.
+    pub async fn new() -> Self {
+        let mut admin = admin_connection().await;
+        CLEANED.get_or_init(|| drop_stale_schemas(&mut admin)).await;
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("fintra_t_{}_{}_{n}", unix_secs(), std::process::id());
+        sqlx::query(&format!("CREATE SCHEMA \"{name}\""))
+            .execute(&mut admin)
+            .await
+            .expect("create a test schema");
+        let connect_options: PgConnectOptions = database_url()
+            .parse::<PgConnectOptions>()
+            .expect("FINTRA_DATABASE_URL parses")
+            .options([("search_path", name.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(12)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(connect_options.clone())
+            .await
+            .expect("connect to the test schema");
+        let store = PgEventStore::from_pool(pool.clone(), &PgStoreOptions::default());
+        store.migrate().await.expect("migrate the test schema");
+        Self { name, pool, connect_options }
+    }
+
+    /// A store on this schema with default options.
+    pub fn store(&self) -> PgEventStore {
+        PgEventStore::from_pool(self.pool.clone(), &PgStoreOptions::default())
+    }
+}
+
+/// A store on a fresh schema: what the conformance macro needs.
+///
+/// # Panics
+/// When PostgreSQL is unreachable.
+pub async fn fresh_store() -> PgEventStore {
+    TestSchema::new().await.store()
+}
