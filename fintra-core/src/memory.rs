@@ -108,10 +108,11 @@ impl EventStore for InMemoryEventStore {
             return Ok(original);
         }
         let current = log.version_of(stream);
-        if let Some(&first) = log.streams.get(stream).and_then(|indices| indices.first()) {
-            if log.events[first].metadata.tenant_id != events[0].metadata.tenant_id {
-                return Err(Error::invalid("tenant_id", "the stream belongs to another tenant"));
-            }
+        let owner = log.streams.get(stream).and_then(|indices| indices.first());
+        if owner.is_some_and(|&first| {
+            log.events[first].metadata.tenant_id != events[0].metadata.tenant_id
+        }) {
+            return Err(Error::invalid("tenant_id", "the stream belongs to another tenant"));
         }
         expected.check(stream, current)?;
 

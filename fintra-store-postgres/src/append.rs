@@ -21,19 +21,21 @@ pub(crate) struct AppendSql {
 }
 
 impl AppendSql {
-    pub(crate) fn new(notify: bool) -> Self {
-        let (notify_cte, notify_column) = if notify {
-            (
-                ",\nnotify AS (SELECT pg_notify('fintra_events', '') FROM (SELECT 1 FROM ins LIMIT 1) AS one)",
+    /// `channel`: where to notify, already validated as a plain identifier; `None`: no notify.
+    pub(crate) fn new(channel: Option<&str>) -> Self {
+        let (notify_cte, notify_column) = match channel {
+            Some(channel) => (
+                format!(
+                    ",\nnotify AS (SELECT pg_notify('{channel}', '') FROM (SELECT 1 FROM ins LIMIT 1) AS one)"
+                ),
                 ", (SELECT count(*) FROM notify) AS notified",
-            )
-        } else {
-            ("", "")
+            ),
+            None => (String::new(), ""),
         };
         let build = |head: &str| {
             include_str!("../sql/append.sql")
                 .replace("{head}", head.trim_end())
-                .replace("{notify}", notify_cte)
+                .replace("{notify}", &notify_cte)
                 .replace("{notify_column}", notify_column)
         };
         Self {

@@ -110,7 +110,7 @@ impl PgEventStore {
             let mut conn = self.pool().acquire().await.map_err(backend)?;
             let mut tx = conn.begin().await.map_err(backend)?;
             let written =
-                copy_all(&mut tx, events, &mut plans, &index, self.notifies(), &mut progress).await;
+                copy_all(&mut tx, events, &mut plans, &index, self.channel(), &mut progress).await;
             let written = match written {
                 Ok(written) => {
                     tx.commit().await.map_err(backend)?;
@@ -136,7 +136,7 @@ async fn copy_all(
     events: &[(StreamId, NewEvent)],
     plans: &mut [StreamPlan<'_>],
     index: &HashMap<&StreamId, usize>,
-    notify: bool,
+    channel: Option<&str>,
     progress: &mut (impl FnMut(BulkImportProgress) + Send),
 ) -> Result<BulkImportResult, WriteFailure> {
     let fail = WriteFailure::Other;
@@ -168,11 +168,9 @@ async fn copy_all(
     copy.send(tail).await.map_err(classify)?;
     copy.finish().await.map_err(classify)?;
     progress(BulkImportProgress { events_sent: total, events_total: total });
-    if notify {
-        sqlx::query("SELECT pg_notify('fintra_events', '')")
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
+    if let Some(channel) = channel {
+        let notify = sqlx::query("SELECT pg_notify($1, '')").bind(channel);
+        notify.execute(&mut *tx).await.map_err(classify)?;
     }
     let as_position = |p: i64| to_u64("position", p).map(Position).map_err(fail);
     Ok(BulkImportResult {

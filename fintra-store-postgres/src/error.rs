@@ -17,18 +17,18 @@ pub(crate) enum WriteFailure {
 }
 
 pub(crate) fn classify(error: sqlx::Error) -> WriteFailure {
-    if let sqlx::Error::Database(db) = &error {
-        if db.kind() == ErrorKind::UniqueViolation {
-            match db.constraint() {
-                Some(EVENT_ID_KEY) => return WriteFailure::EventIdTaken,
-                Some(STREAM_VERSION_KEY) => {
-                    return WriteFailure::Other(Error::corrupted(
-                        "a stream version was taken although the head row allowed it: \
-                         events were written around fintra_streams",
-                    ));
-                }
-                _ => {}
+    if let sqlx::Error::Database(db) = &error
+        && db.kind() == ErrorKind::UniqueViolation
+    {
+        match db.constraint() {
+            Some(EVENT_ID_KEY) => return WriteFailure::EventIdTaken,
+            Some(STREAM_VERSION_KEY) => {
+                return WriteFailure::Other(Error::corrupted(
+                    "a stream version was taken although the head row allowed it: \
+                     events were written around fintra_streams",
+                ));
             }
+            _ => {}
         }
     }
     WriteFailure::Other(backend(error))

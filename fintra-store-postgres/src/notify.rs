@@ -1,4 +1,4 @@
-//! Wake-ups for global-log readers: `LISTEN fintra_events`. A notification carries no data; it
+//! Wake-ups for global-log readers: `LISTEN` on the store's channel. A notification carries no data; it
 //! only tells a reader to pull (`read_all`) again, so a missed one costs latency, never events.
 
 use std::time::Duration;
@@ -7,19 +7,18 @@ use fintra_core::Result;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 
-use crate::NOTIFY_CHANNEL;
 use crate::error::backend;
 
-/// A dedicated connection listening on [`NOTIFY_CHANNEL`].
+/// A dedicated connection listening on a store's notification channel.
 #[derive(Debug)]
 pub struct PgLogListener {
     listener: PgListener,
 }
 
 impl PgLogListener {
-    pub(crate) async fn connect(pool: &PgPool) -> Result<Self> {
+    pub(crate) async fn connect(pool: &PgPool, channel: &str) -> Result<Self> {
         let mut listener = PgListener::connect_with(pool).await.map_err(backend)?;
-        listener.listen(NOTIFY_CHANNEL).await.map_err(backend)?;
+        listener.listen(channel).await.map_err(backend)?;
         Ok(Self { listener })
     }
 

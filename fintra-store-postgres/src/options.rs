@@ -15,6 +15,12 @@ pub struct PgStoreOptions {
     /// Send a `NOTIFY` on [`NOTIFY_CHANNEL`](crate::NOTIFY_CHANNEL) with every append, so
     /// [`PgLogListener`](crate::PgLogListener)s wake up. Costs a little at commit.
     pub notify: bool,
+    /// The channel appends notify and listeners listen on (default
+    /// [`NOTIFY_CHANNEL`](crate::NOTIFY_CHANNEL)); give each fintra schema in one database its
+    /// own. Letters, digits and `_`.
+    pub notify_channel: String,
+    /// Use this schema (`search_path`) instead of the server default. Letters, digits and `_`.
+    pub schema: Option<String>,
     /// Set `fintra.tenant_id` on every connection (what row-level security keys on).
     pub session_tenant: Option<TenantId>,
     /// `SET ROLE` to this role on every connection (row-level security does not apply to the
@@ -29,6 +35,8 @@ impl Default for PgStoreOptions {
             acquire_timeout_ms: 5_000,
             statement_timeout_ms: Some(30_000),
             notify: true,
+            notify_channel: crate::NOTIFY_CHANNEL.to_owned(),
+            schema: None,
             session_tenant: None,
             session_role: None,
         }

@@ -33,11 +33,15 @@ const READ_ALL_SQL: &str =
 pub struct PgEventStore {
     pool: PgPool,
     sql: Arc<AppendSql>,
-    notify: bool,
+    /// The validated notification channel, when appends notify.
+    channel: Option<String>,
 }
 
-fn valid_role(role: &str) -> bool {
-    !role.is_empty() && role.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+/// A plain SQL identifier (role or schema name): safe to quote into a statement.
+fn valid_role(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 impl PgEventStore {
@@ -51,6 +55,12 @@ impl PgEventStore {
             url.parse().map_err(|e| Error::invalid("url", format!("{e}")))?;
         if let Some(ms) = options.statement_timeout_ms {
             connect = connect.options([("statement_timeout", ms.to_string())]);
+        }
+        if let Some(schema) = &options.schema {
+            if !valid_role(schema) {
+                return Err(Error::invalid("schema", "letters, digits and _ only"));
+            }
+            connect = connect.options([("search_path", schema.as_str())]);
         }
         if let Some(tenant) = &options.session_tenant {
             connect = connect.options([("fintra.tenant_id", tenant.as_str())]);
@@ -74,16 +84,24 @@ impl PgEventStore {
             .connect_with(connect)
             .await
             .map_err(backend)?;
-        Ok(Self::from_pool(pool, &options))
+        Self::from_pool(pool, &options)
     }
 
     /// Wraps an existing pool. Pool-level options (timeouts, session settings) are the pool's.
-    pub fn from_pool(pool: PgPool, options: &PgStoreOptions) -> Self {
-        Self { pool, sql: Arc::new(AppendSql::new(options.notify)), notify: options.notify }
+    ///
+    /// # Errors
+    /// `InvalidInput` for a notification channel that is not a plain identifier.
+    pub fn from_pool(pool: PgPool, options: &PgStoreOptions) -> Result<Self> {
+        if !valid_role(&options.notify_channel) {
+            return Err(Error::invalid("notify_channel", "letters, digits and _ only"));
+        }
+        let channel = options.notify.then(|| options.notify_channel.clone());
+        Ok(Self { pool, sql: Arc::new(AppendSql::new(channel.as_deref())), channel })
     }
 
-    pub(crate) fn notifies(&self) -> bool {
-        self.notify
+    /// The channel appends notify on, if they do.
+    pub(crate) fn channel(&self) -> Option<&str> {
+        self.channel.as_deref()
     }
 
     /// Creates or upgrades the schema (embedded migrations) in the connection's `search_path`.
@@ -115,12 +133,14 @@ impl PgEventStore {
         Ok(())
     }
 
-    /// A listener woken by every append (when [`PgStoreOptions::notify`] is on).
+    /// A listener on this store's channel, woken by every append (when
+    /// [`PgStoreOptions::notify`] is on).
     ///
     /// # Errors
     /// `Backend`.
     pub async fn listen(&self) -> Result<PgLogListener> {
-        PgLogListener::connect(&self.pool).await
+        let channel = self.channel.as_deref().unwrap_or(crate::NOTIFY_CHANNEL);
+        PgLogListener::connect(&self.pool, channel).await
     }
 
     /// Appends inside the caller's connection or sqlx transaction (a `&mut Transaction` derefs

@@ -97,14 +97,26 @@ impl TestSchema {
             .connect_with(connect_options.clone())
             .await
             .expect("connect to the test schema");
-        let store = PgEventStore::from_pool(pool.clone(), &PgStoreOptions::default());
-        store.migrate().await.expect("migrate the test schema");
+        sqlx::migrate!("./migrations").run(&pool).await.expect("migrate the test schema");
         Self { name, pool, connect_options }
     }
 
-    /// A store on this schema with default options.
+    /// Options for a store on this schema: defaults, with the schema's own notification channel
+    /// (so parallel tests do not wake each other).
+    pub fn options(&self) -> PgStoreOptions {
+        PgStoreOptions {
+            schema: Some(self.name.clone()),
+            notify_channel: self.name.clone(),
+            ..PgStoreOptions::default()
+        }
+    }
+
+    /// A store on this schema.
+    ///
+    /// # Panics
+    /// Never for a schema built by [`TestSchema::new`] (its name is a valid channel).
     pub fn store(&self) -> PgEventStore {
-        PgEventStore::from_pool(self.pool.clone(), &PgStoreOptions::default())
+        PgEventStore::from_pool(self.pool.clone(), &self.options()).expect("valid test options")
     }
 }
 
