@@ -35,8 +35,9 @@ CREATE TABLE fintra_events (
     CONSTRAINT fintra_events_stream_version_key UNIQUE (stream_id, stream_version)
 );
 
--- Time travel by domain time within a stream ("as of occurred_at").
-CREATE INDEX fintra_events_stream_occurred_idx ON fintra_events (stream_id, occurred_at);
+-- No index on (stream_id, occurred_at): an as-of read must return a stream's events in version
+-- order, so it walks fintra_events_stream_version_key and filters on time; a second index
+-- would cost about a third of bulk-ingest throughput and serve no query (docs/adr/0002).
 
 CREATE TABLE fintra_snapshots (
     stream_id       text        PRIMARY KEY,

@@ -1,7 +1,7 @@
 //! Decoding event rows into [`RecordedEvent`]s, strictly: a row that breaks an invariant is
 //! `Corrupted`, never a panic.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -15,43 +15,97 @@ use uuid::Uuid;
 
 use crate::error::{backend, to_u64};
 
+// Column indices of sql/select_events.sql (by index: a name lookup per column per row costs).
+const POSITION: usize = 0;
+const EVENT_ID: usize = 1;
+const STREAM_ID: usize = 2;
+const STREAM_VERSION: usize = 3;
+const TENANT_ID: usize = 4;
+const EVENT_TYPE: usize = 5;
+const SCHEMA_VERSION: usize = 6;
+const RECORDED_AT: usize = 7;
+const OCCURRED_AT: usize = 8;
+const CORRELATION_ID: usize = 9;
+const CAUSATION_ID: usize = 10;
+const ACTOR: usize = 11;
+const HEADERS: usize = 12;
+const CONTENT_TYPE: usize = 13;
+const PAYLOAD: usize = 14;
+
 fn corrupted(field: &str, error: impl std::fmt::Display) -> Error {
     Error::corrupted(format!("unreadable {field} in fintra_events: {error}"))
 }
 
-pub(crate) fn recorded_event(row: &PgRow) -> Result<RecordedEvent> {
-    let position: i64 = row.try_get("position").map_err(backend)?;
-    let version: i64 = row.try_get("stream_version").map_err(backend)?;
-    let schema_version: i32 = row.try_get("schema_version").map_err(backend)?;
-    let stream: String = row.try_get("stream_id").map_err(backend)?;
-    let tenant: String = row.try_get("tenant_id").map_err(backend)?;
-    let actor: String = row.try_get("actor").map_err(backend)?;
-    let headers: sqlx::types::Json<BTreeMap<String, String>> =
-        row.try_get("headers").map_err(|e| corrupted("headers", e))?;
-    let payload: Vec<u8> = row.try_get("payload").map_err(backend)?;
-    let content_type: String = row.try_get("content_type").map_err(backend)?;
+/// Validated ids seen earlier in the same page: a page usually repeats a few streams and one
+/// tenant, so each is validated and allocated once.
+#[derive(Default)]
+struct PageCache {
+    streams: HashMap<String, StreamId>,
+    tenants: HashMap<String, TenantId>,
+}
+
+impl PageCache {
+    fn stream(&mut self, row: &PgRow) -> Result<StreamId> {
+        let raw: &str = row.try_get(STREAM_ID).map_err(backend)?;
+        if let Some(id) = self.streams.get(raw) {
+            return Ok(id.clone());
+        }
+        let id = StreamId::new(raw).map_err(|e| corrupted("stream_id", e))?;
+        self.streams.insert(raw.to_owned(), id.clone());
+        Ok(id)
+    }
+
+    fn tenant(&mut self, row: &PgRow) -> Result<TenantId> {
+        let raw: &str = row.try_get(TENANT_ID).map_err(backend)?;
+        if let Some(id) = self.tenants.get(raw) {
+            return Ok(id.clone());
+        }
+        let id = TenantId::new(raw).map_err(|e| corrupted("tenant_id", e))?;
+        self.tenants.insert(raw.to_owned(), id.clone());
+        Ok(id)
+    }
+}
+
+fn headers(row: &PgRow) -> Result<BTreeMap<String, String>> {
+    let json: sqlx::types::Json<&serde_json::value::RawValue> =
+        row.try_get(HEADERS).map_err(|e| corrupted("headers", e))?;
+    if json.0.get() == "{}" {
+        return Ok(BTreeMap::new());
+    }
+    serde_json::from_str(json.0.get()).map_err(|e| corrupted("headers", e))
+}
+
+fn recorded_event(row: &PgRow, cache: &mut PageCache) -> Result<RecordedEvent> {
+    let position: i64 = row.try_get(POSITION).map_err(backend)?;
+    let version: i64 = row.try_get(STREAM_VERSION).map_err(backend)?;
+    let schema_version: i32 = row.try_get(SCHEMA_VERSION).map_err(backend)?;
+    let actor: &str = row.try_get(ACTOR).map_err(backend)?;
+    let payload: &[u8] = row.try_get(PAYLOAD).map_err(backend)?;
+    let content_type: String = row.try_get(CONTENT_TYPE).map_err(backend)?;
     Ok(RecordedEvent {
-        event_id: row.try_get::<Uuid, _>("event_id").map_err(backend)?,
-        stream_id: StreamId::new(stream).map_err(|e| corrupted("stream_id", e))?,
+        event_id: row.try_get::<Uuid, _>(EVENT_ID).map_err(backend)?,
+        stream_id: cache.stream(row)?,
         stream_version: StreamVersion(to_u64("stream_version", version)?),
         position: Position(to_u64("position", position)?),
-        event_type: row.try_get("event_type").map_err(backend)?,
+        event_type: row.try_get(EVENT_TYPE).map_err(backend)?,
         schema_version: u32::try_from(schema_version)
             .map_err(|e| corrupted("schema_version", e))?,
-        recorded_at: row.try_get::<DateTime<Utc>, _>("recorded_at").map_err(backend)?,
-        occurred_at: row.try_get::<DateTime<Utc>, _>("occurred_at").map_err(backend)?,
+        recorded_at: row.try_get::<DateTime<Utc>, _>(RECORDED_AT).map_err(backend)?,
+        occurred_at: row.try_get::<DateTime<Utc>, _>(OCCURRED_AT).map_err(backend)?,
         metadata: EventMetadata {
-            tenant_id: TenantId::new(tenant).map_err(|e| corrupted("tenant_id", e))?,
-            correlation_id: row.try_get("correlation_id").map_err(backend)?,
-            causation_id: row.try_get("causation_id").map_err(backend)?,
-            actor: Actor::from_storage(&actor)?,
-            headers: headers.0,
+            tenant_id: cache.tenant(row)?,
+            correlation_id: row.try_get(CORRELATION_ID).map_err(backend)?,
+            causation_id: row.try_get(CAUSATION_ID).map_err(backend)?,
+            actor: Actor::from_storage(actor)?,
+            headers: headers(row)?,
         },
         content_type: ContentType::new(content_type),
-        payload: Bytes::from(payload),
+        payload: Bytes::copy_from_slice(payload),
     })
 }
 
+/// Decodes a page of rows selected with `sql/select_events.sql`.
 pub(crate) fn recorded_events(rows: &[PgRow]) -> Result<Vec<RecordedEvent>> {
-    rows.iter().map(recorded_event).collect()
+    let mut cache = PageCache::default();
+    rows.iter().map(|row| recorded_event(row, &mut cache)).collect()
 }

@@ -1,0 +1,54 @@
+//! PostgreSQL macro benchmarks: fintra's hot store against the physical limits of the same
+//! server, in one run, with `synchronous_commit` on and off. Prints a table.
+//!
+//! `cargo bench -p benches --bench postgres` (FINTRA_DATABASE_URL, default the local server;
+//! FINTRA_BENCH_EVENTS, default 1,000,000; FINTRA_BENCH_RUNS, default 3).
+
+#![allow(clippy::print_stdout, reason = "a macro benchmark prints its result table")]
+#![allow(clippy::cast_precision_loss, reason = "rates are reported as f64; counts stay far below 2^52")]
+
+mod harness;
+mod workloads;
+
+use harness::{Bench, median};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let config = harness::Config::from_env();
+    println!(
+        "fintra PostgreSQL benchmarks: {} events over {} streams, {} runs (median reported)\n",
+        config.events, config.streams, config.runs
+    );
+    let mut table = Vec::new();
+    for sync in [true, false] {
+        let bench = Bench::new(&config, sync).await;
+        let mode = if sync { "on" } else { "off" };
+        let (ingest, copy_in) = workloads::bulk_ingest(&bench).await;
+        let (replay, copy_out) = workloads::catch_up(&bench).await;
+        let commands = workloads::commands(&bench).await;
+        let n = config.events as f64;
+        table.push((
+            mode,
+            "bulk_import (events/s)",
+            n / median(&ingest),
+            "COPY into bare table",
+            n / median(&copy_in),
+        ));
+        table.push((
+            mode,
+            "read_all catch-up (events/s)",
+            n / median(&replay),
+            "COPY (SELECT) TO STDOUT",
+            n / median(&copy_out),
+        ));
+        table.push((mode, "commands load+decide+append (cmd/s)", median(&commands), "", f64::NAN));
+    }
+    println!("| synchronous_commit | fintra | events/s | limit | events/s | ratio |");
+    println!("|---|---|---:|---|---:|---:|");
+    for (mode, what, ours, limit, theirs) in table {
+        let ratio =
+            if theirs.is_nan() { String::from("—") } else { format!("{:.2}×", ours / theirs) };
+        let theirs = if theirs.is_nan() { String::from("—") } else { format!("{theirs:.0}") };
+        println!("| {mode} | {what} | {ours:.0} | {limit} | {theirs} | {ratio} |");
+    }
+}
