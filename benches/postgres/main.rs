@@ -5,7 +5,10 @@
 //! FINTRA_BENCH_EVENTS, default 1,000,000; FINTRA_BENCH_RUNS, default 3).
 
 #![allow(clippy::print_stdout, reason = "a macro benchmark prints its result table")]
-#![allow(clippy::cast_precision_loss, reason = "rates are reported as f64; counts stay far below 2^52")]
+#![allow(
+    clippy::cast_precision_loss,
+    reason = "rates are reported as f64; counts stay far below 2^52"
+)]
 
 mod harness;
 mod workloads;

@@ -171,7 +171,9 @@ pub fn check_read_limit(limit: usize) -> Result<()> {
 ///   it saw misses nothing that commits later (stores hold back events of still-open transactions
 ///   rather than letting a later position overtake them). Positions may have gaps.
 /// - **Paging.** Every read takes a limit from 1 to [`READ_PAGE_EVENTS_MAX`]; no call returns an
-///   unbounded result. A page may hold fewer events than the limit even when more follow; only
+///   unbounded result. A `read_stream` page holds `limit` events unless the stream (inside the
+///   time bound) ends, so a short page is its end. A `read_all` page may be short, or empty,
+///   while more events are about to become visible: only the events returned are promised, and
 ///   an empty page means "nothing more for now". A read past the end returns an empty page, and reading a stream that does
 ///   not exist returns an empty page, not `NotFound`.
 /// - **Time travel.** `read_stream` with [`AsOf`] returns only events inside the time bound, in
@@ -281,9 +283,13 @@ pub trait EventStoreExt: EventStore {
             let page = self.read_stream(stream, options).await?;
             let Some(last) = page.last() else { return Ok(visited) };
             next = last.stream_version.next()?;
+            let complete = page.len() < READ_PAGE_EVENTS_MAX;
             for event in page {
                 visited = visited.saturating_add(1);
                 visit(event)?;
+            }
+            if complete {
+                return Ok(visited); // a short stream page is the stream's end
             }
         }
     }

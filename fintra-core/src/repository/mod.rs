@@ -267,8 +267,12 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
             let page = self.store.read_stream(stream, options).await?;
             let Some(last) = page.last() else { break };
             next = last.stream_version.next()?;
+            let complete = page.len() < limit;
             for event in &page {
                 self.fold_into(&mut loaded, event)?;
+            }
+            if complete {
+                break;
             }
         }
         Ok(loaded)

@@ -1,8 +1,9 @@
 //! A fault-injecting [`EventStore`] wrapper for simulation tests.
 //!
 //! Driven by a seeded generator, it fails appends before they reach the inner store ("the
-//! request never arrived"), after the inner store committed ("the reply was lost"), and cuts read
-//! pages short (allowed by the contract: only an empty page means the end).
+//! request never arrived"), after the inner store committed ("the reply was lost"), and cuts
+//! global-log pages short (allowed by the contract: only an empty `read_all` page means "nothing
+//! more for now"; stream pages are always complete).
 
 use std::sync::Mutex;
 
@@ -50,7 +51,7 @@ pub struct FaultRates {
     pub fail_before_commit: u64,
     /// Appends failed after the inner store committed them.
     pub fail_after_commit: u64,
-    /// Reads that return a shorter (non-empty) page than available.
+    /// Global-log reads that return a shorter (non-empty) page than available.
     pub short_read: u64,
 }
 
@@ -115,7 +116,8 @@ impl<S: EventStore> EventStore for FaultyStore<S> {
         stream: &StreamId,
         options: ReadStreamOptions,
     ) -> Result<Vec<RecordedEvent>> {
-        Ok(self.shorten(self.inner.read_stream(stream, options).await?))
+        // Stream pages are complete by contract; only global-log pages may be short.
+        self.inner.read_stream(stream, options).await
     }
 
     async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>> {
