@@ -26,7 +26,7 @@ async fn main() {
     for sync in [true, false] {
         let bench = Bench::new(&config, sync).await;
         let mode = if sync { "on" } else { "off" };
-        let (ingest, copy_in) = workloads::bulk_ingest(&bench).await;
+        let (ingest, copy_in, copy_indexed) = workloads::bulk_ingest(&bench).await;
         let (replay, copy_out) = workloads::catch_up(&bench).await;
         let commands = workloads::commands(&bench).await;
         let n = config.events as f64;

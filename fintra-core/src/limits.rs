@@ -44,6 +44,9 @@ pub const READ_PAGE_EVENTS_MAX: usize = 10_000;
 /// Most attempts the repository makes to execute one command when appends conflict.
 pub const COMMAND_ATTEMPTS_MAX: u32 = 64;
 
+/// Most aggregates a repository's cache may hold.
+pub const AGGREGATE_CACHE_ENTRIES_MAX: usize = 10_000_000;
+
 /// Most bytes in one serialized snapshot.
 pub const SNAPSHOT_BYTES_MAX: usize = 64 * 1024 * 1024;
 

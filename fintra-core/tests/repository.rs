@@ -359,3 +359,37 @@ async fn upcasters_bring_old_payloads_to_the_current_shape() {
     };
     assert!(matches!(looping.upcast(raw), Err(Error::Corrupted { .. })));
 }
+
+#[tokio::test]
+async fn cached_aggregates_skip_the_load_but_never_decide_on_stale_state() {
+    let store = InMemoryEventStore::new();
+    let cached = Repository::<Tally, _>::new(store.clone()).with_cache(2).unwrap();
+    let plain = Repository::<Tally, _>::new(store.clone());
+    let s = cached.stream_id(uuid::Uuid::from_u128(10)).unwrap();
+
+    assert_eq!(cached.execute(&s, &950, &meta()).await.unwrap().state.total, 950);
+    assert_eq!(cached.cached_aggregates(), 1);
+
+    // Another writer moves the stream on; the cache does not know.
+    plain.execute(&s, &-900, &meta()).await.unwrap();
+    // Against the cached 950 this would break the cap; the fresh 50 allows it.
+    let done = cached.execute(&s, &500, &meta()).await.unwrap();
+    assert_eq!(done.state.total, 550, "a rejection on cached state is confirmed on a fresh load");
+    // The cache now holds 550; another write makes it stale again: the append conflicts.
+    plain.execute(&s, &1, &meta()).await.unwrap();
+    let done = cached.execute(&s, &1, &meta()).await.unwrap();
+    assert_eq!((done.state.total, done.attempts), (552, 2), "stale entry → conflict → reload");
+    assert_eq!(plain.load(&s).await.unwrap().state.total, 552, "the store agrees");
+
+    // A real rejection still comes back as one.
+    let refused = cached.execute(&s, &1_000, &meta()).await;
+    assert!(matches!(refused, Err(ExecuteError::Rejected(TallyError::Cap(_)))));
+
+    for i in 11..14 {
+        let other = cached.stream_id(uuid::Uuid::from_u128(i)).unwrap();
+        cached.execute(&other, &1, &meta()).await.unwrap();
+    }
+    assert_eq!(cached.cached_aggregates(), 2, "bounded by its capacity");
+    let zero = Repository::<Tally, _>::new(InMemoryEventStore::new()).with_cache(0);
+    assert!(matches!(zero, Err(Error::InvalidInput { .. })));
+}

@@ -46,3 +46,7 @@ pub const TRANSACTION_EVENTS_MAX: usize = (1 << 20) - 1;
 
 /// The notification channel appends signal on (it carries no data; it only wakes readers).
 pub const NOTIFY_CHANNEL: &str = "fintra_events";
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/postgres.md")]
+struct PostgresGuide;

@@ -12,7 +12,8 @@ pub(crate) struct Fintra {
     streams: Vec<StreamId>,
 }
 
-pub(crate) async fn setup(config: &Config, pool: PgPool) -> Fintra {
+/// `cache`: give the repository an aggregate cache as large as the account set.
+pub(crate) async fn setup(config: &Config, pool: PgPool, cache: bool) -> Fintra {
     let options = PgStoreOptions { notify: false, ..PgStoreOptions::default() };
     let store = PgEventStore::from_pool(pool, &options).expect("options");
     store.migrate().await.expect("migrate");
@@ -31,6 +32,12 @@ pub(crate) async fn setup(config: &Config, pool: PgPool) -> Fintra {
         })
         .collect();
     store.bulk_import(&opened, |_| {}).await.expect("open accounts");
+    let repo = if cache {
+        let capacity = usize::try_from(config.streams).expect("fits");
+        repo.with_cache(capacity).expect("cache capacity")
+    } else {
+        repo
+    };
     Fintra { repo, streams }
 }
 

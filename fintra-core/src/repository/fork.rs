@@ -138,6 +138,7 @@ impl<'r, A: Aggregate, S: EventStore, C: Codec<A::Event>> Fork<'r, A, S, C> {
             clock: Arc::clone(&self.repository.clock),
             ids: Arc::clone(&self.repository.ids),
             snapshots: None,
+            cache: None,
             attempts_max: self.repository.attempts_max,
             aggregate: std::marker::PhantomData,
         };

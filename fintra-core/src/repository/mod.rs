@@ -1,6 +1,7 @@
 //! The repository: loads aggregates (latest snapshot + later events), executes commands with
 //! bounded retries on conflict, answers time-travel questions and builds what-if forks.
 
+mod cache;
 mod fork;
 
 use std::marker::PhantomData;
@@ -77,6 +78,7 @@ pub struct Repository<A: Aggregate, S, C = JsonCodec<<A as Aggregate>::Event>> {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     snapshots: Option<Snapshots>,
+    cache: Option<cache::AggregateCache<A>>,
     attempts_max: u32,
     aggregate: PhantomData<fn() -> A>,
 }
@@ -102,6 +104,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7Generator),
             snapshots: None,
+            cache: None,
             attempts_max: 8,
             aggregate: PhantomData,
         }
@@ -116,6 +119,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             clock: self.clock,
             ids: self.ids,
             snapshots: self.snapshots,
+            cache: self.cache,
             attempts_max: self.attempts_max,
             aggregate: PhantomData,
         }
@@ -159,6 +163,30 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
         }
         self.snapshots = Some(Snapshots { store, every_events });
         Ok(self)
+    }
+
+    /// Keeps up to `capacity` recently used aggregates in memory, so `execute` usually skips the
+    /// load. Safe with other writers: a stale entry makes the append conflict and the command is
+    /// decided again on a fresh load; rejections and no-op outcomes are always confirmed on a
+    /// fresh load. `load` and time travel never use the cache.
+    ///
+    /// # Errors
+    /// `InvalidInput` for 0, `LimitExceeded` above [`AGGREGATE_CACHE_ENTRIES_MAX`].
+    ///
+    /// [`AGGREGATE_CACHE_ENTRIES_MAX`]: crate::limits::AGGREGATE_CACHE_ENTRIES_MAX
+    pub fn with_cache(mut self, capacity: usize) -> Result<Self> {
+        if capacity == 0 {
+            return Err(Error::invalid("capacity", "must be at least 1"));
+        }
+        let max = crate::limits::AGGREGATE_CACHE_ENTRIES_MAX;
+        crate::check_limit("AGGREGATE_CACHE_ENTRIES_MAX", max, capacity)?;
+        self.cache = Some(cache::AggregateCache::new(capacity));
+        Ok(self)
+    }
+
+    /// How many aggregates the cache holds (0 without a cache).
+    pub fn cached_aggregates(&self) -> usize {
+        self.cache.as_ref().map_or(0, cache::AggregateCache::len)
     }
 
     /// Makes at most `attempts` attempts per command (1 = no retry).
@@ -338,47 +366,83 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
         metadata: &EventMetadata,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
         let mut attempt = 0u32;
+        let mut use_cache = self.cache.is_some();
         loop {
             attempt = attempt.saturating_add(1);
-            let loaded = self.load(stream).await?;
+            let cached =
+                if use_cache { self.cache.as_ref().and_then(|c| c.get(stream)) } else { None };
+            let from_cache = cached.is_some();
+            let loaded = match cached {
+                Some(loaded) => loaded,
+                None => self.load(stream).await?,
+            };
             let ctx = DecideContext::from_clock(self.clock.as_ref(), self.ids.as_ref());
-            let events = loaded.state.decide(command, &ctx).map_err(ExecuteError::Rejected)?;
-            if events.is_empty() {
-                let state = loaded.state;
-                let none = Executed {
-                    state,
-                    events,
-                    append: None,
-                    attempts: attempt,
-                    snapshot_error: None,
-                };
-                return Ok(none);
-            }
-            let envelopes = self.encode(&events, ctx.now(), metadata)?;
-            let expected = ExpectedVersion::Exact(loaded.version);
-            match self.store.append(stream, expected, &envelopes).await {
-                Ok(append) => {
-                    let mut state = loaded.state;
-                    events.iter().for_each(|event| state.apply(event));
-                    let last_occurred = envelopes.last().map(|e| e.occurred_at);
-                    let snapshot_error = self
-                        .snapshot_if_due(stream, &state, loaded.version, &append, last_occurred)
-                        .await;
+            let events = match loaded.state.decide(command, &ctx) {
+                Ok(events) if !events.is_empty() => events,
+                // Only a successful decision may rest on cached state: confirm the rest afresh.
+                _ if from_cache => {
+                    use_cache = false;
+                    attempt -= 1;
+                    continue;
+                }
+                Err(rejection) => return Err(ExecuteError::Rejected(rejection)),
+                Ok(events) => {
+                    let (state, snapshot_error) = (loaded.state, None);
                     return Ok(Executed {
                         state,
                         events,
-                        append: Some(append),
+                        append: None,
                         attempts: attempt,
                         snapshot_error,
                     });
                 }
-                Err(conflict @ Error::Conflict { .. }) if attempt >= self.attempts_max => {
-                    return Err(conflict.into());
+            };
+            let envelopes = self.encode(&events, ctx.now(), metadata)?;
+            let expected = ExpectedVersion::Exact(loaded.version);
+            match self.store.append(stream, expected, &envelopes).await {
+                Ok(append) => {
+                    let last_occurred = envelopes.last().map(|e| e.occurred_at);
+                    return Ok(self
+                        .committed(stream, loaded, events, append, attempt, last_occurred)
+                        .await);
                 }
-                Err(Error::Conflict { .. }) => continue,
+                Err(error @ Error::Conflict { .. }) => {
+                    if let Some(cache) = &self.cache {
+                        cache.remove(stream);
+                    }
+                    use_cache = false;
+                    if attempt >= self.attempts_max {
+                        return Err(error.into());
+                    }
+                }
                 Err(other) => return Err(other.into()),
             }
         }
+    }
+
+    /// After a successful append: fold the new events, refresh the cache, snapshot if due.
+    async fn committed(
+        &self,
+        stream: &StreamId,
+        loaded: Loaded<A>,
+        events: Vec<A::Event>,
+        append: AppendResult,
+        attempts: u32,
+        last_occurred: Option<DateTime<Utc>>,
+    ) -> Executed<A> {
+        let mut state = loaded.state;
+        events.iter().for_each(|event| state.apply(event));
+        if let Some(cache) = &self.cache {
+            let fresh = Loaded {
+                state: state.clone(),
+                version: append.last_version,
+                last_occurred_at: last_occurred.or(loaded.last_occurred_at),
+            };
+            cache.put(stream, fresh);
+        }
+        let snapshot_error =
+            self.snapshot_if_due(stream, &state, loaded.version, &append, last_occurred).await;
+        Executed { state, events, append: Some(append), attempts, snapshot_error }
     }
 
     async fn snapshot_if_due(
