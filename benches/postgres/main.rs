@@ -39,6 +39,13 @@ async fn main() {
         ));
         table.push((
             mode,
+            "bulk_import (events/s)",
+            n / median(&ingest),
+            "COPY into table with fintra's indexes",
+            n / median(&copy_indexed),
+        ));
+        table.push((
+            mode,
             "read_all catch-up (events/s)",
             n / median(&replay),
             "COPY (SELECT) TO STDOUT",

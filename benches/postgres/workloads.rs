@@ -44,21 +44,27 @@ pub(crate) async fn bulk_ingest(bench: &Bench<'_>) -> (Vec<f64>, Vec<f64>, Vec<f
     for _ in 0..bench.config.runs {
         let (_store, pool) = bench.fresh("fintra_bench_bare").await;
         sqlx::query(BARE_TABLE).execute(&pool).await.expect("bare table");
-        let mut conn = pool.acquire().await.expect("conn");
-        let start = Instant::now();
-        let mut tx = conn.begin().await.expect("begin");
-        let mut copy = tx
-            .copy_in_raw(&format!("COPY bare_events ({COLUMNS}) FROM STDIN (FORMAT binary)"))
-            .await
-            .expect("copy in");
-        for chunk in &rows {
-            copy.send(chunk.clone()).await.expect("send");
-        }
-        copy.finish().await.expect("finish");
-        tx.commit().await.expect("commit");
-        limit.push(secs(start.elapsed()));
+        limit.push(raw_copy(&pool, "bare_events", &rows).await);
+        let indexed_table = "CREATE TABLE indexed_events (LIKE fintra_events INCLUDING ALL)";
+        sqlx::query(indexed_table).execute(&pool).await.expect("indexed table");
+        indexed.push(raw_copy(&pool, "indexed_events", &rows).await);
     }
-    (ours, limit)
+    (ours, limit, indexed)
+}
+
+/// Seconds to COPY `rows` (binary, with header) into `table` in one transaction.
+async fn raw_copy(pool: &sqlx::PgPool, table: &str, rows: &[bytes::Bytes]) -> f64 {
+    let mut conn = pool.acquire().await.expect("conn");
+    let start = Instant::now();
+    let mut tx = conn.begin().await.expect("begin");
+    let sql = format!("COPY {table} ({COLUMNS}) FROM STDIN (FORMAT binary)");
+    let mut copy = tx.copy_in_raw(&sql).await.expect("copy in");
+    for chunk in rows {
+        copy.send(chunk.clone()).await.expect("send");
+    }
+    copy.finish().await.expect("finish");
+    tx.commit().await.expect("commit");
+    secs(start.elapsed())
 }
 
 /// Reading the whole global log from position 0 through `read_all` (decoded events, pages of

@@ -99,14 +99,17 @@ async fn main() {
         TASKS, config.streams, config.commands, config.runs
     );
     println!(
-        "| synchronous_commit | fintra (cmd/s) | cqrs-es + postgres-es 0.5 | esrs 0.18 | fintra / best peer |"
+        "| synchronous_commit | fintra (cmd/s) | fintra + aggregate cache | cqrs-es + postgres-es 0.5 | esrs 0.18 | fintra / best peer | cached / best peer |"
     );
-    println!("|---|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for sync in [true, false] {
-        let (mut ours, mut cqrs, mut esrs) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut ours, mut cached) = (Vec::new(), Vec::new());
+        let (mut cqrs, mut esrs) = (Vec::new(), Vec::new());
         for run in 0..config.runs {
             let pool = fresh_pool(&config, "peer_fintra", sync).await;
-            ours.push(measure(&config, fintra_peer::setup(&config, pool).await, run).await);
+            ours.push(measure(&config, fintra_peer::setup(&config, pool, false).await, run).await);
+            let pool = fresh_pool(&config, "peer_fintra", sync).await;
+            cached.push(measure(&config, fintra_peer::setup(&config, pool, true).await, run).await);
             let pool = fresh_pool(&config, "peer_cqrs", sync).await;
             cqrs.push(measure(&config, cqrs_peer::setup(&config, pool).await, run).await);
             let pool = fresh_pool(&config, "peer_esrs", sync).await;
