@@ -26,6 +26,7 @@
 mod append;
 mod bulk;
 mod copy_binary;
+mod copy_decode;
 mod error;
 mod notify;
 mod options;
