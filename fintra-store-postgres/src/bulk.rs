@@ -100,7 +100,7 @@ impl PgEventStore {
         events: &[(StreamId, NewEvent)],
         mut progress: impl FnMut(BulkImportProgress) + Send,
     ) -> Result<BulkImportResult> {
-        let (mut plans, index) = plan(events)?;
+        let (plans, index) = plan(events)?;
         let span = tracing::info_span!(
             "fintra.pg.bulk_import",
             events = events.len(),
@@ -108,26 +108,53 @@ impl PgEventStore {
         );
         async {
             let mut conn = self.pool().acquire().await.map_err(backend)?;
-            let mut tx = conn.begin().await.map_err(backend)?;
-            let written =
-                copy_all(&mut tx, events, &mut plans, &index, self.channel(), &mut progress).await;
-            let written = match written {
-                Ok(written) => {
-                    tx.commit().await.map_err(backend)?;
-                    return Ok(written);
-                }
-                Err(failure) => failure,
-            };
-            tx.rollback().await.map_err(backend)?;
-            match written {
-                WriteFailure::EventIdTaken => {
-                    already_imported(&mut conn, events, plans.len()).await
-                }
-                WriteFailure::Other(error) => Err(error),
-            }
+            self.bulk_import_on(&mut conn, events, plans, &index, &mut progress).await
         }
         .instrument(span)
         .await
+    }
+
+    /// [`PgEventStore::bulk_import`] inside the caller's connection or sqlx transaction: the
+    /// events commit or roll back with the host's own writes. Runs under a savepoint, so a
+    /// refused import leaves the transaction usable. Positions continue the transaction's range;
+    /// one transaction holds at most [`TRANSACTION_EVENTS_MAX`] events in all.
+    ///
+    /// # Errors
+    /// As [`PgEventStore::bulk_import`]; `LimitExceeded` (`TRANSACTION_EVENTS_MAX`) when the
+    /// transaction's range is full.
+    pub async fn bulk_import_in(
+        &self,
+        conn: &mut PgConnection,
+        events: &[(StreamId, NewEvent)],
+        mut progress: impl FnMut(BulkImportProgress) + Send,
+    ) -> Result<BulkImportResult> {
+        let (plans, index) = plan(events)?;
+        let span = tracing::info_span!("fintra.pg.bulk_import_in", events = events.len());
+        self.bulk_import_on(conn, events, plans, &index, &mut progress).instrument(span).await
+    }
+
+    async fn bulk_import_on(
+        &self,
+        conn: &mut PgConnection,
+        events: &[(StreamId, NewEvent)],
+        mut plans: Vec<StreamPlan<'_>>,
+        index: &HashMap<&StreamId, usize>,
+        progress: &mut (impl FnMut(BulkImportProgress) + Send),
+    ) -> Result<BulkImportResult> {
+        let mut tx = conn.begin().await.map_err(backend)?;
+        let written = copy_all(&mut tx, events, &mut plans, index, self.channel(), progress).await;
+        let failure = match written {
+            Ok(written) => {
+                tx.commit().await.map_err(backend)?;
+                return Ok(written);
+            }
+            Err(failure) => failure,
+        };
+        tx.rollback().await.map_err(backend)?;
+        match failure {
+            WriteFailure::EventIdTaken => already_imported(conn, events, plans.len()).await,
+            WriteFailure::Other(error) => Err(error),
+        }
     }
 }
 
@@ -140,18 +167,23 @@ async fn copy_all(
     progress: &mut (impl FnMut(BulkImportProgress) + Send),
 ) -> Result<BulkImportResult, WriteFailure> {
     let fail = WriteFailure::Other;
-    let lo_row = sqlx::query("SELECT pg_current_xact_id()::text::bigint << 20 AS lo")
+    let range = sqlx::query(include_str!("../sql/transaction_base.sql"))
         .fetch_one(&mut *tx)
         .await
         .map_err(classify)?;
-    let lo: i64 = lo_row.try_get("lo").map_err(|e| fail(backend(e)))?;
+    let base: i64 = range.try_get("base").map_err(|e| fail(backend(e)))?;
+    let lo: i64 = range.try_get("lo").map_err(|e| fail(backend(e)))?;
+    let used = usize::try_from(base - lo).unwrap_or(usize::MAX);
+    let max = TRANSACTION_EVENTS_MAX;
+    fintra_core::check_limit("TRANSACTION_EVENTS_MAX", max, used.saturating_add(events.len()))
+        .map_err(fail)?;
     reserve_heads(tx, plans, index).await?;
 
     let total = u64::try_from(events.len()).unwrap_or(u64::MAX);
     let mut copy = tx.copy_in_raw(COPY_SQL).await.map_err(classify)?;
     copy.send(CopyEncoder::header()).await.map_err(classify)?;
     let mut enc = CopyEncoder::default();
-    let mut position = lo;
+    let mut position = base;
     for (sent, (stream, event)) in events.iter().enumerate() {
         position += 1;
         let plan = &mut plans[index[stream]];
@@ -176,7 +208,7 @@ async fn copy_all(
     Ok(BulkImportResult {
         events: total,
         streams: u64::try_from(plans.len()).unwrap_or(u64::MAX),
-        first_position: as_position(lo + 1)?,
+        first_position: as_position(base + 1)?,
         last_position: as_position(position)?,
         already_imported: false,
     })

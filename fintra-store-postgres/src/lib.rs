@@ -12,8 +12,9 @@
 //!   written by a single `INSERT … UNNEST` statement; optimistic concurrency is exact because the
 //!   head row serialises writers of one stream.
 //! - **Idempotent retries** by event id, decided by the kernel's [`fintra_core::replayed_append`].
-//! - **The caller's transaction.** [`PgEventStore::append_in`] appends on the host's own
-//!   connection or sqlx transaction, so events and the host's tables commit together.
+//! - **The caller's transaction.** [`PgEventStore::append_in`] and
+//!   [`PgEventStore::bulk_import_in`] write on the host's own connection or sqlx transaction, so
+//!   events and the host's tables commit together.
 //! - **Bulk import** of up to [`TRANSACTION_EVENTS_MAX`] events per call through binary `COPY`,
 //!   atomic, with a progress callback ([`PgEventStore::bulk_import`]).
 //! - [`PgSnapshotStore`], `LISTEN/NOTIFY` wake-ups ([`PgEventStore::listen`]), optional

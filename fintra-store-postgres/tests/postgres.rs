@@ -337,3 +337,50 @@ async fn infrastructure_failures_are_typed_errors() {
         Err(Error::InvalidInput { .. })
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_import_joins_the_callers_transaction() {
+    let schema = TestSchema::new().await;
+    let store = schema.store();
+    let batch: Vec<(StreamId, NewEvent)> =
+        (10..110u64).map(|n| (stream("joined"), event(n))).collect();
+    let mut conn = schema.pool.acquire().await.unwrap();
+
+    let mut tx = conn.begin().await.unwrap();
+    store
+        .append_in(&mut tx, &stream("joined"), ExpectedVersion::NoStream, &[event(1)])
+        .await
+        .unwrap();
+    store.bulk_import_in(&mut tx, &batch, |_| {}).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(store.stream_version(&stream("joined")).await.unwrap(), StreamVersion::NONE);
+
+    let mut tx = conn.begin().await.unwrap();
+    let single = store
+        .append_in(&mut tx, &stream("joined"), ExpectedVersion::NoStream, &[event(1)])
+        .await
+        .unwrap();
+    let bulk = store.bulk_import_in(&mut tx, &batch, |_| {}).await.unwrap();
+    let after = store
+        .append_in(
+            &mut tx,
+            &stream("joined"),
+            ExpectedVersion::Exact(StreamVersion(101)),
+            &[event(2)],
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        single.last_position < bulk.first_position,
+        "the import continues the transaction's range"
+    );
+    assert!(bulk.last_position < after.first_position);
+    let log = read_entire_log(&store, 1_000, 102).await;
+    let versions: Vec<u64> = log.iter().map(|e| e.stream_version.get()).collect();
+    assert_eq!(
+        versions,
+        (1..=102).collect::<Vec<_>>(),
+        "one stream, in order, in the global log too"
+    );
+}
