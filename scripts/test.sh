@@ -3,7 +3,7 @@
 # (starting them when they are installed but down), then runs every test and doctest.
 #
 #   scripts/test.sh                 # everything
-#   scripts/test.sh -p fintra-core  # extra arguments go to `cargo test`
+#   scripts/test.sh -p fintra-core  # arguments replace the default --workspace scope
 #
 # Tests that need a service fail with a clear message when it is missing; nothing is skipped.
 set -euo pipefail
@@ -57,4 +57,20 @@ ensure_postgres
 ensure_redis
 say "PostgreSQL and Redis are reachable"
 
-cargo test --workspace --all-features "$@"
+# Run everything, keep the output, and close with one total line ("tests: N passed, N failed")
+# so the suite's size is visible at a glance (and to CI) after the per-binary summaries.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+if [ "$#" -gt 0 ]; then scope=("$@"); else scope=(--workspace); fi
+cargo test --all-features "${scope[@]}" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+awk '/^test result:/ {
+       for (i = 2; i <= NF; i++) {
+         if ($i ~ /^passed;?$/) passed += $(i - 1)
+         if ($i ~ /^failed;?$/) failed += $(i - 1)
+       }
+     }
+     END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"

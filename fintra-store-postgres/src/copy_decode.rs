@@ -3,15 +3,14 @@
 //! Same columns, in the same order, as `sql/select_events.sql`. Every malformed byte is
 //! `Corrupted`, never a panic; payloads are zero-copy slices of the received buffer.
 
-use std::collections::{BTreeMap, HashMap};
-
 use bytes::Bytes;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use fintra_core::{
-    Actor, ContentType, Error, EventMetadata, Position, RecordedEvent, Result, StreamId,
-    StreamVersion, TenantId,
+    Actor, ContentType, Error, EventMetadata, Position, RecordedEvent, Result, StreamVersion,
 };
 use uuid::Uuid;
+
+use crate::rows::{IdCache, parse_headers};
 
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 const COLUMNS: i16 = 15;
@@ -116,44 +115,11 @@ impl Reader {
     }
 }
 
-#[derive(Default)]
-struct Interned {
-    streams: HashMap<String, StreamId>,
-    tenants: HashMap<String, TenantId>,
-}
-
 fn non_negative(field: &str, value: i64) -> Result<u64> {
     u64::try_from(value).map_err(|_| corrupt(field))
 }
 
-impl Interned {
-    fn stream(&mut self, raw: &str) -> Result<StreamId> {
-        if let Some(id) = self.streams.get(raw) {
-            return Ok(id.clone());
-        }
-        let id = StreamId::new(raw).map_err(|e| corrupt(&format!("stream id: {e}")))?;
-        self.streams.insert(raw.to_owned(), id.clone());
-        Ok(id)
-    }
-
-    fn tenant(&mut self, raw: &str) -> Result<TenantId> {
-        if let Some(id) = self.tenants.get(raw) {
-            return Ok(id.clone());
-        }
-        let id = TenantId::new(raw).map_err(|e| corrupt(&format!("tenant id: {e}")))?;
-        self.tenants.insert(raw.to_owned(), id.clone());
-        Ok(id)
-    }
-}
-
-fn headers(json: &str) -> Result<BTreeMap<String, String>> {
-    if json == "{}" {
-        return Ok(BTreeMap::new());
-    }
-    serde_json::from_str(json).map_err(|e| corrupt(&format!("headers: {e}")))
-}
-
-fn event(r: &mut Reader, ids: &mut Interned) -> Result<RecordedEvent> {
+fn event(r: &mut Reader, ids: &mut IdCache) -> Result<RecordedEvent> {
     let position = Position(non_negative("position", r.int8()?)?);
     let event_id = r.uuid()?;
     let stream_id = ids.stream(r.text()?)?;
@@ -166,7 +132,7 @@ fn event(r: &mut Reader, ids: &mut Interned) -> Result<RecordedEvent> {
     let correlation_id = r.opt_uuid()?;
     let causation_id = r.opt_uuid()?;
     let actor = Actor::from_storage(r.text()?)?;
-    let headers = headers(r.jsonb()?)?;
+    let headers = parse_headers(r.jsonb()?)?;
     let content_type = ContentType::new(r.text()?);
     let payload = r.bytea()?;
     Ok(RecordedEvent {
@@ -193,7 +159,7 @@ pub(crate) fn decode(data: Bytes, capacity: usize) -> Result<Vec<RecordedEvent>>
     let _flags = r.i32()?;
     let extension = usize::try_from(r.i32()?).map_err(|_| corrupt("header extension"))?;
     r.take(extension)?;
-    let mut ids = Interned::default();
+    let mut ids = IdCache::default();
     let mut events = Vec::with_capacity(capacity);
     loop {
         match r.i16()? {

@@ -32,21 +32,20 @@ const HEADERS: usize = 12;
 const CONTENT_TYPE: usize = 13;
 const PAYLOAD: usize = 14;
 
-fn corrupted(field: &str, error: impl std::fmt::Display) -> Error {
+pub(crate) fn corrupted(field: &str, error: impl std::fmt::Display) -> Error {
     Error::corrupted(format!("unreadable {field} in fintra_events: {error}"))
 }
 
 /// Validated ids seen earlier in the same page: a page usually repeats a few streams and one
-/// tenant, so each is validated and allocated once.
+/// tenant, so each is validated and allocated once. Shared by both decoding paths.
 #[derive(Default)]
-struct PageCache {
+pub(crate) struct IdCache {
     streams: HashMap<String, StreamId>,
     tenants: HashMap<String, TenantId>,
 }
 
-impl PageCache {
-    fn stream(&mut self, row: &PgRow) -> Result<StreamId> {
-        let raw: &str = row.try_get(STREAM_ID).map_err(backend)?;
+impl IdCache {
+    pub(crate) fn stream(&mut self, raw: &str) -> Result<StreamId> {
         if let Some(id) = self.streams.get(raw) {
             return Ok(id.clone());
         }
@@ -55,8 +54,7 @@ impl PageCache {
         Ok(id)
     }
 
-    fn tenant(&mut self, row: &PgRow) -> Result<TenantId> {
-        let raw: &str = row.try_get(TENANT_ID).map_err(backend)?;
+    pub(crate) fn tenant(&mut self, raw: &str) -> Result<TenantId> {
         if let Some(id) = self.tenants.get(raw) {
             return Ok(id.clone());
         }
@@ -66,16 +64,21 @@ impl PageCache {
     }
 }
 
+/// Parses the headers column's JSON (the common empty object without a parser).
+pub(crate) fn parse_headers(json: &str) -> Result<BTreeMap<String, String>> {
+    if json == "{}" {
+        return Ok(BTreeMap::new());
+    }
+    serde_json::from_str(json).map_err(|e| corrupted("headers", e))
+}
+
 fn headers(row: &PgRow) -> Result<BTreeMap<String, String>> {
     let json: sqlx::types::Json<&serde_json::value::RawValue> =
         row.try_get(HEADERS).map_err(|e| corrupted("headers", e))?;
-    if json.0.get() == "{}" {
-        return Ok(BTreeMap::new());
-    }
-    serde_json::from_str(json.0.get()).map_err(|e| corrupted("headers", e))
+    parse_headers(json.0.get())
 }
 
-fn recorded_event(row: &PgRow, cache: &mut PageCache) -> Result<RecordedEvent> {
+fn recorded_event(row: &PgRow, cache: &mut IdCache) -> Result<RecordedEvent> {
     let position: i64 = row.try_get(POSITION).map_err(backend)?;
     let version: i64 = row.try_get(STREAM_VERSION).map_err(backend)?;
     let schema_version: i32 = row.try_get(SCHEMA_VERSION).map_err(backend)?;
@@ -84,7 +87,7 @@ fn recorded_event(row: &PgRow, cache: &mut PageCache) -> Result<RecordedEvent> {
     let content_type: String = row.try_get(CONTENT_TYPE).map_err(backend)?;
     Ok(RecordedEvent {
         event_id: row.try_get::<Uuid, _>(EVENT_ID).map_err(backend)?,
-        stream_id: cache.stream(row)?,
+        stream_id: cache.stream(row.try_get(STREAM_ID).map_err(backend)?)?,
         stream_version: StreamVersion(to_u64("stream_version", version)?),
         position: Position(to_u64("position", position)?),
         event_type: row.try_get(EVENT_TYPE).map_err(backend)?,
@@ -93,7 +96,7 @@ fn recorded_event(row: &PgRow, cache: &mut PageCache) -> Result<RecordedEvent> {
         recorded_at: row.try_get::<DateTime<Utc>, _>(RECORDED_AT).map_err(backend)?,
         occurred_at: row.try_get::<DateTime<Utc>, _>(OCCURRED_AT).map_err(backend)?,
         metadata: EventMetadata {
-            tenant_id: cache.tenant(row)?,
+            tenant_id: cache.tenant(row.try_get(TENANT_ID).map_err(backend)?)?,
             correlation_id: row.try_get(CORRELATION_ID).map_err(backend)?,
             causation_id: row.try_get(CAUSATION_ID).map_err(backend)?,
             actor: Actor::from_storage(actor)?,
@@ -106,6 +109,6 @@ fn recorded_event(row: &PgRow, cache: &mut PageCache) -> Result<RecordedEvent> {
 
 /// Decodes a page of rows selected with `sql/select_events.sql`.
 pub(crate) fn recorded_events(rows: &[PgRow]) -> Result<Vec<RecordedEvent>> {
-    let mut cache = PageCache::default();
+    let mut cache = IdCache::default();
     rows.iter().map(|row| recorded_event(row, &mut cache)).collect()
 }
