@@ -384,3 +384,28 @@ async fn bulk_import_joins_the_callers_transaction() {
         "one stream, in order, in the global log too"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_options_reach_the_server() {
+    let schema = TestSchema::new().await;
+    let options = PgStoreOptions {
+        statement_timeout_ms: Some(1_234),
+        session_tenant: Some(TenantId::new("tenant-x").unwrap()),
+        max_connections: 1,
+        ..schema.options()
+    };
+    let store = PgEventStore::connect(&database_url(), options).await.unwrap();
+    let row = sqlx::query(
+        "SELECT current_setting('statement_timeout') AS timeout, current_schema() AS schema, \
+         current_setting('fintra.tenant_id', true) AS tenant",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(row.get::<String, _>("timeout"), "1234ms");
+    assert_eq!(row.get::<String, _>("schema"), schema.name);
+    assert_eq!(row.get::<String, _>("tenant"), "tenant-x");
+    // The timeout is enforced: a statement running longer is cancelled, as a typed error.
+    let slow = sqlx::query("SELECT pg_sleep(3)").execute(store.pool()).await;
+    assert!(slow.is_err(), "statement_timeout cancels long statements");
+}
