@@ -18,8 +18,11 @@ pub fn replayed_append<'a>(
     events: &[NewEvent],
     recorded: impl Fn(&EventId) -> Option<&'a RecordedEvent>,
 ) -> Result<Option<AppendResult>> {
+    // The common case — no id recorded before — costs one lookup per event and no allocation.
+    let Some(first_found) = events.iter().position(|e| recorded(&e.event_id).is_some()) else {
+        return Ok(None);
+    };
     let found: Vec<Option<&RecordedEvent>> = events.iter().map(|e| recorded(&e.event_id)).collect();
-    let Some(first_found) = found.iter().position(Option::is_some) else { return Ok(None) };
     let duplicate = |index: usize| Error::DuplicateEventId { event_id: events[index].event_id };
     let mut previous: Option<&RecordedEvent> = None;
     for (index, (new, old)) in events.iter().zip(&found).enumerate() {
