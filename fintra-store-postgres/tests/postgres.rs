@@ -409,3 +409,59 @@ async fn connection_options_reach_the_server() {
     let slow = sqlx::query("SELECT pg_sleep(3)").execute(store.pool()).await;
     assert!(slow.is_err(), "statement_timeout cancels long statements");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commit_keeps_every_stream_contiguous_under_parallel_writers() {
+    let schema = TestSchema::new().await;
+    let options = PgStoreOptions { batch_appends: true, ..schema.options() };
+    let store = PgEventStore::from_pool(schema.pool.clone(), &options).unwrap();
+    // 16 writers: two per stream on 8 streams (same-stream requests must wait for the next
+    // batch), mixing Any and retried Exact appends.
+    let tasks: Vec<_> = (0..16u64)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let s = stream(&format!("batched-{}", w % 8));
+                for i in 0..200u64 {
+                    let batch = [event(w * 10_000 + i)];
+                    if i % 2 == 0 {
+                        store.append(&s, ExpectedVersion::Any, &batch).await.unwrap();
+                        continue;
+                    }
+                    loop {
+                        let v = store.stream_version(&s).await.unwrap();
+                        match store.append(&s, ExpectedVersion::Exact(v), &batch).await {
+                            Ok(_) => break,
+                            Err(Error::Conflict { .. }) => continue,
+                            Err(other) => panic!("{other:?}"),
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for s in 0..8 {
+        let recorded =
+            store.read_stream_to_vec(&stream(&format!("batched-{s}")), 10_000).await.unwrap();
+        let versions: Vec<u64> = recorded.iter().map(|e| e.stream_version.get()).collect();
+        assert_eq!(versions, (1..=400).collect::<Vec<_>>(), "stream {s} contiguous, nothing lost");
+    }
+    let log = read_entire_log(&store, 10_000, 3_200).await;
+    assert_eq!(log.len(), 3_200);
+    let ids: std::collections::HashSet<_> = log.iter().map(|e| e.event_id).collect();
+    assert_eq!(ids.len(), 3_200, "no duplicates");
+    let stats = store.group_commit_stats().unwrap();
+    assert!(stats.appends > 0, "the batch path committed appends: {stats:?}");
+    assert!(stats.batches < stats.appends, "batches carried several appends: {stats:?}");
+    assert!(stats.appends + stats.handed_back >= 3_200, "every append was answered: {stats:?}");
+    println!("group commit: {stats:?}");
+    // Batching needs a runtime for its worker: outside one it is a typed error.
+    let pool = schema.pool.clone();
+    let outside = std::thread::spawn(move || PgEventStore::from_pool(pool, &options).map(|_| ()))
+        .join()
+        .unwrap();
+    assert!(matches!(outside, Err(Error::InvalidInput { .. })));
+}
