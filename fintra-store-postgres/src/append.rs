@@ -18,8 +18,6 @@ pub(crate) struct AppendSql {
     any: String,
     no_stream: String,
     exact: String,
-    /// Group commit of appends to distinct streams (`sql/append_batch.sql`).
-    pub(crate) batch: String,
 }
 
 impl AppendSql {
@@ -40,11 +38,7 @@ impl AppendSql {
                 .replace("{notify}", &notify_cte)
                 .replace("{notify_column}", notify_column)
         };
-        let batch = include_str!("../sql/append_batch.sql")
-            .replace("{notify}", &notify_cte.replace("FROM ins LIMIT 1", "FROM inserted LIMIT 1"))
-            .replace("{notify_column}", notify_column);
         Self {
-            batch,
             any: build(include_str!("../sql/head_any.sql")),
             no_stream: build(include_str!("../sql/head_no_stream.sql")),
             exact: build(include_str!("../sql/head_exact.sql")),

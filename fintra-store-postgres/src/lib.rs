@@ -17,8 +17,6 @@
 //!   events and the host's tables commit together.
 //! - **Bulk import** of up to [`TRANSACTION_EVENTS_MAX`] events per call through binary `COPY`,
 //!   atomic, with a progress callback ([`PgEventStore::bulk_import`]).
-//! - **Group commit** (opt-in, [`PgStoreOptions::batch_appends`]): concurrent appends to
-//!   different streams share one statement and one commit.
 //! - [`PgSnapshotStore`], `LISTEN/NOTIFY` wake-ups ([`PgEventStore::listen`]), optional
 //!   row-level security per tenant ([`PgEventStore::enable_row_level_security`]), pool and
 //!   statement timeouts ([`PgStoreOptions`]), and `tracing` spans named `fintra.pg.*`.
@@ -27,7 +25,6 @@
 //! constraint name, never by SQLSTATE text.
 
 mod append;
-mod batch;
 mod bulk;
 mod copy_binary;
 mod copy_decode;
@@ -40,7 +37,6 @@ mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use batch::GroupCommitStats;
 pub use bulk::{BulkImportProgress, BulkImportResult};
 pub use notify::PgLogListener;
 pub use options::PgStoreOptions;

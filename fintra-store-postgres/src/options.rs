@@ -19,11 +19,6 @@ pub struct PgStoreOptions {
     /// [`NOTIFY_CHANNEL`](crate::NOTIFY_CHANNEL)); give each fintra schema in one database its
     /// own. Letters, digits and `_`.
     pub notify_channel: String,
-    /// Group commit: concurrent appends (pool form) to different streams share one statement
-    /// and one commit, run by a worker task on the tokio runtime that builds the store. What an
-    /// append means does not change; it raises throughput under concurrency and adds a little
-    /// latency to a lone append. Off by default.
-    pub batch_appends: bool,
     /// Use this schema (`search_path`) instead of the server default. Letters, digits and `_`.
     pub schema: Option<String>,
     /// Set `fintra.tenant_id` on every connection (what row-level security keys on).
@@ -40,7 +35,6 @@ impl Default for PgStoreOptions {
             acquire_timeout_ms: 5_000,
             statement_timeout_ms: Some(30_000),
             notify: true,
-            batch_appends: false,
             notify_channel: crate::NOTIFY_CHANNEL.to_owned(),
             schema: None,
             session_tenant: None,

@@ -14,7 +14,6 @@ use sqlx::{Connection, Executor, PgConnection, PgPool, Row};
 use tracing::Instrument;
 
 use crate::append::{AppendSql, Attempt, attempt, explain_refusal};
-use crate::batch::{BatchOutcome, Batcher};
 use crate::error::{WriteFailure, backend, to_i64, to_u64};
 use crate::notify::PgLogListener;
 use crate::options::PgStoreOptions;
@@ -35,7 +34,6 @@ const READ_ALL_SQL: &str =
 pub struct PgEventStore {
     pool: PgPool,
     sql: Arc<AppendSql>,
-    batcher: Option<Batcher>,
     /// The validated notification channel, when appends notify.
     channel: Option<String>,
 }
@@ -93,19 +91,13 @@ impl PgEventStore {
     /// Wraps an existing pool. Pool-level options (timeouts, session settings) are the pool's.
     ///
     /// # Errors
-    /// `InvalidInput` for a notification channel that is not a plain identifier, or for
-    /// [`PgStoreOptions::batch_appends`] outside a tokio runtime.
+    /// `InvalidInput` for a notification channel that is not a plain identifier.
     pub fn from_pool(pool: PgPool, options: &PgStoreOptions) -> Result<Self> {
         if !valid_role(&options.notify_channel) {
             return Err(Error::invalid("notify_channel", "letters, digits and _ only"));
         }
         let channel = options.notify.then(|| options.notify_channel.clone());
-        let sql = AppendSql::new(channel.as_deref());
-        let batcher = match options.batch_appends {
-            true => Some(Batcher::start(pool.clone(), sql.batch.clone())?),
-            false => None,
-        };
-        Ok(Self { pool, sql: Arc::new(sql), batcher, channel })
+        Ok(Self { pool, sql: Arc::new(AppendSql::new(channel.as_deref())), channel })
     }
 
     /// The channel appends notify on, if they do.
@@ -119,11 +111,6 @@ impl PgEventStore {
     /// `Backend`.
     pub async fn migrate(&self) -> Result<()> {
         MIGRATOR.run(&self.pool).await.map_err(Error::backend)
-    }
-
-    /// Group-commit counters, when [`PgStoreOptions::batch_appends`] is on.
-    pub fn group_commit_stats(&self) -> Option<crate::GroupCommitStats> {
-        self.batcher.as_ref().map(Batcher::stats)
     }
 
     /// The pool, for the host's own queries.
@@ -221,12 +208,6 @@ impl EventStore for PgEventStore {
         validate_batch(events)?;
         let span = tracing::info_span!("fintra.pg.append", stream = %stream, events = events.len());
         async {
-            if let Some(batcher) = &self.batcher
-                && let BatchOutcome::Appended(result) =
-                    batcher.submit(stream, expected, events).await
-            {
-                return Ok(result);
-            }
             let mut conn = self.pool.acquire().await.map_err(backend)?;
             // Autocommit: the statement is its own transaction, so a refusal wrote nothing.
             match attempt(&mut conn, &self.sql, stream, expected, events).await? {

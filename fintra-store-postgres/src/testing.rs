@@ -120,16 +120,6 @@ impl TestSchema {
     }
 }
 
-/// A store on a fresh schema with group commit on ([`PgStoreOptions::batch_appends`]).
-///
-/// # Panics
-/// When PostgreSQL is unreachable or there is no tokio runtime.
-pub async fn fresh_batching_store() -> PgEventStore {
-    let schema = TestSchema::new().await;
-    let options = PgStoreOptions { batch_appends: true, ..schema.options() };
-    PgEventStore::from_pool(schema.pool.clone(), &options).expect("batching store")
-}
-
 /// A store on a fresh schema: what the conformance macro needs.
 ///
 /// # Panics

@@ -20,21 +20,3 @@ async fn seeded_simulation_against_a_reference_model() {
         "{report:?}"
     );
 }
-
-/// The same suite with group commit on: batching must not change what any append means.
-mod conformance_suite_batched {
-    fintra_core::event_store_conformance!(
-        test = tokio::test(flavor = "multi_thread", worker_threads = 2),
-        store = fintra_store_postgres::testing::fresh_batching_store(),
-        capabilities = fintra_core::testing::conformance::Capabilities::ALL,
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seeded_simulation_with_group_commit() {
-    let seed = fintra_core::testing::simulation::seed_from_env();
-    println!("simulation seed {seed} (replay with FINTRA_SEED={seed})");
-    let store = fintra_store_postgres::testing::fresh_batching_store().await;
-    let report = fintra_core::testing::simulation::simulate(store, seed, 400).await;
-    assert!(report.committed > 100 && report.conflicts > 20, "{report:?}");
-}

@@ -12,16 +12,9 @@ pub(crate) struct Fintra {
     streams: Vec<StreamId>,
 }
 
-/// `cache`: give the repository an aggregate cache as large as the account set;
-/// `group_commit`: let concurrent appends share statements and commits.
-pub(crate) async fn setup(
-    config: &Config,
-    pool: PgPool,
-    cache: bool,
-    group_commit: bool,
-) -> Fintra {
-    let options =
-        PgStoreOptions { notify: false, batch_appends: group_commit, ..PgStoreOptions::default() };
+/// `cache`: give the repository an aggregate cache as large as the account set.
+pub(crate) async fn setup(config: &Config, pool: PgPool, cache: bool) -> Fintra {
+    let options = PgStoreOptions { notify: false, ..PgStoreOptions::default() };
     let store = PgEventStore::from_pool(pool, &options).expect("options");
     store.migrate().await.expect("migrate");
     let repo = Repository::<BankAccount, _>::new(store.clone());

@@ -99,39 +99,29 @@ async fn main() {
         TASKS, config.streams, config.commands, config.runs
     );
     println!(
-        "| synchronous_commit | fintra (cmd/s) | fintra + aggregate cache | fintra + cache + group commit | cqrs-es + postgres-es 0.5 | esrs 0.18 | fintra / best peer | cached / best peer | cached + group commit / best peer |"
+        "| synchronous_commit | fintra (cmd/s) | fintra + aggregate cache | cqrs-es + postgres-es 0.5 | esrs 0.18 | fintra / best peer | cached / best peer |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for sync in [true, false] {
-        let (mut ours, mut cached, mut grouped) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut ours, mut cached) = (Vec::new(), Vec::new());
         let (mut cqrs, mut esrs) = (Vec::new(), Vec::new());
         for run in 0..config.runs {
             let pool = fresh_pool(&config, "peer_fintra", sync).await;
-            ours.push(
-                measure(&config, fintra_peer::setup(&config, pool, false, false).await, run).await,
-            );
+            ours.push(measure(&config, fintra_peer::setup(&config, pool, false).await, run).await);
             let pool = fresh_pool(&config, "peer_fintra", sync).await;
-            cached.push(
-                measure(&config, fintra_peer::setup(&config, pool, true, false).await, run).await,
-            );
-            let pool = fresh_pool(&config, "peer_fintra", sync).await;
-            grouped.push(
-                measure(&config, fintra_peer::setup(&config, pool, true, true).await, run).await,
-            );
+            cached.push(measure(&config, fintra_peer::setup(&config, pool, true).await, run).await);
             let pool = fresh_pool(&config, "peer_cqrs", sync).await;
             cqrs.push(measure(&config, cqrs_peer::setup(&config, pool).await, run).await);
             let pool = fresh_pool(&config, "peer_esrs", sync).await;
             esrs.push(measure(&config, esrs_peer::setup(&config, pool).await, run).await);
         }
-        let (ours, cached, grouped) = (median(ours), median(cached), median(grouped));
-        let (cqrs, esrs) = (median(cqrs), median(esrs));
+        let (ours, cached, cqrs, esrs) = (median(ours), median(cached), median(cqrs), median(esrs));
         let mode = if sync { "on" } else { "off" };
         let best = cqrs.max(esrs);
         println!(
-            "| {mode} | {ours:.0} | {cached:.0} | {grouped:.0} | {cqrs:.0} | {esrs:.0} | {:.2}× | {:.2}× | {:.2}× |",
+            "| {mode} | {ours:.0} | {cached:.0} | {cqrs:.0} | {esrs:.0} | {:.2}× | {:.2}× |",
             ours / best,
-            cached / best,
-            grouped / best
+            cached / best
         );
     }
 }
