@@ -5,20 +5,16 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use bytes_free::payload;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use examples::bank_account::{BankAccount, Command};
+use examples::bank_account::{BankAccount, Command, Event};
 use fintra_core::{
     Asset, ContentType, EventMetadata, EventStore, ExpectedVersion, InMemoryEventStore, Money,
     NewEvent, Repository, StreamId,
 };
 use futures::executor::block_on;
 
-/// Payload helpers without pulling `bytes` into the bench's dependencies.
-mod bytes_free {
-    pub(crate) fn payload(n: u64) -> Vec<u8> {
-        format!("{{\"amount_minor\":{n},\"currency\":\"GBP\",\"memo\":\"coffee\"}}").into_bytes()
-    }
+fn payload(n: u64) -> Vec<u8> {
+    format!("{{\"amount_minor\":{n},\"currency\":\"GBP\",\"memo\":\"coffee\"}}").into_bytes()
 }
 
 const STREAMS: u64 = 1_000;
@@ -81,18 +77,11 @@ fn rehydration(c: &mut Criterion) {
         block_on(async {
             let open = Command::Open { owner: "bench".into(), currency: Asset::GBP };
             accounts.execute(&stream, &open, &meta).await.expect("open");
-            let deposit = Command::Deposit { amount: Money::new(1, Asset::GBP) };
-            let state = accounts.load(&stream).await.expect("load").state;
-            let ctx_events: Vec<_> = (1..events)
-                .map(|_| {
-                    let ids = fintra_core::UuidV7Generator;
-                    let ctx = fintra_core::DecideContext::new(chrono::DateTime::UNIX_EPOCH, &ids);
-                    fintra_core::Aggregate::decide(&state, &deposit, &ctx)
-                        .expect("decide")
-                        .remove(0)
-                })
+            let at = chrono::DateTime::UNIX_EPOCH;
+            let deposits: Vec<Event> = (1..events)
+                .map(|_| Event::Deposited { amount: Money::new(1, Asset::GBP), at })
                 .collect();
-            for chunk in ctx_events.chunks(1_000) {
+            for chunk in deposits.chunks(1_000) {
                 let encoded =
                     accounts.encode(chunk, chrono::DateTime::UNIX_EPOCH, &meta).expect("encode");
                 accounts

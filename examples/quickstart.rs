@@ -9,8 +9,8 @@ use std::sync::Arc;
 use chrono::{Duration, TimeZone, Utc};
 use examples::bank_account::{BankAccount, Command, Event};
 use fintra_core::{
-    AsOf, Asset, EventMetadata, ExecuteError, InMemoryEventStore, ManualClock, Money, Repository,
-    SequentialIdGenerator,
+    AsOf, Asset, Clock, EventMetadata, ExecuteError, InMemoryEventStore, ManualClock, Money,
+    Repository, SequentialIdGenerator,
 };
 
 type Failure = Box<dyn std::error::Error>;
@@ -86,7 +86,7 @@ async fn run() -> Result<(), Failure> {
         .ok_or("the laptop withdrawal is in the stream")?;
     let branch = accounts.fork(&stream).await?.without(laptop_event.event_id)?.build().await?;
     println!("What if: without the laptop the balance would be {}.", balance(branch.state()));
-    let treat = Event::Withdrew { amount: gbp("60.00")?, at: clock.now_plus_days(1) };
+    let treat = Event::Withdrew { amount: gbp("60.00")?, at: clock.now() + Duration::days(1) };
     let branch = accounts
         .fork(&stream)
         .await?
@@ -103,16 +103,4 @@ async fn run() -> Result<(), Failure> {
         live.version
     );
     Ok(())
-}
-
-/// A small helper so the example reads in days.
-trait DaysAhead {
-    fn now_plus_days(&self, days: i64) -> chrono::DateTime<Utc>;
-}
-
-impl DaysAhead for ManualClock {
-    fn now_plus_days(&self, days: i64) -> chrono::DateTime<Utc> {
-        use fintra_core::Clock;
-        self.now() + Duration::days(days)
-    }
 }

@@ -149,7 +149,6 @@ pub(crate) async fn commands(bench: &Bench<'_>) -> Vec<f64> {
         }
         let elapsed = secs(start.elapsed());
         samples.push((per_task * 8) as f64 / elapsed);
-        drop(store.read_all(Position::START, 1).await);
     }
     samples
 }

@@ -1,16 +1,15 @@
 //! PostgreSQL's binary `COPY` format, written directly: a signature and header, then per row a
 //! field count and length-prefixed fields in network byte order, then a `-1` trailer.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use fintra_core::{Error, Result};
 use uuid::Uuid;
 
-const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+/// The first bytes of every binary COPY stream.
+pub(crate) const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 
 /// Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01T00:00:00Z).
-fn pg_epoch() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single().unwrap_or_default()
-}
+pub(crate) const PG_EPOCH_UNIX_MICROS: i64 = 946_684_800_000_000;
 
 /// Builds a binary COPY stream in memory, chunk by chunk.
 #[derive(Debug, Default)]
@@ -99,8 +98,9 @@ impl CopyEncoder {
 
     /// `timestamptz`: microseconds since 2000-01-01 UTC.
     pub(crate) fn timestamptz(&mut self, at: DateTime<Utc>) -> Result<()> {
-        let micros = (at - pg_epoch())
-            .num_microseconds()
+        let micros = at
+            .timestamp_micros()
+            .checked_sub(PG_EPOCH_UNIX_MICROS)
             .ok_or_else(|| Error::invalid("timestamp", "outside PostgreSQL's range"))?;
         self.int8(micros)
     }
@@ -109,6 +109,7 @@ impl CopyEncoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     #[test]
     fn encodes_fields_in_network_order() {
@@ -117,7 +118,9 @@ mod tests {
         enc.int4(258).unwrap();
         enc.null();
         assert_eq!(enc.take(), vec![0, 2, 0, 0, 0, 4, 0, 0, 1, 2, 255, 255, 255, 255]);
-        enc.timestamptz(pg_epoch() + chrono::Duration::microseconds(5)).unwrap();
+        let pg_epoch = DateTime::from_timestamp_micros(PG_EPOCH_UNIX_MICROS).unwrap();
+        assert_eq!(pg_epoch, Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap());
+        enc.timestamptz(pg_epoch + chrono::Duration::microseconds(5)).unwrap();
         assert_eq!(enc.take(), vec![0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 5]);
         enc.jsonb("{}").unwrap();
         assert_eq!(enc.take(), vec![0, 0, 0, 3, 1, b'{', b'}']);

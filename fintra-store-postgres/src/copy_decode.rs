@@ -4,15 +4,15 @@
 //! `Corrupted`, never a panic; payloads are zero-copy slices of the received buffer.
 
 use bytes::Bytes;
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use fintra_core::{
     Actor, ContentType, Error, EventMetadata, Position, RecordedEvent, Result, StreamVersion,
 };
 use uuid::Uuid;
 
+use crate::copy_binary::{PG_EPOCH_UNIX_MICROS, SIGNATURE};
 use crate::rows::{IdCache, parse_headers};
 
-const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 const COLUMNS: i16 = 15;
 
 fn corrupt(what: &str) -> Error {
@@ -90,11 +90,9 @@ impl Reader {
     }
 
     fn timestamptz(&mut self) -> Result<DateTime<Utc>> {
-        let micros = self.int8()?;
-        let epoch =
-            Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single().ok_or_else(|| corrupt("epoch"))?;
-        epoch
-            .checked_add_signed(Duration::microseconds(micros))
+        self.int8()?
+            .checked_add(PG_EPOCH_UNIX_MICROS)
+            .and_then(DateTime::from_timestamp_micros)
             .ok_or_else(|| corrupt("timestamp out of range"))
     }
 

@@ -51,24 +51,6 @@ impl Capabilities {
     pub const ALL: Self = Self { as_of_recorded: true, as_of_occurred: true };
 }
 
-/// The names of every property, in the order [`run_all`] runs them.
-pub const PROPERTIES: &[&str] = &[
-    "round_trip",
-    "expected_version_no_stream",
-    "expected_version_exact",
-    "expected_version_any",
-    "idempotent_retry",
-    "duplicate_event_id",
-    "failed_batch_leaves_nothing",
-    "global_order_across_streams",
-    "paging_stream",
-    "paging_global_log",
-    "limits_at_max_and_over",
-    "invalid_input",
-    "time_travel_reads",
-    "concurrent_writers_race",
-];
-
 /// Runs every property against stores made by `fresh` (called once per property).
 ///
 /// # Panics
