@@ -11,6 +11,7 @@
 //!   commands with bounded retries, answers time travel and builds what-if [`Fork`]s;
 //! - codecs ([`JsonCodec`], [`ProstCodec`]) and [`Upcasters`];
 //! - [`Money`] in integer minor units;
+//! - a double-entry [`ledger`] (TigerBeetle's model, as aggregates);
 //! - every bound in [`limits`];
 //! - [`InMemoryEventStore`], a complete backend and the embedded default;
 //! - with the `testing` feature, `testing::conformance` (the suite every store passes) and
@@ -48,6 +49,7 @@ mod error;
 mod event;
 mod idempotency;
 mod ids;
+pub mod ledger;
 pub mod limits;
 mod memory;
 mod money;

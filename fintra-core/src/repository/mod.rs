@@ -353,6 +353,68 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
             .collect()
     }
 
+    /// Folds the events appended after `loaded.version` into `loaded` (another writer's work).
+    /// Returns how many events were folded.
+    ///
+    /// # Errors
+    /// As [`Repository::load`].
+    pub async fn catch_up(&self, stream: &StreamId, loaded: &mut Loaded<A>) -> Result<u64> {
+        let from = loaded.version.next()?;
+        self.store
+            .for_each_in_stream(stream, from, None, |event| self.fold_into(loaded, &event))
+            .await
+    }
+
+    /// Executes `command` against a state the caller keeps (a single-writer actor, a ledger
+    /// book): decides on `loaded`, appends with `Exact(loaded.version)`, and on success folds the
+    /// events into `loaded` in place — no reload and no copy of the state. On a conflict it
+    /// catches `loaded` up and decides again, up to the configured attempts. Snapshots and the
+    /// aggregate cache are not involved.
+    ///
+    /// Returns the events appended (empty when the command changed nothing).
+    ///
+    /// # Errors
+    /// As [`Repository::execute`]. After an error `loaded` is still a valid state of the stream
+    /// (possibly behind it; the next conflict catches it up).
+    pub async fn execute_in_place(
+        &self,
+        stream: &StreamId,
+        loaded: &mut Loaded<A>,
+        command: &A::Command,
+        metadata: &EventMetadata,
+    ) -> Result<Vec<A::Event>, ExecuteError<A::Error>> {
+        let mut attempt = 0u32;
+        loop {
+            attempt = attempt.saturating_add(1);
+            let ctx = DecideContext::from_clock(self.clock.as_ref(), self.ids.as_ref());
+            let events = loaded.state.decide(command, &ctx).map_err(ExecuteError::Rejected)?;
+            if events.is_empty() {
+                return Ok(events);
+            }
+            let envelopes = self.encode(&events, ctx.now(), metadata)?;
+            match self
+                .store
+                .append(stream, ExpectedVersion::Exact(loaded.version), &envelopes)
+                .await
+            {
+                Ok(append) => {
+                    events.iter().for_each(|event| loaded.state.apply(event));
+                    loaded.version = append.last_version;
+                    loaded.last_occurred_at =
+                        envelopes.last().map(|e| e.occurred_at).or(loaded.last_occurred_at);
+                    return Ok(events);
+                }
+                Err(error @ Error::Conflict { .. }) => {
+                    if attempt >= self.attempts_max {
+                        return Err(error.into());
+                    }
+                    self.catch_up(stream, loaded).await?;
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+
     /// Loads, decides and appends with the loaded version as the expected one; on a conflict it
     /// reloads and decides again, up to the configured attempts.
     ///
