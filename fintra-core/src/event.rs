@@ -222,6 +222,9 @@ pub fn validate_timestamp(field: &'static str, at: DateTime<Utc>) -> Result<()> 
 pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
     use chrono::Timelike;
     let nanos = at.nanosecond();
+    if nanos.is_multiple_of(1000) {
+        return at;
+    }
     at.with_nanosecond(nanos - nanos % 1000).unwrap_or(at)
 }
 

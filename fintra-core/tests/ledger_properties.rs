@@ -144,7 +144,7 @@ impl World {
             .history
             .iter()
             .filter_map(|e| match e {
-                LedgerEvent::Transferred(t) if wanted(t) => Some(t.id()),
+                LedgerEvent::Transferred(t) if wanted(&t.transfer) => Some(t.transfer.id()),
                 _ => None,
             })
             .collect();
@@ -279,7 +279,7 @@ proptest! {
         prop_assert_eq!(&replayed, &world.book);
         // Every transfer id is recorded once.
         let mut ids: Vec<TransferId> = world.history.iter().filter_map(|e| match e {
-            LedgerEvent::Transferred(t) => Some(t.id()),
+            LedgerEvent::Transferred(t) => Some(t.transfer.id()),
             _ => None,
         }).collect();
         let recorded = ids.len();

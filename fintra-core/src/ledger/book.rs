@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::hash::IdHash;
 use super::types::{
     Account, AccountId, Balance, BalancingSide, Command, LedgerEvent, Leg, NewAccount, NewTransfer,
-    PendingStatus, Phase, Rejection, Transfer, TransferId, TransferKind,
+    PendingStatus, Phase, Rejection, Transfer, TransferId, TransferKind, Transferred,
 };
 use super::{
     CORRECTION_REASON_BYTES_MAX, EXPIRE_PER_COMMAND_MAX, LINKED_TRANSFERS_MAX, OPEN_ACCOUNTS_MAX,
@@ -34,7 +34,7 @@ struct Entry {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LedgerBook {
     accounts: HashMap<AccountId, Entry, IdHash>,
-    transfers: HashMap<TransferId, Transfer, IdHash>,
+    transfers: TransferLog,
     pending: HashMap<TransferId, PendingStatus, IdHash>,
     deadlines: BTreeSet<(DateTime<Utc>, TransferId)>,
     corrected: HashMap<TransferId, i128, IdHash>,
@@ -58,7 +58,7 @@ impl LedgerBook {
 
     /// A recorded transfer (the original result for a retried id).
     pub fn transfer(&self, id: TransferId) -> Option<&Transfer> {
-        self.transfers.get(&id)
+        self.transfers.get(id)
     }
 
     /// Pending transfers that are still open.
@@ -66,7 +66,7 @@ impl LedgerBook {
         self.pending
             .iter()
             .filter(|(_, status)| **status == PendingStatus::Open)
-            .filter_map(|(id, _)| self.transfers.get(id))
+            .filter_map(|(id, _)| self.transfers.get(*id))
     }
 
     /// How many transfers the book holds.
@@ -98,6 +98,59 @@ impl LedgerBook {
 
     fn lapsed_now(&self, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, TransferId)> {
         self.lapsed(now).take(EXPIRE_PER_COMMAND_MAX).collect()
+    }
+}
+
+/// Recorded transfers in order, with an id index. The records sit in one growing `Vec` (large
+/// reallocations move pages, not bytes) and the index holds only positions, so a book with
+/// millions of transfers grows cheaply. Serialized as the list of records.
+#[derive(Clone, Debug, Default)]
+struct TransferLog {
+    records: Vec<Transfer>,
+    index: HashMap<TransferId, usize, IdHash>,
+}
+
+impl TransferLog {
+    fn get(&self, id: TransferId) -> Option<&Transfer> {
+        self.index.get(&id).and_then(|i| self.records.get(*i))
+    }
+
+    fn push(&mut self, transfer: Transfer) {
+        self.index.insert(transfer.id(), self.records.len());
+        self.records.push(transfer);
+    }
+
+    fn len(&self) -> usize {
+        self.records.len()
+    }
+}
+
+impl PartialEq for TransferLog {
+    fn eq(&self, other: &Self) -> bool {
+        self.records == other.records
+    }
+}
+
+impl Serialize for TransferLog {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.records.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for TransferLog {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let records = Vec::<Transfer>::deserialize(deserializer)?;
+        let mut log = Self::default();
+        for transfer in records {
+            if log.get(transfer.id()).is_some() {
+                return Err(serde::de::Error::custom(format!(
+                    "transfer {} appears twice in the snapshot",
+                    transfer.id()
+                )));
+            }
+            log.push(transfer);
+        }
+        Ok(log)
     }
 }
 
@@ -294,7 +347,7 @@ impl BookState for LedgerBook {
         }
     }
     fn transfer(&self, id: TransferId) -> Option<&Transfer> {
-        self.transfers.get(&id)
+        self.transfers.get(id)
     }
     fn pending_status(&self, id: TransferId) -> Option<PendingStatus> {
         self.pending.get(&id).copied()
@@ -302,7 +355,7 @@ impl BookState for LedgerBook {
     fn set_pending(&mut self, id: TransferId, status: PendingStatus) {
         if status != PendingStatus::Open
             && let Some(Phase::Pending { deadline: Some(deadline) }) =
-                self.transfers.get(&id).map(|t| t.phase)
+                self.transfers.get(id).map(|t| t.phase)
         {
             self.deadlines.remove(&(deadline, id));
         }
@@ -320,7 +373,7 @@ impl BookState for LedgerBook {
 /// linked batch see earlier ones, and a rejection discards the overlay.
 struct Overlay<'a> {
     book: &'a LedgerBook,
-    balances: Vec<(AccountId, Balance)>,
+    balances: Slots,
     transfers: Vec<Transfer>,
     pending: Vec<(TransferId, PendingStatus)>,
     corrected: Vec<(TransferId, i128)>,
@@ -330,11 +383,47 @@ impl<'a> Overlay<'a> {
     fn new(book: &'a LedgerBook) -> Self {
         Self {
             book,
-            balances: Vec::new(),
+            balances: Slots::default(),
             transfers: Vec::new(),
             pending: Vec::new(),
             corrected: Vec::new(),
         }
+    }
+}
+
+/// Changed balances: a single transfer touches two accounts, kept inline without allocating;
+/// a linked batch spills into a `Vec`.
+#[derive(Default)]
+struct Slots {
+    inline: [Option<(AccountId, Balance)>; 2],
+    spill: Vec<(AccountId, Balance)>,
+}
+
+impl Slots {
+    fn get(&self, id: AccountId) -> Option<Balance> {
+        self.inline
+            .iter()
+            .flatten()
+            .chain(self.spill.iter())
+            .find(|(k, _)| *k == id)
+            .map(|(_, balance)| *balance)
+    }
+
+    fn set(&mut self, id: AccountId, balance: Balance) {
+        for slot in &mut self.inline {
+            match slot {
+                Some((k, value)) if *k == id => {
+                    *value = balance;
+                    return;
+                }
+                None => {
+                    *slot = Some((id, balance));
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
+        upsert(&mut self.spill, id, balance);
     }
 }
 
@@ -350,13 +439,10 @@ impl BookState for Overlay<'_> {
         self.book.account(id)
     }
     fn balance(&self, id: AccountId) -> Option<Balance> {
-        match self.balances.iter().find(|(k, _)| *k == id) {
-            Some((_, balance)) => Some(*balance),
-            None => self.book.balance(id),
-        }
+        self.balances.get(id).or_else(|| self.book.balance(id))
     }
     fn set_balance(&mut self, id: AccountId, balance: Balance) {
-        upsert(&mut self.balances, id, balance);
+        self.balances.set(id, balance);
     }
     fn transfer(&self, id: TransferId) -> Option<&Transfer> {
         self.transfers.iter().find(|t| t.id() == id).or_else(|| self.book.transfer(id))
@@ -505,7 +591,7 @@ fn decide_transfer(
     work: &mut Overlay<'_>,
     request: &NewTransfer,
     now: DateTime<Utc>,
-) -> Result<Option<Transfer>, Rejection> {
+) -> Result<Option<Transferred>, Rejection> {
     let id = request.id;
     if let Some(existing) = work.transfer(id) {
         return if existing.request == *request {
@@ -611,7 +697,7 @@ fn decide_transfer(
     };
     not_before(effective_at, earliest)?;
 
-    let mut transfer = Transfer {
+    let transfer = Transfer {
         request: request.clone(),
         phase,
         debit_account,
@@ -619,8 +705,6 @@ fn decide_transfer(
         amount,
         effective_at,
         recorded_at: now,
-        debit_balance: Balance::default(),
-        credit_balance: Balance::default(),
     };
     fold_transfer(work, &transfer).map_err(|e| match e {
         FoldError::Overflow(account) => Rejection::Overflow { account },
@@ -651,9 +735,7 @@ fn decide_transfer(
             return Err(Rejection::ConditionFailed { account, available, at_least });
         }
     }
-    transfer.debit_balance = debit_balance;
-    transfer.credit_balance = credit_balance;
-    Ok(Some(transfer))
+    Ok(Some(Transferred { transfer, debit_balance, credit_balance }))
 }
 
 fn check_flags<B: BookState>(
@@ -683,6 +765,9 @@ impl LedgerBook {
     /// Expiry events for lapsed reservations, folded into `work`.
     fn expire_into(&self, work: &mut Overlay<'_>, now: DateTime<Utc>) -> Vec<LedgerEvent> {
         let mut events = Vec::new();
+        if self.deadlines.first().is_none_or(|(deadline, _)| *deadline > now) {
+            return events; // the common case: nothing lapsed, nothing to collect
+        }
         for (at, pending) in self.lapsed_now(now) {
             if fold_expiry(work, pending).is_ok() {
                 events.push(LedgerEvent::PendingExpired { pending, at });
@@ -756,11 +841,11 @@ impl LedgerBook {
                     cause
                 }
             })?;
-            if let Some(transfer) = decided {
+            if let Some(recorded) = decided {
                 if linked {
-                    work.transfers.push(transfer.clone());
+                    work.transfers.push(recorded.transfer.clone());
                 }
-                events.push(LedgerEvent::Transferred(Box::new(transfer)));
+                events.push(LedgerEvent::Transferred(Box::new(recorded)));
             }
         }
         if events.len() == expiries {
@@ -817,8 +902,9 @@ impl Aggregate for LedgerBook {
                     entry.account.closed_at = Some(*at);
                 }
             }
-            LedgerEvent::Transferred(transfer) => {
-                if self.transfers.contains_key(&transfer.id()) {
+            LedgerEvent::Transferred(recorded) => {
+                let transfer = &recorded.transfer;
+                if self.transfers.get(transfer.id()).is_some() {
                     return;
                 }
                 // A fold can only fail for a log this code did not write; the event is then
@@ -827,7 +913,7 @@ impl Aggregate for LedgerBook {
                     if let Phase::Pending { deadline: Some(deadline) } = transfer.phase {
                         self.deadlines.insert((deadline, transfer.id()));
                     }
-                    self.transfers.insert(transfer.id(), (**transfer).clone());
+                    self.transfers.push(transfer.clone());
                 }
             }
             LedgerEvent::PendingExpired { pending, .. } => {

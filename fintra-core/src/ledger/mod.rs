@@ -46,7 +46,7 @@ pub use service::{CLEARING_ACCOUNT_CODE, Ledger, LedgerError, LedgerOptions};
 pub use types::{
     Account, AccountFlags, AccountId, AccountKind, Balance, BalanceCondition, BalancingSide,
     Command, LedgerEvent, Leg, NewAccount, NewTransfer, PendingStatus, Phase, Rejection, Transfer,
-    TransferId, TransferKind,
+    TransferId, TransferKind, Transferred,
 };
 
 /// Most transfers in one linked batch.

@@ -88,7 +88,7 @@ impl Harness {
     }
 }
 
-fn transferred(events: &[LedgerEvent]) -> Vec<&Transfer> {
+fn transferred(events: &[LedgerEvent]) -> Vec<&Transferred> {
     events
         .iter()
         .filter_map(|e| match e {
@@ -102,15 +102,16 @@ fn transferred(events: &[LedgerEvent]) -> Vec<&Transfer> {
 fn a_posted_transfer_moves_money_and_records_running_balances() {
     let mut h = Harness::new();
     let events = h.transfer(NewTransfer::posted(t(1), CASH, WALLET, eur(100_00))).unwrap();
-    let [transfer] = transferred(&events)[..] else { panic!("one transfer expected") };
+    let [recorded] = transferred(&events)[..] else { panic!("one transfer expected") };
+    let transfer = &recorded.transfer;
     assert_eq!(transfer.amount, eur(100_00));
     assert_eq!(transfer.phase, Phase::Posted);
-    assert_eq!(transfer.credit_balance.credits_posted, 100_00);
-    assert_eq!(transfer.debit_balance.debits_posted, 100_00);
+    assert_eq!(recorded.credit_balance.credits_posted, 100_00);
+    assert_eq!(recorded.debit_balance.debits_posted, 100_00);
     assert_eq!(h.balance(WALLET).available(AccountKind::Liability), 100_00);
     assert_eq!(h.balance(CASH).posted(AccountKind::Asset), 100_00);
-    h.fund_wallet(2, 5_00);
-    let second = h.book.transfer(t(2)).unwrap();
+    let events = h.transfer(NewTransfer::posted(t(2), CASH, WALLET, eur(5_00))).unwrap();
+    let [second] = transferred(&events)[..] else { panic!("one transfer expected") };
     assert_eq!(second.credit_balance.credits_posted, 105_00, "running balance after each posting");
     assert!(h.book.trial_balance().values().all(TrialBalance::is_balanced));
 }

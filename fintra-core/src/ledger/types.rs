@@ -431,8 +431,8 @@ pub enum Phase {
     },
 }
 
-/// A transfer as recorded: the request, what it resolved to, and the running balances of both
-/// accounts right after it (in the book's recorded order).
+/// A transfer as recorded: the request and what it resolved to. The running balances right after
+/// it travel with the event ([`Transferred`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transfer {
     /// The request as submitted (compared on retries).
@@ -449,9 +449,17 @@ pub struct Transfer {
     pub effective_at: DateTime<Utc>,
     /// The command's instant.
     pub recorded_at: DateTime<Utc>,
-    /// The debit account's balance right after this transfer.
+}
+
+/// The payload of [`LedgerEvent::Transferred`]: the transfer and the running balances of both
+/// accounts right after it, in the book's recorded order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transferred {
+    /// The transfer.
+    pub transfer: Transfer,
+    /// The debit account's balance right after it.
     pub debit_balance: Balance,
-    /// The credit account's balance right after this transfer.
+    /// The credit account's balance right after it.
     pub credit_balance: Balance,
 }
 
@@ -506,8 +514,8 @@ pub enum LedgerEvent {
         /// When.
         at: DateTime<Utc>,
     },
-    /// A transfer was recorded.
-    Transferred(Box<Transfer>),
+    /// A transfer was recorded, with the running balances after it.
+    Transferred(Box<Transferred>),
     /// A pending transfer lapsed at its deadline.
     PendingExpired {
         /// The pending transfer.
@@ -531,7 +539,7 @@ impl DomainEvent for LedgerEvent {
         Some(match self {
             Self::AccountOpened(account) => account.opened_at(),
             Self::AccountClosed { at, .. } | Self::PendingExpired { at, .. } => *at,
-            Self::Transferred(transfer) => transfer.effective_at,
+            Self::Transferred(recorded) => recorded.transfer.effective_at,
         })
     }
 }
