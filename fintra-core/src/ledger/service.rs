@@ -132,17 +132,42 @@ impl<S: EventStore> Ledger<S> {
             return Err(Error::invalid("books", format!("must be 1..={BOOKS_MAX}")));
         }
         let mut books = Vec::with_capacity(usize::from(options.books));
-        let mut spread = HashSet::new();
         for k in 0..options.books {
             let stream =
                 StreamId::new(format!("{}-{id}.{k}", <LedgerBook as crate::Aggregate>::CATEGORY))?;
             let loaded = repository.load(&stream).await?;
-            spread.extend(
-                loaded.state.accounts().filter(|(a, _)| a.spec.flags.spread).map(|(a, _)| a.id()),
-            );
             books.push(Mutex::new(Held { stream, loaded }));
         }
-        Ok(Self { repository, books, spread: RwLock::new(spread), metadata: options.metadata })
+        let ledger = Self {
+            repository,
+            books,
+            spread: RwLock::new(HashSet::new()),
+            metadata: options.metadata,
+        };
+        ledger.learn_spread_accounts().await;
+        Ok(ledger)
+    }
+
+    /// Routes as spread the accounts that exist, spread, in every book (one a crash left
+    /// half-opened stays ordinary until it is opened again).
+    async fn learn_spread_accounts(&self) {
+        let mut everywhere: Option<HashSet<AccountId>> = None;
+        for slot in &self.books {
+            let held = slot.lock().await;
+            let here: HashSet<AccountId> = held
+                .loaded
+                .state
+                .accounts()
+                .filter(|(a, _)| a.spec.flags.spread)
+                .map(|(a, _)| a.id())
+                .collect();
+            everywhere = Some(match everywhere {
+                None => here,
+                Some(seen) => seen.intersection(&here).copied().collect(),
+            });
+        }
+        let mut spread = self.spread.write().unwrap_or_else(PoisonError::into_inner);
+        spread.extend(everywhere.unwrap_or_default());
     }
 
     /// How many books the ledger has.
@@ -201,12 +226,13 @@ impl<S: EventStore> Ledger<S> {
                 per_book.entry(self.home_book(account.id)).or_default().push(account);
             }
         }
+        let mut spread = Vec::new();
         for (book, accounts) in per_book {
-            let spread: Vec<AccountId> =
-                accounts.iter().filter(|a| a.flags.spread).map(|a| a.id).collect();
+            spread.extend(accounts.iter().filter(|a| a.flags.spread).map(|a| a.id));
             self.run(book, &Command::OpenAccounts(accounts)).await?;
-            self.spread.write().unwrap_or_else(PoisonError::into_inner).extend(spread);
         }
+        // Routed as spread only once the account exists in every book.
+        self.spread.write().unwrap_or_else(PoisonError::into_inner).extend(spread);
         Ok(())
     }
 
@@ -476,7 +502,9 @@ impl<S: EventStore> Ledger<S> {
         Ok(())
     }
 
-    /// Folds in what other processes appended to every book.
+    /// Folds in what other processes appended to every book, including spread accounts they
+    /// opened (until then this process routes those as ordinary accounts: still correct, through
+    /// a cross-book saga, only slower).
     ///
     /// # Errors
     /// Store errors.
@@ -486,6 +514,7 @@ impl<S: EventStore> Ledger<S> {
             let Held { stream, loaded } = &mut *held;
             self.repository.catch_up(stream, loaded).await?;
         }
+        self.learn_spread_accounts().await;
         Ok(())
     }
 

@@ -368,8 +368,10 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
     /// Executes `command` against a state the caller keeps (a single-writer actor, a ledger
     /// book): decides on `loaded`, appends with `Exact(loaded.version)`, and on success folds the
     /// events into `loaded` in place — no reload and no copy of the state. On a conflict it
-    /// catches `loaded` up and decides again, up to the configured attempts. Snapshots and the
-    /// aggregate cache are not involved.
+    /// catches `loaded` up and decides again, up to the configured attempts. A rejection is
+    /// returned only after checking that `loaded` was current (one read); otherwise the command
+    /// is decided again on the caught-up state. Snapshots and the aggregate cache are not
+    /// involved.
     ///
     /// Returns the events appended (empty when the command changed nothing).
     ///
@@ -387,7 +389,18 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
         loop {
             attempt = attempt.saturating_add(1);
             let ctx = DecideContext::from_clock(self.clock.as_ref(), self.ids.as_ref());
-            let events = loaded.state.decide(command, &ctx).map_err(ExecuteError::Rejected)?;
+            let events = match loaded.state.decide(command, &ctx) {
+                Ok(events) => events,
+                // Another writer may have changed what the rule saw: a rejection stands only
+                // once `loaded` is known to be current.
+                Err(rejection) => {
+                    if self.catch_up(stream, loaded).await? == 0 {
+                        return Err(ExecuteError::Rejected(rejection));
+                    }
+                    attempt -= 1;
+                    continue;
+                }
+            };
             if events.is_empty() {
                 return Ok(events);
             }
