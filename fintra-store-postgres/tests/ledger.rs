@@ -30,7 +30,9 @@ async fn open(store: PgEventStore) -> Ledger<PgEventStore> {
     let options = LedgerOptions { books: BOOKS, ..LedgerOptions::default() };
     // Two processes writing the same books race; the loser catches up and retries, so allow
     // more attempts than the default 8 (see docs/ledger.md, "several processes").
-    let repository = Repository::<LedgerBook, _>::new(store).with_attempts_max(64).unwrap();
+    let repository = Repository::<LedgerBook, _>::new(store)
+        .with_attempts_max(64)
+        .expect("64 attempts is within bounds");
     Ledger::open(repository, uuid::Uuid::from_u128(3), options).await.expect("open the ledger")
 }
 
