@@ -12,6 +12,8 @@
 //! - codecs ([`JsonCodec`], [`ProstCodec`]) and [`Upcasters`];
 //! - [`Money`] in integer minor units;
 //! - a double-entry [`ledger`] (TigerBeetle's model, as aggregates);
+//! - the FintraOS domain: [`fos`] types, [`connect`] normalisers (Plaid, Yapily, CSV) with staged
+//!   imports and provider routing, and the Financial [`twin`] with its engines;
 //! - every bound in [`limits`];
 //! - [`InMemoryEventStore`], a complete backend and the embedded default;
 //! - with the `testing` feature, `testing::conformance` (the suite every store passes) and
@@ -45,8 +47,10 @@
 mod aggregate;
 mod clock;
 mod codec;
+pub mod connect;
 mod error;
 mod event;
+pub mod fos;
 mod idempotency;
 mod ids;
 pub mod ledger;
@@ -56,6 +60,7 @@ mod money;
 mod repository;
 mod snapshot;
 mod store;
+pub mod twin;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,0 +1,442 @@
+//! The twin's engines: balance sheet, cash flow (recurring streams, burn, free cash flow,
+//! safe-to-spend, runway) and a solvency score. Every formula is documented in `docs/twin.md`
+//! and tested on hand-checked cases; all money arithmetic is integer minor units.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Duration, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::profile::{Profile, TwinTransaction};
+use crate::Asset;
+use crate::fos::{
+    AccountClass, AccountType, BalanceGroup, CashflowStream, FlowType, Frequency, Recurrence,
+};
+
+/// The stock of wealth (spec §4.4), in the profile's base currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceSheet {
+    /// The base currency.
+    pub currency: Asset,
+    /// Assets minus debt.
+    pub net_worth_minor: i128,
+    /// Sum of asset balances and manual asset values.
+    pub total_assets_minor: i128,
+    /// What is owed, as a positive amount.
+    pub total_debt_minor: i128,
+    /// Signed totals per group (debts negative).
+    pub by_group: BTreeMap<BalanceGroup, i128>,
+    /// Accounts and assets in another currency, left out (no FX rates in the twin).
+    pub unconverted: Vec<String>,
+}
+
+/// Net worth, debt and groups from account balances and manual assets.
+pub fn balance_sheet(profile: &Profile) -> BalanceSheet {
+    let currency = profile.info.as_ref().map_or(Asset::USD, |i| i.base_currency);
+    let mut by_group: BTreeMap<BalanceGroup, i128> = BTreeMap::new();
+    let mut unconverted = Vec::new();
+    let (mut assets, mut debt) = (0i128, 0i128);
+    for twin in profile.accounts() {
+        let account = &twin.account;
+        if account.currency != currency {
+            unconverted.push(account.account_id.clone());
+            continue;
+        }
+        let balance = twin.balance_minor;
+        *by_group.entry(account.account_type.group()).or_default() += balance;
+        match account.class {
+            AccountClass::Asset => assets = assets.saturating_add(balance),
+            AccountClass::Liability => debt = debt.saturating_sub(balance),
+        }
+    }
+    for asset in profile.manual_assets() {
+        if asset.currency != currency {
+            unconverted.push(asset.asset_id.clone());
+            continue;
+        }
+        let group = if asset.asset_type == "REAL_ESTATE" {
+            BalanceGroup::Property
+        } else {
+            BalanceGroup::OtherAssets
+        };
+        *by_group.entry(group).or_default() += asset.value_minor;
+        assets = assets.saturating_add(asset.value_minor);
+    }
+    BalanceSheet {
+        currency,
+        net_worth_minor: assets.saturating_sub(debt),
+        total_assets_minor: assets,
+        total_debt_minor: debt,
+        by_group,
+        unconverted,
+    }
+}
+
+/// HEALTHY, WATCH or AT_RISK (the Unified 360 `cash_flow.status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CashflowStatus {
+    /// Positive free cash flow and at least 60 days of runway.
+    Healthy,
+    /// Non-negative free cash flow or at least 30 days of runway.
+    Watch,
+    /// Neither.
+    AtRisk,
+}
+
+/// The flow of wealth (spec §4.5) over the last complete months before `today`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CashflowReport {
+    /// The base currency.
+    pub currency: Asset,
+    /// The day the report is for.
+    pub today: NaiveDate,
+    /// First and last day of the averaging window (complete calendar months).
+    pub window: Option<(NaiveDate, NaiveDate)>,
+    /// Detected recurring income and expenses.
+    pub streams: Vec<CashflowStream>,
+    /// Average monthly income (inflows categorised `Income`).
+    pub monthly_income_minor: i128,
+    /// Average monthly spending: outflows minus refunds, transfers between own accounts and
+    /// debt principal excluded.
+    pub monthly_burn_minor: i128,
+    /// Average monthly essential spending (housing, utilities, groceries, transport,
+    /// insurance, loan repayments).
+    pub essential_spend_minor: i128,
+    /// Income minus essential spending.
+    pub free_cash_flow_minor: i128,
+    /// Cash in current accounts minus recurring expenses due before the next income.
+    pub safe_to_spend_minor: i128,
+    /// Liquid cash divided by daily burn; `None` without burn.
+    pub days_runway: Option<i64>,
+    /// Summary status.
+    pub status: CashflowStatus,
+}
+
+const ESSENTIAL: &[&str] =
+    &["Housing", "Utilities", "Groceries", "Transport", "Insurance", "Loans"];
+
+/// Transactions that count as the person's own income and spending: posted, uncorrected, in the
+/// base currency, on current, savings or credit-card accounts.
+fn spending_view(profile: &Profile, currency: Asset) -> Vec<(&TwinTransaction, &str)> {
+    profile
+        .transactions()
+        .filter(|t| t.is_effective_posted() && t.transaction.currency == currency)
+        .filter(|t| {
+            profile.account(&t.transaction.account_id).is_some_and(|a| {
+                matches!(
+                    a.account.account_type,
+                    AccountType::Checking | AccountType::Savings | AccountType::CreditCard
+                )
+            })
+        })
+        .map(|t| {
+            let category = t
+                .transaction
+                .enrichment
+                .as_ref()
+                .map_or("General > Other", |e| e.category.as_str());
+            (t, category)
+        })
+        .collect()
+}
+
+fn l1(category: &str) -> &str {
+    category.split(" > ").next().unwrap_or(category)
+}
+
+fn first_of_month(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+/// Up to three complete calendar months before `today`'s month that have data.
+fn window(profile: &Profile, today: NaiveDate) -> Option<(NaiveDate, NaiveDate, i128)> {
+    let first_data = profile.transactions().map(|t| t.transaction.date).min()?;
+    let end = first_of_month(today).pred_opt()?;
+    let mut start = first_of_month(end);
+    let mut months = 1i128;
+    while months < 3 {
+        let earlier = start.checked_sub_months(Months::new(1))?;
+        if earlier < first_of_month(first_data) {
+            break;
+        }
+        start = earlier;
+        months += 1;
+    }
+    if end < first_data {
+        return None;
+    }
+    // A first month that starts before the data is partial: drop it unless it is the only one.
+    if start < first_data && months > 1 {
+        start = start.checked_add_months(Months::new(1))?;
+        months -= 1;
+    }
+    Some((start, end, months))
+}
+
+fn nominal_days(frequency: Frequency) -> i64 {
+    match frequency {
+        Frequency::Weekly => 7,
+        Frequency::Biweekly => 14,
+        Frequency::Monthly => 30,
+        Frequency::Quarterly => 91,
+        Frequency::Annual => 365,
+    }
+}
+
+fn classify_gap(days: i64) -> Option<(Frequency, i64)> {
+    // (frequency, tolerance in days around the nominal gap)
+    match days {
+        5..=9 => Some((Frequency::Weekly, 2)),
+        12..=16 => Some((Frequency::Biweekly, 3)),
+        26..=35 => Some((Frequency::Monthly, 4)),
+        84..=98 => Some((Frequency::Quarterly, 7)),
+        350..=380 => Some((Frequency::Annual, 10)),
+        _ => None,
+    }
+}
+
+fn next_after(last: NaiveDate, frequency: Frequency) -> Option<NaiveDate> {
+    match frequency {
+        Frequency::Monthly => last.checked_add_months(Months::new(1)),
+        Frequency::Quarterly => last.checked_add_months(Months::new(3)),
+        Frequency::Annual => last.checked_add_months(Months::new(12)),
+        other => last.checked_add_signed(Duration::days(nominal_days(other))),
+    }
+}
+
+fn median(values: &mut [i128]) -> i128 {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied().unwrap_or(0)
+}
+
+/// Recurring streams: same merchant and direction, at least three occurrences, a regular gap
+/// (weekly … annual), still active (the next date is no more than one period overdue).
+/// Confidence = 0.6 × share of gaps within tolerance + 0.4 × amount stability
+/// (1 − median absolute deviation / median), kept when ≥ 0.6.
+pub fn recurring_streams(profile: &Profile, today: NaiveDate) -> Vec<CashflowStream> {
+    let Some(currency) = profile.info.as_ref().map(|i| i.base_currency) else { return Vec::new() };
+    type Occurrence = (NaiveDate, i128, String);
+    let mut groups: BTreeMap<(String, FlowType), Vec<Occurrence>> = BTreeMap::new();
+    for (t, category) in spending_view(profile, currency) {
+        if matches!(l1(category), "Transfers" | "Refunds") {
+            continue;
+        }
+        let tx = &t.transaction;
+        if tx.date > today {
+            continue;
+        }
+        let merchant = tx
+            .enrichment
+            .as_ref()
+            .and_then(|e| e.merchant_name.clone())
+            .unwrap_or_else(|| tx.description.clone());
+        let flow = if tx.amount_minor < 0 { FlowType::Expense } else { FlowType::Income };
+        groups.entry((merchant, flow)).or_default().push((
+            tx.date,
+            tx.amount_minor.saturating_abs(),
+            category.to_owned(),
+        ));
+    }
+    let mut streams = Vec::new();
+    for ((merchant, flow), mut items) in groups {
+        items.sort();
+        items.dedup_by(|a, b| a.0 == b.0); // same-day repeats count once
+        if items.len() < 3 {
+            continue;
+        }
+        let mut gaps: Vec<i128> =
+            items.windows(2).map(|w| i128::from((w[1].0 - w[0].0).num_days())).collect();
+        let gap = i64::try_from(median(&mut gaps)).unwrap_or(0);
+        let Some((frequency, tolerance)) = classify_gap(gap) else { continue };
+        let nominal = nominal_days(frequency);
+        let regular = gaps
+            .iter()
+            .filter(|g| (i64::try_from(**g).unwrap_or(i64::MAX) - nominal).abs() <= tolerance + 1)
+            .count();
+        // Per-mille integers, so the score is exact and repeatable.
+        let per_mille = |part: i128, whole: i128| if whole > 0 { part * 1000 / whole } else { 0 };
+        let regularity = per_mille(
+            i128::try_from(regular).unwrap_or(0),
+            i128::try_from(gaps.len()).unwrap_or(1),
+        );
+        let mut amounts: Vec<i128> = items.iter().map(|i| i.1).collect();
+        let typical = median(&mut amounts);
+        let mut deviations: Vec<i128> = amounts.iter().map(|a| (a - typical).abs()).collect();
+        let mad = median(&mut deviations);
+        let stability = if typical > 0 { 1000 - per_mille(mad, typical).min(1000) } else { 0 };
+        let confidence_pm = (600 * regularity + 400 * stability) / 1000;
+        let percent = u16::try_from((confidence_pm + 5) / 10).unwrap_or(0);
+        let confidence = f64::from(percent) / 100.0;
+        let Some((last_date, _, category)) = items.last().cloned() else { continue };
+        let Some(mut next) = next_after(last_date, frequency) else { continue };
+        // Ended streams: more than one period overdue.
+        if (today - next).num_days() > nominal {
+            continue;
+        }
+        while next < today {
+            match next_after(next, frequency) {
+                Some(n) => next = n,
+                None => break,
+            }
+        }
+        if percent < 60 {
+            continue;
+        }
+        streams.push(CashflowStream {
+            flow,
+            merchant,
+            category,
+            frequency,
+            amount_minor: typical,
+            currency,
+            next_expected_date: next,
+            confidence_score: confidence,
+            occurrences: items.len(),
+            last_date,
+        });
+    }
+    streams.sort_by(|a, b| (a.flow, b.amount_minor).cmp(&(b.flow, a.amount_minor)));
+    streams
+}
+
+/// The recurrence tag the spec puts on a transaction's enrichment for a stream.
+pub fn recurrence_of(stream: &CashflowStream) -> Option<Recurrence> {
+    match (stream.frequency, stream.category.starts_with("Subscriptions")) {
+        (Frequency::Monthly, true) => Some(Recurrence::Subscription),
+        (Frequency::Monthly, false) => Some(Recurrence::Monthly),
+        (Frequency::Weekly, _) => Some(Recurrence::Weekly),
+        _ => None,
+    }
+}
+
+/// Burn, income, free cash flow, safe-to-spend and runway as of `today`.
+pub fn cashflow(profile: &Profile, today: NaiveDate) -> CashflowReport {
+    let currency = profile.info.as_ref().map_or(Asset::USD, |i| i.base_currency);
+    let streams = recurring_streams(profile, today);
+    let (mut income, mut spend, mut essential) = (0i128, 0i128, 0i128);
+    let window = window(profile, today);
+    if let Some((start, end, _)) = window {
+        for (t, category) in spending_view(profile, currency) {
+            let tx = &t.transaction;
+            if tx.date < start || tx.date > end {
+                continue;
+            }
+            let top = l1(category);
+            let amount = tx.amount_minor;
+            match top {
+                "Transfers" => {}
+                "Income" if amount > 0 => income += amount,
+                "Refunds" if amount > 0 => spend -= amount,
+                _ if amount < 0 => {
+                    spend -= amount;
+                    if ESSENTIAL.contains(&top) {
+                        essential -= amount;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let months = window.map_or(1, |(_, _, m)| m.max(1));
+    let monthly_income = income / months;
+    let monthly_burn = spend.max(0) / months;
+    let essential_spend = essential / months;
+    let free_cash_flow = monthly_income - essential_spend;
+
+    let cash_in = |types: &[AccountType]| -> i128 {
+        profile
+            .accounts()
+            .filter(|a| a.account.currency == currency && types.contains(&a.account.account_type))
+            .map(|a| a.available_minor())
+            .sum()
+    };
+    let current = cash_in(&[AccountType::Checking]);
+    let liquid = cash_in(&[AccountType::Checking, AccountType::Savings]);
+    let next_income = streams
+        .iter()
+        .filter(|s| s.flow == FlowType::Income)
+        .map(|s| s.next_expected_date)
+        .min()
+        .unwrap_or(today + Duration::days(30));
+    let mut due = 0i128;
+    for s in streams.iter().filter(|s| s.flow == FlowType::Expense) {
+        let mut day = s.next_expected_date;
+        while day < next_income {
+            due += s.amount_minor;
+            match next_after(day, s.frequency) {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+    }
+    let safe_to_spend = current - due;
+    let days_runway = (monthly_burn > 0).then(|| {
+        i64::try_from(liquid.max(0).saturating_mul(30) / monthly_burn).unwrap_or(i64::MAX)
+    });
+    let status = match (free_cash_flow, days_runway) {
+        (f, Some(r)) if f > 0 && r >= 60 => CashflowStatus::Healthy,
+        (f, None) if f > 0 => CashflowStatus::Healthy,
+        (f, r) if f >= 0 || r.is_some_and(|r| r >= 30) => CashflowStatus::Watch,
+        _ => CashflowStatus::AtRisk,
+    };
+    CashflowReport {
+        currency,
+        today,
+        window: window.map(|(s, e, _)| (s, e)),
+        streams,
+        monthly_income_minor: monthly_income,
+        monthly_burn_minor: monthly_burn,
+        essential_spend_minor: essential_spend,
+        free_cash_flow_minor: free_cash_flow,
+        safe_to_spend_minor: safe_to_spend,
+        days_runway,
+        status,
+    }
+}
+
+/// A 0–1000 solvency score (spec §4.6 leaves the formula open; this one is documented in
+/// `docs/twin.md`): 500, plus up to 300 for the free-cash-flow share of income (down to −300),
+/// plus up to 200 for runway (180 days or more), minus up to 200 for debt relative to assets,
+/// minus 50 per risk event in the last 90 days (overdrawn current account, gambling; at most 200).
+pub fn solvency_score(
+    profile: &Profile,
+    sheet: &BalanceSheet,
+    flow: &CashflowReport,
+    today: NaiveDate,
+) -> u16 {
+    let mut score: i128 = 500;
+    if flow.monthly_income_minor > 0 {
+        let share = (flow.free_cash_flow_minor * 300) / flow.monthly_income_minor;
+        score += share.clamp(-300, 300);
+    } else if flow.free_cash_flow_minor < 0 {
+        score -= 300;
+    }
+    score += match flow.days_runway {
+        Some(days) => i128::from(days.clamp(0, 180)) * 200 / 180,
+        None => 200,
+    };
+    if sheet.total_assets_minor > 0 {
+        score -= (sheet.total_debt_minor.max(0) * 200 / sheet.total_assets_minor).min(200);
+    } else if sheet.total_debt_minor > 0 {
+        score -= 200;
+    }
+    let since = today - Duration::days(90);
+    let risk_events = profile
+        .transactions()
+        .filter(|t| {
+            t.is_effective_posted() && t.transaction.date >= since && t.transaction.date <= today
+        })
+        .filter(|t| {
+            let overdrawn = t.transaction.balance_after_minor.is_some_and(|b| b < 0)
+                && profile
+                    .account(&t.transaction.account_id)
+                    .is_some_and(|a| a.account.account_type == AccountType::Checking);
+            let gambling =
+                t.transaction.enrichment.as_ref().is_some_and(|e| e.category == "Gambling");
+            overdrawn || gambling
+        })
+        .count();
+    score -= (i128::try_from(risk_events).unwrap_or(i128::MAX).saturating_mul(50)).min(200);
+    u16::try_from(score.clamp(0, 1000)).unwrap_or(0)
+}

@@ -1,0 +1,548 @@
+//! The Profile aggregate: the Financial Twin's root, fed by imports, manual asset valuations
+//! and corrections.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::fos::{ManualAsset, Source, TransactionStatus, UnifiedAccount, UnifiedTransaction};
+use crate::{Aggregate, Asset, DecideContext, DomainEvent};
+
+/// Most events one import command may produce (accounts + days); larger imports are split by
+/// [`StagedImport::approve`](crate::connect::StagedImport::approve).
+pub const IMPORT_EVENTS_MAX: usize = 900;
+/// Most transactions in one import command.
+pub const IMPORT_TRANSACTIONS_MAX: usize = 200_000;
+
+/// Who the twin belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileInfo {
+    /// The caller's id for the person (`usr_123`).
+    pub profile_id: String,
+    /// The currency net worth and cash flow are reported in.
+    pub base_currency: Asset,
+    /// When the profile was created (recorded time).
+    pub created_at: DateTime<Utc>,
+}
+
+/// An account as the twin holds it: what the provider said, plus balances derived from the
+/// imported history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwinAccount {
+    /// The provider's account, as first linked.
+    pub account: UnifiedAccount,
+    /// The balance before the first imported transaction (the anchor).
+    pub opening_balance_minor: i128,
+    /// Opening balance plus every posted, uncorrected transaction folded so far.
+    pub balance_minor: i128,
+    /// Sum of open pending transactions (negative for held outflows).
+    pub pending_minor: i128,
+}
+
+impl TwinAccount {
+    /// Balance including open pending transactions.
+    pub fn available_minor(&self) -> i128 {
+        self.balance_minor.saturating_add(self.pending_minor)
+    }
+}
+
+/// A transaction as the twin holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwinTransaction {
+    /// The normalised transaction.
+    pub transaction: UnifiedTransaction,
+    /// For a pending transaction, the posted one that replaced it.
+    pub replaced_by: Option<String>,
+    /// Set when a correction removed it from the derived state, with the reason.
+    pub corrected: Option<String>,
+}
+
+impl TwinTransaction {
+    /// Counts in balances and cash flow: posted and not corrected.
+    pub fn is_effective_posted(&self) -> bool {
+        self.transaction.status == TransactionStatus::Posted && self.corrected.is_none()
+    }
+
+    /// An open hold: pending, not replaced, not corrected.
+    pub fn is_open_pending(&self) -> bool {
+        self.transaction.status == TransactionStatus::Pending
+            && self.replaced_by.is_none()
+            && self.corrected.is_none()
+    }
+}
+
+/// The Financial Twin of one person (spec §2.2): accounts, transactions, manual assets.
+/// Derived metrics (net worth, burn, …) are computed from it by [`super::engines`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Set once created.
+    pub info: Option<ProfileInfo>,
+    accounts: BTreeMap<String, TwinAccount>,
+    transactions: BTreeMap<String, TwinTransaction>,
+    manual_assets: BTreeMap<String, ManualAsset>,
+}
+
+/// What callers ask the twin to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProfileCommand {
+    /// Creates the profile.
+    Create {
+        /// The caller's id for the person.
+        profile_id: String,
+        /// Reporting currency.
+        base_currency: Asset,
+    },
+    /// Imports normalised accounts and transactions (deduplicated against what is known).
+    Import {
+        /// The staged import's id.
+        import_id: uuid::Uuid,
+        /// Where it came from.
+        source: Source,
+        /// Accounts (new ones are linked).
+        accounts: Vec<UnifiedAccount>,
+        /// Transactions.
+        transactions: Vec<UnifiedTransaction>,
+    },
+    /// Registers or revalues a manual asset.
+    ValueManualAsset(ManualAsset),
+    /// Removes a transaction from the derived state with a compensating event; history keeps
+    /// both.
+    CorrectTransaction {
+        /// The transaction.
+        transaction_id: String,
+        /// Why (e.g. "Duplicate processing").
+        reason: String,
+    },
+}
+
+/// What happened to the twin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProfileEvent {
+    /// The profile was created. Effective on every date (`occurred_at` is the Unix epoch), so
+    /// time travel to any instant finds it.
+    ProfileCreated(ProfileInfo),
+    /// An account was linked; its opening balance anchors the derived balances.
+    AccountLinked {
+        /// The account.
+        account: UnifiedAccount,
+        /// Balance before the first imported transaction.
+        opening_balance_minor: i128,
+        /// The date the anchor applies from (its first transaction's date).
+        opened_on: NaiveDate,
+    },
+    /// `Core.TransactionsImported`: the new transactions of one booking day from one import.
+    TransactionsImported {
+        /// The import.
+        import_id: uuid::Uuid,
+        /// Where it came from.
+        source: Source,
+        /// The booking day (the event's effective date).
+        date: NaiveDate,
+        /// The transactions.
+        transactions: Vec<UnifiedTransaction>,
+    },
+    /// A manual asset was registered or revalued (effective on its valuation date).
+    ManualAssetValued(ManualAsset),
+    /// A compensating correction (spec §4.15), effective on the corrected transaction's date.
+    TransactionCorrected {
+        /// The transaction.
+        transaction_id: String,
+        /// Why.
+        reason: String,
+        /// The corrected transaction's booking date.
+        date: NaiveDate,
+    },
+}
+
+fn midnight(date: NaiveDate) -> DateTime<Utc> {
+    date.and_time(NaiveTime::MIN).and_utc()
+}
+
+impl DomainEvent for ProfileEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::ProfileCreated(_) => "ProfileCreated",
+            Self::AccountLinked { .. } => "AccountLinked",
+            Self::TransactionsImported { .. } => "TransactionsImported",
+            Self::ManualAssetValued(_) => "ManualAssetValued",
+            Self::TransactionCorrected { .. } => "TransactionCorrected",
+        }
+    }
+
+    fn occurred_at(&self) -> Option<DateTime<Utc>> {
+        Some(match self {
+            Self::ProfileCreated(_) => DateTime::UNIX_EPOCH,
+            Self::AccountLinked { opened_on, .. } => midnight(*opened_on),
+            Self::TransactionsImported { date, .. } | Self::TransactionCorrected { date, .. } => {
+                midnight(*date)
+            }
+            Self::ManualAssetValued(asset) => midnight(asset.valuation_date),
+        })
+    }
+}
+
+/// Why the twin refused a command: one variant per rule.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileRejection {
+    /// Create was sent twice.
+    #[error("the profile already exists")]
+    AlreadyCreated,
+    /// A command before Create.
+    #[error("the profile does not exist")]
+    NotCreated,
+    /// A transaction names an account that is neither linked nor in the import.
+    #[error("transaction {transaction_id} names unknown account {account_id}")]
+    UnknownAccount {
+        /// The transaction.
+        transaction_id: String,
+        /// The account.
+        account_id: String,
+    },
+    /// A transaction's currency differs from its account's.
+    #[error("transaction {transaction_id} is in another currency than its account")]
+    CurrencyMismatch {
+        /// The transaction.
+        transaction_id: String,
+    },
+    /// The import would need more events than one append holds; split it.
+    #[error("the import needs {events} events; at most {IMPORT_EVENTS_MAX} per command")]
+    ImportTooLarge {
+        /// Events it would need.
+        events: usize,
+    },
+    /// Too many transactions in one command.
+    #[error("{actual} transactions in one import; at most {IMPORT_TRANSACTIONS_MAX}")]
+    TooManyTransactions {
+        /// How many.
+        actual: usize,
+    },
+    /// A manual valuation is negative, dated in the future, or has an empty id.
+    #[error("invalid manual asset {asset_id}: {reason}")]
+    InvalidManualAsset {
+        /// The asset.
+        asset_id: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// No such transaction.
+    #[error("unknown transaction {0}")]
+    UnknownTransaction(String),
+    /// The transaction was already corrected.
+    #[error("transaction {0} is already corrected")]
+    AlreadyCorrected(String),
+    /// A correction needs a reason.
+    #[error("a correction needs a reason")]
+    ReasonRequired,
+    /// Sums left the `i128` range.
+    #[error("amount overflow")]
+    Overflow,
+}
+
+/// How an import relates to what the twin already knows (computed by [`Profile::plan_import`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportPlan {
+    /// Accounts not linked yet, by index into the input.
+    pub new_accounts: Vec<usize>,
+    /// Transactions to record, by index into the input, in input order.
+    pub new_transactions: Vec<usize>,
+    /// Repeated within the input itself (the first copy is kept).
+    pub duplicates_in_input: usize,
+    /// Already in the twin (re-import).
+    pub already_imported: usize,
+    /// Posted transactions that replace a pending one.
+    pub pending_replaced: usize,
+    /// Pending transactions whose posted replacement is already known (dropped).
+    pub pending_already_posted: usize,
+}
+
+impl Profile {
+    /// A linked account.
+    pub fn account(&self, account_id: &str) -> Option<&TwinAccount> {
+        self.accounts.get(account_id)
+    }
+
+    /// Every linked account, by id.
+    pub fn accounts(&self) -> impl Iterator<Item = &TwinAccount> {
+        self.accounts.values()
+    }
+
+    /// A transaction by its fintra id.
+    pub fn transaction(&self, transaction_id: &str) -> Option<&TwinTransaction> {
+        self.transactions.get(transaction_id)
+    }
+
+    /// Every transaction, by id (including replaced pending and corrected ones).
+    pub fn transactions(&self) -> impl Iterator<Item = &TwinTransaction> {
+        self.transactions.values()
+    }
+
+    /// Manual assets, by id.
+    pub fn manual_assets(&self) -> impl Iterator<Item = &ManualAsset> {
+        self.manual_assets.values()
+    }
+
+    /// The latest booking date of any transaction.
+    pub fn last_transaction_date(&self) -> Option<NaiveDate> {
+        self.transactions.values().map(|t| t.transaction.date).max()
+    }
+
+    /// Splits an import into what is new, what is a duplicate and what replaces pending
+    /// transactions — the rules of spec §4.3, shared by staging and by `decide`.
+    pub fn plan_import(
+        &self,
+        accounts: &[UnifiedAccount],
+        transactions: &[UnifiedTransaction],
+    ) -> ImportPlan {
+        let mut plan = ImportPlan::default();
+        let mut seen_accounts = BTreeSet::new();
+        for (i, account) in accounts.iter().enumerate() {
+            if !self.accounts.contains_key(&account.account_id)
+                && seen_accounts.insert(account.account_id.as_str())
+            {
+                plan.new_accounts.push(i);
+            }
+        }
+        // Pending ids that a posted transaction (known or in this input) replaces.
+        let mut replaced: BTreeSet<&str> = self
+            .transactions
+            .values()
+            .filter_map(|t| t.transaction.pending_transaction_id.as_deref())
+            .collect();
+        replaced.extend(transactions.iter().filter_map(|t| {
+            (t.status == TransactionStatus::Posted)
+                .then_some(t.pending_transaction_id.as_deref())
+                .flatten()
+        }));
+        let mut seen = BTreeSet::new();
+        for (i, t) in transactions.iter().enumerate() {
+            if self.transactions.contains_key(&t.transaction_id) {
+                plan.already_imported += 1;
+            } else if !seen.insert(t.transaction_id.as_str()) {
+                plan.duplicates_in_input += 1;
+            } else if t.status == TransactionStatus::Pending
+                && replaced.contains(t.transaction_id.as_str())
+            {
+                plan.pending_already_posted += 1;
+            } else {
+                if t.status == TransactionStatus::Posted && t.pending_transaction_id.is_some() {
+                    plan.pending_replaced += 1;
+                }
+                plan.new_transactions.push(i);
+            }
+        }
+        plan
+    }
+
+    fn decide_import(
+        &self,
+        import_id: uuid::Uuid,
+        source: Source,
+        accounts: &[UnifiedAccount],
+        transactions: &[UnifiedTransaction],
+        today: NaiveDate,
+    ) -> Result<Vec<ProfileEvent>, ProfileRejection> {
+        if transactions.len() > IMPORT_TRANSACTIONS_MAX {
+            return Err(ProfileRejection::TooManyTransactions { actual: transactions.len() });
+        }
+        let plan = self.plan_import(accounts, transactions);
+        let new_accounts: Vec<&UnifiedAccount> =
+            plan.new_accounts.iter().filter_map(|i| accounts.get(*i)).collect();
+        let mut by_day: BTreeMap<NaiveDate, Vec<UnifiedTransaction>> = BTreeMap::new();
+        for t in plan.new_transactions.iter().filter_map(|i| transactions.get(*i)) {
+            let currency = match self.accounts.get(&t.account_id) {
+                Some(known) => known.account.currency,
+                None => {
+                    new_accounts
+                        .iter()
+                        .find(|a| a.account_id == t.account_id)
+                        .ok_or_else(|| ProfileRejection::UnknownAccount {
+                            transaction_id: t.transaction_id.clone(),
+                            account_id: t.account_id.clone(),
+                        })?
+                        .currency
+                }
+            };
+            if t.currency != currency {
+                return Err(ProfileRejection::CurrencyMismatch {
+                    transaction_id: t.transaction_id.clone(),
+                });
+            }
+            by_day.entry(t.date).or_default().push(t.clone());
+        }
+        let events = new_accounts.len() + by_day.len();
+        if events > IMPORT_EVENTS_MAX {
+            return Err(ProfileRejection::ImportTooLarge { events });
+        }
+        let mut out = Vec::with_capacity(events);
+        for account in new_accounts {
+            let mine = by_day.values().flatten().filter(|t| t.account_id == account.account_id);
+            let mut posted = 0i128;
+            let mut first_day: Option<NaiveDate> = None;
+            for t in mine {
+                if t.status == TransactionStatus::Posted {
+                    posted =
+                        posted.checked_add(t.amount_minor).ok_or(ProfileRejection::Overflow)?;
+                }
+                first_day = Some(first_day.map_or(t.date, |d| d.min(t.date)));
+            }
+            let opening =
+                account.balance_minor.checked_sub(posted).ok_or(ProfileRejection::Overflow)?;
+            out.push(ProfileEvent::AccountLinked {
+                account: account.clone(),
+                opening_balance_minor: opening,
+                opened_on: first_day.unwrap_or(today),
+            });
+        }
+        for (date, transactions) in by_day {
+            out.push(ProfileEvent::TransactionsImported { import_id, source, date, transactions });
+        }
+        Ok(out)
+    }
+}
+
+impl Aggregate for Profile {
+    const CATEGORY: &'static str = "profile";
+
+    type Command = ProfileCommand;
+    type Event = ProfileEvent;
+    type Error = ProfileRejection;
+
+    fn decide(
+        &self,
+        command: &ProfileCommand,
+        ctx: &DecideContext<'_>,
+    ) -> Result<Vec<ProfileEvent>, ProfileRejection> {
+        if let ProfileCommand::Create { profile_id, base_currency } = command {
+            if self.info.is_some() {
+                return Err(ProfileRejection::AlreadyCreated);
+            }
+            return Ok(vec![ProfileEvent::ProfileCreated(ProfileInfo {
+                profile_id: profile_id.clone(),
+                base_currency: *base_currency,
+                created_at: ctx.now(),
+            })]);
+        }
+        if self.info.is_none() {
+            return Err(ProfileRejection::NotCreated);
+        }
+        match command {
+            ProfileCommand::Create { .. } => Err(ProfileRejection::AlreadyCreated),
+            ProfileCommand::Import { import_id, source, accounts, transactions } => self
+                .decide_import(*import_id, *source, accounts, transactions, ctx.now().date_naive()),
+            ProfileCommand::ValueManualAsset(asset) => {
+                let invalid = |reason| ProfileRejection::InvalidManualAsset {
+                    asset_id: asset.asset_id.clone(),
+                    reason,
+                };
+                if asset.asset_id.trim().is_empty() {
+                    return Err(invalid("the id is empty"));
+                }
+                if asset.value_minor < 0 {
+                    return Err(invalid("the value is negative"));
+                }
+                if asset.valuation_date > ctx.now().date_naive() {
+                    return Err(invalid("the valuation date is in the future"));
+                }
+                if self.manual_assets.get(&asset.asset_id) == Some(asset) {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![ProfileEvent::ManualAssetValued(asset.clone())])
+            }
+            ProfileCommand::CorrectTransaction { transaction_id, reason } => {
+                if reason.trim().is_empty() {
+                    return Err(ProfileRejection::ReasonRequired);
+                }
+                let t = self
+                    .transactions
+                    .get(transaction_id)
+                    .ok_or_else(|| ProfileRejection::UnknownTransaction(transaction_id.clone()))?;
+                if t.corrected.is_some() {
+                    return Err(ProfileRejection::AlreadyCorrected(transaction_id.clone()));
+                }
+                Ok(vec![ProfileEvent::TransactionCorrected {
+                    transaction_id: transaction_id.clone(),
+                    reason: reason.clone(),
+                    date: t.transaction.date,
+                }])
+            }
+        }
+    }
+
+    fn apply(&mut self, event: &ProfileEvent) {
+        match event {
+            ProfileEvent::ProfileCreated(info) => self.info = Some(info.clone()),
+            ProfileEvent::AccountLinked { account, opening_balance_minor, .. } => {
+                self.accounts.entry(account.account_id.clone()).or_insert_with(|| TwinAccount {
+                    account: account.clone(),
+                    opening_balance_minor: *opening_balance_minor,
+                    balance_minor: *opening_balance_minor,
+                    pending_minor: 0,
+                });
+            }
+            ProfileEvent::TransactionsImported { transactions, .. } => {
+                for t in transactions {
+                    self.fold_transaction(t);
+                }
+            }
+            ProfileEvent::ManualAssetValued(asset) => {
+                let newer = self
+                    .manual_assets
+                    .get(&asset.asset_id)
+                    .is_none_or(|known| known.valuation_date <= asset.valuation_date);
+                if newer {
+                    self.manual_assets.insert(asset.asset_id.clone(), asset.clone());
+                }
+            }
+            ProfileEvent::TransactionCorrected { transaction_id, reason, .. } => {
+                let Some(t) = self.transactions.get_mut(transaction_id) else { return };
+                if t.corrected.is_some() {
+                    return;
+                }
+                let (posted, open) = (t.is_effective_posted(), t.is_open_pending());
+                t.corrected = Some(reason.clone());
+                let (account_id, amount) =
+                    (t.transaction.account_id.clone(), t.transaction.amount_minor);
+                if let Some(account) = self.accounts.get_mut(&account_id) {
+                    if posted {
+                        account.balance_minor = account.balance_minor.saturating_sub(amount);
+                    } else if open {
+                        account.pending_minor = account.pending_minor.saturating_sub(amount);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Profile {
+    fn fold_transaction(&mut self, t: &UnifiedTransaction) {
+        if self.transactions.contains_key(&t.transaction_id) {
+            return;
+        }
+        let Some(account) = self.accounts.get_mut(&t.account_id) else { return };
+        match t.status {
+            TransactionStatus::Posted => {
+                account.balance_minor = account.balance_minor.saturating_add(t.amount_minor);
+            }
+            TransactionStatus::Pending => {
+                account.pending_minor = account.pending_minor.saturating_add(t.amount_minor);
+            }
+        }
+        if let Some(pending_id) = &t.pending_transaction_id
+            && let Some(pending) = self.transactions.get_mut(pending_id)
+            && pending.is_open_pending()
+        {
+            pending.replaced_by = Some(t.transaction_id.clone());
+            let held = pending.transaction.amount_minor;
+            if let Some(account) = self.accounts.get_mut(&pending.transaction.account_id) {
+                account.pending_minor = account.pending_minor.saturating_sub(held);
+            }
+        }
+        self.transactions.insert(
+            t.transaction_id.clone(),
+            TwinTransaction { transaction: t.clone(), replaced_by: None, corrected: None },
+        );
+    }
+}
