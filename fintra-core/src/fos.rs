@@ -254,7 +254,7 @@ pub struct CashflowStream {
     pub category: String,
     /// How often.
     pub frequency: Frequency,
-    /// The typical (median) amount, positive, in minor units.
+    /// The expected amount (median of the last three), positive, in minor units.
     pub amount_minor: i128,
     /// Currency.
     pub currency: Asset,

@@ -90,7 +90,13 @@ pub fn categorise(
 ) -> Enrichment {
     let upper = description.to_uppercase();
     let rule = RULES.iter().find(|(patterns, _, _)| patterns.iter().any(|p| upper.contains(p)));
+    let refund = amount_minor > 0 && upper.contains("REFUND");
     let (merchant, category, source) = match rule {
+        Some((_, merchant, _)) if refund => (
+            merchant.map(str::to_owned).or_else(|| Some(clean_merchant(description))),
+            "Refunds".to_owned(),
+            RULES_LINEAGE,
+        ),
         Some((_, merchant, category)) => (
             merchant.map(str::to_owned).or_else(|| Some(clean_merchant(description))),
             (*category).to_owned(),
@@ -137,6 +143,15 @@ mod tests {
         assert_eq!(shell.category, "Transport > Fuel");
         assert_eq!(shell.category_l1(), "Transport");
         assert_eq!(merchant("UBER * TRIP").as_deref(), Some("Uber"));
+    }
+
+    #[test]
+    fn a_refund_keeps_its_merchant() {
+        let refund = categorise("AMZN MKTPL WA REFUND", 1999, None, DateTime::UNIX_EPOCH);
+        assert_eq!(
+            (refund.merchant_name.as_deref(), refund.category.as_str()),
+            (Some("Amazon"), "Refunds")
+        );
     }
 
     #[test]

@@ -103,16 +103,35 @@ impl StagedImport {
         repository: &Repository<Profile, S, C>,
         stream: &StreamId,
         metadata: &EventMetadata,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<ImportReceipt, ExecuteError<ProfileRejection>> {
+        self.approve_in_steps(repository, stream, metadata, IMPORT_EVENTS_MAX, progress).await
+    }
+
+    /// As [`StagedImport::approve`], with at most `days_per_command` booking days per command
+    /// (smaller steps report progress more often; each step is one append).
+    ///
+    /// # Errors
+    /// As [`StagedImport::approve`].
+    pub async fn approve_in_steps<S: EventStore, C: Codec<crate::twin::ProfileEvent>>(
+        self,
+        repository: &Repository<Profile, S, C>,
+        stream: &StreamId,
+        metadata: &EventMetadata,
+        days_per_command: usize,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<ImportReceipt, ExecuteError<ProfileRejection>> {
         let current = repository.load(stream).await?.state;
         let plan = current.plan_import(&self.accounts, &self.transactions);
+        let anchors =
+            current.anchors(&self.accounts, &self.transactions).map_err(ExecuteError::Rejected)?;
         let report = StageReport::from_plan(&plan, self.accounts.len(), self.transactions.len());
         // Chunks of whole booking days, each within one append.
         let mut new: Vec<&UnifiedTransaction> =
             plan.new_transactions.iter().filter_map(|i| self.transactions.get(*i)).collect();
         new.sort_by_key(|t| t.date);
-        let budget = IMPORT_EVENTS_MAX.saturating_sub(plan.new_accounts.len()).max(1);
+        let budget =
+            days_per_command.min(IMPORT_EVENTS_MAX.saturating_sub(plan.new_accounts.len())).max(1);
         let mut chunks: Vec<Vec<UnifiedTransaction>> = Vec::new();
         let mut days_in_chunk = 0usize;
         let mut last_day = None;
@@ -142,6 +161,7 @@ impl StagedImport {
                 source: self.source,
                 accounts: if n == 0 { self.accounts.clone() } else { Vec::new() },
                 transactions,
+                anchors: if n == 0 { anchors.clone() } else { Default::default() },
             };
             let executed = repository.execute(stream, &command, metadata).await?;
             if let Some(append) = executed.append {

@@ -211,7 +211,8 @@ fn median(values: &mut [i128]) -> i128 {
 }
 
 /// Recurring streams: same merchant and direction, at least three occurrences, a regular gap
-/// (weekly … annual), still active (the next date is no more than one period overdue).
+/// (weekly … annual), still active (the next date is no more than one period overdue). The
+/// expected amount is the median of the last three occurrences.
 /// Confidence = 0.6 × share of gaps within tolerance + 0.4 × amount stability
 /// (1 − median absolute deviation / median), kept when ≥ 0.6.
 pub fn recurring_streams(profile: &Profile, today: NaiveDate) -> Vec<CashflowStream> {
@@ -264,6 +265,9 @@ pub fn recurring_streams(profile: &Profile, today: NaiveDate) -> Vec<CashflowStr
         let typical = median(&mut amounts);
         let mut deviations: Vec<i128> = amounts.iter().map(|a| (a - typical).abs()).collect();
         let mad = median(&mut deviations);
+        // The amount to expect next: the median of the last three (a rise shows at once).
+        let mut recent: Vec<i128> = items.iter().rev().take(3).map(|i| i.1).collect();
+        let expected = median(&mut recent);
         let stability = if typical > 0 { 1000 - per_mille(mad, typical).min(1000) } else { 0 };
         let confidence_pm = (600 * regularity + 400 * stability) / 1000;
         let percent = u16::try_from((confidence_pm + 5) / 10).unwrap_or(0);
@@ -288,7 +292,7 @@ pub fn recurring_streams(profile: &Profile, today: NaiveDate) -> Vec<CashflowStr
             merchant,
             category,
             frequency,
-            amount_minor: typical,
+            amount_minor: expected,
             currency,
             next_expected_date: next,
             confidence_score: confidence,

@@ -15,6 +15,30 @@ pub const IMPORT_EVENTS_MAX: usize = 900;
 /// Most transactions in one import command.
 pub const IMPORT_TRANSACTIONS_MAX: usize = 200_000;
 
+/// Where a newly linked account's derived balance starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountAnchor {
+    /// The balance before its first imported transaction.
+    pub opening_balance_minor: i128,
+    /// Its first transaction's date (`None`: no transactions; the command's date is used).
+    pub opened_on: Option<NaiveDate>,
+}
+
+/// Sum of posted amounts and the earliest date of some transactions.
+fn fold_anchor<'a>(
+    transactions: impl Iterator<Item = &'a UnifiedTransaction>,
+) -> Result<(i128, Option<NaiveDate>), ProfileRejection> {
+    let mut posted = 0i128;
+    let mut first: Option<NaiveDate> = None;
+    for t in transactions {
+        if t.status == TransactionStatus::Posted {
+            posted = posted.checked_add(t.amount_minor).ok_or(ProfileRejection::Overflow)?;
+        }
+        first = Some(first.map_or(t.date, |d| d.min(t.date)));
+    }
+    Ok((posted, first))
+}
+
 /// Who the twin belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileInfo {
@@ -103,6 +127,10 @@ pub enum ProfileCommand {
         accounts: Vec<UnifiedAccount>,
         /// Transactions.
         transactions: Vec<UnifiedTransaction>,
+        /// Anchors of new accounts computed over the whole staged input (an import approved in
+        /// several commands anchors each account on all of its transactions); accounts missing
+        /// here are anchored on this command's transactions.
+        anchors: BTreeMap<String, AccountAnchor>,
     },
     /// Registers or revalues a manual asset.
     ValueManualAsset(ManualAsset),
@@ -335,12 +363,40 @@ impl Profile {
         plan
     }
 
+    /// Anchors of the accounts an import links: each account's reported balance minus every
+    /// new posted transaction of it in the input, from its first transaction's date.
+    ///
+    /// # Errors
+    /// [`ProfileRejection::Overflow`].
+    pub fn anchors(
+        &self,
+        accounts: &[UnifiedAccount],
+        transactions: &[UnifiedTransaction],
+    ) -> Result<BTreeMap<String, AccountAnchor>, ProfileRejection> {
+        let plan = self.plan_import(accounts, transactions);
+        let new: Vec<&UnifiedTransaction> =
+            plan.new_transactions.iter().filter_map(|i| transactions.get(*i)).collect();
+        let mut out = BTreeMap::new();
+        for account in plan.new_accounts.iter().filter_map(|i| accounts.get(*i)) {
+            let mine = new.iter().filter(|t| t.account_id == account.account_id);
+            let (posted, opened_on) = fold_anchor(mine.copied())?;
+            let opening_balance_minor =
+                account.balance_minor.checked_sub(posted).ok_or(ProfileRejection::Overflow)?;
+            out.insert(
+                account.account_id.clone(),
+                AccountAnchor { opening_balance_minor, opened_on },
+            );
+        }
+        Ok(out)
+    }
+
     fn decide_import(
         &self,
         import_id: uuid::Uuid,
         source: Source,
         accounts: &[UnifiedAccount],
         transactions: &[UnifiedTransaction],
+        anchors: &BTreeMap<String, AccountAnchor>,
         today: NaiveDate,
     ) -> Result<Vec<ProfileEvent>, ProfileRejection> {
         if transactions.len() > IMPORT_TRANSACTIONS_MAX {
@@ -377,22 +433,23 @@ impl Profile {
         }
         let mut out = Vec::with_capacity(events);
         for account in new_accounts {
-            let mine = by_day.values().flatten().filter(|t| t.account_id == account.account_id);
-            let mut posted = 0i128;
-            let mut first_day: Option<NaiveDate> = None;
-            for t in mine {
-                if t.status == TransactionStatus::Posted {
-                    posted =
-                        posted.checked_add(t.amount_minor).ok_or(ProfileRejection::Overflow)?;
+            let anchor = match anchors.get(&account.account_id) {
+                Some(anchor) => *anchor,
+                None => {
+                    let mine =
+                        by_day.values().flatten().filter(|t| t.account_id == account.account_id);
+                    let (posted, opened_on) = fold_anchor(mine)?;
+                    let opening_balance_minor = account
+                        .balance_minor
+                        .checked_sub(posted)
+                        .ok_or(ProfileRejection::Overflow)?;
+                    AccountAnchor { opening_balance_minor, opened_on }
                 }
-                first_day = Some(first_day.map_or(t.date, |d| d.min(t.date)));
-            }
-            let opening =
-                account.balance_minor.checked_sub(posted).ok_or(ProfileRejection::Overflow)?;
+            };
             out.push(ProfileEvent::AccountLinked {
                 account: account.clone(),
-                opening_balance_minor: opening,
-                opened_on: first_day.unwrap_or(today),
+                opening_balance_minor: anchor.opening_balance_minor,
+                opened_on: anchor.opened_on.unwrap_or(today),
             });
         }
         for (date, transactions) in by_day {
@@ -429,8 +486,15 @@ impl Aggregate for Profile {
         }
         match command {
             ProfileCommand::Create { .. } => Err(ProfileRejection::AlreadyCreated),
-            ProfileCommand::Import { import_id, source, accounts, transactions } => self
-                .decide_import(*import_id, *source, accounts, transactions, ctx.now().date_naive()),
+            ProfileCommand::Import { import_id, source, accounts, transactions, anchors } => self
+                .decide_import(
+                    *import_id,
+                    *source,
+                    accounts,
+                    transactions,
+                    anchors,
+                    ctx.now().date_naive(),
+                ),
             ProfileCommand::ValueManualAsset(asset) => {
                 let invalid = |reason| ProfileRejection::InvalidManualAsset {
                     asset_id: asset.asset_id.clone(),

@@ -1,0 +1,104 @@
+//! Reads the sample files and normalises them with Connect: what a host service does with the
+//! bodies its providers return.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use fintra_core::Asset;
+use fintra_core::connect::csv::{CsvAccount, CsvMapping};
+use fintra_core::connect::{ConnectError, plaid, yapily};
+use fintra_core::fos::{AccountType, Source, UnifiedAccount, UnifiedTransaction};
+
+/// Accounts and transactions from one source.
+#[derive(Clone, Debug)]
+pub struct Normalised {
+    /// Where from.
+    pub source: Source,
+    /// Accounts.
+    pub accounts: Vec<UnifiedAccount>,
+    /// Transactions.
+    pub transactions: Vec<UnifiedTransaction>,
+}
+
+/// Why the sample could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A file did not normalise.
+    #[error("{file}: {source}")]
+    Connect {
+        /// The file.
+        file: &'static str,
+        /// The error.
+        source: ConnectError,
+    },
+}
+
+/// The credit-union account the CSV export belongs to.
+pub fn credit_union_account() -> CsvAccount {
+    CsvAccount {
+        provider_account_id: "cu-savings-0042".into(),
+        name: "Credit Union Saver".into(),
+        account_type: AccountType::Savings,
+        currency: Asset::GBP,
+        institution_id: Some("ins_creditunion".into()),
+    }
+}
+
+fn read(dir: &Path, name: &str) -> Result<Vec<u8>, LoadError> {
+    let path = dir.join(name);
+    std::fs::read(&path)
+        .map_err(|source| LoadError::Io { path: path.display().to_string(), source })
+}
+
+/// Normalises the Plaid files of `dir`.
+///
+/// # Errors
+/// [`LoadError`].
+pub fn plaid_files(dir: &Path, now: DateTime<Utc>) -> Result<Normalised, LoadError> {
+    let wrap = |file| move |source| LoadError::Connect { file, source };
+    let accounts = plaid::accounts(&read(dir, "plaid_accounts.json")?, Some("ins_northbank"))
+        .map_err(wrap("plaid_accounts.json"))?;
+    let transactions = plaid::transactions(&read(dir, "plaid_transactions.json")?, &accounts, now)
+        .map_err(wrap("plaid_transactions.json"))?;
+    Ok(Normalised { source: Source::Plaid, accounts, transactions })
+}
+
+/// Normalises the Yapily files of `dir`.
+///
+/// # Errors
+/// [`LoadError`].
+pub fn yapily_files(dir: &Path, now: DateTime<Utc>) -> Result<Normalised, LoadError> {
+    let wrap = |file| move |source| LoadError::Connect { file, source };
+    let accounts = yapily::accounts(&read(dir, "yapily_accounts.json")?, Some("ins_travelbank"))
+        .map_err(wrap("yapily_accounts.json"))?;
+    let mut transactions = Vec::new();
+    if let Some(wallet) = accounts.first() {
+        transactions = yapily::transactions(&read(dir, "yapily_transactions.json")?, wallet, now)
+            .map_err(wrap("yapily_transactions.json"))?;
+    }
+    Ok(Normalised { source: Source::Yapily, accounts, transactions })
+}
+
+/// Normalises the CSV export of `dir`.
+///
+/// # Errors
+/// [`LoadError`].
+pub fn csv_file(dir: &Path, now: DateTime<Utc>) -> Result<Normalised, LoadError> {
+    let bytes = read(dir, "credit_union.csv")?;
+    let (account, transactions) = fintra_core::connect::csv::normalise(
+        &bytes,
+        &CsvMapping::signed_amount_preset(),
+        &credit_union_account(),
+        now,
+    )
+    .map_err(|source| LoadError::Connect { file: "credit_union.csv", source })?;
+    Ok(Normalised { source: Source::Csv, accounts: vec![account], transactions })
+}
