@@ -324,7 +324,11 @@ async fn a_staged_import_is_reviewed_then_approved_and_reimporting_is_a_no_op() 
     assert_eq!(card.opening_balance_minor, -31_025 + 1_200, "anchored before the posted purchase");
     // Re-import: nothing new, nothing appended.
     let again = stage(&profile, uuid::Uuid::from_u128(6), Source::Plaid, accounts, txns);
-    assert_eq!((again.report.new_transactions, again.report.already_imported), (0, 4), "both copies of t1");
+    assert_eq!(
+        (again.report.new_transactions, again.report.already_imported),
+        (0, 4),
+        "both copies of t1"
+    );
     let receipt =
         again.approve(&repository, &stream, &EventMetadata::default(), |_, _| {}).await.unwrap();
     assert_eq!((receipt.first_version, receipt.source_event_id), (None, None));
