@@ -431,3 +431,36 @@ async fn the_router_fails_over_and_learns_from_failures() {
     let errors = only_down.transactions("ins_1", day, day).await.unwrap_err();
     assert_eq!(errors.len(), 1);
 }
+
+#[tokio::test]
+async fn a_large_import_is_split_to_fit_appends_and_events() {
+    let (repository, stream) = twin().await;
+    let accounts = accounts();
+    // 12,000 transactions on three days: more than one command holds, more than one event a day.
+    let body: Vec<String> = (0..12_000)
+        .map(|k| {
+            plaid_txn(&format!("t{k}"), "chk", "1.00", false, None)
+                .replace("2024-05-02", &format!("2024-05-0{}", 1 + k % 3))
+        })
+        .collect();
+    let txns = plaid::transactions(plaid_doc(&body).as_bytes(), &accounts, now()).unwrap();
+    let staged =
+        stage(&Profile::default(), uuid::Uuid::from_u128(9), Source::Plaid, accounts, txns);
+    let mut calls = 0;
+    let receipt = staged
+        .approve(&repository, &stream, &EventMetadata::default(), |_, _| calls += 1)
+        .await
+        .unwrap();
+    assert_eq!(receipt.commands, 3, "5,000 transactions per command");
+    assert_eq!(calls, 3);
+    let profile = repository.load(&stream).await.unwrap().state;
+    assert_eq!(profile.transactions().count(), 12_000);
+    assert_eq!(
+        profile.account("plaid:chk").unwrap().balance_minor,
+        120_050,
+        "anchored over all commands"
+    );
+    let events = repository.store().stream_version(&stream).await.unwrap().get();
+    // 1 created + 3 accounts + 12,000 / 300 imported events, at least.
+    assert!(events >= 44, "{events} events");
+}

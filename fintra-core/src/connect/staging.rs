@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fos::{Source, UnifiedAccount, UnifiedTransaction};
-use crate::twin::{IMPORT_EVENTS_MAX, ImportPlan, Profile, ProfileCommand, ProfileRejection};
+use crate::twin::{
+    IMPORT_EVENT_TRANSACTIONS_MAX, IMPORT_EVENTS_MAX, IMPORT_TRANSACTIONS_MAX, ImportPlan, Profile,
+    ProfileCommand, ProfileRejection,
+};
 use crate::{
     Codec, EventId, EventMetadata, EventStore, ExecuteError, ReadStreamOptions, Repository,
     StreamId, StreamVersion,
@@ -121,7 +124,9 @@ impl StagedImport {
         days_per_command: usize,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<ImportReceipt, ExecuteError<ProfileRejection>> {
-        let current = repository.load(stream).await?.state;
+        // Loaded once and folded in place: each step costs its own events, not a reload.
+        let mut loaded = repository.load(stream).await?;
+        let current = &loaded.state;
         let plan = current.plan_import(&self.accounts, &self.transactions);
         let anchors =
             current.anchors(&self.accounts, &self.transactions).map_err(ExecuteError::Rejected)?;
@@ -130,20 +135,31 @@ impl StagedImport {
         let mut new: Vec<&UnifiedTransaction> =
             plan.new_transactions.iter().filter_map(|i| self.transactions.get(*i)).collect();
         new.sort_by_key(|t| t.date);
-        let budget =
-            days_per_command.min(IMPORT_EVENTS_MAX.saturating_sub(plan.new_accounts.len())).max(1);
+        let event_budget = IMPORT_EVENTS_MAX.saturating_sub(plan.new_accounts.len()).max(1);
+        let day_budget = days_per_command.max(1);
         let mut chunks: Vec<Vec<UnifiedTransaction>> = Vec::new();
-        let mut days_in_chunk = 0usize;
+        let (mut days, mut events, mut on_day) = (0usize, 0usize, 0usize);
         let mut last_day = None;
         for t in new {
+            let new_day = last_day != Some(t.date);
+            let new_event = new_day || on_day % IMPORT_EVENT_TRANSACTIONS_MAX == 0;
+            let full = chunks.last().is_none_or(|c| c.len() == IMPORT_TRANSACTIONS_MAX)
+                || (new_day && days == day_budget)
+                || (new_event && events == event_budget);
+            if full {
+                chunks.push(Vec::new());
+                (days, events, on_day) = (0, 0, 0);
+                last_day = None;
+            }
             if last_day != Some(t.date) {
-                if chunks.is_empty() || days_in_chunk == budget {
-                    chunks.push(Vec::new());
-                    days_in_chunk = 0;
-                }
-                days_in_chunk += 1;
+                days += 1;
+                on_day = 0;
                 last_day = Some(t.date);
             }
+            if on_day % IMPORT_EVENT_TRANSACTIONS_MAX == 0 {
+                events += 1;
+            }
+            on_day += 1;
             if let Some(chunk) = chunks.last_mut() {
                 chunk.push(t.clone());
             }
@@ -163,10 +179,14 @@ impl StagedImport {
                 transactions,
                 anchors: if n == 0 { anchors.clone() } else { Default::default() },
             };
-            let executed = repository.execute(stream, &command, metadata).await?;
-            if let Some(append) = executed.append {
-                first = first.or(Some(append.first_version));
-                last = Some(append.last_version);
+            let events =
+                repository.execute_in_place(stream, &mut loaded, &command, metadata).await?;
+            if !events.is_empty() {
+                // The append ends at the loaded version and holds exactly these events.
+                let appended = u64::try_from(events.len()).unwrap_or(u64::MAX);
+                let start = loaded.version.get().saturating_sub(appended).saturating_add(1);
+                first = first.or(Some(StreamVersion(start)));
+                last = Some(loaded.version);
             }
             done += count;
             progress(done, total);

@@ -13,8 +13,9 @@ pub use engines::{
     solvency_score,
 };
 pub use profile::{
-    AccountAnchor, IMPORT_EVENTS_MAX, IMPORT_TRANSACTIONS_MAX, ImportPlan, Profile, ProfileCommand,
-    ProfileEvent, ProfileInfo, ProfileRejection, TwinAccount, TwinTransaction,
+    AccountAnchor, IMPORT_EVENT_TRANSACTIONS_MAX, IMPORT_EVENTS_MAX, IMPORT_TRANSACTIONS_MAX,
+    ImportPlan, Profile, ProfileCommand, ProfileEvent, ProfileInfo, ProfileRejection, TwinAccount,
+    TwinTransaction,
 };
 
 use crate::fos::FlowType;

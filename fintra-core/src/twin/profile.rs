@@ -12,8 +12,12 @@ use crate::{Aggregate, Asset, DecideContext, DomainEvent};
 /// Most events one import command may produce (accounts + days); larger imports are split by
 /// [`StagedImport::approve`](crate::connect::StagedImport::approve).
 pub const IMPORT_EVENTS_MAX: usize = 900;
+/// Most transactions in one `TransactionsImported` event (a busy day is split over several):
+/// with descriptions at their 1 KiB bound an event stays under the 1 MiB payload limit.
+pub const IMPORT_EVENT_TRANSACTIONS_MAX: usize = 300;
 /// Most transactions in one import command.
-pub const IMPORT_TRANSACTIONS_MAX: usize = 200_000;
+/// (5,000 transactions of at most ~2.5 KiB of JSON each stay under the 16 MiB append limit.)
+pub const IMPORT_TRANSACTIONS_MAX: usize = 5_000;
 
 /// Where a newly linked account's derived balance starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,7 +163,8 @@ pub enum ProfileEvent {
         /// The date the anchor applies from (its first transaction's date).
         opened_on: NaiveDate,
     },
-    /// `Core.TransactionsImported`: the new transactions of one booking day from one import.
+    /// `Core.TransactionsImported`: new transactions of one booking day from one import (at most
+    /// [`IMPORT_EVENT_TRANSACTIONS_MAX`]; a busy day takes several events).
     TransactionsImported {
         /// The import.
         import_id: uuid::Uuid,
@@ -427,7 +432,11 @@ impl Profile {
             }
             by_day.entry(t.date).or_default().push(t.clone());
         }
-        let events = new_accounts.len() + by_day.len();
+        let events = new_accounts.len()
+            + by_day
+                .values()
+                .map(|day| day.len().div_ceil(IMPORT_EVENT_TRANSACTIONS_MAX))
+                .sum::<usize>();
         if events > IMPORT_EVENTS_MAX {
             return Err(ProfileRejection::ImportTooLarge { events });
         }
@@ -452,8 +461,16 @@ impl Profile {
                 opened_on: anchor.opened_on.unwrap_or(today),
             });
         }
-        for (date, transactions) in by_day {
-            out.push(ProfileEvent::TransactionsImported { import_id, source, date, transactions });
+        for (date, day) in by_day {
+            for part in day.chunks(IMPORT_EVENT_TRANSACTIONS_MAX) {
+                let transactions = part.to_vec();
+                out.push(ProfileEvent::TransactionsImported {
+                    import_id,
+                    source,
+                    date,
+                    transactions,
+                });
+            }
         }
         Ok(out)
     }
