@@ -10,8 +10,8 @@
 //! cargo run --release --example financial_twin                       # in-memory store
 //! cargo run --release --example financial_twin -- --database-url postgres://postgres@127.0.0.1/postgres
 //! ```
-//! Options: `--database-url URL` (PostgreSQL instead of memory; the schema `fintra_twin` is
-//! created if missing, and a second run shows re-imports as no-ops), `--out DIR` (where the chart
+//! Options: `--database-url URL` (PostgreSQL instead of memory: the store's tables are created in
+//! the connection's default schema if missing, and a second run shows re-imports as no-ops), `--out DIR` (where the chart
 //! goes; default `target/financial_twin`). `docs/twin.md` explains every number.
 
 use std::io::Write as _;
@@ -68,10 +68,7 @@ fn main() -> Result<(), Failure> {
         match &args.database_url {
             None => run(InMemoryEventStore::new(), "in-memory store", &args.out).await,
             Some(url) => {
-                let options = PgStoreOptions {
-                    schema: Some("fintra_twin".into()),
-                    ..PgStoreOptions::default()
-                };
+                let options = PgStoreOptions::default();
                 let store = PgEventStore::connect(url, options).await?;
                 store.migrate().await?;
                 run(store, "PostgreSQL", &args.out).await
@@ -270,10 +267,10 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
     };
     let no_car = twin::what_if(&twin, &stream, &car, today).await?;
     println!(
-        "  without the car deposit: net worth {} → {} ({:+})",
+        "  without the car deposit: net worth {} → {} (+{})",
         gbp(no_car.net_worth_live_minor),
         gbp(no_car.net_worth_branch_minor),
-        Money::new(no_car.net_worth_branch_minor - no_car.net_worth_live_minor, Asset::GBP)
+        gbp(no_car.net_worth_branch_minor - no_car.net_worth_live_minor)
     );
     let salary =
         flow.streams.iter().find(|s| s.flow == FlowType::Income).ok_or("no income stream")?;

@@ -391,3 +391,31 @@ fn import_rules_are_enforced_by_the_aggregate() {
             reason: "the valuation date is in the future",
         });
 }
+
+#[tokio::test]
+async fn a_repeated_valuation_is_a_no_op_and_the_latest_date_wins() {
+    let twin = Twin::new(d(2025, 6, 1)).await;
+    let valued = |value_minor, valuation_date| ManualAsset {
+        asset_id: "flat".into(),
+        asset_type: "REAL_ESTATE".into(),
+        name: "Flat".into(),
+        currency: Asset::GBP,
+        value_minor,
+        valuation_date,
+        attributes: Default::default(),
+    };
+    for _ in 0..2 {
+        twin.run(ProfileCommand::ValueManualAsset(valued(100_000_00, d(2024, 1, 1)))).await;
+        twin.run(ProfileCommand::ValueManualAsset(valued(120_000_00, d(2025, 1, 1)))).await;
+    }
+    let version = twin.repository.store().stream_version(&twin.stream).await.unwrap();
+    assert_eq!(version.get(), 3, "created + two valuations, the repeats appended nothing");
+    let profile = twin.profile().await;
+    assert_eq!(profile.manual_assets().next().unwrap().value_minor, 120_000_00);
+    let then = twin::as_of(&twin.repository, &twin.stream, d(2024, 6, 1)).await.unwrap();
+    assert_eq!(
+        then.manual_assets().next().unwrap().value_minor,
+        100_000_00,
+        "revaluations feed history"
+    );
+}

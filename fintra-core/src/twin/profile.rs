@@ -109,6 +109,8 @@ pub struct Profile {
     accounts: BTreeMap<String, TwinAccount>,
     transactions: BTreeMap<String, TwinTransaction>,
     manual_assets: BTreeMap<String, ManualAsset>,
+    /// Every recorded valuation: asset → date → value (so a repeated valuation is a no-op).
+    valuations: BTreeMap<String, BTreeMap<NaiveDate, i128>>,
 }
 
 /// What callers ask the twin to do.
@@ -526,7 +528,11 @@ impl Aggregate for Profile {
                 if asset.valuation_date > ctx.now().date_naive() {
                     return Err(invalid("the valuation date is in the future"));
                 }
-                if self.manual_assets.get(&asset.asset_id) == Some(asset) {
+                let recorded = self
+                    .valuations
+                    .get(&asset.asset_id)
+                    .and_then(|history| history.get(&asset.valuation_date));
+                if recorded == Some(&asset.value_minor) {
                     return Ok(Vec::new());
                 }
                 Ok(vec![ProfileEvent::ManualAssetValued(asset.clone())])
@@ -568,6 +574,10 @@ impl Aggregate for Profile {
                 }
             }
             ProfileEvent::ManualAssetValued(asset) => {
+                self.valuations
+                    .entry(asset.asset_id.clone())
+                    .or_default()
+                    .insert(asset.valuation_date, asset.value_minor);
                 let newer = self
                     .manual_assets
                     .get(&asset.asset_id)
