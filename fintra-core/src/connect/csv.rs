@@ -9,7 +9,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{
-    ConnectError, INPUT_BYTES_MAX, RECORDS_MAX, categorise, check_size, currency, minor_units, text,
+    ConnectError, INPUT_BYTES_MAX, RECORDS_MAX, categorise, check_size, currency, minor_units,
+    same_currency, text,
 };
 use crate::Asset;
 use crate::fos::{
@@ -202,12 +203,7 @@ pub fn normalise(
             Some(c) => currency(&record, cell(c))?,
             None => account.currency,
         };
-        if asset != account.currency {
-            return Err(ConnectError::Invalid {
-                record,
-                reason: format!("currency {asset} differs from the account's {}", account.currency),
-            });
-        }
+        same_currency(&record, asset, account.currency)?;
         let raw_description = row.get(cols.description).unwrap_or("");
         injection(&record, &mapping.description_column, raw_description)?;
         let description = text(&record, &mapping.description_column, raw_description)?;

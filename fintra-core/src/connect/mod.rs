@@ -187,6 +187,38 @@ pub(crate) fn malformed(record: &str, error: &serde_json::Error) -> ConnectError
     ConnectError::Malformed { record: record.to_owned(), reason: error.to_string() }
 }
 
+/// Parses each raw JSON record of a document as `T` and maps it, naming failures
+/// `<list>[<index>]`; stops at the first error.
+pub(crate) fn each_record<'a, T: serde::Deserialize<'a>, R>(
+    list: &str,
+    raws: &[&'a serde_json::value::RawValue],
+    mut map: impl FnMut(&str, T) -> Result<R, ConnectError>,
+) -> Result<Vec<R>, ConnectError> {
+    raws.iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            let record = format!("{list}[{i}]");
+            let value: T = serde_json::from_str(raw.get()).map_err(|e| malformed(&record, &e))?;
+            map(&record, value)
+        })
+        .collect()
+}
+
+/// A transaction must be in its account's currency.
+pub(crate) fn same_currency(
+    record: &str,
+    given: Asset,
+    account: Asset,
+) -> Result<(), ConnectError> {
+    if given == account {
+        return Ok(());
+    }
+    Err(ConnectError::Invalid {
+        record: record.to_owned(),
+        reason: format!("currency {given} differs from the account's {account}"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

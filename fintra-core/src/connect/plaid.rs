@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    ConnectError, INPUT_BYTES_MAX, RECORDS_MAX, categorise, check_size, currency, date, malformed,
-    minor_units, text,
+    ConnectError, INPUT_BYTES_MAX, RECORDS_MAX, categorise, check_size, currency, date,
+    each_record, malformed, minor_units, same_currency, text,
 };
 use crate::fos::{
     AccountClass, AccountType, Source, TransactionStatus, UnifiedAccount, UnifiedTransaction,
@@ -121,53 +121,45 @@ pub fn accounts(
     institution_id: Option<&str>,
 ) -> Result<Vec<UnifiedAccount>, ConnectError> {
     let document = parse_document(json)?;
-    document
-        .accounts
-        .iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            let record = format!("accounts[{i}]");
-            let a: Account<'_> =
-                serde_json::from_str(raw.get()).map_err(|e| malformed(&record, &e))?;
-            let id = text(&record, "account_id", &a.account_id)?;
-            let account_type = account_type(&record, &a.kind, a.subtype.as_deref())?;
-            let asset = code(
-                &record,
-                a.balances.iso_currency_code.as_deref(),
-                a.balances.unofficial_currency_code.as_deref(),
-            )?;
-            let amount = |raw: Option<&RawValue>| -> Result<Option<i128>, ConnectError> {
-                match raw.map(RawValue::get) {
-                    None | Some("null") => Ok(None),
-                    Some(value) => minor_units(&record, value, asset).map(Some),
-                }
-            };
-            let current = amount(a.balances.current)?.unwrap_or(0);
-            let class = account_type.class();
-            let balance_minor = match class {
-                AccountClass::Liability => {
-                    current.checked_neg().ok_or_else(|| ConnectError::InvalidAmount {
-                        record: record.clone(),
-                        value: current.to_string(),
-                        reason: "overflow".to_owned(),
-                    })?
-                }
-                AccountClass::Asset => current,
-            };
-            Ok(UnifiedAccount {
-                account_id: format!("{}:{id}", Source::Plaid.prefix()),
-                source: Source::Plaid,
-                provider_account_id: id,
-                institution_id: institution_id.map(str::to_owned),
-                name: text(&record, "name", &a.name)?,
-                account_type,
-                class,
-                currency: asset,
-                balance_minor,
-                available_balance_minor: amount(a.balances.available)?,
-            })
+    each_record("accounts", &document.accounts, |record, a: Account<'_>| {
+        let id = text(record, "account_id", &a.account_id)?;
+        let account_type = account_type(record, &a.kind, a.subtype.as_deref())?;
+        let asset = code(
+            record,
+            a.balances.iso_currency_code.as_deref(),
+            a.balances.unofficial_currency_code.as_deref(),
+        )?;
+        let amount = |raw: Option<&RawValue>| -> Result<Option<i128>, ConnectError> {
+            match raw.map(RawValue::get) {
+                None | Some("null") => Ok(None),
+                Some(value) => minor_units(record, value, asset).map(Some),
+            }
+        };
+        let current = amount(a.balances.current)?.unwrap_or(0);
+        let class = account_type.class();
+        let balance_minor = match class {
+            AccountClass::Liability => {
+                current.checked_neg().ok_or_else(|| ConnectError::InvalidAmount {
+                    record: record.to_owned(),
+                    value: current.to_string(),
+                    reason: "overflow".to_owned(),
+                })?
+            }
+            AccountClass::Asset => current,
+        };
+        Ok(UnifiedAccount {
+            account_id: format!("{}:{id}", Source::Plaid.prefix()),
+            source: Source::Plaid,
+            provider_account_id: id,
+            institution_id: institution_id.map(str::to_owned),
+            name: text(record, "name", &a.name)?,
+            account_type,
+            class,
+            currency: asset,
+            balance_minor,
+            available_balance_minor: amount(a.balances.available)?,
         })
-        .collect()
+    })
 }
 
 /// Normalises the `transactions` of a Plaid response against `accounts` (from [`accounts`]):
@@ -181,67 +173,42 @@ pub fn transactions(
     now: DateTime<Utc>,
 ) -> Result<Vec<UnifiedTransaction>, ConnectError> {
     let document = parse_document(json)?;
-    document
-        .transactions
-        .iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            let record = format!("transactions[{i}]");
-            let t: Transaction<'_> =
-                serde_json::from_str(raw.get()).map_err(|e| malformed(&record, &e))?;
-            let provider_id = text(&record, "transaction_id", &t.transaction_id)?;
-            let account_id = format!("{}:{}", Source::Plaid.prefix(), t.account_id.trim());
-            let account =
-                accounts.iter().find(|a| a.account_id == account_id).ok_or_else(|| {
-                    ConnectError::UnknownAccount {
-                        record: record.clone(),
-                        account_id: t.account_id.clone(),
-                    }
-                })?;
-            let asset = code(
-                &record,
-                t.iso_currency_code.as_deref(),
-                t.unofficial_currency_code.as_deref(),
-            )?;
-            if asset != account.currency {
-                return Err(ConnectError::Invalid {
-                    record,
-                    reason: format!(
-                        "currency {asset} differs from the account's {}",
-                        account.currency
-                    ),
-                });
+    each_record("transactions", &document.transactions, |record, t: Transaction<'_>| {
+        let provider_id = text(record, "transaction_id", &t.transaction_id)?;
+        let account_id = format!("{}:{}", Source::Plaid.prefix(), t.account_id.trim());
+        let account = accounts.iter().find(|a| a.account_id == account_id).ok_or_else(|| {
+            ConnectError::UnknownAccount {
+                record: record.to_owned(),
+                account_id: t.account_id.clone(),
             }
-            let plaid_amount = minor_units(&record, t.amount.get(), asset)?;
-            let amount_minor =
-                plaid_amount.checked_neg().ok_or_else(|| ConnectError::InvalidAmount {
-                    record: record.clone(),
-                    value: t.amount.get().to_owned(),
-                    reason: "overflow".to_owned(),
-                })?;
-            let description = text(&record, "name", &t.name)?;
-            let enrichment =
-                categorise(&description, amount_minor, t.merchant_name.as_deref(), now);
-            Ok(UnifiedTransaction {
-                transaction_id: format!("{}:{provider_id}", Source::Plaid.prefix()),
-                account_id,
-                provider_transaction_id: provider_id,
-                pending_transaction_id: t
-                    .pending_transaction_id
-                    .filter(|p| !p.trim().is_empty())
-                    .map(|p| format!("{}:{}", Source::Plaid.prefix(), p.trim())),
-                amount_minor,
-                currency: asset,
-                status: if t.pending {
-                    TransactionStatus::Pending
-                } else {
-                    TransactionStatus::Posted
-                },
-                date: date(&record, &t.date)?,
-                description,
-                balance_after_minor: None,
-                enrichment: Some(enrichment),
-            })
+        })?;
+        let asset =
+            code(record, t.iso_currency_code.as_deref(), t.unofficial_currency_code.as_deref())?;
+        same_currency(record, asset, account.currency)?;
+        let plaid_amount = minor_units(record, t.amount.get(), asset)?;
+        let amount_minor =
+            plaid_amount.checked_neg().ok_or_else(|| ConnectError::InvalidAmount {
+                record: record.to_owned(),
+                value: t.amount.get().to_owned(),
+                reason: "overflow".to_owned(),
+            })?;
+        let description = text(record, "name", &t.name)?;
+        let enrichment = categorise(&description, amount_minor, t.merchant_name.as_deref(), now);
+        Ok(UnifiedTransaction {
+            transaction_id: format!("{}:{provider_id}", Source::Plaid.prefix()),
+            account_id,
+            provider_transaction_id: provider_id,
+            pending_transaction_id: t
+                .pending_transaction_id
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| format!("{}:{}", Source::Plaid.prefix(), p.trim())),
+            amount_minor,
+            currency: asset,
+            status: if t.pending { TransactionStatus::Pending } else { TransactionStatus::Posted },
+            date: date(record, &t.date)?,
+            description,
+            balance_after_minor: None,
+            enrichment: Some(enrichment),
         })
-        .collect()
+    })
 }

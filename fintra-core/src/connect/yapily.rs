@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    ConnectError, INPUT_BYTES_MAX, RECORDS_MAX, categorise, check_size, currency, date, malformed,
-    minor_units, text,
+    ConnectError, INPUT_BYTES_MAX, RECORDS_MAX, categorise, check_size, currency, date,
+    each_record, malformed, minor_units, same_currency, text,
 };
 use crate::fos::{
     AccountClass, AccountType, Source, TransactionStatus, UnifiedAccount, UnifiedTransaction,
@@ -107,38 +107,30 @@ pub fn accounts(
     json: &[u8],
     institution_id: Option<&str>,
 ) -> Result<Vec<UnifiedAccount>, ConnectError> {
-    parse(json)?
-        .data
-        .iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            let record = format!("data[{i}]");
-            let a: Account<'_> =
-                serde_json::from_str(raw.get()).map_err(|e| malformed(&record, &e))?;
-            let id = text(&record, "id", &a.id)?;
-            let account_type = account_type(&record, &a.account_type)?;
-            let asset = currency(&record, &a.currency)?;
-            let balance = minor_units(&record, a.balance.get(), asset)?;
-            let class = account_type.class();
-            let balance_minor = match class {
-                AccountClass::Liability => -balance.saturating_abs(),
-                AccountClass::Asset => balance,
-            };
-            let name = a.nickname.or(a.description).unwrap_or_else(|| id.clone());
-            Ok(UnifiedAccount {
-                account_id: format!("{}:{id}", Source::Yapily.prefix()),
-                source: Source::Yapily,
-                provider_account_id: id,
-                institution_id: institution_id.map(str::to_owned),
-                name: text(&record, "nickname", &name)?,
-                account_type,
-                class,
-                currency: asset,
-                balance_minor,
-                available_balance_minor: None,
-            })
+    each_record("data", &parse(json)?.data, |record, a: Account<'_>| {
+        let id = text(record, "id", &a.id)?;
+        let account_type = account_type(record, &a.account_type)?;
+        let asset = currency(record, &a.currency)?;
+        let balance = minor_units(record, a.balance.get(), asset)?;
+        let class = account_type.class();
+        let balance_minor = match class {
+            AccountClass::Liability => -balance.saturating_abs(),
+            AccountClass::Asset => balance,
+        };
+        let name = a.nickname.or(a.description).unwrap_or_else(|| id.clone());
+        Ok(UnifiedAccount {
+            account_id: format!("{}:{id}", Source::Yapily.prefix()),
+            source: Source::Yapily,
+            provider_account_id: id,
+            institution_id: institution_id.map(str::to_owned),
+            name: text(record, "nickname", &name)?,
+            account_type,
+            class,
+            currency: asset,
+            balance_minor,
+            available_balance_minor: None,
         })
-        .collect()
+    })
 }
 
 /// Normalises a Yapily transactions response for `account`.
@@ -150,63 +142,47 @@ pub fn transactions(
     account: &UnifiedAccount,
     now: DateTime<Utc>,
 ) -> Result<Vec<UnifiedTransaction>, ConnectError> {
-    parse(json)?
-        .data
-        .iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            let record = format!("data[{i}]");
-            let t: Transaction<'_> =
-                serde_json::from_str(raw.get()).map_err(|e| malformed(&record, &e))?;
-            let id = text(&record, "id", &t.id)?;
-            let asset = currency(&record, &t.currency)?;
-            if asset != account.currency {
+    each_record("data", &parse(json)?.data, |record, t: Transaction<'_>| {
+        let id = text(record, "id", &t.id)?;
+        let asset = currency(record, &t.currency)?;
+        same_currency(record, asset, account.currency)?;
+        let status = match t.status.trim().to_ascii_uppercase().as_str() {
+            "BOOKED" => TransactionStatus::Posted,
+            "PENDING" => TransactionStatus::Pending,
+            other => {
                 return Err(ConnectError::Invalid {
-                    record,
-                    reason: format!(
-                        "currency {asset} differs from the account's {}",
-                        account.currency
-                    ),
+                    record: record.to_owned(),
+                    reason: format!("unknown status {other:?}"),
                 });
             }
-            let status = match t.status.trim().to_ascii_uppercase().as_str() {
-                "BOOKED" => TransactionStatus::Posted,
-                "PENDING" => TransactionStatus::Pending,
-                other => {
-                    return Err(ConnectError::Invalid {
-                        record,
-                        reason: format!("unknown status {other:?}"),
-                    });
-                }
-            };
-            let day = t.booking_date_time.or(t.date).ok_or_else(|| ConnectError::Malformed {
-                record: record.clone(),
-                reason: "missing field `bookingDateTime`".to_owned(),
-            })?;
-            let amount_minor = minor_units(&record, t.amount.get(), asset)?;
-            let balance_after_minor = match &t.balance {
-                Some(b) => {
-                    let balance_asset = currency(&record, &b.balance_amount.currency)?;
-                    Some(minor_units(&record, b.balance_amount.amount.get(), balance_asset)?)
-                }
-                None => None,
-            };
-            let description = text(&record, "description", &t.description)?;
-            let merchant = t.merchant.and_then(|m| m.merchant_name);
-            let enrichment = categorise(&description, amount_minor, merchant.as_deref(), now);
-            Ok(UnifiedTransaction {
-                transaction_id: format!("{}:{id}", Source::Yapily.prefix()),
-                account_id: account.account_id.clone(),
-                provider_transaction_id: id,
-                pending_transaction_id: None,
-                amount_minor,
-                currency: asset,
-                status,
-                date: date(&record, &day)?,
-                description,
-                balance_after_minor,
-                enrichment: Some(enrichment),
-            })
+        };
+        let day = t.booking_date_time.or(t.date).ok_or_else(|| ConnectError::Malformed {
+            record: record.to_owned(),
+            reason: "missing field `bookingDateTime`".to_owned(),
+        })?;
+        let amount_minor = minor_units(record, t.amount.get(), asset)?;
+        let balance_after_minor = match &t.balance {
+            Some(b) => {
+                let balance_asset = currency(record, &b.balance_amount.currency)?;
+                Some(minor_units(record, b.balance_amount.amount.get(), balance_asset)?)
+            }
+            None => None,
+        };
+        let description = text(record, "description", &t.description)?;
+        let merchant = t.merchant.and_then(|m| m.merchant_name);
+        let enrichment = categorise(&description, amount_minor, merchant.as_deref(), now);
+        Ok(UnifiedTransaction {
+            transaction_id: format!("{}:{id}", Source::Yapily.prefix()),
+            account_id: account.account_id.clone(),
+            provider_transaction_id: id,
+            pending_transaction_id: None,
+            amount_minor,
+            currency: asset,
+            status,
+            date: date(record, &day)?,
+            description,
+            balance_after_minor,
+            enrichment: Some(enrichment),
         })
-        .collect()
+    })
 }
