@@ -1,7 +1,28 @@
 //! # fintra-projections — the read side
 //!
-//! This crate will hold the checkpointed projection runner, read-model sinks (PostgreSQL JSONB,
-//! Redis), the Views, Pulse rules and webhook delivery, and the Kafka publisher (DESIGN §5,
-//! issue 6).
+//! Projections consume the global log from a checkpoint and keep read models up to date:
 //!
-//! It has no public items yet: nothing here pretends to work before it does.
+//! - [`ProjectionRunner`] reads pages of the log (gap-safe on PostgreSQL) into a bounded queue and
+//!   hands them to a [`Sink`]: catch-up, then live (woken by the store's `NOTIFY`, polling as a
+//!   fallback), graceful shutdown, a [`PoisonPolicy`] for events a projection refuses, `tracing`
+//!   spans. Several projections run concurrently, each with its own checkpoint.
+//! - Sinks: [`PgSink`] (the change and the checkpoint commit in one transaction: exactly-once
+//!   effect), [`RedisSink`] (version-guarded idempotent writes, pipelined), [`MemorySink`]
+//!   (embedded default, tests), and [`append_inline`] for read models that must commit with the
+//!   write itself.
+//! - Blue-green rebuilds: every sink is versioned; a new version builds alongside the live one,
+//!   then [`PgSink::activate`] / [`RedisSink::activate`] switch readers atomically.
+//!
+//! See `docs/projections.md`.
+
+mod memory;
+mod pg;
+mod redis;
+mod runner;
+
+pub use memory::{MemoryProjection, MemorySink};
+pub use pg::{PgProjection, PgSink, append_inline};
+pub use redis::{RedisProjection, RedisSink, RedisViews};
+pub use runner::{
+    PoisonPolicy, ProjectionError, ProjectionRunner, RunReport, RunnerOptions, Sink, Wake,
+};

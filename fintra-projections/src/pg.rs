@@ -1,0 +1,329 @@
+//! PostgreSQL read models: the change and the checkpoint commit in one transaction (exactly-once
+//! effect), versioned tables behind a view for blue-green rebuilds, parked events, and inline
+//! projections that run inside the append transaction.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use fintra_core::{
+    AppendResult, ExpectedVersion, NewEvent, Position, RecordedEvent, StreamId, StreamVersion,
+};
+use fintra_store_postgres::PgEventStore;
+use sqlx::{Acquire, PgConnection, PgPool, Row};
+
+use crate::runner::{ProjectionError, Sink};
+
+/// A projection into a PostgreSQL table.
+#[async_trait]
+pub trait PgProjection: Send + Sync {
+    /// The read model's name: `[a-z_][a-z0-9_]*`, at most 40 bytes. Readers query the view of
+    /// this name; the data lives in `<name>_v<version>`.
+    fn name(&self) -> &str;
+    /// The version; a new version is built alongside the active one and then switched to.
+    fn version(&self) -> u32;
+    /// Whether it wants events of this type.
+    fn handles(&self, event_type: &str) -> bool;
+    /// DDL creating the table `table` if it does not exist.
+    fn create_table(&self, table: &str) -> String;
+    /// Applies one event inside the sink's transaction.
+    ///
+    /// # Errors
+    /// [`ProjectionError::Refused`] for an event it cannot take (a poison event); sink errors.
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError>;
+}
+
+const SETUP: &str = r"
+CREATE TABLE IF NOT EXISTS fintra_projection_checkpoints (
+    name text PRIMARY KEY,
+    position bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS fintra_projection_parked (
+    name text NOT NULL,
+    position bigint NOT NULL,
+    event_id uuid NOT NULL,
+    event_type text NOT NULL,
+    reason text NOT NULL,
+    parked_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (name, position)
+);
+CREATE TABLE IF NOT EXISTS fintra_projection_active (
+    name text PRIMARY KEY,
+    version integer NOT NULL,
+    switched_at timestamptz NOT NULL DEFAULT now()
+);
+";
+
+fn sink_error(error: sqlx::Error) -> ProjectionError {
+    ProjectionError::sink("postgres", error)
+}
+
+fn to_i64(position: Position) -> Result<i64, ProjectionError> {
+    i64::try_from(position.0)
+        .map_err(|_| ProjectionError::Refused(format!("position {} beyond bigint", position.0)))
+}
+
+fn valid_name(name: &str) -> Result<(), ProjectionError> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ProjectionError::sink(
+            "postgres",
+            std::io::Error::other(format!(
+                "projection name {name:?} must match [a-z_][a-z0-9_]{{0,39}}"
+            )),
+        ))
+    }
+}
+
+/// A [`PgProjection`] bound to a pool: its table, checkpoint and parked events.
+#[derive(Debug)]
+pub struct PgSink<P> {
+    pool: PgPool,
+    projection: P,
+    table: String,
+}
+
+impl<P: PgProjection> PgSink<P> {
+    /// Creates the bookkeeping tables and the projection's versioned table if missing.
+    ///
+    /// # Errors
+    /// An invalid name; sink errors.
+    pub async fn new(pool: PgPool, projection: P) -> Result<Self, ProjectionError> {
+        valid_name(projection.name())?;
+        let table = format!("{}_v{}", projection.name(), projection.version());
+        sqlx::raw_sql(SETUP).execute(&pool).await.map_err(sink_error)?;
+        sqlx::raw_sql(&projection.create_table(&table)).execute(&pool).await.map_err(sink_error)?;
+        Ok(Self { pool, projection, table })
+    }
+
+    /// The versioned table this sink writes.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The projection.
+    pub fn projection(&self) -> &P {
+        &self.projection
+    }
+
+    /// Points readers at this version: the view `<name>` is replaced and the active version
+    /// recorded in one transaction, so a reader sees the old version or the new one, never a mix.
+    ///
+    /// # Errors
+    /// Sink errors.
+    pub async fn activate(&self) -> Result<(), ProjectionError> {
+        let name = self.projection.name();
+        let mut tx = self.pool.begin().await.map_err(sink_error)?;
+        sqlx::query(&format!("DROP VIEW IF EXISTS {name}"))
+            .execute(&mut *tx)
+            .await
+            .map_err(sink_error)?;
+        sqlx::query(&format!("CREATE VIEW {name} AS SELECT * FROM {}", self.table))
+            .execute(&mut *tx)
+            .await
+            .map_err(sink_error)?;
+        sqlx::query(
+            "INSERT INTO fintra_projection_active (name, version) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, switched_at = now()",
+        )
+        .bind(name)
+        .bind(i32::try_from(self.projection.version()).unwrap_or(i32::MAX))
+        .execute(&mut *tx)
+        .await
+        .map_err(sink_error)?;
+        tx.commit().await.map_err(sink_error)
+    }
+
+    /// Drops the tables and checkpoints of this projection's other versions (after a switch).
+    /// Refuses while this version is not the active one.
+    ///
+    /// # Errors
+    /// Sink errors.
+    pub async fn retire_other_versions(&self) -> Result<usize, ProjectionError> {
+        let name = self.projection.name();
+        let active: Option<i32> =
+            sqlx::query_scalar("SELECT version FROM fintra_projection_active WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(sink_error)?;
+        if active != i32::try_from(self.projection.version()).ok() {
+            return Err(ProjectionError::sink(
+                "postgres",
+                std::io::Error::other("retire other versions only from the active one"),
+            ));
+        }
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables
+             WHERE table_schema = current_schema() AND table_name LIKE $1 AND table_name <> $2",
+        )
+        .bind(format!("{name}\\_v%"))
+        .bind(&self.table)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sink_error)?;
+        let mut tx = self.pool.begin().await.map_err(sink_error)?;
+        for table in &tables {
+            let version = table.rsplit("_v").next().unwrap_or_default();
+            if !version.chars().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            sqlx::query(&format!("DROP TABLE IF EXISTS {table}"))
+                .execute(&mut *tx)
+                .await
+                .map_err(sink_error)?;
+            sqlx::query("DELETE FROM fintra_projection_checkpoints WHERE name = $1")
+                .bind(format!("{name}@v{version}"))
+                .execute(&mut *tx)
+                .await
+                .map_err(sink_error)?;
+        }
+        tx.commit().await.map_err(sink_error)?;
+        Ok(tables.len())
+    }
+
+    /// Parked events (position, event type, reason), oldest first.
+    ///
+    /// # Errors
+    /// Sink errors.
+    pub async fn parked(&self) -> Result<Vec<(Position, String, String)>, ProjectionError> {
+        let rows = sqlx::query(
+            "SELECT position, event_type, reason FROM fintra_projection_parked WHERE name = $1 ORDER BY position",
+        )
+        .bind(self.name())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sink_error)?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let position: i64 = r.get(0);
+                (Position(u64::try_from(position).unwrap_or(0)), r.get(1), r.get(2))
+            })
+            .collect())
+    }
+}
+
+async fn save_checkpoint(
+    conn: &mut PgConnection,
+    name: &str,
+    through: Position,
+) -> Result<(), ProjectionError> {
+    sqlx::query(
+        "INSERT INTO fintra_projection_checkpoints (name, position) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()
+         WHERE fintra_projection_checkpoints.position < EXCLUDED.position",
+    )
+    .bind(name)
+    .bind(to_i64(through)?)
+    .execute(&mut *conn)
+    .await
+    .map_err(sink_error)?;
+    Ok(())
+}
+
+#[async_trait]
+impl<P: PgProjection> Sink for PgSink<P> {
+    fn name(&self) -> String {
+        format!("{}@v{}", self.projection.name(), self.projection.version())
+    }
+
+    fn handles(&self, event_type: &str) -> bool {
+        self.projection.handles(event_type)
+    }
+
+    async fn checkpoint(&mut self) -> Result<Position, ProjectionError> {
+        let position: Option<i64> = sqlx::query_scalar(
+            "SELECT position FROM fintra_projection_checkpoints WHERE name = $1",
+        )
+        .bind(self.name())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(sink_error)?;
+        Ok(Position(position.and_then(|p| u64::try_from(p).ok()).unwrap_or(0)))
+    }
+
+    async fn apply(
+        &mut self,
+        events: &[RecordedEvent],
+        through: Position,
+    ) -> Result<(), ProjectionError> {
+        let mut tx = self.pool.begin().await.map_err(sink_error)?;
+        for event in events {
+            // An error drops `tx`: everything of this batch rolls back, checkpoint included.
+            self.projection.apply(&mut tx, &self.table, event).await?;
+        }
+        save_checkpoint(&mut tx, &self.name(), through).await?;
+        tx.commit().await.map_err(sink_error)
+    }
+
+    async fn park(&mut self, event: &RecordedEvent, reason: &str) -> Result<(), ProjectionError> {
+        let mut tx = self.pool.begin().await.map_err(sink_error)?;
+        sqlx::query(
+            "INSERT INTO fintra_projection_parked (name, position, event_id, event_type, reason)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(self.name())
+        .bind(to_i64(event.position)?)
+        .bind(event.event_id)
+        .bind(&event.event_type)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await
+        .map_err(sink_error)?;
+        save_checkpoint(&mut tx, &self.name(), event.position).await?;
+        tx.commit().await.map_err(sink_error)
+    }
+}
+
+/// Appends `events` inside the caller's transaction and applies `projection` to them in the same
+/// transaction: the read model (current balances, say) commits or rolls back with the events.
+/// Inline projections keep no checkpoint — they are never behind.
+///
+/// # Errors
+/// The append's errors; the projection's refusal (the caller should roll back).
+pub async fn append_inline<P: PgProjection>(
+    store: &PgEventStore,
+    conn: &mut PgConnection,
+    projection: &P,
+    stream: &StreamId,
+    expected: ExpectedVersion,
+    events: &[NewEvent],
+) -> Result<AppendResult, ProjectionError> {
+    let mut savepoint = conn.begin().await.map_err(sink_error)?;
+    let appended = store.append_in(&mut savepoint, stream, expected, events).await?;
+    let recorded_at: DateTime<Utc> =
+        sqlx::query_scalar("SELECT now()").fetch_one(&mut *savepoint).await.map_err(sink_error)?;
+    let table = format!("{}_v{}", projection.name(), projection.version());
+    // One append's positions and versions are consecutive (xid·2^20 + n, n = 1, 2, …).
+    for (i, event) in events.iter().enumerate() {
+        let offset = u64::try_from(i).unwrap_or(u64::MAX);
+        let recorded = RecordedEvent {
+            event_id: event.event_id,
+            stream_id: stream.clone(),
+            stream_version: StreamVersion(appended.first_version.0.saturating_add(offset)),
+            position: Position(appended.first_position.0.saturating_add(offset)),
+            event_type: event.event_type.clone(),
+            schema_version: event.schema_version,
+            occurred_at: event.occurred_at,
+            recorded_at,
+            metadata: event.metadata.clone(),
+            content_type: event.content_type.clone(),
+            payload: event.payload.clone(),
+        };
+        if projection.handles(&recorded.event_type) {
+            projection.apply(&mut savepoint, &table, &recorded).await?;
+        }
+    }
+    savepoint.commit().await.map_err(sink_error)?;
+    Ok(appended)
+}
