@@ -34,6 +34,23 @@ pub trait PgProjection: Send + Sync {
         table: &str,
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError>;
+
+    /// Applies a batch (in log order) inside the sink's transaction. The default applies one
+    /// event at a time; override it to write a page with a few set-based statements.
+    ///
+    /// # Errors
+    /// As [`PgProjection::apply`].
+    async fn apply_batch(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        for event in events {
+            self.apply(conn, table, event).await?;
+        }
+        Ok(())
+    }
 }
 
 const SETUP: &str = r"
@@ -258,10 +275,8 @@ impl<P: PgProjection> Sink for PgSink<P> {
         through: Position,
     ) -> Result<(), ProjectionError> {
         let mut tx = self.pool.begin().await.map_err(sink_error)?;
-        for event in events {
-            // An error drops `tx`: everything of this batch rolls back, checkpoint included.
-            self.projection.apply(&mut tx, &self.table, event).await?;
-        }
+        // An error drops `tx`: everything of this batch rolls back, checkpoint included.
+        self.projection.apply_batch(&mut tx, &self.table, events).await?;
         save_checkpoint(&mut tx, &self.name(), through).await?;
         tx.commit().await.map_err(sink_error)
     }

@@ -95,7 +95,7 @@ impl RedisViews {
         let Some(version) = self.active_version(name).await? else { return Ok(None) };
         let mut conn = self.conn.clone();
         let (position, json): (Option<String>, Option<String>) = redis::cmd("HMGET")
-            .arg(format!("{}:{name}:v{version}:{key}", self.prefix))
+            .arg(format!("{}:{name}:v{version}:view:{key}", self.prefix))
             .arg("p")
             .arg("json")
             .query_async(&mut conn)
@@ -296,17 +296,28 @@ impl<P: RedisProjection> Sink for RedisSink<P> {
         through: Position,
     ) -> Result<(), ProjectionError> {
         let namespace = self.namespace();
-        let mut pipe = redis::pipe();
+        // Documents are whole views and the newest wins: within a page only the last document
+        // per key needs writing (still guarded, so an older page replayed later changes nothing).
+        let mut latest: std::collections::HashMap<String, (Position, String)> =
+            std::collections::HashMap::new();
+        let mut order: Vec<String> = Vec::new();
         for event in events {
             for (key, json) in self.projection.views(event).await? {
-                pipe.cmd("EVALSHA")
-                    .arg(&self.set_sha)
-                    .arg(1)
-                    .arg(format!("{namespace}:view:{key}"))
-                    .arg(padded(event.position))
-                    .arg(json)
-                    .ignore();
+                if latest.insert(key.clone(), (event.position, json)).is_none() {
+                    order.push(key);
+                }
             }
+        }
+        let mut pipe = redis::pipe();
+        for key in order {
+            let Some((position, json)) = latest.remove(&key) else { continue };
+            pipe.cmd("EVALSHA")
+                .arg(&self.set_sha)
+                .arg(1)
+                .arg(format!("{namespace}:view:{key}"))
+                .arg(padded(position))
+                .arg(json)
+                .ignore();
         }
         self.advance(&mut pipe, through);
         self.run_pipeline(&pipe).await

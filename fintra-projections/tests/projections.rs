@@ -245,6 +245,11 @@ async fn redis_views_killed_mid_run_equal_a_rebuild_and_never_go_backwards() {
     );
     assert_eq!(v1.len(), 60);
     assert_eq!(v1, v2, "resumed views = full rebuild");
+    // Readers go through the active version.
+    assert_eq!(views.get("streams", "conformance-s7").await.unwrap(), None, "nothing active yet");
+    rebuild.activate().await.unwrap();
+    let (_, json) = views.get("streams", "conformance-s7").await.unwrap().unwrap();
+    assert!(json.contains("\"version\":40"), "{json}");
     // Replaying from position 0 into the same version changes nothing: older writes lose.
     let mut replay =
         RedisSink::new(conn.clone(), &prefix, StreamView { version: 1 }).await.unwrap();
