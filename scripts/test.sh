@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 
 export FINTRA_DATABASE_URL="${FINTRA_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export FINTRA_REDIS_URL="${FINTRA_REDIS_URL:-redis://127.0.0.1:6379}"
+export FINTRA_KAFKA_BROKERS="${FINTRA_KAFKA_BROKERS:-127.0.0.1:9092}"
 
 say() { printf 'test.sh: %s\n' "$*" >&2; }
 
@@ -55,7 +56,9 @@ ensure_redis() {
 
 ensure_postgres
 ensure_redis
-say "PostgreSQL and Redis are reachable"
+# The Kafka-protocol broker (tansu) is installed from crates.io into a cache once per machine.
+scripts/kafka.sh || { say "the Kafka-protocol broker could not be started; the publisher tests need it"; exit 1; }
+say "PostgreSQL, Redis and the Kafka broker are reachable"
 
 # Run everything, keep the output, and close with one total line ("tests: N passed, N failed")
 # so the suite's size is visible at a glance (and to CI) after the per-binary summaries.

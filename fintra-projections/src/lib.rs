@@ -13,8 +13,12 @@
 //! - Blue-green rebuilds: every sink is versioned; a new version builds alongside the live one,
 //!   then [`PgSink::activate`] / [`RedisSink::activate`] switch readers atomically.
 //!
+//! - [`kafka::KafkaPublisher`]: the log relayed to Kafka (`core.events`), keyed and partitioned by
+//!   stream, checkpointed after the broker acknowledges (at-least-once).
+//!
 //! See `docs/projections.md`.
 
+pub mod kafka;
 mod memory;
 mod pg;
 mod redis;

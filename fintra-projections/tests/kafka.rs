@@ -1,0 +1,118 @@
+//! The Kafka publisher against a real Kafka-protocol broker on loopback (tansu, started by
+//! `scripts/test.sh` through `scripts/kafka.sh`): a consumer reads back every event in per-stream
+//! order, including after the publisher is killed mid-run and restarted.
+
+#![allow(clippy::unwrap_used, reason = "test helpers fail the test on a setup error")]
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fintra_core::testing::conformance::{event, read_entire_log, stream};
+use fintra_core::{EventStore, ExpectedVersion, NewEvent};
+use fintra_projections::kafka::{KafkaPublisher, connect, ensure_topic};
+use fintra_projections::{ProjectionRunner, RunnerOptions, Sink};
+use fintra_store_postgres::testing::TestSchema;
+use rskafka::client::partition::UnknownTopicHandling;
+
+fn brokers() -> Vec<String> {
+    vec![std::env::var("FINTRA_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_reaches_kafka_in_stream_order_across_a_restart() {
+    let client = tokio::time::timeout(Duration::from_secs(15), connect(&brokers()))
+        .await
+        .unwrap_or_else(|_| panic!("no Kafka broker answered at {:?} in 15 s: run scripts/kafka.sh (scripts/test.sh does)", brokers()))
+        .unwrap_or_else(|e| panic!("Kafka broker at {:?} unreachable ({e}): run scripts/kafka.sh (scripts/test.sh does)", brokers()));
+    let topic = format!(
+        "fintra-test-{}-{}",
+        std::process::id(),
+        uuid::Uuid::from_u128(u128::from(std::process::id())).simple()
+    );
+    ensure_topic(&client, &topic, 3).await.unwrap();
+    let schema = TestSchema::new().await;
+    let store = schema.store();
+    for s in 0..12u64 {
+        let batch: Vec<NewEvent> = (0..25).map(|k| event(s * 1_000 + k)).collect();
+        store.append(&stream(&format!("k{s}")), ExpectedVersion::Any, &batch).await.unwrap();
+    }
+    let log = read_entire_log(&store, 1_000, 300).await;
+    let options = RunnerOptions { page_size: 5, ..RunnerOptions::default() };
+    // First publisher: killed after a few pages.
+    let mut first = KafkaPublisher::new(&client, &topic, 3, schema.pool.clone()).await.unwrap();
+    let runner = Arc::new(ProjectionRunner::new(Arc::new(store.clone()), options.clone()));
+    let killed = tokio::spawn({
+        let runner = Arc::clone(&runner);
+        async move {
+            let _ = runner.catch_up(&mut first).await;
+        }
+    });
+    // Kill it once it has published (and checkpointed) something.
+    let mut probe = KafkaPublisher::new(&client, &topic, 3, schema.pool.clone()).await.unwrap();
+    for _ in 0..2_000 {
+        if probe.checkpoint().await.unwrap() > fintra_core::Position::START {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    killed.abort();
+    let _ = killed.await;
+    // Restarted publisher: resumes from its checkpoint.
+    let mut second = KafkaPublisher::new(&client, &topic, 3, schema.pool.clone()).await.unwrap();
+    let resumed_from = second.checkpoint().await.unwrap();
+    assert!(
+        resumed_from > fintra_core::Position::START && resumed_from < log.last().unwrap().position,
+        "killed mid-run"
+    );
+    runner.catch_up(&mut second).await.unwrap();
+    assert_eq!(second.checkpoint().await.unwrap(), log.last().unwrap().position);
+
+    // Consume every partition from the start.
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut versions: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut records = 0usize;
+    for partition in 0..3 {
+        let consumer = client
+            .partition_client(topic.clone(), partition, UnknownTopicHandling::Retry)
+            .await
+            .unwrap();
+        let mut offset = 0i64;
+        loop {
+            let (batch, high_watermark) =
+                consumer.fetch_records(offset, 1..5_000_000, 500).await.unwrap();
+            for r in &batch {
+                records += 1;
+                let header =
+                    |name: &str| String::from_utf8(r.record.headers[name].clone()).unwrap();
+                let key = String::from_utf8(r.record.key.clone().unwrap()).unwrap();
+                let version: u64 = header("fintra-stream-version").parse().unwrap();
+                let list = versions.entry(key).or_default();
+                assert!(
+                    list.last().is_none_or(
+                        |last| version > *last || seen.contains(&header("fintra-event-id"))
+                    ),
+                    "per-stream order broken at version {version}"
+                );
+                if seen.insert(header("fintra-event-id")) {
+                    list.push(version);
+                }
+                offset = r.offset + 1;
+            }
+            if offset >= high_watermark {
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        log.len(),
+        "every event published (resumed from {resumed_from:?}, {records} records with at-least-once repeats)"
+    );
+    for e in &log {
+        assert!(seen.contains(&e.event_id.to_string()));
+    }
+    for (stream, list) in versions {
+        assert_eq!(list, (1..=25).collect::<Vec<u64>>(), "{stream} in order, complete");
+    }
+}
