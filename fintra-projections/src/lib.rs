@@ -21,6 +21,7 @@
 pub mod kafka;
 mod memory;
 mod pg;
+pub mod pulse;
 mod redis;
 mod runner;
 
