@@ -419,3 +419,40 @@ async fn a_repeated_valuation_is_a_no_op_and_the_latest_date_wins() {
         "revaluations feed history"
     );
 }
+
+#[tokio::test]
+async fn the_balance_sheet_on_a_day_equals_time_travel_to_that_day() {
+    let today = d(2024, 6, 28);
+    let twin = Twin::new(today).await;
+    let (accounts, mut txns) = household();
+    txns.push(txn("late", "loan", d(2024, 2, 10), "LOAN DRAWDOWN", -1_000_00));
+    twin.import(accounts, txns).await;
+    for (value, date) in [(100_000_00, d(2024, 1, 15)), (110_000_00, d(2024, 4, 1))] {
+        let asset = ManualAsset {
+            asset_id: "flat".into(),
+            asset_type: "REAL_ESTATE".into(),
+            name: "Flat".into(),
+            currency: Asset::GBP,
+            value_minor: value,
+            valuation_date: date,
+            attributes: Default::default(),
+        };
+        twin.run(ProfileCommand::ValueManualAsset(asset)).await;
+    }
+    twin.run(ProfileCommand::CorrectTransaction {
+        transaction_id: "csv:fun3".into(),
+        reason: "refunded".into(),
+    })
+    .await;
+    let now = twin.profile().await;
+    for day in
+        [d(2023, 12, 31), d(2024, 1, 1), d(2024, 1, 20), d(2024, 3, 15), d(2024, 4, 1), today]
+    {
+        let travelled = twin::as_of(&twin.repository, &twin.stream, day).await.unwrap();
+        assert_eq!(twin::balance_sheet_on(&now, day), twin::balance_sheet(&travelled), "{day}");
+    }
+    let spend = twin::spend_by_category(&now, d(2024, 3, 1));
+    assert_eq!(spend["Housing > Rent"], 1_500_00);
+    assert_eq!(spend["Groceries"], 150_00);
+    assert!(!spend.contains_key("General > Other"), "the corrected cinema visit is gone");
+}

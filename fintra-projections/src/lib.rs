@@ -13,6 +13,9 @@
 //! - Blue-green rebuilds: every sink is versioned; a new version builds alongside the live one,
 //!   then [`PgSink::activate`] / [`RedisSink::activate`] switch readers atomically.
 //!
+//! - [`views::TwinViews`]: the Views (Unified 360, spend by month and category, net-worth
+//!   timeline) as Redis documents with provenance; [`views::query_transactions`].
+//! - [`pulse`]: rules that fire once per transition and signed webhook delivery.
 //! - [`kafka::KafkaPublisher`]: the log relayed to Kafka (`core.events`), keyed and partitioned by
 //!   stream, checkpointed after the broker acknowledges (at-least-once).
 //!
@@ -24,6 +27,7 @@ mod pg;
 pub mod pulse;
 mod redis;
 mod runner;
+pub mod views;
 
 pub use memory::{MemoryProjection, MemorySink};
 pub use pg::{PgProjection, PgSink, append_inline};

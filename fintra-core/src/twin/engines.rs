@@ -72,6 +72,95 @@ pub fn balance_sheet(profile: &Profile) -> BalanceSheet {
     }
 }
 
+/// The balance sheet at the end of `day`, computed from the current state without reloading the
+/// stream: each account's opening balance plus its posted, uncorrected transactions booked by
+/// then (accounts opened later are left out), and each manual asset's latest valuation by then.
+/// Equal to [`balance_sheet`] of the twin time-travelled to that day (tested); corrections
+/// recorded after `day` are applied, as on the effective timeline.
+pub fn balance_sheet_on(profile: &Profile, day: NaiveDate) -> BalanceSheet {
+    let currency = profile.info.as_ref().map_or(Asset::USD, |i| i.base_currency);
+    let mut by_group: BTreeMap<BalanceGroup, i128> = BTreeMap::new();
+    let mut unconverted = Vec::new();
+    let (mut assets, mut debt) = (0i128, 0i128);
+    let mut balances: BTreeMap<&str, i128> = BTreeMap::new();
+    for twin in profile.accounts() {
+        if twin.opened_on.is_some_and(|d| d > day) {
+            continue;
+        }
+        balances.insert(twin.account.account_id.as_str(), twin.opening_balance_minor);
+    }
+    for t in profile.transactions().filter(|t| t.is_effective_posted() && t.transaction.date <= day)
+    {
+        if let Some(balance) = balances.get_mut(t.transaction.account_id.as_str()) {
+            *balance = balance.saturating_add(t.transaction.amount_minor);
+        }
+    }
+    for twin in profile.accounts() {
+        let Some(balance) = balances.get(twin.account.account_id.as_str()).copied() else {
+            continue;
+        };
+        if twin.account.currency != currency {
+            unconverted.push(twin.account.account_id.clone());
+            continue;
+        }
+        *by_group.entry(twin.account.account_type.group()).or_default() += balance;
+        match twin.account.class {
+            AccountClass::Asset => assets = assets.saturating_add(balance),
+            AccountClass::Liability => debt = debt.saturating_sub(balance),
+        }
+    }
+    for asset in profile.manual_assets() {
+        let value = profile
+            .valuations(&asset.asset_id)
+            .and_then(|history| history.range(..=day).next_back().map(|(_, v)| *v));
+        let Some(value) = value else { continue };
+        if asset.currency != currency {
+            unconverted.push(asset.asset_id.clone());
+            continue;
+        }
+        let group = if asset.asset_type == "REAL_ESTATE" {
+            BalanceGroup::Property
+        } else {
+            BalanceGroup::OtherAssets
+        };
+        *by_group.entry(group).or_default() += value;
+        assets = assets.saturating_add(value);
+    }
+    BalanceSheet {
+        currency,
+        net_worth_minor: assets.saturating_sub(debt),
+        total_assets_minor: assets,
+        total_debt_minor: debt,
+        by_group,
+        unconverted,
+    }
+}
+
+/// Spending (outflows, net of refunds) per category in the calendar month of `month`, with the
+/// same rules as [`cashflow`]'s burn.
+pub fn spend_by_category(profile: &Profile, month: NaiveDate) -> BTreeMap<String, i128> {
+    let currency = profile.info.as_ref().map_or(Asset::USD, |i| i.base_currency);
+    let start = first_of_month(month);
+    let mut out: BTreeMap<String, i128> = BTreeMap::new();
+    for (t, category) in spending_view(profile, currency) {
+        let tx = &t.transaction;
+        if first_of_month(tx.date) != start {
+            continue;
+        }
+        match l1(category) {
+            "Transfers" | "Income" => {}
+            "Refunds" if tx.amount_minor > 0 => {
+                *out.entry(category.to_owned()).or_default() -= tx.amount_minor
+            }
+            _ if tx.amount_minor < 0 => {
+                *out.entry(category.to_owned()).or_default() -= tx.amount_minor
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// HEALTHY, WATCH or AT_RISK (the Unified 360 `cash_flow.status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use engines::{
-    BalanceSheet, CashflowReport, CashflowStatus, balance_sheet, cashflow, recurring_streams,
-    solvency_score,
+    BalanceSheet, CashflowReport, CashflowStatus, balance_sheet, balance_sheet_on, cashflow,
+    recurring_streams, solvency_score, spend_by_category,
 };
 pub use profile::{
     AccountAnchor, IMPORT_EVENT_TRANSACTIONS_MAX, IMPORT_EVENTS_MAX, IMPORT_TRANSACTIONS_MAX,

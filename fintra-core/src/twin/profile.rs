@@ -66,6 +66,9 @@ pub struct TwinAccount {
     pub balance_minor: i128,
     /// Sum of open pending transactions (negative for held outflows).
     pub pending_minor: i128,
+    /// The date its anchor applies from (its `AccountLinked` event's effective date).
+    #[serde(default)]
+    pub opened_on: Option<NaiveDate>,
 }
 
 impl TwinAccount {
@@ -318,6 +321,11 @@ impl Profile {
         self.manual_assets.values()
     }
 
+    /// Every recorded valuation of a manual asset, by date.
+    pub fn valuations(&self, asset_id: &str) -> Option<&BTreeMap<NaiveDate, i128>> {
+        self.valuations.get(asset_id)
+    }
+
     /// The latest booking date of any transaction.
     pub fn last_transaction_date(&self) -> Option<NaiveDate> {
         self.transactions.values().map(|t| t.transaction.date).max()
@@ -560,12 +568,13 @@ impl Aggregate for Profile {
     fn apply(&mut self, event: &ProfileEvent) {
         match event {
             ProfileEvent::ProfileCreated(info) => self.info = Some(info.clone()),
-            ProfileEvent::AccountLinked { account, opening_balance_minor, .. } => {
+            ProfileEvent::AccountLinked { account, opening_balance_minor, opened_on } => {
                 self.accounts.entry(account.account_id.clone()).or_insert_with(|| TwinAccount {
                     account: account.clone(),
                     opening_balance_minor: *opening_balance_minor,
                     balance_minor: *opening_balance_minor,
                     pending_minor: 0,
+                    opened_on: Some(*opened_on),
                 });
             }
             ProfileEvent::TransactionsImported { transactions, .. } => {

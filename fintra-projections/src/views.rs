@@ -1,0 +1,246 @@
+//! The Views (spec §1.6, §2.8) as a Redis projection of the twins: pre-computed JSON documents
+//! per profile, each with its provenance (the event id, stream version and log position it
+//! reflects).
+//!
+//! | view key | document |
+//! |---|---|
+//! | `unified360:<profile stream>` | Unified 360: net worth with 30-day change, cash-flow status, runway, safe-to-spend, alerts, insights |
+//! | `spend:<profile stream>:<YYYY-MM>` | spend by category for the month of the event, with the previous month and the change |
+//! | `networth:<profile stream>` | net worth at every month end since the first transaction |
+//!
+//! [`query_transactions`] answers the transactions query (date range, category, merchant) on a
+//! twin.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{Datelike, Months, NaiveDate};
+use fintra_core::fos::UnifiedTransaction;
+use fintra_core::twin::{self, Profile};
+use fintra_core::{DomainEvent, EventStore, Loaded, RecordedEvent, Repository, StreamId};
+use serde_json::{Value, json};
+
+use crate::redis::RedisProjection;
+use crate::runner::ProjectionError;
+
+/// The twin Views, kept in Redis.
+pub struct TwinViews<S> {
+    repository: Repository<Profile, S>,
+    folded: Mutex<HashMap<StreamId, Loaded<Profile>>>,
+}
+
+impl<S> std::fmt::Debug for TwinViews<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwinViews").finish_non_exhaustive()
+    }
+}
+
+impl<S: EventStore> TwinViews<S> {
+    /// Views of the twins in `repository`'s store.
+    pub fn new(repository: Repository<Profile, S>) -> Self {
+        Self { repository, folded: Mutex::new(HashMap::new()) }
+    }
+
+    /// The twin right after `event`: folded incrementally when this projection saw the previous
+    /// version, otherwise loaded up to that version.
+    async fn twin_at(&self, event: &RecordedEvent) -> Result<Profile, ProjectionError> {
+        let cached = {
+            let mut folded = self.folded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            folded.remove(&event.stream_id)
+        };
+        let loaded = match cached {
+            Some(loaded) if loaded.version.next().ok() == Some(event.stream_version) => {
+                let mut loaded = loaded;
+                let decoded = self.repository.decode(event)?;
+                fintra_core::Aggregate::apply(&mut loaded.state, &decoded);
+                loaded.version = event.stream_version;
+                loaded.last_occurred_at = decoded.occurred_at().or(loaded.last_occurred_at);
+                loaded
+            }
+            _ => self.repository.load_at_version(&event.stream_id, event.stream_version).await?,
+        };
+        let state = loaded.state.clone();
+        self.folded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(event.stream_id.clone(), loaded);
+        Ok(state)
+    }
+}
+
+fn provenance(event: &RecordedEvent) -> Value {
+    json!({
+        "source_event_id": event.event_id,
+        "source_version": event.stream_version.get(),
+        "source_position": event.position.0,
+    })
+}
+
+fn month_key(day: NaiveDate) -> String {
+    format!("{:04}-{:02}", day.year(), day.month())
+}
+
+/// The Unified 360 document of `profile` as of its latest transaction, with provenance.
+pub fn unified_360_view(profile: &Profile, event: &RecordedEvent) -> Value {
+    let today = profile.last_transaction_date().unwrap_or_else(|| event.occurred_at.date_naive());
+    let report = twin::report(profile, today);
+    let month_ago = twin::balance_sheet_on(profile, today - chrono::Duration::days(30));
+    let view = twin::unified_360(&report, month_ago.net_worth_minor);
+    let meta = provenance(event);
+    json!({
+        "as_of": today,
+        "net_worth": {
+            "total": fintra_core::Money::new(view.net_worth.total_minor, view.net_worth.currency).to_string(),
+            "total_minor": view.net_worth.total_minor,
+            "currency": view.net_worth.currency,
+            "change_30d_minor": view.net_worth.change_30d_minor,
+        },
+        "cash_flow": {
+            "status": view.cash_flow.status,
+            "days_runway": view.cash_flow.days_runway,
+            "safe_to_spend_minor": view.cash_flow.safe_to_spend_minor,
+        },
+        "alerts": view.alerts,
+        "insights": view.insights,
+        "solvency_score": report.solvency_score,
+        "_meta": {
+            "net_worth": meta, "cash_flow": meta, "alerts": meta, "insights": meta,
+        },
+    })
+}
+
+/// Spend by category for `month` with the previous month and the change per category.
+pub fn spend_view(profile: &Profile, month: NaiveDate, event: &RecordedEvent) -> Value {
+    let this = twin::spend_by_category(profile, month);
+    let previous_month = month.checked_sub_months(Months::new(1)).unwrap_or(month);
+    let previous = twin::spend_by_category(profile, previous_month);
+    let mut categories: Vec<&String> = this.keys().chain(previous.keys()).collect();
+    categories.sort();
+    categories.dedup();
+    let rows: Vec<Value> = categories
+        .into_iter()
+        .map(|c| {
+            let (now, before) = (this.get(c).copied().unwrap_or(0), previous.get(c).copied().unwrap_or(0));
+            json!({"category": c, "spend_minor": now, "previous_minor": before, "change_minor": now - before})
+        })
+        .collect();
+    json!({
+        "month": month_key(month),
+        "previous_month": month_key(previous_month),
+        "total_minor": this.values().sum::<i128>(),
+        "previous_total_minor": previous.values().sum::<i128>(),
+        "categories": rows,
+        "_meta": provenance(event),
+    })
+}
+
+/// Net worth at every month end from the first transaction to the latest.
+pub fn net_worth_view(profile: &Profile, event: &RecordedEvent) -> Value {
+    let first = profile.transactions().map(|t| t.transaction.date).min();
+    let last = profile.last_transaction_date();
+    let mut points = Vec::new();
+    if let (Some(first), Some(last)) = (first, last) {
+        let mut month = first.with_day(1).unwrap_or(first);
+        while month <= last {
+            let end = month
+                .checked_add_months(Months::new(1))
+                .and_then(|m| m.pred_opt())
+                .unwrap_or(month)
+                .min(last);
+            points.push(json!({"date": end, "net_worth_minor": twin::balance_sheet_on(profile, end).net_worth_minor}));
+            match month.checked_add_months(Months::new(1)) {
+                Some(next) => month = next,
+                None => break,
+            }
+        }
+    }
+    json!({"points": points, "_meta": provenance(event)})
+}
+
+/// A transactions query (spec §4.13: date range, `category_l1`, merchant).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TransactionFilter {
+    /// First booking date (inclusive).
+    pub from: Option<NaiveDate>,
+    /// Last booking date (inclusive).
+    pub to: Option<NaiveDate>,
+    /// Top-level category.
+    pub category_l1: Option<String>,
+    /// Cleaned merchant name (case-insensitive).
+    pub merchant: Option<String>,
+}
+
+/// Posted, uncorrected transactions of `profile` matching `filter`, newest first.
+pub fn query_transactions<'a>(
+    profile: &'a Profile,
+    filter: &TransactionFilter,
+) -> Vec<&'a UnifiedTransaction> {
+    let mut out: Vec<&UnifiedTransaction> = profile
+        .transactions()
+        .filter(|t| t.is_effective_posted())
+        .map(|t| &t.transaction)
+        .filter(|t| {
+            filter.from.is_none_or(|d| t.date >= d) && filter.to.is_none_or(|d| t.date <= d)
+        })
+        .filter(|t| {
+            filter
+                .category_l1
+                .as_deref()
+                .is_none_or(|c| t.enrichment.as_ref().is_some_and(|e| e.category_l1() == c))
+        })
+        .filter(|t| {
+            filter.merchant.as_deref().is_none_or(|m| {
+                t.enrichment
+                    .as_ref()
+                    .and_then(|e| e.merchant_name.as_deref())
+                    .is_some_and(|name| name.eq_ignore_ascii_case(m))
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (b.date, &b.transaction_id).cmp(&(a.date, &a.transaction_id)));
+    out
+}
+
+#[async_trait]
+impl<S: EventStore + 'static> RedisProjection for TwinViews<S> {
+    fn name(&self) -> &str {
+        "twin_views"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn handles(&self, event_type: &str) -> bool {
+        matches!(
+            event_type,
+            "ProfileCreated"
+                | "AccountLinked"
+                | "TransactionsImported"
+                | "ManualAssetValued"
+                | "TransactionCorrected"
+        )
+    }
+
+    async fn views(&self, event: &RecordedEvent) -> Result<Vec<(String, String)>, ProjectionError> {
+        if event.stream_id.category() != <Profile as fintra_core::Aggregate>::CATEGORY {
+            return Ok(Vec::new());
+        }
+        let profile = self.twin_at(event).await?;
+        let stream = event.stream_id.as_str();
+        let month = event.occurred_at.date_naive();
+        let mut out = vec![
+            (format!("unified360:{stream}"), unified_360_view(&profile, event).to_string()),
+            (format!("networth:{stream}"), net_worth_view(&profile, event).to_string()),
+        ];
+        if event.event_type == "TransactionsImported" || event.event_type == "TransactionCorrected"
+        {
+            out.push((
+                format!("spend:{stream}:{}", month_key(month)),
+                spend_view(&profile, month, event).to_string(),
+            ));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,157 @@
+//! The Views projection: twin documents in Redis equal the engines run on the twin, carry the
+//! provenance of the event they reflect, and the transactions query filters as documented.
+
+#![allow(clippy::unwrap_used, reason = "test helpers fail the test on a setup error")]
+#![allow(clippy::inconsistent_digit_grouping, reason = "amounts read as units_cents")]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use fintra_core::connect::{plaid, stage};
+use fintra_core::fos::Source;
+use fintra_core::testing::conformance::read_entire_log;
+use fintra_core::twin::{self, Profile, ProfileCommand};
+use fintra_core::{Asset, EventMetadata, EventStore, ManualClock, Repository};
+use fintra_projections::views::{TransactionFilter, TwinViews, query_transactions};
+use fintra_projections::{ProjectionRunner, RedisSink, RedisViews, RunnerOptions};
+use fintra_store_postgres::testing::TestSchema;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 6, 30, 12, 0, 0).unwrap()
+}
+
+fn plaid_body() -> (String, String) {
+    let accounts = r#"{"accounts": [{"account_id": "chk", "name": "Current", "type": "depository", "subtype": "checking",
+        "balances": {"current": 2500.00, "available": 2500.00, "iso_currency_code": "GBP"}}]}"#;
+    let mut txns = Vec::new();
+    for m in 1..=6 {
+        for (k, (name, amount, day)) in [
+            ("ACME SALARY", "-3000.00", 25),
+            ("RENT OCEAN LTD", "1500.00", 1),
+            ("TESCO STORES 3021", "80.00", 10),
+            ("SQ *STARBUCKS #1123", "4.50", 12),
+        ]
+        .iter()
+        .enumerate()
+        {
+            txns.push(format!(
+                r#"{{"transaction_id": "t{m}_{k}", "account_id": "chk", "amount": {amount}, "iso_currency_code": "GBP", "date": "2024-{m:02}-{day:02}", "name": "{name}", "merchant_name": null, "pending": false, "pending_transaction_id": null}}"#
+            ));
+        }
+    }
+    (accounts.to_owned(), format!(r#"{{"accounts": [], "transactions": [{}]}}"#, txns.join(",")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_in_redis_match_the_engines_and_name_their_source() {
+    let schema = TestSchema::new().await;
+    let clock = Arc::new(ManualClock::new(now()));
+    let repository = Repository::<Profile, _>::new(schema.store()).with_clock(clock.clone());
+    let stream = repository.stream_id(uuid::Uuid::from_u128(5)).unwrap();
+    let meta = EventMetadata::default();
+    repository
+        .execute(
+            &stream,
+            &ProfileCommand::Create { profile_id: "usr_5".into(), base_currency: Asset::GBP },
+            &meta,
+        )
+        .await
+        .unwrap();
+    let (accounts_json, body) = plaid_body();
+    let accounts = plaid::accounts(accounts_json.as_bytes(), None).unwrap();
+    let txns = plaid::transactions(body.as_bytes(), &accounts, now()).unwrap();
+    let staged =
+        stage(&Profile::default(), uuid::Uuid::from_u128(1), Source::Plaid, accounts, txns);
+    staged.approve(&repository, &stream, &meta, |_, _| {}).await.unwrap();
+    let version = repository.store().stream_version(&stream).await.unwrap().get();
+    let log = read_entire_log(repository.store(), 1_000, usize::try_from(version).unwrap()).await;
+    let last = log.last().unwrap().clone();
+
+    let redis_url =
+        std::env::var("FINTRA_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let conn = tokio::time::timeout(
+        Duration::from_secs(10),
+        redis::Client::open(redis_url.as_str()).unwrap().get_multiplexed_async_connection(),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        panic!("Redis at {redis_url} did not answer: start it (scripts/test.sh does)")
+    })
+    .unwrap_or_else(|e| {
+        panic!("Redis at {redis_url} unreachable ({e}): start it (scripts/test.sh does)")
+    });
+    let prefix = format!("fintra_views_{}", std::process::id());
+    let views_repository = Repository::<Profile, _>::new(schema.store());
+    let mut sink =
+        RedisSink::new(conn.clone(), &prefix, TwinViews::new(views_repository)).await.unwrap();
+    // Small pages: the projection folds the twin incrementally across them.
+    let runner = ProjectionRunner::new(
+        Arc::new(schema.store()),
+        RunnerOptions { page_size: 7, ..RunnerOptions::default() },
+    );
+    runner.catch_up(&mut sink).await.unwrap();
+    sink.activate().await.unwrap();
+
+    let profile = repository.load(&stream).await.unwrap().state;
+    let report = twin::report(&profile, profile.last_transaction_date().unwrap());
+    let views = RedisViews::new(conn.clone(), &prefix);
+    let (position, json) =
+        views.get("twin_views", &format!("unified360:{stream}")).await.unwrap().unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(position, last.position);
+    assert_eq!(
+        doc["net_worth"]["total_minor"],
+        serde_json::json!(report.balance_sheet.net_worth_minor)
+    );
+    assert_eq!(report.balance_sheet.net_worth_minor, 2_500_00);
+    assert_eq!(doc["cash_flow"]["status"], serde_json::to_value(report.cashflow.status).unwrap());
+    assert_eq!(doc["_meta"]["net_worth"]["source_event_id"], serde_json::json!(last.event_id));
+    assert_eq!(
+        doc["_meta"]["net_worth"]["source_version"],
+        serde_json::json!(last.stream_version.get())
+    );
+
+    let (_, spend) =
+        views.get("twin_views", &format!("spend:{stream}:2024-06")).await.unwrap().unwrap();
+    let spend: serde_json::Value = serde_json::from_str(&spend).unwrap();
+    assert_eq!(spend["total_minor"], serde_json::json!(1_584_50));
+    assert_eq!(spend["previous_total_minor"], serde_json::json!(1_584_50));
+    let groceries = spend["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["category"] == "Groceries")
+        .unwrap();
+    assert_eq!(
+        (groceries["spend_minor"].as_i64(), groceries["change_minor"].as_i64()),
+        (Some(80_00), Some(0))
+    );
+
+    let (_, timeline) =
+        views.get("twin_views", &format!("networth:{stream}")).await.unwrap().unwrap();
+    let timeline: serde_json::Value = serde_json::from_str(&timeline).unwrap();
+    let points = timeline["points"].as_array().unwrap();
+    assert_eq!(points.len(), 6);
+    assert_eq!(points[5]["net_worth_minor"], serde_json::json!(2_500_00));
+    // Each month adds 3,000 − 1,500 − 80 − 4.50 = 1,415.50: January ends 5 × 1,415.50 lower.
+    assert_eq!(points[0]["net_worth_minor"], serde_json::json!(2_500_00 - 5 * 1_415_50));
+
+    let coffee = query_transactions(
+        &profile,
+        &TransactionFilter { merchant: Some("starbucks".into()), ..Default::default() },
+    );
+    assert_eq!(coffee.len(), 6);
+    assert!(coffee.windows(2).all(|w| w[0].date >= w[1].date), "newest first");
+    let spring = query_transactions(
+        &profile,
+        &TransactionFilter {
+            from: Some(chrono::NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()),
+            to: Some(chrono::NaiveDate::from_ymd_opt(2024, 4, 30).unwrap()),
+            category_l1: Some("Groceries".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(spring.len(), 2);
+    sink.drop_version().await.unwrap();
+}
