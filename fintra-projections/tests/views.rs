@@ -155,3 +155,78 @@ async fn views_in_redis_match_the_engines_and_name_their_source() {
     assert_eq!(spring.len(), 2);
     sink.drop_version().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulse_rules_run_over_the_twins_and_fire_once_per_transition() {
+    use fintra_projections::pulse::{PulseSink, Rule, RuleEngine};
+    let schema = TestSchema::new().await;
+    let clock = Arc::new(ManualClock::new(now()));
+    let repository = Repository::<Profile, _>::new(schema.store()).with_clock(clock);
+    let stream = repository.stream_id(uuid::Uuid::from_u128(9)).unwrap();
+    let meta = EventMetadata::default();
+    repository
+        .execute(
+            &stream,
+            &ProfileCommand::Create { profile_id: "usr_9".into(), base_currency: Asset::GBP },
+            &meta,
+        )
+        .await
+        .unwrap();
+    let accounts_json = r#"{"accounts": [{"account_id": "chk", "name": "Current", "type": "depository", "subtype": "checking",
+        "balances": {"current": 40.00, "available": 40.00, "iso_currency_code": "GBP"}}]}"#;
+    // Balance after each day: 1000, 50 (low), 1050, 950, 50 (low again), 40 (still low).
+    let days = [
+        ("2024-01-01", "-1000.00"),
+        ("2024-01-02", "950.00"),
+        ("2024-01-10", "-1000.00"),
+        ("2024-01-11", "100.00"),
+        ("2024-02-01", "900.00"),
+        ("2024-02-02", "10.00"),
+    ];
+    let txns: Vec<String> = days
+        .iter()
+        .enumerate()
+        .map(|(k, (date, amount))| format!(r#"{{"transaction_id": "p{k}", "account_id": "chk", "amount": {amount}, "iso_currency_code": "GBP", "date": "{date}", "name": "THING {k}", "merchant_name": null, "pending": false, "pending_transaction_id": null}}"#))
+        .collect();
+    let accounts = plaid::accounts(accounts_json.as_bytes(), None).unwrap();
+    let txns = plaid::transactions(
+        format!(r#"{{"transactions": [{}]}}"#, txns.join(",")).as_bytes(),
+        &accounts,
+        now(),
+    )
+    .unwrap();
+    stage(&Profile::default(), uuid::Uuid::from_u128(2), Source::Plaid, accounts, txns)
+        .approve(&repository, &stream, &meta, |_, _| {})
+        .await
+        .unwrap();
+    let version = repository.store().stream_version(&stream).await.unwrap().get();
+    read_entire_log(repository.store(), 1_000, usize::try_from(version).unwrap()).await;
+    let rule: Rule = serde_json::from_value(serde_json::json!({
+        "rule_id": "low_balance", "trigger": "core.transaction.*",
+        "condition": {"and": [{"<": [{"var": "account.balance"}, 10000]}, {"==": [{"var": "account.type"}, "CHECKING"]}]},
+        "action": "emit_event:low_balance_warning"
+    }))
+    .unwrap();
+    let runner = ProjectionRunner::new(
+        Arc::new(schema.store()),
+        RunnerOptions { page_size: 2, ..RunnerOptions::default() },
+    );
+    let mut sink =
+        PulseSink::new(schema.store(), "pulse_main", RuleEngine::new(vec![rule.clone()]).unwrap())
+            .await
+            .unwrap();
+    runner.catch_up(&mut sink).await.unwrap();
+    let pulse = fintra_core::StreamId::new(format!("pulse-{}", uuid::Uuid::from_u128(9))).unwrap();
+    let fired =
+        read_entire_log(repository.store(), 1_000, usize::try_from(version).unwrap() + 2).await;
+    let emitted: Vec<_> = fired.iter().filter(|e| e.stream_id == pulse).collect();
+    assert_eq!(emitted.len(), 2, "low on 2 January and again on 1 February, not on 2 February");
+    assert!(emitted.iter().all(|e| e.event_type == "low_balance_warning"));
+    // A restarted sink resumes its rule state and checkpoint: nothing fires twice.
+    let mut again =
+        PulseSink::new(schema.store(), "pulse_main", RuleEngine::new(vec![rule]).unwrap())
+            .await
+            .unwrap();
+    runner.catch_up(&mut again).await.unwrap();
+    assert_eq!(repository.store().stream_version(&pulse).await.unwrap().get(), 2);
+}

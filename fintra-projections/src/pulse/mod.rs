@@ -2,15 +2,18 @@
 //!
 //! - [`RuleEngine`] evaluates RuleSet-form rules (trigger pattern, JsonLogic-style condition,
 //!   `emit_event:<name>`) and fires a rule once per false→true transition per subject;
-//!   [`emitted_event`] turns a firing into an event to append to the log.
+//!   [`emitted_event`] turns a firing into an event to append to the log; [`PulseSink`] runs the
+//!   rules over the twins as a projection, appending firings with its state in one transaction.
 //! - [`WebhookDelivery`] sends the spec's client envelope with an HMAC-SHA256 signature and an
 //!   idempotency key, retries with exponential backoff and jitter, and records a dead letter after
 //!   the last attempt. [`Subscription`]s select event types with wildcards (`brain.*`).
 
 mod rules;
+mod sink;
 mod webhook;
 
 pub use rules::{Fired, Rule, RuleEngine, RuleError, matches};
+pub use sink::{PulseSink, TRANSACTION_CREATED};
 pub use webhook::{
     Envelope, EnvelopeUser, HttpTransport, Outcome, RetryPolicy, Subscription, Transport,
     WebhookDelivery, signature,
