@@ -244,3 +244,50 @@ impl<S: EventStore + 'static> RedisProjection for TwinViews<S> {
         Ok(out)
     }
 }
+
+#[async_trait]
+impl<S: EventStore + 'static> crate::pg::PgProjection for TwinViews<S> {
+    fn name(&self) -> &str {
+        "twin_views"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn handles(&self, event_type: &str) -> bool {
+        <Self as RedisProjection>::handles(self, event_type)
+    }
+
+    fn create_table(&self, table: &str) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {table} (key text PRIMARY KEY, position bigint NOT NULL, doc jsonb NOT NULL)"
+        )
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        table: &str,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        let position = i64::try_from(event.position.0)
+            .map_err(|_| ProjectionError::Refused("position beyond bigint".into()))?;
+        for (key, json) in <Self as RedisProjection>::views(self, event).await? {
+            let doc: Value =
+                serde_json::from_str(&json).map_err(|e| ProjectionError::Refused(e.to_string()))?;
+            sqlx::query(&format!(
+                "INSERT INTO {table} (key, position, doc) VALUES ($1, $2, $3)
+                 ON CONFLICT (key) DO UPDATE SET position = EXCLUDED.position, doc = EXCLUDED.doc
+                 WHERE {table}.position < EXCLUDED.position"
+            ))
+            .bind(key)
+            .bind(position)
+            .bind(doc)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| ProjectionError::sink("postgres", e))?;
+        }
+        Ok(())
+    }
+}

@@ -154,6 +154,24 @@ async fn views_in_redis_match_the_engines_and_name_their_source() {
     );
     assert_eq!(spring.len(), 2);
     sink.drop_version().await.unwrap();
+
+    // The same documents as PostgreSQL JSONB.
+    let mut pg = fintra_projections::PgSink::new(
+        schema.pool.clone(),
+        TwinViews::new(Repository::<Profile, _>::new(schema.store())),
+    )
+    .await
+    .unwrap();
+    runner.catch_up(&mut pg).await.unwrap();
+    pg.activate().await.unwrap();
+    let (doc, position): (serde_json::Value, i64) =
+        sqlx::query_as("SELECT doc, position FROM twin_views WHERE key = $1")
+            .bind(format!("unified360:{stream}"))
+            .fetch_one(&schema.pool)
+            .await
+            .unwrap();
+    assert_eq!(u64::try_from(position).unwrap(), last.position.0);
+    assert_eq!(doc["net_worth"]["total_minor"], serde_json::json!(2_500_00));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -229,4 +247,65 @@ async fn pulse_rules_run_over_the_twins_and_fire_once_per_transition() {
             .unwrap();
     runner.catch_up(&mut again).await.unwrap();
     assert_eq!(repository.store().stream_version(&pulse).await.unwrap().get(), 2);
+
+    // Delivery: the fired events reach a webhook subscribed to them, once each.
+    use fintra_projections::pulse::{
+        HttpTransport, PulseDelivery, RetryPolicy, Subscription, WebhookDelivery,
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let received = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = Arc::clone(&received);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut raw = Vec::new();
+            let mut buf = [0u8; 8192];
+            loop {
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                raw.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&raw).to_string();
+                if let Some(i) = text.find("\r\n\r\n") {
+                    let length: usize = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Content-Length: "))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if raw.len() >= i + 4 + length || n == 0 {
+                        log.lock().unwrap().push(text);
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            let _ = socket.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n").await;
+        }
+    });
+    let subscription = Subscription {
+        subscription_id: "app".into(),
+        url,
+        patterns: vec!["low_balance_*".into()],
+        secret: "s".into(),
+    };
+    let delivery = WebhookDelivery::new(
+        HttpTransport { timeout: Duration::from_secs(5) },
+        RetryPolicy::default(),
+        None,
+    )
+    .await
+    .unwrap();
+    let mut deliver =
+        PulseDelivery::new(schema.pool.clone(), "pulse_webhooks", delivery, vec![subscription])
+            .await
+            .unwrap();
+    runner.catch_up(&mut deliver).await.unwrap();
+    runner.catch_up(&mut deliver).await.unwrap();
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2, "each fired event delivered once");
+    assert!(
+        received.iter().all(|r| r.contains("Idempotency-Key: app:")
+            && r.contains("\"type\":\"low_balance_warning\""))
+    );
 }

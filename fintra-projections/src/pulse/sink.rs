@@ -230,3 +230,105 @@ fn fnv128(text: &str) -> u128 {
     }
     (u128::from(a) << 64) | u128::from(b)
 }
+
+/// Delivers the events in `pulse-…` streams to the webhook subscriptions that want them, as a
+/// projection: a page is delivered (each event to each matching subscription, retried per the
+/// policy, dead-lettered after the last attempt), then the checkpoint moves (at-least-once; the
+/// idempotency key lets receivers drop repeats).
+pub struct PulseDelivery<T> {
+    name: String,
+    pool: PgPool,
+    delivery: super::WebhookDelivery<T>,
+    subscriptions: Vec<super::Subscription>,
+    api_version: String,
+}
+
+impl<T> std::fmt::Debug for PulseDelivery<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PulseDelivery").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl<T: super::Transport> PulseDelivery<T> {
+    /// A delivery projection named `name` (its checkpoint lives in `fintra_pulse_state`).
+    ///
+    /// # Errors
+    /// PostgreSQL errors.
+    pub async fn new(
+        pool: PgPool,
+        name: &str,
+        delivery: super::WebhookDelivery<T>,
+        subscriptions: Vec<super::Subscription>,
+    ) -> Result<Self, ProjectionError> {
+        sqlx::query(STATE).execute(&pool).await.map_err(pg)?;
+        Ok(Self {
+            name: name.to_owned(),
+            pool,
+            delivery,
+            subscriptions,
+            api_version: "2023-11-01".into(),
+        })
+    }
+}
+
+#[async_trait]
+impl<T: super::Transport> Sink for PulseDelivery<T> {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn handles(&self, _event_type: &str) -> bool {
+        true
+    }
+
+    async fn checkpoint(&mut self) -> Result<Position, ProjectionError> {
+        let position: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM fintra_pulse_state WHERE name = $1")
+                .bind(&self.name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(pg)?;
+        Ok(Position(position.and_then(|p| u64::try_from(p).ok()).unwrap_or(0)))
+    }
+
+    async fn apply(
+        &mut self,
+        events: &[RecordedEvent],
+        through: Position,
+    ) -> Result<(), ProjectionError> {
+        for event in events.iter().filter(|e| e.stream_id.category() == "pulse") {
+            let data: serde_json::Value =
+                serde_json::from_slice(&event.payload).unwrap_or(serde_json::Value::Null);
+            let envelope = super::Envelope {
+                event_id: event.event_id,
+                event_type: event.event_type.clone(),
+                api_version: self.api_version.clone(),
+                created_at: event.recorded_at,
+                data,
+                user: super::EnvelopeUser {
+                    profile_id: event.stream_id.as_str().trim_start_matches("pulse-").to_owned(),
+                    external_id: None,
+                },
+            };
+            for subscription in self.subscriptions.iter().filter(|s| s.wants(&event.event_type)) {
+                self.delivery.deliver(subscription, &envelope).await.map_err(pg)?;
+            }
+        }
+        let through = i64::try_from(through.0)
+            .map_err(|_| ProjectionError::Refused("position beyond bigint".into()))?;
+        sqlx::query(
+            "INSERT INTO fintra_pulse_state (name, position, engine) VALUES ($1, $2, 'null'::jsonb)
+             ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
+        )
+        .bind(&self.name)
+        .bind(through)
+        .execute(&self.pool)
+        .await
+        .map_err(pg)?;
+        Ok(())
+    }
+
+    async fn park(&mut self, event: &RecordedEvent, reason: &str) -> Result<(), ProjectionError> {
+        Err(ProjectionError::Refused(format!("{}: {reason}", event.event_id)))
+    }
+}
