@@ -58,7 +58,12 @@ ensure_postgres
 ensure_redis
 # The Kafka-protocol broker (tansu) is installed from crates.io into a cache once per machine.
 scripts/kafka.sh || { say "the Kafka-protocol broker could not be started; the publisher tests need it"; exit 1; }
-say "PostgreSQL, Redis and the Kafka broker are reachable"
+# pyarrow (PyPI) reads fintra's Parquet archives in the interoperability test.
+if ! python3 -c "import pyarrow" >/dev/null 2>&1; then
+  say "installing pyarrow from PyPI for the Parquet interoperability test"
+  python3 -m pip install --quiet pyarrow >/dev/null 2>&1 || { say "pip install pyarrow failed"; exit 1; }
+fi
+say "PostgreSQL, Redis and the Kafka broker are reachable; pyarrow is installed"
 
 # Run everything, keep the output, and close with one total line ("tests: N passed, N failed")
 # so the suite's size is visible at a glance (and to CI) after the per-binary summaries.

@@ -1,6 +1,548 @@
 //! # fintra-store-parquet — the cold tier
 //!
-//! This crate will hold `ParquetArchive`: immutable, verifiable Parquet archives of the event log
-//! on local disk or S3, tiering from the warm store, and replay from archives (DESIGN §4, issue 7).
+//! [`ParquetArchive`] writes ranges of the global log as Parquet files (zstd, row groups sized
+//! for scans) on any `object_store` backend (the local file system here; S3-compatible stores
+//! through the same trait), each archive with a JSON manifest (position and time range, row
+//! count, per-file sizes and a content hash); it lists archives, reads them back as events
+//! (optionally filtered by time or stream) and verifies an archive against its manifest.
 //!
-//! It has no public items yet: nothing here pretends to work before it does.
+//! The Arrow schema is [`archive_schema`]; `docs/cold-tier.md` documents it column by column.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, BinaryArray, BinaryBuilder, StringArray, StringBuilder,
+    TimestampMicrosecondArray, TimestampMicrosecondBuilder, UInt32Array, UInt32Builder,
+    UInt64Array, UInt64Builder,
+};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use fintra_core::{
+    Actor, ContentType, EventMetadata, EventStore, Position, RecordedEvent, StreamId,
+    StreamVersion, TenantId,
+};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Rows per Parquet file.
+pub const ROWS_PER_FILE: usize = 1_000_000;
+/// Rows per row group (a scan unit).
+pub const ROWS_PER_ROW_GROUP: usize = 128 * 1024;
+/// The archive format version written in manifests.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Why an archive operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArchiveError {
+    /// The object store failed.
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+    /// Parquet or Arrow failed.
+    #[error("parquet: {0}")]
+    Parquet(String),
+    /// The event store failed.
+    #[error(transparent)]
+    Log(#[from] fintra_core::Error),
+    /// An archive does not match its manifest, or a row does not decode.
+    #[error("archive {archive}: {reason}")]
+    Corrupted {
+        /// The archive.
+        archive: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No such archive.
+    #[error("no archive {0}")]
+    NotFound(String),
+    /// Nothing to archive in the range.
+    #[error("the range holds no events")]
+    Empty,
+}
+
+fn parquet_error(e: impl std::fmt::Display) -> ArchiveError {
+    ArchiveError::Parquet(e.to_string())
+}
+
+/// One Parquet file of an archive.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveFile {
+    /// Path relative to the archive root.
+    pub path: String,
+    /// Rows.
+    pub rows: u64,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// SHA-256 of the file's bytes, hex.
+    pub sha256: String,
+}
+
+/// What an archive holds, stored beside it as `manifest.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The archive's id (`positions-<first>-<last>`).
+    pub archive_id: String,
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// First position archived.
+    pub first_position: u64,
+    /// Last position archived.
+    pub last_position: u64,
+    /// Earliest `recorded_at`.
+    pub first_recorded_at: DateTime<Utc>,
+    /// Latest `recorded_at`.
+    pub last_recorded_at: DateTime<Utc>,
+    /// Rows in all files.
+    pub rows: u64,
+    /// SHA-256 over every event's canonical bytes in log order, hex (independent of the file
+    /// layout: equal for the same events however they are split).
+    pub content_hash: String,
+    /// The files.
+    pub files: Vec<ArchiveFile>,
+}
+
+/// The Arrow schema of archive files.
+pub fn archive_schema() -> Arc<Schema> {
+    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    Arc::new(Schema::new(vec![
+        Field::new("position", DataType::UInt64, false),
+        Field::new("event_id", DataType::Utf8, false),
+        Field::new("stream_id", DataType::Utf8, false),
+        Field::new("stream_version", DataType::UInt64, false),
+        Field::new("event_type", DataType::Utf8, false),
+        Field::new("schema_version", DataType::UInt32, false),
+        Field::new("occurred_at", ts.clone(), false),
+        Field::new("recorded_at", ts, false),
+        Field::new("tenant_id", DataType::Utf8, false),
+        Field::new("correlation_id", DataType::Utf8, true),
+        Field::new("causation_id", DataType::Utf8, true),
+        Field::new("actor", DataType::Utf8, false),
+        Field::new("headers", DataType::Utf8, false),
+        Field::new("content_type", DataType::Utf8, false),
+        Field::new("payload", DataType::Binary, false),
+    ]))
+}
+
+/// The canonical bytes of an event for the content hash.
+fn hash_event(hasher: &mut Sha256, e: &RecordedEvent) {
+    let headers = serde_json::to_string(&e.metadata.headers).unwrap_or_default();
+    for part in [
+        e.position.0.to_string(),
+        e.event_id.to_string(),
+        e.stream_id.as_str().to_owned(),
+        e.stream_version.get().to_string(),
+        e.event_type.clone(),
+        e.schema_version.to_string(),
+        e.occurred_at.timestamp_micros().to_string(),
+        e.recorded_at.timestamp_micros().to_string(),
+        e.metadata.tenant_id.as_str().to_owned(),
+        e.metadata.correlation_id.map(|u| u.to_string()).unwrap_or_default(),
+        e.metadata.causation_id.map(|u| u.to_string()).unwrap_or_default(),
+        e.metadata.actor.to_storage(),
+        headers,
+        e.content_type.as_str().to_owned(),
+    ] {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher.update((e.payload.len() as u64).to_le_bytes());
+    hasher.update(&e.payload);
+}
+
+/// The content hash of events in log order.
+pub fn content_hash(events: &[RecordedEvent]) -> String {
+    let mut hasher = Sha256::new();
+    events.iter().for_each(|e| hash_event(&mut hasher, e));
+    hex(&hasher.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn to_batch(events: &[RecordedEvent]) -> Result<RecordBatch, ArchiveError> {
+    let n = events.len();
+    let mut position = UInt64Builder::with_capacity(n);
+    let mut event_id = StringBuilder::new();
+    let mut stream = StringBuilder::new();
+    let mut version = UInt64Builder::with_capacity(n);
+    let mut event_type = StringBuilder::new();
+    let mut schema_version = UInt32Builder::with_capacity(n);
+    let mut occurred = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut recorded = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut tenant = StringBuilder::new();
+    let mut correlation = StringBuilder::new();
+    let mut causation = StringBuilder::new();
+    let mut actor = StringBuilder::new();
+    let mut headers = StringBuilder::new();
+    let mut content_type = StringBuilder::new();
+    let mut payload = BinaryBuilder::new();
+    for e in events {
+        position.append_value(e.position.0);
+        event_id.append_value(e.event_id.to_string());
+        stream.append_value(e.stream_id.as_str());
+        version.append_value(e.stream_version.get());
+        event_type.append_value(&e.event_type);
+        schema_version.append_value(e.schema_version);
+        occurred.append_value(e.occurred_at.timestamp_micros());
+        recorded.append_value(e.recorded_at.timestamp_micros());
+        tenant.append_value(e.metadata.tenant_id.as_str());
+        correlation.append_option(e.metadata.correlation_id.map(|u| u.to_string()));
+        causation.append_option(e.metadata.causation_id.map(|u| u.to_string()));
+        actor.append_value(e.metadata.actor.to_storage());
+        headers.append_value(
+            serde_json::to_string(&e.metadata.headers).unwrap_or_else(|_| "{}".into()),
+        );
+        content_type.append_value(e.content_type.as_str());
+        payload.append_value(&e.payload);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(position.finish()),
+        Arc::new(event_id.finish()),
+        Arc::new(stream.finish()),
+        Arc::new(version.finish()),
+        Arc::new(event_type.finish()),
+        Arc::new(schema_version.finish()),
+        Arc::new(occurred.finish()),
+        Arc::new(recorded.finish()),
+        Arc::new(tenant.finish()),
+        Arc::new(correlation.finish()),
+        Arc::new(causation.finish()),
+        Arc::new(actor.finish()),
+        Arc::new(headers.finish()),
+        Arc::new(content_type.finish()),
+        Arc::new(payload.finish()),
+    ];
+    RecordBatch::try_new(archive_schema(), columns).map_err(parquet_error)
+}
+
+fn column<'a, T: 'static>(
+    batch: &'a RecordBatch,
+    name: &str,
+    archive: &str,
+) -> Result<&'a T, ArchiveError> {
+    batch.column_by_name(name).and_then(|c| c.as_any().downcast_ref::<T>()).ok_or_else(|| {
+        ArchiveError::Corrupted {
+            archive: archive.to_owned(),
+            reason: format!("column {name} missing or of another type"),
+        }
+    })
+}
+
+fn from_batch(batch: &RecordBatch, archive: &str) -> Result<Vec<RecordedEvent>, ArchiveError> {
+    let corrupted =
+        |reason: String| ArchiveError::Corrupted { archive: archive.to_owned(), reason };
+    let position = column::<UInt64Array>(batch, "position", archive)?;
+    let event_id = column::<StringArray>(batch, "event_id", archive)?;
+    let stream = column::<StringArray>(batch, "stream_id", archive)?;
+    let version = column::<UInt64Array>(batch, "stream_version", archive)?;
+    let event_type = column::<StringArray>(batch, "event_type", archive)?;
+    let schema_version = column::<UInt32Array>(batch, "schema_version", archive)?;
+    let occurred = column::<TimestampMicrosecondArray>(batch, "occurred_at", archive)?;
+    let recorded = column::<TimestampMicrosecondArray>(batch, "recorded_at", archive)?;
+    let tenant = column::<StringArray>(batch, "tenant_id", archive)?;
+    let correlation = column::<StringArray>(batch, "correlation_id", archive)?;
+    let causation = column::<StringArray>(batch, "causation_id", archive)?;
+    let actor = column::<StringArray>(batch, "actor", archive)?;
+    let headers = column::<StringArray>(batch, "headers", archive)?;
+    let content_type = column::<StringArray>(batch, "content_type", archive)?;
+    let payload = column::<BinaryArray>(batch, "payload", archive)?;
+    let uuid =
+        |s: &str| uuid::Uuid::parse_str(s).map_err(|e| corrupted(format!("uuid {s:?}: {e}")));
+    let time = |micros: i64| {
+        DateTime::from_timestamp_micros(micros)
+            .ok_or_else(|| corrupted(format!("timestamp {micros}")))
+    };
+    let optional = |array: &StringArray, i: usize| -> Result<Option<uuid::Uuid>, ArchiveError> {
+        if array.is_null(i) { Ok(None) } else { uuid(array.value(i)).map(Some) }
+    };
+    (0..batch.num_rows())
+        .map(|i| {
+            Ok(RecordedEvent {
+                event_id: uuid(event_id.value(i))?,
+                stream_id: StreamId::new(stream.value(i))?,
+                stream_version: StreamVersion(version.value(i)),
+                position: Position(position.value(i)),
+                event_type: event_type.value(i).to_owned(),
+                schema_version: schema_version.value(i),
+                recorded_at: time(recorded.value(i))?,
+                occurred_at: time(occurred.value(i))?,
+                metadata: EventMetadata {
+                    tenant_id: TenantId::new(tenant.value(i))?,
+                    correlation_id: optional(correlation, i)?,
+                    causation_id: optional(causation, i)?,
+                    actor: Actor::from_storage(actor.value(i))?,
+                    headers: serde_json::from_str(headers.value(i))
+                        .map_err(|e| corrupted(format!("headers: {e}")))?,
+                },
+                content_type: ContentType::new(content_type.value(i)),
+                payload: Bytes::copy_from_slice(payload.value(i)),
+            })
+        })
+        .collect()
+}
+
+/// What [`ParquetArchive::verify`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// Rows read back.
+    pub rows: u64,
+    /// The recomputed content hash (equal to the manifest's).
+    pub content_hash: String,
+}
+
+/// A filter for reading archives back.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadFilter {
+    /// Only events recorded at or after.
+    pub recorded_from: Option<DateTime<Utc>>,
+    /// Only events recorded before.
+    pub recorded_before: Option<DateTime<Utc>>,
+    /// Only this stream.
+    pub stream: Option<StreamId>,
+}
+
+impl ReadFilter {
+    fn keeps(&self, e: &RecordedEvent) -> bool {
+        self.recorded_from.is_none_or(|t| e.recorded_at >= t)
+            && self.recorded_before.is_none_or(|t| e.recorded_at < t)
+            && self.stream.as_ref().is_none_or(|s| &e.stream_id == s)
+    }
+}
+
+/// Archives of the log on an object store, under a prefix.
+pub struct ParquetArchive {
+    store: Arc<dyn ObjectStore>,
+    prefix: Path,
+}
+
+impl std::fmt::Debug for ParquetArchive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetArchive").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
+}
+
+impl ParquetArchive {
+    /// Archives under `prefix` of `store`.
+    pub fn new(store: Arc<dyn ObjectStore>, prefix: &str) -> Self {
+        Self { store, prefix: Path::from(prefix) }
+    }
+
+    /// Archives in a local directory (created if missing).
+    ///
+    /// # Errors
+    /// The directory cannot be created.
+    pub fn local(dir: &std::path::Path) -> Result<Self, ArchiveError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ArchiveError::Parquet(format!("{}: {e}", dir.display())))?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
+        Ok(Self::new(Arc::new(store), "fintra-archive"))
+    }
+
+    fn path(&self, archive: &str, file: &str) -> Path {
+        self.prefix.clone().join(archive).join(file)
+    }
+
+    /// Writes `events` (consecutive in log order) as one archive and returns its manifest. The
+    /// manifest is written last: an archive without one is incomplete and ignored by `list`.
+    /// Writing the same range again overwrites it with identical content.
+    ///
+    /// # Errors
+    /// [`ArchiveError::Empty`]; store and Parquet errors.
+    pub async fn write(&self, events: &[RecordedEvent]) -> Result<Manifest, ArchiveError> {
+        let (Some(first), Some(last)) = (events.first(), events.last()) else {
+            return Err(ArchiveError::Empty);
+        };
+        let archive_id = format!("positions-{:020}-{:020}", first.position.0, last.position.0);
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(parquet_error)?))
+            .set_max_row_group_row_count(Some(ROWS_PER_ROW_GROUP))
+            .build();
+        let mut files = Vec::new();
+        for (n, chunk) in events.chunks(ROWS_PER_FILE).enumerate() {
+            let mut buffer = Vec::new();
+            let mut writer =
+                ArrowWriter::try_new(&mut buffer, archive_schema(), Some(properties.clone()))
+                    .map_err(parquet_error)?;
+            for batch in chunk.chunks(ROWS_PER_ROW_GROUP) {
+                writer.write(&to_batch(batch)?).map_err(parquet_error)?;
+            }
+            writer.close().map_err(parquet_error)?;
+            let name = format!("part-{n:05}.parquet");
+            let sha256 = hex(&Sha256::digest(&buffer));
+            let bytes = buffer.len() as u64;
+            self.store.put(&self.path(&archive_id, &name), PutPayload::from(buffer)).await?;
+            files.push(ArchiveFile { path: name, rows: chunk.len() as u64, bytes, sha256 });
+        }
+        let manifest = Manifest {
+            archive_id: archive_id.clone(),
+            format_version: FORMAT_VERSION,
+            first_position: first.position.0,
+            last_position: last.position.0,
+            first_recorded_at: events
+                .iter()
+                .map(|e| e.recorded_at)
+                .min()
+                .unwrap_or(first.recorded_at),
+            last_recorded_at: events
+                .iter()
+                .map(|e| e.recorded_at)
+                .max()
+                .unwrap_or(last.recorded_at),
+            rows: events.len() as u64,
+            content_hash: content_hash(events),
+            files,
+        };
+        let json = serde_json::to_vec_pretty(&manifest).map_err(parquet_error)?;
+        self.store.put(&self.path(&archive_id, "manifest.json"), PutPayload::from(json)).await?;
+        Ok(manifest)
+    }
+
+    /// Archives the log's events after `after` up to and including `through`.
+    ///
+    /// # Errors
+    /// As [`ParquetArchive::write`]; log errors.
+    pub async fn archive_range<S: EventStore + ?Sized>(
+        &self,
+        log: &S,
+        after: Position,
+        through: Position,
+    ) -> Result<Manifest, ArchiveError> {
+        let mut events = Vec::new();
+        let mut cursor = after;
+        loop {
+            let page = log.read_all(cursor, fintra_core::limits::READ_PAGE_EVENTS_MAX).await?;
+            let Some(last) = page.last() else { break };
+            cursor = last.position;
+            let done = cursor >= through;
+            events.extend(page.into_iter().filter(|e| e.position <= through));
+            if done {
+                break;
+            }
+        }
+        self.write(&events).await
+    }
+
+    /// Every complete archive (one with a manifest), by first position.
+    ///
+    /// # Errors
+    /// Store errors; a manifest that does not parse.
+    pub async fn list(&self) -> Result<Vec<Manifest>, ArchiveError> {
+        use futures::TryStreamExt;
+        let objects: Vec<object_store::ObjectMeta> =
+            self.store.list(Some(&self.prefix)).try_collect().await?;
+        let mut out = Vec::new();
+        for object in objects.iter().filter(|o| o.location.filename() == Some("manifest.json")) {
+            let bytes = self.store.get(&object.location).await?.bytes().await?;
+            let manifest: Manifest =
+                serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupted {
+                    archive: object.location.to_string(),
+                    reason: format!("manifest: {e}"),
+                })?;
+            out.push(manifest);
+        }
+        out.sort_by_key(|m| m.first_position);
+        Ok(out)
+    }
+
+    /// The manifest of `archive_id`.
+    ///
+    /// # Errors
+    /// [`ArchiveError::NotFound`]; store errors.
+    pub async fn manifest(&self, archive_id: &str) -> Result<Manifest, ArchiveError> {
+        let bytes = match self.store.get(&self.path(archive_id, "manifest.json")).await {
+            Ok(got) => got.bytes().await?,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(ArchiveError::NotFound(archive_id.to_owned()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupted {
+            archive: archive_id.to_owned(),
+            reason: format!("manifest: {e}"),
+        })
+    }
+
+    async fn read_all_rows(
+        &self,
+        manifest: &Manifest,
+        check_files: bool,
+    ) -> Result<Vec<RecordedEvent>, ArchiveError> {
+        let mut events = Vec::new();
+        for file in &manifest.files {
+            let bytes =
+                self.store.get(&self.path(&manifest.archive_id, &file.path)).await?.bytes().await?;
+            if check_files
+                && (bytes.len() as u64 != file.bytes || hex(&Sha256::digest(&bytes)) != file.sha256)
+            {
+                return Err(ArchiveError::Corrupted {
+                    archive: manifest.archive_id.clone(),
+                    reason: format!("{} differs from the manifest", file.path),
+                });
+            }
+            let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+                .map_err(parquet_error)?
+                .build()
+                .map_err(parquet_error)?;
+            for batch in reader {
+                events.extend(from_batch(&batch.map_err(parquet_error)?, &manifest.archive_id)?);
+            }
+        }
+        Ok(events)
+    }
+
+    /// Reads an archive back as events, in log order, keeping those `filter` keeps.
+    ///
+    /// # Errors
+    /// Store, Parquet and decode errors.
+    pub async fn read(
+        &self,
+        archive_id: &str,
+        filter: &ReadFilter,
+    ) -> Result<Vec<RecordedEvent>, ArchiveError> {
+        let manifest = self.manifest(archive_id).await?;
+        Ok(self
+            .read_all_rows(&manifest, false)
+            .await?
+            .into_iter()
+            .filter(|e| filter.keeps(e))
+            .collect())
+    }
+
+    /// Checks an archive against its manifest: file sizes and hashes, row count, position range
+    /// and the content hash of the decoded events.
+    ///
+    /// # Errors
+    /// [`ArchiveError::Corrupted`] naming the mismatch; store errors.
+    pub async fn verify(&self, archive_id: &str) -> Result<Verified, ArchiveError> {
+        let manifest = self.manifest(archive_id).await?;
+        let events = self.read_all_rows(&manifest, true).await?;
+        let corrupted =
+            |reason: String| ArchiveError::Corrupted { archive: archive_id.to_owned(), reason };
+        if events.len() as u64 != manifest.rows {
+            return Err(corrupted(format!(
+                "{} rows, manifest says {}",
+                events.len(),
+                manifest.rows
+            )));
+        }
+        let (first, last) =
+            (events.first().map(|e| e.position.0), events.last().map(|e| e.position.0));
+        if (first, last) != (Some(manifest.first_position), Some(manifest.last_position)) {
+            return Err(corrupted("position range differs from the manifest".into()));
+        }
+        let hash = content_hash(&events);
+        if hash != manifest.content_hash {
+            return Err(corrupted("content hash differs from the manifest".into()));
+        }
+        Ok(Verified { rows: manifest.rows, content_hash: hash })
+    }
+}

@@ -1,0 +1,140 @@
+//! Parquet archives on the local file system: write a log range, list, read back exactly,
+//! filter, verify, detect tampering, and read the files with a tool outside the project
+//! (pyarrow, installed by `scripts/test.sh`).
+
+#![allow(clippy::unwrap_used, reason = "test helpers fail the test on a setup error")]
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use fintra_core::testing::conformance::{base_time, event, stream};
+use fintra_core::{
+    Actor, EventMetadata, EventStore, ExpectedVersion, InMemoryEventStore, ManualClock, NewEvent,
+    Position, TenantId,
+};
+use fintra_store_parquet::{ArchiveError, ParquetArchive, ReadFilter};
+
+fn rich(n: u64) -> NewEvent {
+    let mut headers = BTreeMap::new();
+    headers.insert("source".to_owned(), format!("test-{n}"));
+    NewEvent {
+        metadata: EventMetadata {
+            tenant_id: TenantId::new("org_test").unwrap(),
+            correlation_id: n.is_multiple_of(2).then(|| uuid::Uuid::from_u128(u128::from(n) + 7)),
+            causation_id: None,
+            actor: if n.is_multiple_of(3) {
+                Actor::System
+            } else {
+                Actor::User(format!("user_{n}"))
+            },
+            headers,
+        },
+        ..event(n)
+    }
+}
+
+async fn filled_log() -> InMemoryEventStore {
+    let clock = std::sync::Arc::new(ManualClock::new(base_time()));
+    let store = InMemoryEventStore::with_clock(clock.clone());
+    for s in 0..10u64 {
+        clock.advance(Duration::hours(1));
+        let batch: Vec<NewEvent> = (0..30).map(|k| rich(s * 100 + k)).collect();
+        store.append(&stream(&format!("a{s}")), ExpectedVersion::NoStream, &batch).await.unwrap();
+    }
+    store
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("fintra-archive-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[tokio::test]
+async fn an_archive_reads_back_exactly_and_verifies() {
+    let log = filled_log().await;
+    let events = log.read_all(Position::START, 1_000).await.unwrap();
+    let dir = temp_dir("roundtrip");
+    let archive = ParquetArchive::local(&dir).unwrap();
+    let through = events[199].position;
+    let manifest = archive.archive_range(&log, Position::START, through).await.unwrap();
+    assert_eq!(
+        (manifest.rows, manifest.first_position, manifest.last_position),
+        (200, events[0].position.0, through.0)
+    );
+    let second = archive.archive_range(&log, through, events[299].position).await.unwrap();
+    assert_eq!(second.rows, 100);
+    let listed = archive.list().await.unwrap();
+    assert_eq!(listed, vec![manifest.clone(), second.clone()]);
+    let back = archive.read(&manifest.archive_id, &ReadFilter::default()).await.unwrap();
+    assert_eq!(back, events[..200].to_vec(), "every field survives the round trip");
+    let verified = archive.verify(&manifest.archive_id).await.unwrap();
+    assert_eq!(verified.rows, 200);
+    assert_eq!(verified.content_hash, manifest.content_hash);
+    // Filters: one stream; a time window.
+    let only = archive
+        .read(
+            &manifest.archive_id,
+            &ReadFilter { stream: Some(stream("a3")), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    assert_eq!(only.len(), 30);
+    let window = ReadFilter {
+        recorded_from: Some(events[60].recorded_at),
+        recorded_before: Some(events[120].recorded_at),
+        ..Default::default()
+    };
+    assert_eq!(
+        archive.read(&manifest.archive_id, &window).await.unwrap(),
+        events[60..120].to_vec()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn tampering_and_missing_archives_are_reported() {
+    let log = filled_log().await;
+    let dir = temp_dir("tamper");
+    let archive = ParquetArchive::local(&dir).unwrap();
+    let manifest = archive.archive_range(&log, Position::START, Position(u64::MAX)).await.unwrap();
+    assert_eq!(manifest.rows, 300);
+    let file = dir.join("fintra-archive").join(&manifest.archive_id).join(&manifest.files[0].path);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+    assert!(matches!(
+        archive.verify(&manifest.archive_id).await,
+        Err(ArchiveError::Corrupted { .. })
+    ));
+    assert!(matches!(archive.verify("positions-nothing").await, Err(ArchiveError::NotFound(_))));
+    assert!(matches!(archive.write(&[]).await, Err(ArchiveError::Empty)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn pyarrow_reads_a_fintra_archive() {
+    let log = filled_log().await;
+    let events = log.read_all(Position::START, 1_000).await.unwrap();
+    let dir = temp_dir("interop");
+    let archive = ParquetArchive::local(&dir).unwrap();
+    let manifest = archive.archive_range(&log, Position::START, Position(u64::MAX)).await.unwrap();
+    let file = dir.join("fintra-archive").join(&manifest.archive_id).join(&manifest.files[0].path);
+    let script = "import sys, pyarrow.parquet as pq\nt = pq.read_table(sys.argv[1])\nprint(t.num_rows, sum(t.column('stream_version').to_pylist()), t.schema.field('occurred_at').type)";
+    let output = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("python3 is needed for the interoperability test: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "pyarrow could not read the archive (install it: pip install pyarrow; scripts/test.sh does): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected_sum: u64 = events.iter().map(|e| e.stream_version.get()).sum();
+    assert_eq!(stdout.trim(), format!("300 {expected_sum} timestamp[us, tz=UTC]"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
