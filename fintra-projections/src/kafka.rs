@@ -147,14 +147,8 @@ impl Sink for KafkaPublisher {
     }
 
     async fn checkpoint(&mut self) -> Result<Position, ProjectionError> {
-        let position: Option<i64> = sqlx::query_scalar(
-            "SELECT position FROM fintra_projection_checkpoints WHERE name = $1",
-        )
-        .bind(&self.name)
-        .fetch_optional(&self.checkpoints)
-        .await
-        .map_err(pg_error)?;
-        Ok(Position(position.and_then(|p| u64::try_from(p).ok()).unwrap_or(0)))
+        crate::pg::load_checkpoint(&self.checkpoints, "fintra_projection_checkpoints", &self.name)
+            .await
     }
 
     async fn apply(
@@ -178,19 +172,8 @@ impl Sink for KafkaPublisher {
                     .map_err(kafka_error)?;
             }
         }
-        let through = i64::try_from(through.0).map_err(|_| {
-            ProjectionError::Refused(format!("position {} beyond bigint", through.0))
-        })?;
-        sqlx::query(
-            "INSERT INTO fintra_projection_checkpoints (name, position) VALUES ($1, $2)
-             ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()
-             WHERE fintra_projection_checkpoints.position < EXCLUDED.position",
-        )
-        .bind(&self.name)
-        .bind(through)
-        .execute(&self.checkpoints)
-        .await
-        .map_err(pg_error)?;
+        let mut conn = self.checkpoints.acquire().await.map_err(pg_error)?;
+        crate::pg::save_checkpoint(&mut conn, &self.name, through).await?;
         Ok(())
     }
 

@@ -230,7 +230,22 @@ impl<P: PgProjection> PgSink<P> {
     }
 }
 
-async fn save_checkpoint(
+/// The position stored under `name` in `table` (a bookkeeping table of this crate), 0 if none.
+pub(crate) async fn load_checkpoint(
+    pool: &PgPool,
+    table: &'static str,
+    name: &str,
+) -> Result<Position, ProjectionError> {
+    let position: Option<i64> =
+        sqlx::query_scalar(&format!("SELECT position FROM {table} WHERE name = $1"))
+            .bind(name)
+            .fetch_optional(pool)
+            .await
+            .map_err(sink_error)?;
+    Ok(Position(position.and_then(|p| u64::try_from(p).ok()).unwrap_or(0)))
+}
+
+pub(crate) async fn save_checkpoint(
     conn: &mut PgConnection,
     name: &str,
     through: Position,
@@ -259,14 +274,7 @@ impl<P: PgProjection> Sink for PgSink<P> {
     }
 
     async fn checkpoint(&mut self) -> Result<Position, ProjectionError> {
-        let position: Option<i64> = sqlx::query_scalar(
-            "SELECT position FROM fintra_projection_checkpoints WHERE name = $1",
-        )
-        .bind(self.name())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(sink_error)?;
-        Ok(Position(position.and_then(|p| u64::try_from(p).ok()).unwrap_or(0)))
+        load_checkpoint(&self.pool, "fintra_projection_checkpoints", &self.name()).await
     }
 
     async fn apply(

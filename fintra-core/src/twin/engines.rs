@@ -30,90 +30,28 @@ pub struct BalanceSheet {
     pub unconverted: Vec<String>,
 }
 
-/// Net worth, debt and groups from account balances and manual assets.
-pub fn balance_sheet(profile: &Profile) -> BalanceSheet {
-    let currency = profile.info.as_ref().map_or(Asset::USD, |i| i.base_currency);
+/// Sums accounts (with the balance to count) and manual assets (with the value to count) into a
+/// sheet in `currency`; anything in another currency is listed as unconverted.
+fn assemble<'a>(
+    currency: Asset,
+    accounts: impl Iterator<Item = (&'a crate::fos::UnifiedAccount, i128)>,
+    manual: impl Iterator<Item = (&'a crate::fos::ManualAsset, i128)>,
+) -> BalanceSheet {
     let mut by_group: BTreeMap<BalanceGroup, i128> = BTreeMap::new();
     let mut unconverted = Vec::new();
     let (mut assets, mut debt) = (0i128, 0i128);
-    for twin in profile.accounts() {
-        let account = &twin.account;
+    for (account, balance) in accounts {
         if account.currency != currency {
             unconverted.push(account.account_id.clone());
             continue;
         }
-        let balance = twin.balance_minor;
         *by_group.entry(account.account_type.group()).or_default() += balance;
         match account.class {
             AccountClass::Asset => assets = assets.saturating_add(balance),
             AccountClass::Liability => debt = debt.saturating_sub(balance),
         }
     }
-    for asset in profile.manual_assets() {
-        if asset.currency != currency {
-            unconverted.push(asset.asset_id.clone());
-            continue;
-        }
-        let group = if asset.asset_type == "REAL_ESTATE" {
-            BalanceGroup::Property
-        } else {
-            BalanceGroup::OtherAssets
-        };
-        *by_group.entry(group).or_default() += asset.value_minor;
-        assets = assets.saturating_add(asset.value_minor);
-    }
-    BalanceSheet {
-        currency,
-        net_worth_minor: assets.saturating_sub(debt),
-        total_assets_minor: assets,
-        total_debt_minor: debt,
-        by_group,
-        unconverted,
-    }
-}
-
-/// The balance sheet at the end of `day`, computed from the current state without reloading the
-/// stream: each account's opening balance plus its posted, uncorrected transactions booked by
-/// then (accounts opened later are left out), and each manual asset's latest valuation by then.
-/// Equal to [`balance_sheet`] of the twin time-travelled to that day (tested); corrections
-/// recorded after `day` are applied, as on the effective timeline.
-pub fn balance_sheet_on(profile: &Profile, day: NaiveDate) -> BalanceSheet {
-    let currency = profile.info.as_ref().map_or(Asset::USD, |i| i.base_currency);
-    let mut by_group: BTreeMap<BalanceGroup, i128> = BTreeMap::new();
-    let mut unconverted = Vec::new();
-    let (mut assets, mut debt) = (0i128, 0i128);
-    let mut balances: BTreeMap<&str, i128> = BTreeMap::new();
-    for twin in profile.accounts() {
-        if twin.opened_on.is_some_and(|d| d > day) {
-            continue;
-        }
-        balances.insert(twin.account.account_id.as_str(), twin.opening_balance_minor);
-    }
-    for t in profile.transactions().filter(|t| t.is_effective_posted() && t.transaction.date <= day)
-    {
-        if let Some(balance) = balances.get_mut(t.transaction.account_id.as_str()) {
-            *balance = balance.saturating_add(t.transaction.amount_minor);
-        }
-    }
-    for twin in profile.accounts() {
-        let Some(balance) = balances.get(twin.account.account_id.as_str()).copied() else {
-            continue;
-        };
-        if twin.account.currency != currency {
-            unconverted.push(twin.account.account_id.clone());
-            continue;
-        }
-        *by_group.entry(twin.account.account_type.group()).or_default() += balance;
-        match twin.account.class {
-            AccountClass::Asset => assets = assets.saturating_add(balance),
-            AccountClass::Liability => debt = debt.saturating_sub(balance),
-        }
-    }
-    for asset in profile.manual_assets() {
-        let value = profile
-            .valuations(&asset.asset_id)
-            .and_then(|history| history.range(..=day).next_back().map(|(_, v)| *v));
-        let Some(value) = value else { continue };
+    for (asset, value) in manual {
         if asset.currency != currency {
             unconverted.push(asset.asset_id.clone());
             continue;
@@ -136,10 +74,50 @@ pub fn balance_sheet_on(profile: &Profile, day: NaiveDate) -> BalanceSheet {
     }
 }
 
+fn base_currency(profile: &Profile) -> Asset {
+    profile.info.as_ref().map_or(Asset::USD, |i| i.base_currency)
+}
+
+/// Net worth, debt and groups from account balances and manual assets.
+pub fn balance_sheet(profile: &Profile) -> BalanceSheet {
+    assemble(
+        base_currency(profile),
+        profile.accounts().map(|t| (&t.account, t.balance_minor)),
+        profile.manual_assets().map(|a| (a, a.value_minor)),
+    )
+}
+
+/// The balance sheet at the end of `day`, computed from the current state without reloading the
+/// stream: each account's opening balance plus its posted, uncorrected transactions booked by
+/// then (accounts opened later are left out), and each manual asset's latest valuation by then.
+/// Equal to [`balance_sheet`] of the twin time-travelled to that day (tested); corrections
+/// recorded after `day` are applied, as on the effective timeline.
+pub fn balance_sheet_on(profile: &Profile, day: NaiveDate) -> BalanceSheet {
+    let mut balances: BTreeMap<&str, i128> = profile
+        .accounts()
+        .filter(|t| t.opened_on.is_none_or(|d| d <= day))
+        .map(|t| (t.account.account_id.as_str(), t.opening_balance_minor))
+        .collect();
+    for t in profile.transactions().filter(|t| t.is_effective_posted() && t.transaction.date <= day)
+    {
+        if let Some(balance) = balances.get_mut(t.transaction.account_id.as_str()) {
+            *balance = balance.saturating_add(t.transaction.amount_minor);
+        }
+    }
+    let accounts = profile.accounts().filter_map(|t| {
+        balances.get(t.account.account_id.as_str()).map(|balance| (&t.account, *balance))
+    });
+    let manual = profile.manual_assets().filter_map(|a| {
+        let history = profile.valuations(&a.asset_id)?;
+        history.range(..=day).next_back().map(|(_, value)| (a, *value))
+    });
+    assemble(base_currency(profile), accounts, manual)
+}
+
 /// Spending (outflows, net of refunds) per category in the calendar month of `month`, with the
 /// same rules as [`cashflow`]'s burn.
 pub fn spend_by_category(profile: &Profile, month: NaiveDate) -> BTreeMap<String, i128> {
-    let currency = profile.info.as_ref().map_or(Asset::USD, |i| i.base_currency);
+    let currency = base_currency(profile);
     let start = first_of_month(month);
     let mut out: BTreeMap<String, i128> = BTreeMap::new();
     for (t, category) in spending_view(profile, currency) {
@@ -405,7 +383,7 @@ pub fn recurrence_of(stream: &CashflowStream) -> Option<Recurrence> {
 
 /// Burn, income, free cash flow, safe-to-spend and runway as of `today`.
 pub fn cashflow(profile: &Profile, today: NaiveDate) -> CashflowReport {
-    let currency = profile.info.as_ref().map_or(Asset::USD, |i| i.base_currency);
+    let currency = base_currency(profile);
     let streams = recurring_streams(profile, today);
     let (mut income, mut spend, mut essential) = (0i128, 0i128, 0i128);
     let window = window(profile, today);

@@ -110,13 +110,7 @@ impl Sink for PulseSink {
     }
 
     async fn checkpoint(&mut self) -> Result<Position, ProjectionError> {
-        let position: Option<i64> =
-            sqlx::query_scalar("SELECT position FROM fintra_pulse_state WHERE name = $1")
-                .bind(&self.name)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(pg)?;
-        Ok(Position(position.and_then(|p| u64::try_from(p).ok()).unwrap_or(0)))
+        crate::pg::load_checkpoint(&self.pool, "fintra_pulse_state", &self.name).await
     }
 
     async fn apply(
@@ -282,13 +276,7 @@ impl<T: super::Transport> Sink for PulseDelivery<T> {
     }
 
     async fn checkpoint(&mut self) -> Result<Position, ProjectionError> {
-        let position: Option<i64> =
-            sqlx::query_scalar("SELECT position FROM fintra_pulse_state WHERE name = $1")
-                .bind(&self.name)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(pg)?;
-        Ok(Position(position.and_then(|p| u64::try_from(p).ok()).unwrap_or(0)))
+        crate::pg::load_checkpoint(&self.pool, "fintra_pulse_state", &self.name).await
     }
 
     async fn apply(
