@@ -318,6 +318,21 @@ impl ReadFilter {
     }
 }
 
+/// Where an S3 archive lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Config {
+    /// The bucket.
+    pub bucket: String,
+    /// The region (`us-east-1`).
+    pub region: String,
+    /// An S3-compatible endpoint (`http://127.0.0.1:9000`); `None` for AWS.
+    pub endpoint: Option<String>,
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+}
+
 /// Archives of the log on an object store, under a prefix.
 pub struct ParquetArchive {
     store: Arc<dyn ObjectStore>,
@@ -345,6 +360,26 @@ impl ParquetArchive {
             .map_err(|e| ArchiveError::Parquet(format!("{}: {e}", dir.display())))?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
         Ok(Self::new(Arc::new(store), "fintra-archive"))
+    }
+
+    /// Archives in an S3 bucket (or an S3-compatible server at `endpoint`, e.g. moto or MinIO),
+    /// under the prefix `fintra-archive`.
+    ///
+    /// # Errors
+    /// An invalid configuration.
+    pub fn s3(config: &S3Config) -> Result<Self, ArchiveError> {
+        let mut builder = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(&config.bucket)
+            .with_region(&config.region)
+            .with_access_key_id(&config.access_key_id)
+            .with_secret_access_key(&config.secret_access_key);
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"))
+                .with_virtual_hosted_style_request(false);
+        }
+        Ok(Self::new(Arc::new(builder.build()?), "fintra-archive"))
     }
 
     fn path(&self, archive: &str, file: &str) -> Path {

@@ -138,3 +138,40 @@ async fn pyarrow_reads_a_fintra_archive() {
     assert_eq!(stdout.trim(), format!("300 {expected_sum} timestamp[us, tz=UTC]"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn an_archive_on_s3_round_trips_and_verifies() {
+    use fintra_store_parquet::S3Config;
+    let endpoint =
+        std::env::var("FINTRA_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:9000".into());
+    let bucket = std::env::var("FINTRA_S3_BUCKET").unwrap_or_else(|_| "fintra-test".into());
+    let reachable = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tokio::net::TcpStream::connect(endpoint.trim_start_matches("http://")),
+    )
+    .await;
+    assert!(
+        matches!(reachable, Ok(Ok(_))),
+        "no S3-compatible server at {endpoint}: run scripts/s3.sh (scripts/test.sh does)"
+    );
+    let archive = ParquetArchive::s3(&S3Config {
+        bucket,
+        region: "us-east-1".into(),
+        endpoint: Some(endpoint),
+        access_key_id: "test".into(),
+        secret_access_key: "test".into(),
+    })
+    .unwrap();
+    let log = filled_log().await;
+    let events = log.read_all(Position::START, 1_000).await.unwrap();
+    let manifest = archive.write(&events[..150]).await.unwrap();
+    assert!(archive.list().await.unwrap().contains(&manifest));
+    assert_eq!(
+        archive.read(&manifest.archive_id, &ReadFilter::default()).await.unwrap(),
+        events[..150].to_vec()
+    );
+    assert_eq!(
+        archive.verify(&manifest.archive_id).await.unwrap().content_hash,
+        manifest.content_hash
+    );
+}
