@@ -35,6 +35,7 @@
 
 mod book;
 mod hash;
+mod rejection;
 mod service;
 #[cfg(test)]
 mod tests;
