@@ -3,6 +3,7 @@
 //! questions answered through the repository. Formulas: `docs/twin.md`.
 
 pub mod engines;
+mod events;
 mod profile;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
@@ -12,10 +13,10 @@ pub use engines::{
     BalanceSheet, CashflowReport, CashflowStatus, balance_sheet, balance_sheet_on, cashflow,
     recurring_streams, solvency_score, spend_by_category,
 };
+pub use events::{ProfileCommand, ProfileEvent, ProfileRejection};
 pub use profile::{
     AccountAnchor, IMPORT_EVENT_TRANSACTIONS_MAX, IMPORT_EVENTS_MAX, IMPORT_TRANSACTIONS_MAX,
-    ImportPlan, Profile, ProfileCommand, ProfileEvent, ProfileInfo, ProfileRejection, TwinAccount,
-    TwinTransaction,
+    ImportPlan, Profile, ProfileInfo, TwinAccount, TwinTransaction,
 };
 
 use crate::fos::FlowType;

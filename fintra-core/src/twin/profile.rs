@@ -3,11 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::events::{ProfileCommand, ProfileEvent, ProfileRejection};
 use crate::fos::{ManualAsset, Source, TransactionStatus, UnifiedAccount, UnifiedTransaction};
-use crate::{Aggregate, Asset, DecideContext, DomainEvent};
+use crate::{Aggregate, Asset, DecideContext};
 
 /// Most events one import command may produce (accounts + days); larger imports are split by
 /// [`StagedImport::approve`](crate::connect::StagedImport::approve).
@@ -114,168 +115,6 @@ pub struct Profile {
     manual_assets: BTreeMap<String, ManualAsset>,
     /// Every recorded valuation: asset → date → value (so a repeated valuation is a no-op).
     valuations: BTreeMap<String, BTreeMap<NaiveDate, i128>>,
-}
-
-/// What callers ask the twin to do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ProfileCommand {
-    /// Creates the profile.
-    Create {
-        /// The caller's id for the person.
-        profile_id: String,
-        /// Reporting currency.
-        base_currency: Asset,
-    },
-    /// Imports normalised accounts and transactions (deduplicated against what is known).
-    Import {
-        /// The staged import's id.
-        import_id: uuid::Uuid,
-        /// Where it came from.
-        source: Source,
-        /// Accounts (new ones are linked).
-        accounts: Vec<UnifiedAccount>,
-        /// Transactions.
-        transactions: Vec<UnifiedTransaction>,
-        /// Anchors of new accounts computed over the whole staged input (an import approved in
-        /// several commands anchors each account on all of its transactions); accounts missing
-        /// here are anchored on this command's transactions.
-        anchors: BTreeMap<String, AccountAnchor>,
-    },
-    /// Registers or revalues a manual asset.
-    ValueManualAsset(ManualAsset),
-    /// Removes a transaction from the derived state with a compensating event; history keeps
-    /// both.
-    CorrectTransaction {
-        /// The transaction.
-        transaction_id: String,
-        /// Why (e.g. "Duplicate processing").
-        reason: String,
-    },
-}
-
-/// What happened to the twin.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ProfileEvent {
-    /// The profile was created. Effective on every date (`occurred_at` is the Unix epoch), so
-    /// time travel to any instant finds it.
-    ProfileCreated(ProfileInfo),
-    /// An account was linked; its opening balance anchors the derived balances.
-    AccountLinked {
-        /// The account.
-        account: UnifiedAccount,
-        /// Balance before the first imported transaction.
-        opening_balance_minor: i128,
-        /// The date the anchor applies from (its first transaction's date).
-        opened_on: NaiveDate,
-    },
-    /// `Core.TransactionsImported`: new transactions of one booking day from one import (at most
-    /// [`IMPORT_EVENT_TRANSACTIONS_MAX`]; a busy day takes several events).
-    TransactionsImported {
-        /// The import.
-        import_id: uuid::Uuid,
-        /// Where it came from.
-        source: Source,
-        /// The booking day (the event's effective date).
-        date: NaiveDate,
-        /// The transactions.
-        transactions: Vec<UnifiedTransaction>,
-    },
-    /// A manual asset was registered or revalued (effective on its valuation date).
-    ManualAssetValued(ManualAsset),
-    /// A compensating correction (spec §4.15), effective on the corrected transaction's date.
-    TransactionCorrected {
-        /// The transaction.
-        transaction_id: String,
-        /// Why.
-        reason: String,
-        /// The corrected transaction's booking date.
-        date: NaiveDate,
-    },
-}
-
-fn midnight(date: NaiveDate) -> DateTime<Utc> {
-    date.and_time(NaiveTime::MIN).and_utc()
-}
-
-impl DomainEvent for ProfileEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::ProfileCreated(_) => "ProfileCreated",
-            Self::AccountLinked { .. } => "AccountLinked",
-            Self::TransactionsImported { .. } => "TransactionsImported",
-            Self::ManualAssetValued(_) => "ManualAssetValued",
-            Self::TransactionCorrected { .. } => "TransactionCorrected",
-        }
-    }
-
-    fn occurred_at(&self) -> Option<DateTime<Utc>> {
-        Some(match self {
-            Self::ProfileCreated(_) => DateTime::UNIX_EPOCH,
-            Self::AccountLinked { opened_on, .. } => midnight(*opened_on),
-            Self::TransactionsImported { date, .. } | Self::TransactionCorrected { date, .. } => {
-                midnight(*date)
-            }
-            Self::ManualAssetValued(asset) => midnight(asset.valuation_date),
-        })
-    }
-}
-
-/// Why the twin refused a command: one variant per rule.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ProfileRejection {
-    /// Create was sent twice.
-    #[error("the profile already exists")]
-    AlreadyCreated,
-    /// A command before Create.
-    #[error("the profile does not exist")]
-    NotCreated,
-    /// A transaction names an account that is neither linked nor in the import.
-    #[error("transaction {transaction_id} names unknown account {account_id}")]
-    UnknownAccount {
-        /// The transaction.
-        transaction_id: String,
-        /// The account.
-        account_id: String,
-    },
-    /// A transaction's currency differs from its account's.
-    #[error("transaction {transaction_id} is in another currency than its account")]
-    CurrencyMismatch {
-        /// The transaction.
-        transaction_id: String,
-    },
-    /// The import would need more events than one append holds; split it.
-    #[error("the import needs {events} events; at most {IMPORT_EVENTS_MAX} per command")]
-    ImportTooLarge {
-        /// Events it would need.
-        events: usize,
-    },
-    /// Too many transactions in one command.
-    #[error("{actual} transactions in one import; at most {IMPORT_TRANSACTIONS_MAX}")]
-    TooManyTransactions {
-        /// How many.
-        actual: usize,
-    },
-    /// A manual valuation is negative, dated in the future, or has an empty id.
-    #[error("invalid manual asset {asset_id}: {reason}")]
-    InvalidManualAsset {
-        /// The asset.
-        asset_id: String,
-        /// Why.
-        reason: &'static str,
-    },
-    /// No such transaction.
-    #[error("unknown transaction {0}")]
-    UnknownTransaction(String),
-    /// The transaction was already corrected.
-    #[error("transaction {0} is already corrected")]
-    AlreadyCorrected(String),
-    /// A correction needs a reason.
-    #[error("a correction needs a reason")]
-    ReasonRequired,
-    /// Sums left the `i128` range.
-    #[error("amount overflow")]
-    Overflow,
 }
 
 /// How an import relates to what the twin already knows (computed by [`Profile::plan_import`]).
