@@ -63,7 +63,8 @@ pub enum ProfileEvent {
         opened_on: NaiveDate,
     },
     /// `Core.TransactionsImported`: new transactions of one booking day from one import (at most
-    /// [`IMPORT_EVENT_TRANSACTIONS_MAX`]; a busy day takes several events).
+    /// [`IMPORT_EVENT_TRANSACTIONS_MAX`](super::IMPORT_EVENT_TRANSACTIONS_MAX); a busy day takes
+    /// several events).
     TransactionsImported {
         /// The import.
         import_id: uuid::Uuid,
