@@ -283,9 +283,15 @@ impl<P: PgProjection> Sink for PgSink<P> {
         through: Position,
     ) -> Result<(), ProjectionError> {
         let mut tx = self.pool.begin().await.map_err(sink_error)?;
-        // An error drops `tx`: everything of this batch rolls back, checkpoint included.
-        self.projection.apply_batch(&mut tx, &self.table, events).await?;
-        save_checkpoint(&mut tx, &self.name(), through).await?;
+        let applied = match self.projection.apply_batch(&mut tx, &self.table, events).await {
+            Ok(()) => save_checkpoint(&mut tx, &self.name(), through).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = applied {
+            // Roll back now rather than on drop, so the pooled connection is clean when reused.
+            tx.rollback().await.map_err(sink_error)?;
+            return Err(error);
+        }
         tx.commit().await.map_err(sink_error)
     }
 
@@ -343,8 +349,11 @@ pub async fn append_inline<P: PgProjection>(
             content_type: event.content_type.clone(),
             payload: event.payload.clone(),
         };
-        if projection.handles(&recorded.event_type) {
-            projection.apply(&mut savepoint, &table, &recorded).await?;
+        if projection.handles(&recorded.event_type)
+            && let Err(error) = projection.apply(&mut savepoint, &table, &recorded).await
+        {
+            savepoint.rollback().await.map_err(sink_error)?;
+            return Err(error);
         }
     }
     savepoint.commit().await.map_err(sink_error)?;

@@ -46,6 +46,31 @@ fn padded(position: Position) -> String {
     format!("{:020}", position.0)
 }
 
+/// Every key matching `pattern` (incremental `SCAN`, never `KEYS`).
+async fn scan_keys(
+    conn: &mut MultiplexedConnection,
+    pattern: &str,
+) -> Result<Vec<String>, ProjectionError> {
+    let mut keys = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(conn)
+            .await
+            .map_err(sink_error)?;
+        keys.extend(batch);
+        if next == 0 {
+            return Ok(keys);
+        }
+        cursor = next;
+    }
+}
+
 fn sink_error(error: redis::RedisError) -> ProjectionError {
     ProjectionError::sink("redis", error)
 }
@@ -119,24 +144,7 @@ impl RedisViews {
     ) -> Result<Vec<(String, String, String)>, ProjectionError> {
         let mut conn = self.conn.clone();
         let pattern = format!("{}:{name}:v{version}:view:*", self.prefix);
-        let mut keys: Vec<String> = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .map_err(sink_error)?;
-            keys.extend(batch);
-            if next == 0 {
-                break;
-            }
-            cursor = next;
-        }
+        let mut keys = scan_keys(&mut conn, &pattern).await?;
         keys.sort();
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
@@ -219,31 +227,16 @@ impl<P: RedisProjection> RedisSink<P> {
     /// Redis errors.
     pub async fn drop_version(&self) -> Result<u64, ProjectionError> {
         let mut conn = self.conn.clone();
-        let pattern = format!("{}:*", self.namespace());
-        let mut cursor: u64 = 0;
+        let keys = scan_keys(&mut conn, &format!("{}:*", self.namespace())).await?;
         let mut removed = 0u64;
-        loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
+        for chunk in keys.chunks(1000) {
+            removed += redis::cmd("UNLINK")
+                .arg(chunk)
+                .query_async::<u64>(&mut conn)
                 .await
                 .map_err(sink_error)?;
-            if !keys.is_empty() {
-                removed += redis::cmd("UNLINK")
-                    .arg(&keys)
-                    .query_async::<u64>(&mut conn)
-                    .await
-                    .map_err(sink_error)?;
-            }
-            if next == 0 {
-                return Ok(removed);
-            }
-            cursor = next;
         }
+        Ok(removed)
     }
 
     async fn run_pipeline(&mut self, pipe: &redis::Pipeline) -> Result<(), ProjectionError> {
