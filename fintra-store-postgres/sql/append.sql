@@ -25,8 +25,8 @@ ins AS (
         WITH ORDINALITY AS e(event_id, event_type, schema_version, occurred_at, correlation_id,
                              causation_id, actor, headers, content_type, payload, n)
     WHERE last.position + e.n < last.lo + 1048576
-    RETURNING position, stream_version
-){notify}
+    RETURNING position, stream_version, event_id
+){ids}{notify}
 SELECT count(*) AS inserted, min(position) AS first_position, max(position) AS last_position,
        min(stream_version) AS first_version, max(stream_version) AS last_version{notify_column}
 FROM ins

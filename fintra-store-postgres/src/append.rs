@@ -9,8 +9,24 @@ use fintra_core::{
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 
+use crate::EventLayout;
 use crate::error::{WriteFailure, backend, classify, to_i64, to_u64};
 use crate::rows::recorded_events;
+
+/// Selects the recorded events whose ids are in `$1` (a `uuid[]`), for either layout: the
+/// partitioned layout finds positions through its id table (its events carry no id index).
+pub(crate) fn select_by_ids_sql(layout: EventLayout) -> &'static str {
+    match layout {
+        EventLayout::Single => {
+            concat!(include_str!("../sql/select_events.sql"), " WHERE event_id = ANY($1)")
+        }
+        EventLayout::Partitioned => concat!(
+            include_str!("../sql/select_events.sql"),
+            " WHERE position = ANY(ARRAY(SELECT position FROM fintra_event_ids \
+             WHERE event_id = ANY($1)))"
+        ),
+    }
+}
 
 /// The three append statements (one per kind of expected version), assembled once.
 #[derive(Debug)]
@@ -18,11 +34,22 @@ pub(crate) struct AppendSql {
     any: String,
     no_stream: String,
     exact: String,
+    pub(crate) layout: EventLayout,
 }
 
 impl AppendSql {
     /// `channel`: where to notify, already validated as a plain identifier; `None`: no notify.
-    pub(crate) fn new(channel: Option<&str>) -> Self {
+    pub(crate) fn new(channel: Option<&str>, layout: EventLayout) -> Self {
+        // The partitioned layout claims each id in its id table in the same statement; a taken
+        // id fails the statement on that table's primary key, like the single layout's unique
+        // constraint does.
+        let ids_cte = match layout {
+            EventLayout::Single => "",
+            EventLayout::Partitioned => {
+                ",\nids AS (INSERT INTO fintra_event_ids (event_id, position) \
+                 SELECT event_id, position FROM ins)"
+            }
+        };
         let (notify_cte, notify_column) = match channel {
             Some(channel) => (
                 format!(
@@ -35,6 +62,7 @@ impl AppendSql {
         let build = |head: &str| {
             include_str!("../sql/append.sql")
                 .replace("{head}", head.trim_end())
+                .replace("{ids}", ids_cte)
                 .replace("{notify}", &notify_cte)
                 .replace("{notify_column}", notify_column)
         };
@@ -42,6 +70,7 @@ impl AppendSql {
             any: build(include_str!("../sql/head_any.sql")),
             no_stream: build(include_str!("../sql/head_no_stream.sql")),
             exact: build(include_str!("../sql/head_exact.sql")),
+            layout,
         }
     }
 
@@ -126,17 +155,32 @@ pub(crate) async fn attempt(
 /// (`DuplicateEventId`), another tenant's stream (`InvalidInput`), or a version `Conflict`.
 pub(crate) async fn explain_refusal(
     conn: &mut PgConnection,
+    layout: EventLayout,
     stream: &StreamId,
     expected: ExpectedVersion,
     events: &[NewEvent],
 ) -> Result<AppendResult> {
     let ids: Vec<EventId> = events.iter().map(|e| e.event_id).collect();
-    let select = concat!(include_str!("../sql/select_events.sql"), " WHERE event_id = ANY($1)");
+    let select = select_by_ids_sql(layout);
     let rows = sqlx::query(select).bind(&ids).fetch_all(&mut *conn).await.map_err(backend)?;
     let recorded: HashMap<EventId, _> =
         recorded_events(&rows)?.into_iter().map(|e| (e.event_id, e)).collect();
     if let Some(original) = replayed_append(stream, events, |id| recorded.get(id))? {
         return Ok(original);
+    }
+    if layout == EventLayout::Partitioned {
+        // An id can outlive its event here: tiering moves old partitions to the cold archive
+        // and keeps their ids, so a reused id is refused even after its event left the table.
+        let taken = sqlx::query_scalar::<_, EventId>(
+            "SELECT event_id FROM fintra_event_ids WHERE event_id = ANY($1) LIMIT 1",
+        )
+        .bind(&ids)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+        if let Some(event_id) = taken {
+            return Err(Error::DuplicateEventId { event_id });
+        }
     }
     let head = sqlx::query("SELECT version, tenant_id FROM fintra_streams WHERE stream_id = $1")
         .bind(stream.as_str())

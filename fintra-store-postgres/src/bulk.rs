@@ -9,7 +9,7 @@ use tracing::Instrument;
 use crate::copy_binary::CopyEncoder;
 use crate::error::{WriteFailure, backend, classify, to_i64, to_u64};
 use crate::rows::recorded_events;
-use crate::{PgEventStore, TRANSACTION_EVENTS_MAX};
+use crate::{EventLayout, PgEventStore, TRANSACTION_EVENTS_MAX};
 
 /// Bytes sent to the server per `COPY` chunk (and per progress report).
 const COPY_CHUNK_BYTES: usize = 4 * 1024 * 1024;
@@ -142,7 +142,8 @@ impl PgEventStore {
         progress: &mut (impl FnMut(BulkImportProgress) + Send),
     ) -> Result<BulkImportResult> {
         let mut tx = conn.begin().await.map_err(backend)?;
-        let written = copy_all(&mut tx, events, &mut plans, index, self.channel(), progress).await;
+        let target = CopyTarget { layout: self.layout(), channel: self.channel() };
+        let written = copy_all(&mut tx, events, &mut plans, index, target, progress).await;
         let failure = match written {
             Ok(written) => {
                 tx.commit().await.map_err(backend)?;
@@ -152,10 +153,18 @@ impl PgEventStore {
         };
         tx.rollback().await.map_err(backend)?;
         match failure {
-            WriteFailure::EventIdTaken => already_imported(conn, events, plans.len()).await,
+            WriteFailure::EventIdTaken => {
+                already_imported(conn, self.layout(), events, plans.len()).await
+            }
             WriteFailure::Other(error) => Err(error),
         }
     }
+}
+
+/// Where a bulk import writes: the table layout and the notification channel.
+struct CopyTarget<'a> {
+    layout: EventLayout,
+    channel: Option<&'a str>,
 }
 
 async fn copy_all(
@@ -163,7 +172,7 @@ async fn copy_all(
     events: &[(StreamId, NewEvent)],
     plans: &mut [StreamPlan<'_>],
     index: &HashMap<&StreamId, usize>,
-    channel: Option<&str>,
+    target: CopyTarget<'_>,
     progress: &mut (impl FnMut(BulkImportProgress) + Send),
 ) -> Result<BulkImportResult, WriteFailure> {
     let fail = WriteFailure::Other;
@@ -200,7 +209,20 @@ async fn copy_all(
     copy.send(tail).await.map_err(classify)?;
     copy.finish().await.map_err(classify)?;
     progress(BulkImportProgress { events_sent: total, events_total: total });
-    if let Some(channel) = channel {
+    if target.layout == EventLayout::Partitioned {
+        // Claim the ids in the same transaction; a taken one fails the import on the id
+        // table's primary key, which `classify` reports as `EventIdTaken`.
+        sqlx::query(
+            "INSERT INTO fintra_event_ids (event_id, position) SELECT event_id, position \
+             FROM fintra_events WHERE position > $1 AND position <= $2",
+        )
+        .bind(base)
+        .bind(position)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+    }
+    if let Some(channel) = target.channel {
         let notify = sqlx::query("SELECT pg_notify($1, '')").bind(channel);
         notify.execute(&mut *tx).await.map_err(classify)?;
     }
@@ -279,10 +301,11 @@ fn encode_row(
 /// its stream with the same content.
 async fn already_imported(
     conn: &mut PgConnection,
+    layout: EventLayout,
     events: &[(StreamId, NewEvent)],
     streams: usize,
 ) -> Result<BulkImportResult> {
-    let select = concat!(include_str!("../sql/select_events.sql"), " WHERE event_id = ANY($1)");
+    let select = crate::append::select_by_ids_sql(layout);
     let mut recorded: HashMap<EventId, RecordedEvent> = HashMap::with_capacity(events.len());
     for chunk in events.chunks(LOOKUP_IDS_MAX) {
         let ids: Vec<EventId> = chunk.iter().map(|(_, e)| e.event_id).collect();

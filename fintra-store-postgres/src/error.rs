@@ -5,6 +5,8 @@ use sqlx::error::ErrorKind;
 
 /// The unique constraint on event ids (idempotency keys).
 pub(crate) const EVENT_ID_KEY: &str = "fintra_events_event_id_key";
+/// The primary key of the event-id table of the partitioned layout.
+pub(crate) const EVENT_IDS_KEY: &str = "fintra_event_ids_pkey";
 /// The unique constraint on `(stream_id, stream_version)`.
 pub(crate) const STREAM_VERSION_KEY: &str = "fintra_events_stream_version_key";
 
@@ -21,7 +23,7 @@ pub(crate) fn classify(error: sqlx::Error) -> WriteFailure {
         && db.kind() == ErrorKind::UniqueViolation
     {
         match db.constraint() {
-            Some(EVENT_ID_KEY) => return WriteFailure::EventIdTaken,
+            Some(EVENT_ID_KEY | EVENT_IDS_KEY) => return WriteFailure::EventIdTaken,
             Some(STREAM_VERSION_KEY) => {
                 return WriteFailure::Other(Error::corrupted(
                     "a stream version was taken although the head row allowed it: \

@@ -39,7 +39,7 @@ pub mod testing;
 
 pub use bulk::{BulkImportProgress, BulkImportResult};
 pub use notify::PgLogListener;
-pub use options::PgStoreOptions;
+pub use options::{EventLayout, PgStoreOptions};
 pub use snapshot::PgSnapshotStore;
 pub use store::PgEventStore;
 

@@ -26,6 +26,24 @@ pub struct PgStoreOptions {
     /// `SET ROLE` to this role on every connection (row-level security does not apply to the
     /// tables' owner). Letters, digits and `_` only.
     pub session_role: Option<String>,
+    /// The shape of the events table this store writes to ([`EventLayout::Single`] unless a
+    /// warm store set it up partitioned).
+    pub layout: EventLayout,
+}
+
+/// The shape of the `fintra_events` table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EventLayout {
+    /// One table with unique constraints on `event_id` and `(stream_id, stream_version)`: the
+    /// schema [`PgEventStore::migrate`](crate::PgEventStore::migrate) creates.
+    #[default]
+    Single,
+    /// A table partitioned by `recorded_at` (native partitions or a TimescaleDB hypertable),
+    /// which cannot hold unique constraints across partitions: event ids live in a narrow
+    /// `fintra_event_ids (event_id PRIMARY KEY, position)` table written in the same statement,
+    /// and versions are guarded by the head rows alone. `fintra-store-timescale` creates this
+    /// schema; `migrate` refuses it.
+    Partitioned,
 }
 
 impl Default for PgStoreOptions {
@@ -39,6 +57,7 @@ impl Default for PgStoreOptions {
             schema: None,
             session_tenant: None,
             session_role: None,
+            layout: EventLayout::Single,
         }
     }
 }

@@ -97,7 +97,16 @@ impl PgEventStore {
             return Err(Error::invalid("notify_channel", "letters, digits and _ only"));
         }
         let channel = options.notify.then(|| options.notify_channel.clone());
-        Ok(Self { pool, sql: Arc::new(AppendSql::new(channel.as_deref())), channel })
+        Ok(Self {
+            pool,
+            sql: Arc::new(AppendSql::new(channel.as_deref(), options.layout)),
+            channel,
+        })
+    }
+
+    /// The layout of the events table this store writes to.
+    pub(crate) fn layout(&self) -> crate::EventLayout {
+        self.sql.layout
     }
 
     /// The channel appends notify on, if they do.
@@ -108,8 +117,15 @@ impl PgEventStore {
     /// Creates or upgrades the schema (embedded migrations) in the connection's `search_path`.
     ///
     /// # Errors
-    /// `Backend`.
+    /// `Backend`; `InvalidInput` for a store with [`EventLayout::Partitioned`](crate::EventLayout)
+    /// (the warm store creates that schema).
     pub async fn migrate(&self) -> Result<()> {
+        if self.sql.layout == crate::EventLayout::Partitioned {
+            return Err(Error::invalid(
+                "layout",
+                "the partitioned layout's schema is created by fintra-store-timescale",
+            ));
+        }
         MIGRATOR.run(&self.pool).await.map_err(Error::backend)
     }
 
@@ -179,7 +195,7 @@ impl PgEventStore {
                     crate::TRANSACTION_EVENTS_MAX.saturating_add(1),
                 )),
                 Attempt::Failed(WriteFailure::Other(error)) => Err(error),
-                _ => explain_refusal(conn, stream, expected, events).await,
+                _ => explain_refusal(conn, self.sql.layout, stream, expected, events).await,
             }
         }
         .instrument(span)
@@ -217,7 +233,7 @@ impl EventStore for PgEventStore {
                     "a fresh transaction found its position range already used",
                 )),
                 Attempt::Refused | Attempt::Failed(WriteFailure::EventIdTaken) => {
-                    explain_refusal(&mut conn, stream, expected, events).await
+                    explain_refusal(&mut conn, self.sql.layout, stream, expected, events).await
                 }
             }
         }
