@@ -7,7 +7,7 @@ txn AS (
 ),
 last AS (
     SELECT COALESCE(
-        (SELECT max(position) FROM fintra_events WHERE position > txn.lo AND position < txn.lo + 1048576),
+        (SELECT max(position) FROM fintra_events WHERE {own_rows}position > txn.lo AND position < txn.lo + 1048576),
         txn.lo) AS position,
         txn.lo
     FROM txn

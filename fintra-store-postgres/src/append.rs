@@ -43,12 +43,16 @@ impl AppendSql {
         // The partitioned layout claims each id in its id table in the same statement; a taken
         // id fails the statement on that table's primary key, like the single layout's unique
         // constraint does.
-        let ids_cte = match layout {
-            EventLayout::Single => "",
-            EventLayout::Partitioned => {
+        // The partitioned layout's rows of this transaction all carry its start time
+        // (`recorded_at` defaults to now()), so the lookup of its last position can skip every
+        // older partition instead of probing each one's index.
+        let (ids_cte, own_rows) = match layout {
+            EventLayout::Single => ("", ""),
+            EventLayout::Partitioned => (
                 ",\nids AS (INSERT INTO fintra_event_ids (event_id, position) \
-                 SELECT event_id, position FROM ins)"
-            }
+                 SELECT event_id, position FROM ins)",
+                "recorded_at >= now() AND ",
+            ),
         };
         let (notify_cte, notify_column) = match channel {
             Some(channel) => (
@@ -63,6 +67,7 @@ impl AppendSql {
             include_str!("../sql/append.sql")
                 .replace("{head}", head.trim_end())
                 .replace("{ids}", ids_cte)
+                .replace("{own_rows}", own_rows)
                 .replace("{notify}", &notify_cte)
                 .replace("{notify_column}", notify_column)
         };
