@@ -41,3 +41,7 @@ pub use schema::{Maintenance, Partition};
 pub use store::{TimescaleEventStore, WarmLayout};
 pub use tiering::{TieredLog, Tiering, TieringReport, TieringStep};
 pub use twin::TwinRollups;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/timescale.md")]
+struct TimescaleGuide;

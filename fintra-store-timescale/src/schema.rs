@@ -181,12 +181,11 @@ impl TimescaleEventStore {
             .fetch_one(&mut *conn)
             .await
             .map_err(Error::backend)?;
+        // On this connection: a pool of one (the TimescaleDB test server) must not deadlock.
+        let width = self.partition_seconds_on(&mut conn).await?;
         let ahead = i64::from(self.options.partitions_ahead);
-        let from = now - self.partition_interval().await?;
-        let to = now
-            + TimeDelta::seconds(
-                self.partition_seconds_on(&mut conn).await?.saturating_mul(ahead + 1),
-            );
+        let from = now - TimeDelta::seconds(width);
+        let to = now + TimeDelta::seconds(width.saturating_mul(ahead + 1));
         let mut report = self.ensure_partitions_on(&mut conn, from, to).await?;
         // Whatever the default partition caught (appends while maintenance lagged, or restores
         // of old events) gets partitions of its own.

@@ -310,7 +310,8 @@ impl TimescaleEventStore {
     /// key, oldest first.
     ///
     /// # Errors
-    /// `InvalidInput` for an empty range or a width under one second, `Backend`.
+    /// `InvalidInput` for an empty range or a width under one second, `LimitExceeded`
+    /// (`SERIES_ROWS_MAX`) when the answer has more rows (narrow the range), `Backend`.
     pub async fn metric_buckets(
         &self,
         query: &MetricQuery,
@@ -335,7 +336,7 @@ impl TimescaleEventStore {
              WHERE tenant_id = $1 AND series = $2 AND ($3::text IS NULL OR key = $3) \
              AND at >= $4 AND at < $6 \
              GROUP BY key, start ORDER BY start, key LIMIT {}",
-            SERIES_ROWS_MAX
+            SERIES_ROWS_MAX + 1
         );
         let width = format!("{} seconds", width.num_seconds());
         let rows = sqlx::query(&sql)
@@ -348,6 +349,7 @@ impl TimescaleEventStore {
             .fetch_all(self.pool())
             .await
             .map_err(Error::backend)?;
+        fintra_core::check_limit("SERIES_ROWS_MAX", SERIES_ROWS_MAX, rows.len())?;
         rows.iter().map(bucket_from_row).collect()
     }
 
@@ -355,14 +357,16 @@ impl TimescaleEventStore {
     /// first: read from the rollup table or continuous aggregate, never from the raw points.
     ///
     /// # Errors
-    /// `InvalidInput` for an empty range, `Backend`.
+    /// `InvalidInput` for an empty range, `LimitExceeded` (`SERIES_ROWS_MAX`) when the answer
+    /// has more rows, `Backend`.
     pub async fn daily_rollup(&self, query: &MetricQuery) -> Result<Vec<Bucket>> {
         check_range(query.from, query.to)?;
         let sql = format!(
             "SELECT key, day AS start, total, count, min, max, last_value AS last \
              FROM fintra_metric_daily \
              WHERE tenant_id = $1 AND series = $2 AND ($3::text IS NULL OR key = $3) \
-             AND day >= $4 AND day < $5 ORDER BY day, key LIMIT {SERIES_ROWS_MAX}"
+             AND day >= $4 AND day < $5 ORDER BY day, key LIMIT {}",
+            SERIES_ROWS_MAX + 1
         );
         let rows = sqlx::query(&sql)
             .bind(query.tenant.as_str())
@@ -373,6 +377,7 @@ impl TimescaleEventStore {
             .fetch_all(self.pool())
             .await
             .map_err(Error::backend)?;
+        fintra_core::check_limit("SERIES_ROWS_MAX", SERIES_ROWS_MAX, rows.len())?;
         rows.iter().map(bucket_from_row).collect()
     }
 
