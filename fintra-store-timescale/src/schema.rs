@@ -58,13 +58,44 @@ impl TimescaleEventStore {
     /// policy, metric points as a hypertable and the daily rollup as a continuous aggregate.
     /// Native layout: range partitions, a default partition, a rollup table.
     ///
+    /// Creates the schema named by [`PgStoreOptions::schema`](fintra_store_postgres::PgStoreOptions)
+    /// when it is missing.
+    ///
     /// # Errors
-    /// `Backend`.
+    /// `InvalidInput` when the schema holds another store's `fintra_events` table (the hot
+    /// store's), `Backend`.
     pub async fn migrate(&self) -> Result<()> {
         let mut conn = self.pool().acquire().await.map_err(Error::backend)?;
+        if let Some(schema) = &self.options.store.schema {
+            if schema.is_empty() || !schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                return Err(Error::invalid("schema", "letters, digits and _ only"));
+            }
+            sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                .execute(&mut *conn)
+                .await
+                .map_err(Error::backend)?;
+        }
         {
             let mut tx = conn.begin().await.map_err(Error::backend)?;
             sqlx::query(MAINTENANCE_LOCK).execute(&mut *tx).await.map_err(Error::backend)?;
+            // Another store's events table (the hot store's) in this schema: refuse rather than
+            // write around its unique constraints.
+            let foreign: Option<bool> = sqlx::query_scalar(
+                "SELECT to_regclass('fintra_events') IS NOT NULL \
+                 AND to_regclass('fintra_warm_meta') IS NULL",
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(Error::backend)?;
+            if foreign == Some(true) {
+                tx.rollback().await.map_err(Error::backend)?;
+                return Err(Error::invalid(
+                    "schema",
+                    "it holds a fintra_events table that is not the warm store's \
+                     (the hot store's?): give the warm store a schema of its own",
+                ));
+            }
             sqlx::raw_sql(include_str!("../sql/common.sql"))
                 .execute(&mut *tx)
                 .await

@@ -179,3 +179,17 @@ async fn twin_rollups_match_the_twin() {
         .collect();
     assert_eq!(got, expected_spend);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_holding_the_hot_store_is_refused() {
+    let hot = fintra_store_postgres::testing::TestSchema::new().await;
+    let options = fintra_store_timescale::testing::options(&hot.name);
+    let warm = fintra_store_timescale::TimescaleEventStore::from_pool(hot.pool.clone(), options)
+        .await
+        .unwrap();
+    let refused = warm.migrate().await;
+    assert!(
+        matches!(refused, Err(fintra_core::Error::InvalidInput { field: "schema", .. })),
+        "{refused:?}"
+    );
+}
