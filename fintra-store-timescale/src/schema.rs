@@ -113,20 +113,28 @@ impl TimescaleEventStore {
             .map_err(Error::backend)?;
             let interval = format!("{} seconds", self.partition_seconds_on(&mut tx).await?);
             let ddl = match &self.layout {
-                WarmLayout::NativePartitions => concat!(
-                    include_str!("../sql/events_native.sql"),
-                    include_str!("../sql/events_indexes.sql"),
-                    include_str!("../sql/metrics_native.sql")
-                )
-                .to_owned(),
+                WarmLayout::NativePartitions => [
+                    include_str!("../sql/events_table.sql")
+                        .replace("{partitioning}", " PARTITION BY RANGE (recorded_at)"),
+                    include_str!("../sql/events_native.sql").to_owned(),
+                    include_str!("../sql/events_indexes.sql").to_owned(),
+                    include_str!("../sql/metrics_table.sql").replace("{partitioning}", ""),
+                    include_str!("../sql/metrics_indexes.sql").to_owned(),
+                    include_str!("../sql/metrics_native.sql").to_owned(),
+                ]
+                .concat(),
                 WarmLayout::TimescaleDb { schema, .. } => qualify(
                     &[
-                        include_str!("../sql/events_timescale.sql"),
-                        include_str!("../sql/events_indexes.sql"),
-                        include_str!("../sql/metrics_timescale.sql"),
+                        include_str!("../sql/events_table.sql").replace("{partitioning}", ""),
+                        include_str!("../sql/events_timescale.sql")
+                            .replace("{interval}", &interval),
+                        include_str!("../sql/events_indexes.sql").to_owned(),
+                        include_str!("../sql/metrics_table.sql").replace("{partitioning}", ""),
+                        include_str!("../sql/metrics_timescale.sql")
+                            .replace("{interval}", &interval),
+                        include_str!("../sql/metrics_indexes.sql").to_owned(),
                     ]
-                    .concat()
-                    .replace("{interval}", &interval),
+                    .concat(),
                     schema,
                 ),
             };

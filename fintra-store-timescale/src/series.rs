@@ -186,19 +186,9 @@ impl TimescaleEventStore {
             ),
             None => (None, 0),
         };
-        let sql = concat!(
-            "SELECT position, event_id, stream_id, stream_version, tenant_id, event_type, ",
-            "schema_version, recorded_at, occurred_at, correlation_id, causation_id, actor, ",
-            "headers, content_type, payload FROM fintra_events ",
-            "WHERE recorded_at >= $1 AND recorded_at < $2 ",
-            "AND position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20) ",
-            "AND ($3::text IS NULL OR tenant_id = $3) ",
-            "AND ($4::text IS NULL OR stream_id = $4 OR left(stream_id, length($4) + 1) = $4 || '-') ",
-            "AND ($5::text IS NULL OR event_type = $5) ",
-            "AND ($6::timestamptz IS NULL OR (recorded_at, position) > ($6, $7)) ",
-            "ORDER BY recorded_at, position LIMIT $8"
-        );
-        let rows = sqlx::query(sql)
+        let sql = include_str!("../sql/events_between.sql")
+            .replace("{columns}", crate::store::EVENT_COLUMNS);
+        let rows = sqlx::query(&sql)
             .bind(query.from)
             .bind(query.to)
             .bind(query.tenant.as_ref().map(TenantId::as_str))

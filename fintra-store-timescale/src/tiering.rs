@@ -82,10 +82,6 @@ fn quoted(partition: &Partition) -> String {
     format!("\"{}\".\"{}\"", partition.schema, partition.name)
 }
 
-const SELECT_COLUMNS: &str = "SELECT position, event_id, stream_id, stream_version, tenant_id, \
-    event_type, schema_version, recorded_at, occurred_at, correlation_id, causation_id, actor, \
-    headers, content_type, payload FROM ";
-
 impl<'a> Tiering<'a> {
     /// Tiering from `store` to `archive`.
     pub fn new(store: &'a TimescaleEventStore, archive: &'a ParquetArchive) -> Self {
@@ -196,10 +192,14 @@ impl<'a> Tiering<'a> {
         partition: &Partition,
         report: &mut TieringReport,
     ) -> Result<()> {
-        let rows = sqlx::query(&format!("{SELECT_COLUMNS}{} ORDER BY position", quoted(partition)))
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(Error::backend)?;
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM {} ORDER BY position",
+            crate::store::EVENT_COLUMNS,
+            quoted(partition)
+        ))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(Error::backend)?;
         let events = fintra_store_postgres::decode_event_rows(&rows)?;
         drop(rows);
         let census = census_of(&events)?;
