@@ -112,6 +112,10 @@ impl<'a> Tiering<'a> {
         cutoff: DateTime<Utc>,
         last: TieringStep,
     ) -> Result<TieringReport> {
+        // Native layout: rows the default partition caught get their partitions first, so
+        // they are tiered with their time range instead of staying behind. (Before taking a
+        // connection: a pool of one must not deadlock.)
+        self.store.maintain().await?;
         let mut conn = self.store.pool().acquire().await.map_err(Error::backend)?;
         let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
             .fetch_one(&mut *conn)
@@ -159,6 +163,12 @@ impl<'a> Tiering<'a> {
         report: &mut TieringReport,
     ) -> Result<()> {
         let mut state = Self::state(conn, partition).await?;
+        if state.as_ref().is_some_and(|(step, ..)| step == "dropped") {
+            // Tiered before and here again (rows written into its range since): tier what it
+            // holds now as a new archive; the earlier archive keeps the earlier rows.
+            Self::clear_state(conn, partition).await?;
+            state = None;
+        }
         if state.is_none() {
             self.export(conn, partition, report).await?;
             state = Self::state(conn, partition).await?;
@@ -281,6 +291,10 @@ impl<'a> Tiering<'a> {
         if !archive_id.is_empty() {
             self.archive.delete(archive_id).await.map_err(archive_error)?;
         }
+        Self::clear_state(conn, partition).await
+    }
+
+    async fn clear_state(conn: &mut PgConnection, partition: &Partition) -> Result<()> {
         sqlx::query("DELETE FROM fintra_tiering WHERE partition_name = $1")
             .bind(&partition.name)
             .execute(&mut *conn)
