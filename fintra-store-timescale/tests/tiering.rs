@@ -43,8 +43,8 @@ async fn tiering_to_s3_and_replaying_across_tiers() {
         panic!("tiering to S3 at {endpoint} failed: {e}. Is the S3 server up (scripts/s3.sh)?")
     });
     assert_eq!(report.events, 80);
-    assert!(common::whole_log(&store).await.is_empty());
+    assert!(common::whole_log(&store, 0).await.is_empty());
     let tiered = TieredLog::new(store.clone(), archive);
-    let all = common::whole_tiered_log(&tiered, 33).await;
+    let all = common::whole_tiered_log(&tiered, 33, 80).await;
     assert_eq!(all, old);
 }

@@ -68,7 +68,7 @@ async fn compressed_chunks_stay_readable_and_tier(db: &TimescaleTestDb) {
     let now = common::db_now(&store).await;
     let old = common::history(now, &[15, 14], 20);
     common::seed(&store, &old).await;
-    let before = common::whole_log(&store).await;
+    let before = common::whole_log(&store, 40).await;
     let compressed: Vec<String> = sqlx::query_scalar(
         "SELECT public.compress_chunk(c)::text FROM \
          public.show_chunks('fintra_events', older_than => now() - INTERVAL '5 days') AS c",
@@ -77,7 +77,7 @@ async fn compressed_chunks_stay_readable_and_tier(db: &TimescaleTestDb) {
     .await
     .unwrap();
     assert!(compressed.len() >= 2, "{compressed:?}");
-    assert_eq!(common::whole_log(&store).await, before);
+    assert_eq!(common::whole_log(&store, 40).await, before);
     let history1 = store.read_stream(&stream("history1"), Default::default()).await.unwrap();
     assert_eq!(
         history1,
@@ -95,5 +95,5 @@ async fn compressed_chunks_stay_readable_and_tier(db: &TimescaleTestDb) {
         .await
         .unwrap();
     assert_eq!(report.events, 40);
-    assert_eq!(common::whole_log(&store).await.len(), 1);
+    assert_eq!(common::whole_log(&store, 1).await.len(), 1);
 }

@@ -34,20 +34,30 @@ pub fn tenant(name: &str) -> TenantId {
     TenantId::new(name).unwrap()
 }
 
-/// Every event of the warm store's global log.
-pub async fn whole_log<S: EventStore + ?Sized>(store: &S) -> Vec<RecordedEvent> {
-    fintra_core::testing::conformance::read_entire_log(store, 7, 0).await
+/// Every event of the warm store's global log, waiting (up to the suite's visibility wait) until
+/// at least `expected` are visible: the log is gap-safe, so transactions of tests running in
+/// parallel can hold the newest events back for a moment.
+pub async fn whole_log<S: EventStore + ?Sized>(store: &S, expected: usize) -> Vec<RecordedEvent> {
+    fintra_core::testing::conformance::read_entire_log(store, 7, expected).await
 }
 
-/// Every event through a tiered reader, in pages of `page`.
-pub async fn whole_tiered_log(log: &TieredLog, page: usize) -> Vec<RecordedEvent> {
-    let mut out = Vec::new();
-    let mut after = Position::START;
+/// Every event through a tiered reader, in pages of `page`, waiting like [`whole_log`] until at
+/// least `expected` are visible.
+pub async fn whole_tiered_log(log: &TieredLog, page: usize, expected: usize) -> Vec<RecordedEvent> {
+    let deadline = std::time::Instant::now() + fintra_core::testing::conformance::VISIBILITY_WAIT;
     loop {
-        let events = log.read_all(after, page).await.unwrap();
-        let Some(last) = events.last() else { return out };
-        after = last.position;
-        out.extend(events);
+        let mut out = Vec::new();
+        let mut after = Position::START;
+        loop {
+            let events = log.read_all(after, page).await.unwrap();
+            let Some(last) = events.last() else { break };
+            after = last.position;
+            out.extend(events);
+        }
+        if out.len() >= expected || std::time::Instant::now() > deadline {
+            return out;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 
@@ -74,7 +84,7 @@ pub async fn append_mixed(store: &TimescaleEventStore) -> Vec<RecordedEvent> {
             .collect();
         store.append(&stream_id, ExpectedVersion::Any, &events).await.unwrap();
     }
-    whole_log(store).await
+    whole_log(store, 16).await
 }
 
 /// `events_between` pages through exactly the events its filters select, in order.
@@ -275,7 +285,7 @@ pub async fn tiering_scenario(store: &TimescaleEventStore, archive_dir: &Path) {
         .append(&live, ExpectedVersion::NoStream, &fintra_core::testing::conformance::events(1, 5))
         .await
         .unwrap();
-    let before = whole_log(store).await;
+    let before = whole_log(store, 80).await;
     assert_eq!(before.len(), 80);
     let cutoff = now - Duration::days(5);
     let old_partitions: Vec<_> =
@@ -294,7 +304,7 @@ pub async fn tiering_scenario(store: &TimescaleEventStore, archive_dir: &Path) {
     // Crash after export (state 'exported').
     tiering.run_until(cutoff, TieringStep::Exported).await.unwrap();
     assert!(tiering_state(store).await.iter().all(|(_, s)| s == "exported"));
-    assert_eq!(whole_log(store).await.len(), 80, "nothing dropped before verification");
+    assert_eq!(whole_log(store, 80).await.len(), 80, "nothing dropped before verification");
     // Crash after verification (state 'verified').
     tiering.run_until(cutoff, TieringStep::Verified).await.unwrap();
     assert!(tiering_state(store).await.iter().all(|(_, s)| s == "verified"));
@@ -318,7 +328,7 @@ pub async fn tiering_scenario(store: &TimescaleEventStore, archive_dir: &Path) {
     assert_eq!(again, Default::default());
 
     // The warm store keeps only recent events; archives hold the rest, once each.
-    let warm = whole_log(store).await;
+    let warm = whole_log(store, 5).await;
     assert!(warm.iter().all(|e| e.recorded_at > cutoff), "old events left in the warm store");
     let manifests = archive.list().await.unwrap();
     let archived: u64 = manifests.iter().map(|m| m.rows).sum();
@@ -329,7 +339,7 @@ pub async fn tiering_scenario(store: &TimescaleEventStore, archive_dir: &Path) {
     // A replay from 0 spans both tiers: every event once, in position order.
     let tiered = TieredLog::new(store.clone(), Arc::clone(&archive));
     for page in [1, 7, 1_000] {
-        let all = whole_tiered_log(&tiered, page).await;
+        let all = whole_tiered_log(&tiered, page, 81).await;
         assert_eq!(all.len(), 81, "page {page}");
         assert!(all.windows(2).all(|w| w[0].position < w[1].position));
         let expected: BTreeSet<_> = ids(&before)
@@ -350,9 +360,10 @@ pub async fn tiering_scenario(store: &TimescaleEventStore, archive_dir: &Path) {
     let written = tiering.restore(restored_id).await.unwrap();
     assert_eq!(written, manifests[0].rows);
     assert_eq!(tiering.restore(restored_id).await.unwrap(), 0);
-    let warm_after = whole_log(store).await;
+    let warm_after =
+        whole_log(store, warm.len() + usize::try_from(manifests[0].rows).unwrap()).await;
     assert_eq!(warm_after.len(), warm.len() + usize::try_from(manifests[0].rows).unwrap());
-    assert_eq!(whole_tiered_log(&tiered, 10).await.len(), 81);
+    assert_eq!(whole_tiered_log(&tiered, 10, 81).await.len(), 81);
     let history0 = store.read_stream(&stream("history0"), Default::default()).await.unwrap();
     assert!(!history0.is_empty());
     // A restored stream continues at the right version.
@@ -379,9 +390,9 @@ pub async fn tiering_scenario(store: &TimescaleEventStore, archive_dir: &Path) {
     let report = tiering.run(cutoff).await.unwrap();
     assert_eq!(report.changed, Vec::<String>::new());
     assert!(report.dropped.len() >= 2, "{report:?}");
-    assert!(whole_log(store).await.iter().all(|e| e.recorded_at > cutoff));
+    assert!(whole_log(store, 0).await.iter().all(|e| e.recorded_at > cutoff));
     // 81 before, the append to history1 and the stray event: each once.
-    let all = whole_tiered_log(&tiered, 50).await;
+    let all = whole_tiered_log(&tiered, 50, 83).await;
     assert_eq!(all.len(), 83);
     assert!(all.windows(2).all(|w| w[0].position < w[1].position));
 }
