@@ -49,23 +49,33 @@ impl<S: EventStore> TwinViews<S> {
             let mut folded = self.folded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             folded.remove(&event.stream_id)
         };
-        let loaded = match cached {
-            Some(loaded) if loaded.version.next().ok() == Some(event.stream_version) => {
-                let mut loaded = loaded;
-                let decoded = self.repository.decode(event)?;
-                fintra_core::Aggregate::apply(&mut loaded.state, &decoded);
-                loaded.version = event.stream_version;
-                loaded.last_occurred_at = decoded.occurred_at().or(loaded.last_occurred_at);
-                loaded
-            }
-            _ => self.repository.load_at_version(&event.stream_id, event.stream_version).await?,
-        };
+        let loaded = fold_next(&self.repository, cached, event).await?;
         let state = loaded.state.clone();
         self.folded
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(event.stream_id.clone(), loaded);
         Ok(state)
+    }
+}
+
+/// The twin just after `event`: `cached` (the twin just before it) with the event folded in, or
+/// the stream reloaded up to the event when there is no such cache. Shared by the Views and
+/// Pulse, which both walk the log keeping one twin per profile.
+pub(crate) async fn fold_next<S: EventStore>(
+    repository: &Repository<Profile, S>,
+    cached: Option<Loaded<Profile>>,
+    event: &RecordedEvent,
+) -> Result<Loaded<Profile>, ProjectionError> {
+    match cached {
+        Some(mut loaded) if loaded.version.next().ok() == Some(event.stream_version) => {
+            let decoded = repository.decode(event)?;
+            fintra_core::Aggregate::apply(&mut loaded.state, &decoded);
+            loaded.version = event.stream_version;
+            loaded.last_occurred_at = decoded.occurred_at().or(loaded.last_occurred_at);
+            Ok(loaded)
+        }
+        _ => Ok(repository.load_at_version(&event.stream_id, event.stream_version).await?),
     }
 }
 

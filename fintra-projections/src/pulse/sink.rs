@@ -85,14 +85,8 @@ impl PulseSink {
     }
 
     async fn twin_at(&mut self, event: &RecordedEvent) -> Result<Profile, ProjectionError> {
-        let loaded = match self.folded.remove(&event.stream_id) {
-            Some(mut loaded) if loaded.version.next().ok() == Some(event.stream_version) => {
-                loaded.state.apply(&self.twins.decode(event)?);
-                loaded.version = event.stream_version;
-                loaded
-            }
-            _ => self.twins.load_at_version(&event.stream_id, event.stream_version).await?,
-        };
+        let cached = self.folded.remove(&event.stream_id);
+        let loaded = crate::views::fold_next(&self.twins, cached, event).await?;
         let state = loaded.state.clone();
         self.folded.insert(event.stream_id.clone(), loaded);
         Ok(state)
