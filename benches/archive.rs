@@ -8,20 +8,12 @@
 #![allow(clippy::print_stdout, reason = "a benchmark prints its table")]
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss, reason = "benchmark harness")]
 
+use benches::{env, median};
 use std::time::Instant;
 
 use fintra_core::{ContentType, EventMetadata, NewEvent, Position, StreamId};
 use fintra_store_parquet::{ParquetArchive, ReadFilter};
 use fintra_store_postgres::testing::TestSchema;
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
 
 fn main() {
     let events = env("FINTRA_ARCHIVE_EVENTS", 200_000);

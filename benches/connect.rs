@@ -8,6 +8,7 @@
 #![allow(clippy::print_stdout, reason = "a benchmark prints its table")]
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss, reason = "benchmark harness")]
 
+use benches::{env, median};
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -27,10 +28,6 @@ const NAMES: &[&str] = &[
     "NETFLIX.COM",
     "CORNER SHOP 1234",
 ];
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// A Plaid body with `n` transactions over ~3 years on two accounts.
 fn documents(n: u64) -> (String, String) {
@@ -56,11 +53,6 @@ fn documents(n: u64) -> (String, String) {
     }
     body.push_str("\n]}\n");
     (accounts.to_owned(), body)
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
 }
 
 fn main() {

@@ -13,6 +13,7 @@
 #![allow(clippy::print_stdout, reason = "a benchmark prints its table")]
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss, reason = "benchmark harness")]
 
+use benches::{env, median};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,15 +28,6 @@ use fintra_core::{
 
 const WALLETS: u128 = 10_000;
 const SETTLEMENT: AccountId = AccountId::from_u128(1);
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
 
 fn wallet(n: u128) -> AccountId {
     AccountId::from_u128(1_000 + n)

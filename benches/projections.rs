@@ -15,6 +15,7 @@
 #![allow(clippy::print_stdout, reason = "a benchmark prints its table")]
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss, reason = "benchmark harness")]
 
+use benches::{env, median};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,15 +30,6 @@ use fintra_projections::{
 };
 use fintra_store_postgres::testing::TestSchema;
 use sqlx::PgConnection;
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
 
 /// The `per_mille`-th sample of a sorted list (nearest rank).
 fn percentile(sorted: &[Duration], per_mille: usize) -> Duration {

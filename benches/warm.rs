@@ -21,21 +21,13 @@
     reason = "benchmark harness"
 )]
 
+use benches::{env, median};
 use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use fintra_core::{ContentType, EventMetadata, EventStore, ExpectedVersion, NewEvent, StreamId};
 use sqlx::PgPool;
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
 
 fn percentile(mut samples: Vec<f64>, p: f64) -> f64 {
     samples.sort_by(f64::total_cmp);
