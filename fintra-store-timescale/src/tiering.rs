@@ -61,6 +61,14 @@ pub struct Tiering<'a> {
     archive: &'a ParquetArchive,
 }
 
+/// A partition's row in `fintra_tiering`.
+struct Recorded {
+    step: TieringStep,
+    archive_id: String,
+    census: Census,
+    content_hash: String,
+}
+
 /// The numbers a partition's rows are checked against before it is dropped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Census {
@@ -130,10 +138,7 @@ impl<'a> Tiering<'a> {
         Ok(report)
     }
 
-    async fn state(
-        conn: &mut PgConnection,
-        partition: &Partition,
-    ) -> Result<Option<(String, String, Census, String)>> {
+    async fn state(conn: &mut PgConnection, partition: &Partition) -> Result<Option<Recorded>> {
         let row = sqlx::query(
             "SELECT state, archive_id, rows, position_sum, content_hash FROM fintra_tiering \
              WHERE partition_name = $1",
@@ -144,15 +149,21 @@ impl<'a> Tiering<'a> {
         .map_err(Error::backend)?;
         let Some(row) = row else { return Ok(None) };
         let get = |e: sqlx::Error| Error::backend(e);
-        Ok(Some((
-            row.try_get("state").map_err(get)?,
-            row.try_get("archive_id").map_err(get)?,
-            Census {
+        let step = match row.try_get::<&str, _>("state").map_err(get)? {
+            "exported" => TieringStep::Exported,
+            "verified" => TieringStep::Verified,
+            "dropped" => TieringStep::Dropped,
+            other => return Err(Error::corrupted(format!("tiering state {other:?}"))),
+        };
+        Ok(Some(Recorded {
+            step,
+            archive_id: row.try_get("archive_id").map_err(get)?,
+            census: Census {
                 rows: row.try_get("rows").map_err(get)?,
                 position_sum: row.try_get("position_sum").map_err(get)?,
             },
-            row.try_get("content_hash").map_err(get)?,
-        )))
+            content_hash: row.try_get("content_hash").map_err(get)?,
+        }))
     }
 
     async fn tier(
@@ -163,7 +174,7 @@ impl<'a> Tiering<'a> {
         report: &mut TieringReport,
     ) -> Result<()> {
         let mut state = Self::state(conn, partition).await?;
-        if state.as_ref().is_some_and(|(step, ..)| step == "dropped") {
+        if state.as_ref().is_some_and(|r| r.step == TieringStep::Dropped) {
             // Tiered before and here again (rows written into its range since): tier what it
             // holds now as a new archive; the earlier archive keeps the earlier rows.
             Self::clear_state(conn, partition).await?;
@@ -173,22 +184,22 @@ impl<'a> Tiering<'a> {
             self.export(conn, partition, report).await?;
             state = Self::state(conn, partition).await?;
         }
-        let Some((mut step, archive_id, census, hash)) = state else {
+        let Some(mut recorded) = state else {
             return Err(Error::corrupted("tiering state vanished after export"));
         };
         if last == TieringStep::Exported {
             return Ok(());
         }
-        if step == "exported" {
-            self.verify(conn, partition, &archive_id, &census, &hash).await?;
-            step = "verified".to_owned();
+        if recorded.step == TieringStep::Exported {
+            self.verify(conn, partition, &recorded).await?;
+            recorded.step = TieringStep::Verified;
         }
-        if last == TieringStep::Verified || step != "verified" {
+        if last == TieringStep::Verified {
             return Ok(());
         }
-        if self.drop_partition(conn, partition, &archive_id, &census).await? {
+        if self.drop_partition(conn, partition, &recorded.archive_id, &recorded.census).await? {
             report.dropped.push(partition.name.clone());
-            report.events += u64::try_from(census.rows).unwrap_or(0);
+            report.events += u64::try_from(recorded.census.rows).unwrap_or(0);
         } else {
             report.changed.push(partition.name.clone());
         }
@@ -243,10 +254,10 @@ impl<'a> Tiering<'a> {
         &self,
         conn: &mut PgConnection,
         partition: &Partition,
-        archive_id: &str,
-        census: &Census,
-        hash: &str,
+        recorded: &Recorded,
     ) -> Result<()> {
+        let (archive_id, census, hash) =
+            (recorded.archive_id.as_str(), &recorded.census, recorded.content_hash.as_str());
         if census.rows > 0 {
             let checked = match self.archive.verify(archive_id).await {
                 Ok(verified) => {
