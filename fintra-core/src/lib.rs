@@ -83,7 +83,7 @@ pub use repository::{Branch, ExecuteError, Executed, Fork, Loaded, Repository};
 pub use snapshot::{Snapshot, SnapshotStore};
 pub use store::{
     AppendResult, AsOf, EventStore, EventStoreExt, ExpectedVersion, ReadStreamOptions,
-    check_read_limit,
+    check_read_limit, is_last_stream_page, page_payload_bytes, truncate_to_page_bytes,
 };
 
 #[cfg(doctest)]

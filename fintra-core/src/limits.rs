@@ -41,6 +41,13 @@ pub const APPEND_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Most events returned by one read call (stream or global log).
 pub const READ_PAGE_EVENTS_MAX: usize = 10_000;
 
+/// Payload bytes after which a read page ends (stream or global log): a page ends with the
+/// event that brings its payload bytes to this many or more, so one page holds at most
+/// `READ_PAGE_BYTES_MAX + PAYLOAD_BYTES_MAX - 1` payload bytes however large its events are.
+/// A page cut by this bound holds at least this many bytes, which is how a reader tells it from
+/// the end of a stream ([`crate::is_last_stream_page`]).
+pub const READ_PAGE_BYTES_MAX: usize = 8 * 1024 * 1024;
+
 /// Most attempts the repository makes to execute one command when appends conflict.
 pub const COMMAND_ATTEMPTS_MAX: u32 = 64;
 
@@ -64,6 +71,7 @@ pub const ASSET_CODE_BYTES_MAX: usize = 12;
 
 const _: () = assert!(APPEND_BYTES_MAX >= PAYLOAD_BYTES_MAX, "one max-size event must fit a batch");
 const _: () = assert!(READ_PAGE_EVENTS_MAX >= APPEND_EVENTS_MAX, "a page must hold a whole batch");
+const _: () = assert!(READ_PAGE_BYTES_MAX >= PAYLOAD_BYTES_MAX, "a page holds a max-size event");
 const _: () = assert!(COMMAND_ATTEMPTS_MAX >= 1);
 const _: () = assert!(FORK_EVENTS_MAX >= READ_PAGE_EVENTS_MAX);
 const _: () = assert!(ASSET_SCALE_MAX <= 28, "rust_decimal holds at most 28 fractional digits");

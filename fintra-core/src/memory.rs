@@ -14,7 +14,7 @@ use crate::store::check_read_limit;
 use crate::{
     AppendResult, Clock, Error, EventId, EventStore, ExpectedVersion, NewEvent, Position,
     ReadStreamOptions, RecordedEvent, Result, Snapshot, SnapshotStore, StreamId, StreamVersion,
-    SystemClock, replayed_append, validate_batch,
+    SystemClock, replayed_append, truncate_to_page_bytes, validate_batch,
 };
 
 #[derive(Default)]
@@ -164,14 +164,15 @@ impl EventStore for InMemoryEventStore {
         let log = self.read();
         let Some(indices) = log.streams.get(stream) else { return Ok(Vec::new()) };
         let skip = usize::try_from(options.from.get().saturating_sub(1)).unwrap_or(usize::MAX);
-        Ok(indices
+        let mut page: Vec<&RecordedEvent> = indices
             .iter()
             .skip(skip)
             .map(|&index| &log.events[index])
             .filter(|event| options.as_of.is_none_or(|as_of| as_of.includes(event)))
             .take(options.limit)
-            .cloned()
-            .collect())
+            .collect();
+        truncate_to_page_bytes(&mut page);
+        Ok(page.into_iter().cloned().collect())
     }
 
     async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>> {
@@ -179,7 +180,9 @@ impl EventStore for InMemoryEventStore {
         let log = self.read();
         let start = usize::try_from(after.get()).unwrap_or(usize::MAX).min(log.events.len());
         let end = start.saturating_add(limit).min(log.events.len());
-        Ok(log.events[start..end].to_vec())
+        let mut page: Vec<&RecordedEvent> = log.events[start..end].iter().collect();
+        truncate_to_page_bytes(&mut page);
+        Ok(page.into_iter().cloned().collect())
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion> {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::limits::READ_PAGE_EVENTS_MAX;
+use crate::limits::{READ_PAGE_BYTES_MAX, READ_PAGE_EVENTS_MAX};
 use crate::{Error, NewEvent, Position, RecordedEvent, Result, StreamId, StreamVersion};
 
 /// What the caller believes about a stream's version before appending.
@@ -140,6 +140,32 @@ pub fn check_read_limit(limit: usize) -> Result<()> {
     crate::check_limit("READ_PAGE_EVENTS_MAX", READ_PAGE_EVENTS_MAX, limit)
 }
 
+/// Payload bytes of a page of events.
+pub fn page_payload_bytes(page: &[RecordedEvent]) -> usize {
+    page.iter().fold(0usize, |sum, event| sum.saturating_add(event.payload.len()))
+}
+
+/// True when a `read_stream` page asked with `limit` is the stream's last (inside its time
+/// bound): it is shorter than `limit` and was not cut by [`READ_PAGE_BYTES_MAX`].
+pub fn is_last_stream_page(page: &[RecordedEvent], limit: usize) -> bool {
+    page.len() < limit && page_payload_bytes(page) < READ_PAGE_BYTES_MAX
+}
+
+/// Keeps the longest prefix of `events` that a page may hold under [`READ_PAGE_BYTES_MAX`]:
+/// every event whose predecessors' payloads sum to less than the bound. For store authors.
+pub fn truncate_to_page_bytes<T: std::borrow::Borrow<RecordedEvent>>(events: &mut Vec<T>) {
+    let mut before = 0usize;
+    let keep = events
+        .iter()
+        .take_while(|event| {
+            let fits = before < READ_PAGE_BYTES_MAX;
+            before = before.saturating_add(event.borrow().payload.len());
+            fits
+        })
+        .count();
+    events.truncate(keep);
+}
+
 /// An append-only, ordered log of events, partitioned into streams.
 ///
 /// # Contract
@@ -171,8 +197,11 @@ pub fn check_read_limit(limit: usize) -> Result<()> {
 ///   it saw misses nothing that commits later (stores hold back events of still-open transactions
 ///   rather than letting a later position overtake them). Positions may have gaps.
 /// - **Paging.** Every read takes a limit from 1 to [`READ_PAGE_EVENTS_MAX`]; no call returns an
-///   unbounded result. A `read_stream` page holds `limit` events unless the stream (inside the
-///   time bound) ends, so a short page is its end. A `read_all` page may be short, or empty,
+///   unbounded result. Pages are bounded by bytes too: a page ends with the event that brings its
+///   payload bytes to [`READ_PAGE_BYTES_MAX`] or more ([`truncate_to_page_bytes`]). A
+///   `read_stream` page holds `limit` events unless the stream (inside the time bound) ends or
+///   the byte bound cut it, so a short page under the byte bound is the stream's end
+///   ([`is_last_stream_page`]). A `read_all` page may be short, or empty,
 ///   while more events are about to become visible: only the events returned are promised, and
 ///   an empty page means "nothing more for now". A read past the end returns an empty page, and reading a stream that does
 ///   not exist returns an empty page, not `NotFound`.
@@ -283,7 +312,7 @@ pub trait EventStoreExt: EventStore {
             let page = self.read_stream(stream, options).await?;
             let Some(last) = page.last() else { return Ok(visited) };
             next = last.stream_version.next()?;
-            let complete = page.len() < READ_PAGE_EVENTS_MAX;
+            let complete = is_last_stream_page(&page, READ_PAGE_EVENTS_MAX);
             for event in page {
                 visited = visited.saturating_add(1);
                 visit(event)?;

@@ -197,8 +197,12 @@ async fn snapshots_are_taken_every_n_events_and_used_on_load() {
     let mut doctored = snapshot.clone();
     doctored.version = StreamVersion(7);
     doctored.state = serde_json::to_vec(&Tally { total: -1, count: 7 }).unwrap().into();
+    assert_eq!(repo.verify_snapshot(&s).await.unwrap(), Some(StreamVersion(6)));
     snapshots.save(&doctored).await.unwrap();
     assert_eq!(repo.load(&s).await.unwrap().state.total, -1);
+    // … and an audit replays the events and finds it out.
+    let audit = repo.verify_snapshot(&s).await;
+    assert!(matches!(audit, Err(Error::Corrupted { .. })), "{audit:?}");
 
     // A snapshot of another schema version is ignored.
     let mut foreign = doctored.clone();
@@ -392,4 +396,50 @@ async fn cached_aggregates_skip_the_load_but_never_decide_on_stale_state() {
     assert_eq!(cached.cached_aggregates(), 2, "bounded by its capacity");
     let zero = Repository::<Tally, _>::new(InMemoryEventStore::new()).with_cache(0);
     assert!(matches!(zero, Err(Error::InvalidInput { .. })));
+}
+
+/// Regression test: a snapshot far beyond its stream was accepted.
+///
+/// Symptom: a snapshot saved at version 10^12 for a 20-event stream loaded as the state, and a
+/// forged balance in it let a command through that the stream's own events could not cover.
+/// Cause: loads read the events after the snapshot's version and found none, which looked like
+/// an up-to-date stream.
+/// Fix: a load reads from the snapshot's own version and requires the event there to exist
+/// with the snapshot's domain time; otherwise the snapshot is `Corrupted`.
+#[tokio::test]
+async fn snapshot_beyond_the_stream_head_is_refused() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let snapshots = Arc::new(InMemorySnapshotStore::new());
+    let repo = repository(&clock).with_snapshots(snapshots.clone(), 100).unwrap();
+    let s = repo.stream_id(uuid::Uuid::from_u128(33)).unwrap();
+    for _ in 0..20 {
+        repo.execute(&s, &10, &meta()).await.unwrap();
+    }
+    let forged = fintra_core::Snapshot {
+        stream_id: s.clone(),
+        version: StreamVersion(1_000_000_000_000),
+        schema_version: <Tally as Aggregate>::SNAPSHOT_VERSION,
+        occurred_at: start(),
+        state: serde_json::to_vec(&Tally { total: -1_000_000, count: 1 }).unwrap().into(),
+    };
+    snapshots.save(&forged).await.unwrap();
+    let loaded = repo.load(&s).await;
+    assert!(matches!(loaded, Err(Error::Corrupted { .. })), "{loaded:?}");
+    let spent = repo.execute(&s, &500, &meta()).await;
+    assert!(matches!(spent, Err(ExecuteError::Store(Error::Corrupted { .. }))), "{spent:?}");
+
+    // A snapshot at a real version whose domain time is not that event's is refused as well.
+    let mut misplaced = forged.clone();
+    misplaced.version = StreamVersion(20);
+    misplaced.occurred_at = start() - Duration::days(1);
+    let other = repo.stream_id(uuid::Uuid::from_u128(34)).unwrap();
+    misplaced.stream_id = other.clone();
+    for _ in 0..20 {
+        repo.execute(&other, &1, &meta()).await.unwrap();
+    }
+    snapshots.save(&misplaced).await.unwrap();
+    assert!(matches!(repo.load(&other).await, Err(Error::Corrupted { .. })));
+    // Time travel before the snapshot does not use it, and still works.
+    let early = repo.load_at_version(&other, StreamVersion(5)).await.unwrap();
+    assert_eq!((early.state.total, early.version), (5, StreamVersion(5)));
 }

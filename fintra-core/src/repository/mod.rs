@@ -70,6 +70,19 @@ struct Snapshots {
     every_events: u64,
 }
 
+/// A snapshot must sit on the event at its version: same version, same domain time.
+fn check_snapshot_anchor<A>(snapshot: &Loaded<A>, event: &RecordedEvent) -> Result<()> {
+    if event.stream_version == snapshot.version
+        && snapshot.last_occurred_at == Some(event.occurred_at)
+    {
+        return Ok(());
+    }
+    Err(Error::corrupted(format!(
+        "the snapshot of stream {} at version {} does not match the event at that version",
+        event.stream_id, snapshot.version
+    )))
+}
+
 /// Loads and saves one aggregate type `A` through an [`EventStore`] `S` with codec `C`.
 pub struct Repository<A: Aggregate, S, C = JsonCodec<<A as Aggregate>::Event>> {
     store: S,
@@ -263,15 +276,17 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
 
     /// Loads the current state: the latest snapshot (if configured) plus every later event.
     ///
+    /// A snapshot is anchored to its stream: the event at the snapshot's version must exist and
+    /// carry the snapshot's `occurred_at`, which the read of later events checks at no extra
+    /// cost (it starts one event earlier). A snapshot beyond the stream's end, or one that does
+    /// not match the event at its version, is `Corrupted` — it was not written by this
+    /// repository. [`Repository::verify_snapshot`] checks the state itself.
+    ///
     /// # Errors
-    /// Store and codec errors; `Corrupted` for a version gap.
+    /// Store and codec errors; `Corrupted` for a version gap or a snapshot that disagrees with
+    /// the stream.
     pub async fn load(&self, stream: &StreamId) -> Result<Loaded<A>> {
-        let mut loaded = self.latest_snapshot(stream).await?.unwrap_or_else(Loaded::empty);
-        let from = loaded.version.next()?;
-        self.store
-            .for_each_in_stream(stream, from, None, |event| self.fold_into(&mut loaded, &event))
-            .await?;
-        Ok(loaded)
+        self.load_until(stream, None, true).await
     }
 
     /// The state right after `version` (time travel by version). A version beyond the end
@@ -284,26 +299,87 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
         stream: &StreamId,
         version: StreamVersion,
     ) -> Result<Loaded<A>> {
-        let snapshot = self.latest_snapshot(stream).await?.filter(|s| s.version <= version);
+        self.load_until(stream, Some(version), true).await
+    }
+
+    /// Folds the latest usable snapshot (at or before `until`, when `use_snapshot`) and the
+    /// events after it, up to `until` or the stream's end.
+    async fn load_until(
+        &self,
+        stream: &StreamId,
+        until: Option<StreamVersion>,
+        use_snapshot: bool,
+    ) -> Result<Loaded<A>> {
+        let snapshot =
+            if use_snapshot { self.latest_snapshot(stream).await? } else { None };
+        let snapshot = snapshot.filter(|s| until.is_none_or(|until| s.version <= until));
+        let anchored = snapshot.is_some();
         let mut loaded = snapshot.unwrap_or_else(Loaded::empty);
-        let mut next = loaded.version.next()?;
-        while next <= version {
-            let limit = usize::try_from(version.get() - next.get() + 1)
+        // With a snapshot, the read starts at its own version so its anchor event is checked.
+        let mut next = if anchored { loaded.version } else { StreamVersion::FIRST };
+        let mut anchor_seen = !anchored;
+        while until.is_none_or(|until| next <= until) {
+            let wanted = until.map_or(u64::MAX, |until| until.get() - next.get() + 1);
+            let limit = usize::try_from(wanted)
                 .unwrap_or(usize::MAX)
                 .min(crate::limits::READ_PAGE_EVENTS_MAX);
             let options = crate::ReadStreamOptions::from_version(next).limit(limit);
             let page = self.store.read_stream(stream, options).await?;
             let Some(last) = page.last() else { break };
             next = last.stream_version.next()?;
-            let complete = page.len() < limit;
+            let complete = crate::is_last_stream_page(&page, limit);
             for event in &page {
-                self.fold_into(&mut loaded, event)?;
+                if anchor_seen {
+                    self.fold_into(&mut loaded, event)?;
+                } else {
+                    check_snapshot_anchor(&loaded, event)?;
+                    anchor_seen = true;
+                }
             }
             if complete {
                 break;
             }
         }
+        if !anchor_seen {
+            return Err(Error::corrupted(format!(
+                "the snapshot of stream {stream} is at version {}, beyond the stream's end",
+                loaded.version
+            )));
+        }
         Ok(loaded)
+    }
+
+    /// Checks the latest snapshot of `stream` against its events: replays events 1 to the
+    /// snapshot's version from scratch and compares the state (as JSON values, so field order
+    /// does not matter). Returns the verified version, or `None` when there is no usable
+    /// snapshot. Costs a full replay: run it in audits, not on every load.
+    ///
+    /// # Errors
+    /// `Corrupted` when the snapshot's state differs from the replayed one or the snapshot lies
+    /// beyond the stream; store and codec errors.
+    pub async fn verify_snapshot(&self, stream: &StreamId) -> Result<Option<StreamVersion>> {
+        let Some(snapshot) = self.latest_snapshot(stream).await? else { return Ok(None) };
+        let replayed = self.load_until(stream, Some(snapshot.version), false).await?;
+        if replayed.version != snapshot.version {
+            return Err(Error::corrupted(format!(
+                "the snapshot of stream {stream} is at version {}, beyond the stream's end ({})",
+                snapshot.version, replayed.version
+            )));
+        }
+        let as_json = |state: &A| {
+            serde_json::to_value(state).map_err(|e| Error::Codec {
+                event_type: format!("snapshot:{}", A::CATEGORY),
+                schema_version: A::SNAPSHOT_VERSION,
+                source: e.into(),
+            })
+        };
+        if as_json(&replayed.state)? != as_json(&snapshot.state)? {
+            return Err(Error::corrupted(format!(
+                "the snapshot of stream {stream} at version {} differs from its events",
+                snapshot.version
+            )));
+        }
+        Ok(Some(snapshot.version))
     }
 
     /// The state as of an instant on either timeline (time travel by time): every event inside

@@ -30,7 +30,8 @@ pub use append::{
 };
 pub use limits::{invalid_input, limits_at_max_and_over};
 pub use read::{
-    global_order_across_streams, paging_global_log, paging_stream, round_trip, time_travel_reads,
+    global_order_across_streams, paging_by_bytes, paging_global_log, paging_stream, round_trip,
+    time_travel_reads,
 };
 
 use crate::{
@@ -71,6 +72,7 @@ where
     global_order_across_streams(&fresh().await).await;
     paging_stream(&fresh().await).await;
     paging_global_log(&fresh().await).await;
+    paging_by_bytes(&fresh().await).await;
     limits_at_max_and_over(&fresh().await).await;
     invalid_input(&fresh().await).await;
     time_travel_reads(&fresh().await, caps).await;
@@ -98,7 +100,8 @@ macro_rules! event_store_conformance {
             round_trip, expected_version_no_stream, expected_version_exact,
             expected_version_any, idempotent_retry, duplicate_event_id,
             failed_batch_leaves_nothing, global_order_across_streams, paging_stream,
-            paging_global_log, limits_at_max_and_over, invalid_input, concurrent_writers_race
+            paging_global_log, paging_by_bytes, limits_at_max_and_over, invalid_input,
+            concurrent_writers_race
         );
         #[$test]
         async fn time_travel_reads() {

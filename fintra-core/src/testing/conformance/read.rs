@@ -4,7 +4,7 @@ use bytes::Bytes;
 use chrono::Duration;
 
 use super::{Capabilities, assert_error, base_time, event, events, read_entire_log, stream};
-use crate::limits::READ_PAGE_EVENTS_MAX;
+use crate::limits::{PAYLOAD_BYTES_MAX, READ_PAGE_BYTES_MAX, READ_PAGE_EVENTS_MAX};
 use crate::{
     Actor, AsOf, ContentType, Error, EventStore, ExpectedVersion, Position, ReadStreamOptions,
     StreamVersion, TenantId,
@@ -200,4 +200,52 @@ pub async fn time_travel_reads<S: EventStore + ?Sized>(store: &S, caps: Capabili
             matches!(e, Error::Unsupported { .. })
         });
     }
+}
+
+/// Pages are bounded by payload bytes as well as by events: a page ends with the event that
+/// brings it to [`READ_PAGE_BYTES_MAX`] or more, on the stream and on the global log, and
+/// readers that page on carry on after such a cut instead of taking it for the end.
+///
+/// # Panics
+/// When the store breaks the property.
+pub async fn paging_by_bytes<S: EventStore + ?Sized>(store: &S) {
+    let s = stream("big-payloads");
+    let per_page = READ_PAGE_BYTES_MAX.div_ceil(PAYLOAD_BYTES_MAX);
+    let total = u64::try_from(per_page + 2).expect("small");
+    let big = |n: u64| {
+        let mut e = event(n);
+        e.content_type = ContentType::new("application/octet-stream");
+        e.payload = Bytes::from(vec![u8::try_from(n % 251).expect("small"); PAYLOAD_BYTES_MAX]);
+        e
+    };
+    for n in 1..=total {
+        store.append(&s, ExpectedVersion::Any, &[big(n)]).await.expect("append a 1 MiB event");
+    }
+    let page = store.read_stream(&s, ReadStreamOptions::from_start().limit(100)).await;
+    let page = page.expect("read_stream");
+    assert_eq!(page.len(), per_page, "a stream page stops at the byte bound");
+    assert!(!crate::is_last_stream_page(&page, 100), "a cut page is not the stream's end");
+    let rest = store
+        .read_stream(&s, ReadStreamOptions::from_version(StreamVersion(total - 1)).limit(100))
+        .await
+        .expect("read_stream");
+    assert_eq!(rest.len(), 2);
+    assert!(crate::is_last_stream_page(&rest, 100));
+    let everything = crate::EventStoreExt::read_stream_to_vec(store, &s, 1_000).await;
+    assert_eq!(everything.expect("read the whole stream").len(), per_page + 2);
+
+    let expected = usize::try_from(total).expect("small");
+    let deadline = std::time::Instant::now() + super::VISIBILITY_WAIT;
+    let (mut log, mut after) = (Vec::new(), Position::START);
+    while log.len() < expected && std::time::Instant::now() < deadline {
+        let page = store.read_all(after, 100).await.expect("read_all");
+        assert!(page.len() <= per_page, "a global page stops at the byte bound: {}", page.len());
+        match page.last() {
+            Some(last) => after = last.position,
+            None => super::sleep(std::time::Duration::from_millis(10)).await,
+        }
+        log.extend(page);
+    }
+    assert_eq!(log.len(), expected, "global paging carries on after byte cuts");
+    assert!(log.iter().all(|e| e.payload.len() == PAYLOAD_BYTES_MAX));
 }
