@@ -28,5 +28,6 @@ ins AS (
     RETURNING position, stream_version, event_id
 ){ids}{notify}
 SELECT count(*) AS inserted, min(position) AS first_position, max(position) AS last_position,
-       min(stream_version) AS first_version, max(stream_version) AS last_version{notify_column}
+       min(stream_version) AS first_version, max(stream_version) AS last_version,
+       (SELECT last.position - last.lo FROM last) AS range_used{notify_column}
 FROM ins

@@ -139,11 +139,15 @@ pub(crate) async fn attempt(
         Err(error) => return Ok(Attempt::Failed(classify(error))),
     };
     let inserted: i64 = row.try_get("inserted").map_err(backend)?;
+    let range_used: i64 = row.try_get("range_used").map_err(backend)?;
+    // The head row moved but not every event fit the transaction's position range (the insert's
+    // WHERE dropped the rest): the caller rolls the savepoint back.
+    let range_free = i64::try_from(crate::TRANSACTION_EVENTS_MAX).unwrap_or(i64::MAX) - range_used;
+    if inserted != count && range_free < count {
+        return Ok(Attempt::TransactionFull);
+    }
     if inserted == 0 {
         return Ok(Attempt::Refused);
-    }
-    if inserted != count {
-        return Ok(Attempt::TransactionFull);
     }
     let get = |name: &'static str| -> Result<u64> {
         to_u64(name, row.try_get::<i64, _>(name).map_err(backend)?)
@@ -156,14 +160,30 @@ pub(crate) async fn attempt(
     }))
 }
 
+/// Why an append statement wrote nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The head row refused (expected version or tenant).
+    Head,
+    /// The unique constraint on event ids fired.
+    EventIdTaken,
+}
+
 /// After a refused or failed append: an idempotent retry (the original result), a reused id
-/// (`DuplicateEventId`), another tenant's stream (`InvalidInput`), or a version `Conflict`.
+/// (`DuplicateEventId`), a stream of another tenant (`InvalidInput`), or a version `Conflict`.
+///
+/// Under row-level security another tenant's rows are invisible, so a refusal this session
+/// cannot explain from what it sees is answered without revealing anything about them: a taken
+/// event id is `DuplicateEventId` (ids are random, and the constraint already refused it), and a
+/// stream head that refused without being visible is `InvalidInput` — the same answer the owner
+/// gets for another tenant's stream, never a `Conflict` whose version would tell it apart.
 pub(crate) async fn explain_refusal(
     conn: &mut PgConnection,
     layout: EventLayout,
     stream: &StreamId,
     expected: ExpectedVersion,
     events: &[NewEvent],
+    refusal: Refusal,
 ) -> Result<AppendResult> {
     let ids: Vec<EventId> = events.iter().map(|e| e.event_id).collect();
     let select = select_by_ids_sql(layout);
@@ -173,18 +193,15 @@ pub(crate) async fn explain_refusal(
     if let Some(original) = replayed_append(stream, events, |id| recorded.get(id))? {
         return Ok(original);
     }
-    if layout == EventLayout::Partitioned {
-        // An id can outlive its event here: tiering moves old partitions to the cold archive
-        // and keeps their ids, so a reused id is refused even after its event left the table.
-        let taken = sqlx::query_scalar::<_, EventId>(
-            "SELECT event_id FROM fintra_event_ids WHERE event_id = ANY($1) LIMIT 1",
-        )
-        .bind(&ids)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(backend)?;
-        if let Some(event_id) = taken {
-            return Err(Error::DuplicateEventId { event_id });
+    // Recorded ids this session cannot see: another tenant's, or (warm store) tiered ones.
+    if refusal == Refusal::EventIdTaken || layout == EventLayout::Partitioned {
+        let taken: Vec<EventId> = sqlx::query_scalar("SELECT fintra_recorded_event_ids($1)")
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(backend)?;
+        if let Some(event_id) = ids.iter().find(|id| taken.contains(id)) {
+            return Err(Error::DuplicateEventId { event_id: *event_id });
         }
     }
     let head = sqlx::query("SELECT version, tenant_id FROM fintra_streams WHERE stream_id = $1")
@@ -192,16 +209,29 @@ pub(crate) async fn explain_refusal(
         .fetch_optional(&mut *conn)
         .await
         .map_err(backend)?;
-    let (actual, tenant) = match head {
-        Some(row) => {
-            let version: i64 = row.try_get("version").map_err(backend)?;
-            let tenant: String = row.try_get("tenant_id").map_err(backend)?;
-            (StreamVersion(to_u64("version", version)?), Some(tenant))
+    let Some(head) = head else {
+        // Nothing visible, yet the head refused: another tenant's stream (an Exact append to a
+        // stream that does not exist is the one refusal with no head row, and is a conflict).
+        if matches!(expected, ExpectedVersion::Exact(v) if v != StreamVersion::NONE) {
+            return Err(Error::Conflict {
+                stream: stream.clone(),
+                expected,
+                actual: StreamVersion::NONE,
+            });
         }
-        None => (StreamVersion::NONE, None),
+        return Err(foreign_stream());
     };
-    if tenant.is_some_and(|t| t != events[0].metadata.tenant_id.as_str()) {
-        return Err(Error::invalid("tenant_id", "the stream belongs to another tenant"));
+    let version: i64 = head.try_get("version").map_err(backend)?;
+    let tenant: String = head.try_get("tenant_id").map_err(backend)?;
+    if tenant != events[0].metadata.tenant_id.as_str() {
+        return Err(foreign_stream());
     }
+    let actual = StreamVersion(to_u64("version", version)?);
     Err(Error::Conflict { stream: stream.clone(), expected, actual })
+}
+
+/// The one answer for a stream that belongs to another tenant, visible or not: it says the id
+/// cannot be used, never whose it is, its version or anything in it.
+fn foreign_stream() -> Error {
+    Error::invalid("stream_id", "the stream id is not available to this tenant")
 }

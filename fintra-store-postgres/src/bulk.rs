@@ -6,19 +6,13 @@ use fintra_core::{Error, EventId, NewEvent, Position, RecordedEvent, Result, Str
 use sqlx::{Acquire, PgConnection, Row};
 use tracing::Instrument;
 
-use crate::copy_binary::CopyEncoder;
+use crate::conn::Checkout;
 use crate::error::{WriteFailure, backend, classify, to_i64, to_u64};
 use crate::rows::recorded_events;
 use crate::{EventLayout, PgEventStore, TRANSACTION_EVENTS_MAX};
 
-/// Bytes sent to the server per `COPY` chunk (and per progress report).
-const COPY_CHUNK_BYTES: usize = 4 * 1024 * 1024;
 /// Ids per lookup when checking whether a failed import is a retry.
 const LOOKUP_IDS_MAX: usize = 10_000;
-
-const COPY_SQL: &str = "COPY fintra_events (position, event_id, stream_id, stream_version, \
-    tenant_id, event_type, schema_version, occurred_at, correlation_id, causation_id, actor, \
-    headers, content_type, payload) FROM STDIN (FORMAT binary)";
 
 /// Progress of a running [`PgEventStore::bulk_import`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,11 +39,13 @@ pub struct BulkImportResult {
     pub already_imported: bool,
 }
 
-struct StreamPlan<'a> {
+pub(crate) struct StreamPlan<'a> {
     stream: &'a StreamId,
     tenant: &'a TenantId,
     count: u64,
-    next_version: u64,
+    /// The version of the stream's next event while rows are written (the version before its
+    /// range once the head rows are reserved).
+    pub(crate) next_version: u64,
 }
 
 fn plan(
@@ -64,6 +60,11 @@ fn plan(
     let mut plans: Vec<StreamPlan<'_>> = Vec::new();
     for (stream, event) in events {
         event.validate()?;
+        // Checked here, before anything is sent: a bad value found while streaming rows used to
+        // end the COPY midway and leave the connection out of step.
+        if i32::try_from(event.schema_version).is_err() {
+            return Err(Error::invalid("schema_version", "exceeds i32::MAX"));
+        }
         if !ids.insert(event.event_id) {
             return Err(Error::invalid(
                 "events",
@@ -107,8 +108,11 @@ impl PgEventStore {
             streams = plans.len()
         );
         async {
-            let mut conn = self.pool().acquire().await.map_err(backend)?;
-            self.bulk_import_on(&mut conn, events, plans, &index, &mut progress).await
+            let mut conn = Checkout::acquire(self.pool()).await?;
+            let outcome =
+                self.bulk_import_on(&mut conn, events, plans, &index, &mut progress).await;
+            conn.finish(&outcome);
+            outcome
         }
         .instrument(span)
         .await
@@ -133,16 +137,22 @@ impl PgEventStore {
         self.bulk_import_on(conn, events, plans, &index, &mut progress).instrument(span).await
     }
 
-    async fn bulk_import_on(
+    async fn bulk_import_on<'e>(
         &self,
         conn: &mut PgConnection,
-        events: &[(StreamId, NewEvent)],
-        mut plans: Vec<StreamPlan<'_>>,
-        index: &HashMap<&StreamId, usize>,
+        events: &'e [(StreamId, NewEvent)],
+        mut plans: Vec<StreamPlan<'e>>,
+        index: &HashMap<&'e StreamId, usize>,
         progress: &mut (impl FnMut(BulkImportProgress) + Send),
     ) -> Result<BulkImportResult> {
+        // COPY FROM is refused where row-level security applies (a tenant's role): such
+        // sessions import with multi-row INSERTs instead, which the policies check row by row.
+        let rls: bool = sqlx::query_scalar("SELECT row_security_active('fintra_events')")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(backend)?;
         let mut tx = conn.begin().await.map_err(backend)?;
-        let target = CopyTarget { layout: self.layout(), channel: self.channel() };
+        let target = CopyTarget { layout: self.layout(), channel: self.channel(), rls };
         let written = copy_all(&mut tx, events, &mut plans, index, target, progress).await;
         let failure = match written {
             Ok(written) => {
@@ -151,7 +161,16 @@ impl PgEventStore {
             }
             Err(failure) => failure,
         };
-        tx.rollback().await.map_err(backend)?;
+        if let Err(rollback) = tx.rollback().await {
+            // Report the import's own failure; the rollback's only says the connection broke.
+            let cause = match failure {
+                WriteFailure::Other(error) => error,
+                WriteFailure::EventIdTaken => Error::backend(std::io::Error::other(
+                    "an event id of the import was already recorded",
+                )),
+            };
+            return Err(Error::backend(RollbackFailed { cause, rollback }));
+        }
         match failure {
             WriteFailure::EventIdTaken => {
                 already_imported(conn, self.layout(), events, plans.len()).await
@@ -161,17 +180,29 @@ impl PgEventStore {
     }
 }
 
-/// Where a bulk import writes: the table layout and the notification channel.
+/// A failed import whose rollback failed too: the connection is unusable (`Backend`), and the
+/// import's own error is the source.
+#[derive(Debug, thiserror::Error)]
+#[error("the bulk import failed ({cause}) and so did its rollback ({rollback})")]
+struct RollbackFailed {
+    #[source]
+    cause: Error,
+    rollback: sqlx::Error,
+}
+
+/// Where and how a bulk import writes: the table layout, the notification channel, and whether
+/// row-level security applies (no COPY then).
 struct CopyTarget<'a> {
     layout: EventLayout,
     channel: Option<&'a str>,
+    rls: bool,
 }
 
-async fn copy_all(
+async fn copy_all<'e>(
     tx: &mut PgConnection,
-    events: &[(StreamId, NewEvent)],
-    plans: &mut [StreamPlan<'_>],
-    index: &HashMap<&StreamId, usize>,
+    events: &'e [(StreamId, NewEvent)],
+    plans: &mut [StreamPlan<'e>],
+    index: &HashMap<&'e StreamId, usize>,
     target: CopyTarget<'_>,
     progress: &mut (impl FnMut(BulkImportProgress) + Send),
 ) -> Result<BulkImportResult, WriteFailure> {
@@ -189,26 +220,12 @@ async fn copy_all(
     reserve_heads(tx, plans, index).await?;
 
     let total = u64::try_from(events.len()).unwrap_or(u64::MAX);
-    let mut copy = tx.copy_in_raw(COPY_SQL).await.map_err(classify)?;
-    copy.send(CopyEncoder::header()).await.map_err(classify)?;
-    let mut enc = CopyEncoder::default();
-    let mut position = base;
-    for (sent, (stream, event)) in events.iter().enumerate() {
-        position += 1;
-        let plan = &mut plans[index[stream]];
-        plan.next_version += 1;
-        encode_row(&mut enc, position, stream, plan.next_version, event).map_err(fail)?;
-        if enc.len() >= COPY_CHUNK_BYTES {
-            copy.send(enc.take()).await.map_err(classify)?;
-            let events_sent = u64::try_from(sent + 1).unwrap_or(u64::MAX);
-            progress(BulkImportProgress { events_sent, events_total: total });
-        }
-    }
-    let mut tail = enc.take();
-    tail.extend_from_slice(&CopyEncoder::trailer());
-    copy.send(tail).await.map_err(classify)?;
-    copy.finish().await.map_err(classify)?;
-    progress(BulkImportProgress { events_sent: total, events_total: total });
+    let rows = crate::bulk_rows::Rows { events, plans, index, base, total };
+    let position = if target.rls {
+        crate::bulk_rows::insert_rows(tx, rows, progress).await?
+    } else {
+        crate::bulk_rows::copy_rows(tx, rows, progress).await?
+    };
     if target.layout == EventLayout::Partitioned {
         // Claim the ids in the same transaction; a taken one fails the import on the id
         // table's primary key, which `classify` reports as `EventIdTaken`.
@@ -268,33 +285,6 @@ async fn reserve_heads(
         plan.next_version = to_u64("version", version).map_err(fail)? - plan.count;
     }
     Ok(())
-}
-
-fn encode_row(
-    enc: &mut CopyEncoder,
-    position: i64,
-    stream: &StreamId,
-    version: u64,
-    event: &NewEvent,
-) -> Result<()> {
-    let schema_version = i32::try_from(event.schema_version)
-        .map_err(|_| Error::invalid("schema_version", "exceeds i32::MAX"))?;
-    let headers = serde_json::to_string(&event.metadata.headers).map_err(Error::backend)?;
-    enc.row(14);
-    enc.int8(position)?;
-    enc.uuid(event.event_id)?;
-    enc.text(stream.as_str())?;
-    enc.int8(to_i64("stream_version", version)?)?;
-    enc.text(event.metadata.tenant_id.as_str())?;
-    enc.text(&event.event_type)?;
-    enc.int4(schema_version)?;
-    enc.timestamptz(event.occurred_at)?;
-    enc.opt_uuid(event.metadata.correlation_id)?;
-    enc.opt_uuid(event.metadata.causation_id)?;
-    enc.text(&event.metadata.actor.to_storage())?;
-    enc.jsonb(&headers)?;
-    enc.text(event.content_type.as_str())?;
-    enc.bytea(&event.payload)
 }
 
 /// After a duplicate-id failure: a retry of a committed import if every event is recorded in

@@ -26,6 +26,8 @@
 
 mod append;
 mod bulk;
+mod bulk_rows;
+mod conn;
 mod copy_binary;
 mod copy_decode;
 mod error;
@@ -34,14 +36,17 @@ mod options;
 mod rows;
 mod snapshot;
 mod store;
+mod tenancy;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use bulk::{BulkImportProgress, BulkImportResult};
+pub use conn::{PgTx, TxError};
 pub use notify::PgLogListener;
 pub use options::{EventLayout, PgStoreOptions};
 pub use snapshot::PgSnapshotStore;
 pub use store::PgEventStore;
+pub use tenancy::HorizonHolder;
 
 /// Decodes rows holding the event columns in the store's order — `position, event_id, stream_id,
 /// stream_version, tenant_id, event_type, schema_version, recorded_at, occurred_at,
@@ -55,6 +60,15 @@ pub fn decode_event_rows(
     rows: &[sqlx::postgres::PgRow],
 ) -> fintra_core::Result<Vec<fintra_core::RecordedEvent>> {
     rows::recorded_events(rows)
+}
+
+/// The functions and the tenant-binding table every fintra event schema carries (the gap-safe
+/// page reader, the session's tenant, recorded-id lookups), for a schema of `layout` whose
+/// tables exist. [`PgEventStore::migrate`] installs them for [`EventLayout::Single`];
+/// `fintra-store-timescale` for [`EventLayout::Partitioned`]. Idempotent.
+#[doc(hidden)]
+pub fn shared_schema_sql(layout: EventLayout) -> String {
+    tenancy::shared_schema_sql(layout)
 }
 
 /// Most events one transaction may write: positions reserve 20 bits for them.

@@ -8,7 +8,9 @@ use sqlx::{PgPool, Row};
 use crate::error::{backend, to_i64, to_u64};
 
 /// Snapshots on PostgreSQL. A save only replaces an older snapshot (the upsert's `WHERE`), so
-/// concurrent savers never move a stream's snapshot backwards.
+/// concurrent savers never move a stream's snapshot backwards; it is refused for a stream the
+/// session cannot see or at a version the stream has not reached. Each snapshot carries its
+/// stream's tenant, so row-level security covers snapshots like events.
 #[derive(Clone, Debug)]
 pub struct PgSnapshotStore {
     pool: PgPool,
@@ -27,16 +29,31 @@ impl SnapshotStore for PgSnapshotStore {
         snapshot.validate()?;
         let schema_version = i32::try_from(snapshot.schema_version)
             .map_err(|_| fintra_core::Error::invalid("schema_version", "exceeds i32::MAX"))?;
-        sqlx::query(include_str!("../sql/save_snapshot.sql"))
+        let version = to_i64("version", snapshot.version.get())?;
+        let row = sqlx::query(include_str!("../sql/save_snapshot.sql"))
             .bind(snapshot.stream_id.as_str())
-            .bind(to_i64("version", snapshot.version.get())?)
+            .bind(version)
             .bind(schema_version)
             .bind(snapshot.occurred_at)
             .bind(snapshot.state.as_ref())
-            .execute(&self.pool)
+            .fetch_one(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(())
+        let saved: i64 = row.try_get("saved").map_err(backend)?;
+        let head: Option<i64> = row.try_get("head").map_err(backend)?;
+        // Nothing saved is fine when a newer snapshot is stored; not when the stream is
+        // missing (or another tenant's) or has not reached the snapshot's version.
+        match head {
+            Some(head) if saved > 0 || head >= version => Ok(()),
+            Some(head) => Err(fintra_core::Error::invalid(
+                "version",
+                format!("the snapshot is at version {version}, the stream at {head}"),
+            )),
+            None => Err(fintra_core::Error::invalid(
+                "stream_id",
+                "no such stream is visible to this session",
+            )),
+        }
     }
 
     async fn load(&self, stream: &StreamId) -> Result<Option<Snapshot>> {

@@ -4,16 +4,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use fintra_core::limits::READ_PAGE_BYTES_MAX;
 use fintra_core::{
     AppendResult, AsOf, Error, EventStore, ExpectedVersion, NewEvent, Position, ReadStreamOptions,
     RecordedEvent, Result, StreamId, StreamVersion, check_read_limit, validate_batch,
 };
 use futures::StreamExt;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, Executor, PgConnection, PgPool, Row};
+use sqlx::{Connection, PgConnection, PgPool, Row};
 use tracing::Instrument;
 
-use crate::append::{AppendSql, Attempt, attempt, explain_refusal};
+use crate::append::{AppendSql, Attempt, Refusal, attempt, explain_refusal};
+use crate::conn::{Checkout, PgTx};
 use crate::error::{WriteFailure, backend, to_i64, to_u64};
 use crate::notify::PgLogListener;
 use crate::options::PgStoreOptions;
@@ -21,11 +22,6 @@ use crate::rows::recorded_events;
 
 /// The embedded migrations (`fintra-store-postgres/migrations`).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-const READ_STREAM_SQL: &str =
-    concat!(include_str!("../sql/select_events.sql"), include_str!("../sql/read_stream.sql"));
-const READ_ALL_SQL: &str =
-    concat!(include_str!("../sql/select_events.sql"), include_str!("../sql/read_all.sql"));
 
 /// The fintra event store on PostgreSQL. Cheap to clone (a pool handle inside).
 ///
@@ -39,7 +35,7 @@ pub struct PgEventStore {
 }
 
 /// A plain SQL identifier (role or schema name): safe to quote into a statement.
-fn valid_role(name: &str) -> bool {
+pub(crate) fn valid_role(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -52,43 +48,28 @@ impl PgEventStore {
     /// # Errors
     /// `InvalidInput` for a bad URL or role name, `Backend` when the server is unreachable.
     pub async fn connect(url: &str, options: PgStoreOptions) -> Result<Self> {
-        let mut connect: PgConnectOptions =
-            url.parse().map_err(|e| Error::invalid("url", format!("{e}")))?;
-        if let Some(ms) = options.statement_timeout_ms {
-            connect = connect.options([("statement_timeout", ms.to_string())]);
-        }
-        if let Some(schema) = &options.schema {
-            if !valid_role(schema) {
-                return Err(Error::invalid("schema", "letters, digits and _ only"));
+        let connect = options.connect_options(url)?;
+        // One connection first, outside the pool: a refused connection or a failed login is
+        // reported as what it is ("connection refused"), where the pool would retry until its
+        // acquire timeout and report only "pool timed out".
+        let timeout = Duration::from_millis(options.acquire_timeout_ms);
+        match tokio::time::timeout(timeout, PgConnection::connect_with(&connect)).await {
+            Ok(Ok(probe)) => probe.close().await.map_err(backend)?,
+            Ok(Err(error)) => return Err(backend(error)),
+            Err(_elapsed) => {
+                return Err(Error::backend(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no connection to PostgreSQL within {} ms", options.acquire_timeout_ms),
+                )));
             }
-            connect = connect.options([("search_path", schema.as_str())]);
         }
-        if let Some(tenant) = &options.session_tenant {
-            connect = connect.options([("fintra.tenant_id", tenant.as_str())]);
-        }
-        let role = options.session_role.clone();
-        if role.as_deref().is_some_and(|r| !valid_role(r)) {
-            return Err(Error::invalid("session_role", "letters, digits and _ only"));
-        }
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(Duration::from_millis(options.acquire_timeout_ms))
-            .after_connect(move |conn, _meta| {
-                let role = role.clone();
-                Box::pin(async move {
-                    if let Some(role) = role {
-                        conn.execute(format!("SET ROLE \"{role}\"").as_str()).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(connect)
-            .await
-            .map_err(backend)?;
+        let pool = options.pool_options()?.connect_lazy_with(connect);
         Self::from_pool(pool, &options)
     }
 
-    /// Wraps an existing pool. Pool-level options (timeouts, session settings) are the pool's.
+    /// Wraps an existing pool. Pool-level options (timeouts, session settings, the release
+    /// check) are the pool's: build it with [`PgStoreOptions::pool_options`] and
+    /// [`PgStoreOptions::connect_options`] to get fintra's.
     ///
     /// # Errors
     /// `InvalidInput` for a notification channel that is not a plain identifier.
@@ -114,7 +95,8 @@ impl PgEventStore {
         self.channel.as_deref()
     }
 
-    /// Creates or upgrades the schema (embedded migrations) in the connection's `search_path`.
+    /// Creates or upgrades the schema (embedded migrations, then the shared functions) in the
+    /// connection's `search_path`. The schema itself must exist.
     ///
     /// # Errors
     /// `Backend`; `InvalidInput` for a store with [`EventLayout::Partitioned`](crate::EventLayout)
@@ -126,28 +108,25 @@ impl PgEventStore {
                 "the partitioned layout's schema is created by fintra-store-timescale",
             ));
         }
-        MIGRATOR.run(&self.pool).await.map_err(Error::backend)
+        MIGRATOR.run(&self.pool).await.map_err(Error::backend)?;
+        let shared = crate::tenancy::shared_schema_sql(self.sql.layout);
+        sqlx::raw_sql(&shared).execute(&self.pool).await.map_err(backend)?;
+        Ok(())
     }
 
-    /// The pool, for the host's own queries.
+    /// The pool, for the host's own queries. Prefer [`PgEventStore::begin`] over
+    /// `pool().begin()` for transactions: see [`PgTx`] for why.
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
 
-    /// Turns on row-level security for events and stream heads, keyed on the session setting
-    /// `fintra.tenant_id` ([`PgStoreOptions::session_tenant`]). Idempotent.
-    ///
-    /// Owners and superusers bypass row-level security: tenant connections must use another role
-    /// ([`PgStoreOptions::session_role`]) with privileges on the tables.
+    /// Begins a cancel-safe transaction on the store's pool, for the host's own statements and
+    /// [`PgTx::append`]: see [`PgTx`].
     ///
     /// # Errors
     /// `Backend`.
-    pub async fn enable_row_level_security(&self) -> Result<()> {
-        sqlx::raw_sql(include_str!("../sql/enable_rls.sql"))
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
+    pub async fn begin(&self) -> Result<PgTx> {
+        PgTx::begin(&self.pool).await
     }
 
     /// A listener on this store's channel, woken by every append (when
@@ -160,12 +139,15 @@ impl PgEventStore {
         PgLogListener::connect(&self.pool, channel).await
     }
 
-    /// Appends inside the caller's connection or sqlx transaction (a `&mut Transaction` derefs
-    /// to `&mut PgConnection`), so the events commit or roll back with the host's own writes.
+    /// Appends inside the caller's connection or transaction, so the events commit or roll back
+    /// with the host's own writes. Prefer [`PgTx::append`], which adds cancel safety: if this
+    /// future is dropped midway, what it wrote inside the transaction is unknown, and the
+    /// caller must roll back rather than commit ([`PgTx`] enforces that; a bare connection or
+    /// sqlx transaction cannot).
     ///
     /// The append runs under a savepoint: a refused append (conflict, duplicate id) leaves the
-    /// caller's transaction usable. Start transactions with sqlx (`begin()`), not a raw `BEGIN`,
-    /// so the savepoint nests correctly.
+    /// caller's transaction usable. Start transactions with [`PgEventStore::begin`] or sqlx's
+    /// `begin()`, not a raw `BEGIN`, so the savepoint nests correctly.
     ///
     /// # Errors
     /// As [`EventStore::append`], plus `LimitExceeded` (`TRANSACTION_EVENTS_MAX`) when one
@@ -181,25 +163,52 @@ impl PgEventStore {
         let span =
             tracing::info_span!("fintra.pg.append_in", stream = %stream, events = events.len());
         async {
-            let mut savepoint = conn.begin().await.map_err(backend)?;
-            let outcome = attempt(&mut savepoint, &self.sql, stream, expected, events).await?;
-            if let Attempt::Appended(result) = outcome {
-                savepoint.commit().await.map_err(backend)?;
-                return Ok(result);
+            for _ in 0..ANY_RACE_ATTEMPTS_MAX {
+                let mut savepoint = conn.begin().await.map_err(backend)?;
+                let outcome = attempt(&mut savepoint, &self.sql, stream, expected, events).await?;
+                if let Attempt::Appended(result) = outcome {
+                    savepoint.commit().await.map_err(backend)?;
+                    return Ok(result);
+                }
+                savepoint.rollback().await.map_err(backend)?;
+                match self.explain(conn, outcome, stream, expected, events).await {
+                    Explained::Done(result) => return result,
+                    Explained::Retry => {}
+                }
             }
-            savepoint.rollback().await.map_err(backend)?;
-            match outcome {
-                Attempt::TransactionFull => Err(Error::limit(
-                    "TRANSACTION_EVENTS_MAX",
-                    crate::TRANSACTION_EVENTS_MAX,
-                    crate::TRANSACTION_EVENTS_MAX.saturating_add(1),
-                )),
-                Attempt::Failed(WriteFailure::Other(error)) => Err(error),
-                _ => explain_refusal(conn, self.sql.layout, stream, expected, events).await,
-            }
+            Err(lost_race(stream))
         }
         .instrument(span)
         .await
+    }
+
+    /// After an append that wrote nothing: the result to return, or `Retry` when the stream was
+    /// created concurrently under `ExpectedVersion::Any` (which must not conflict).
+    async fn explain(
+        &self,
+        conn: &mut PgConnection,
+        outcome: Attempt,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Explained {
+        let refusal = match outcome {
+            Attempt::Appended(result) => return Explained::Done(Ok(result)),
+            Attempt::TransactionFull => {
+                return Explained::Done(Err(Error::limit(
+                    "TRANSACTION_EVENTS_MAX",
+                    crate::TRANSACTION_EVENTS_MAX,
+                    crate::TRANSACTION_EVENTS_MAX.saturating_add(1),
+                )));
+            }
+            Attempt::Failed(WriteFailure::Other(error)) => return Explained::Done(Err(error)),
+            Attempt::Failed(WriteFailure::EventIdTaken) => Refusal::EventIdTaken,
+            Attempt::Refused => Refusal::Head,
+        };
+        match explain_refusal(conn, self.sql.layout, stream, expected, events, refusal).await {
+            Err(Error::Conflict { .. }) if expected == ExpectedVersion::Any => Explained::Retry,
+            other => Explained::Done(other),
+        }
     }
 
     fn as_of_bounds(
@@ -213,6 +222,26 @@ impl PgEventStore {
     }
 }
 
+/// What [`PgEventStore::explain`] concluded.
+enum Explained {
+    Done(Result<AppendResult>),
+    Retry,
+}
+
+/// How often an `ExpectedVersion::Any` append retries after losing the race to create its
+/// stream (a retry finds the head row and updates it, so one is almost always enough).
+const ANY_RACE_ATTEMPTS_MAX: usize = 4;
+
+fn lost_race(stream: &StreamId) -> Error {
+    Error::backend(std::io::Error::other(format!(
+        "appends to {stream} kept losing the race to create it ({ANY_RACE_ATTEMPTS_MAX} attempts)"
+    )))
+}
+
+fn as_limit(field: &'static str, value: usize) -> Result<i64> {
+    to_i64(field, u64::try_from(value).unwrap_or(u64::MAX))
+}
+
 #[async_trait]
 impl EventStore for PgEventStore {
     async fn append(
@@ -224,18 +253,31 @@ impl EventStore for PgEventStore {
         validate_batch(events)?;
         let span = tracing::info_span!("fintra.pg.append", stream = %stream, events = events.len());
         async {
-            let mut conn = self.pool.acquire().await.map_err(backend)?;
-            // Autocommit: the statement is its own transaction, so a refusal wrote nothing.
-            match attempt(&mut conn, &self.sql, stream, expected, events).await? {
-                Attempt::Appended(result) => Ok(result),
-                Attempt::Failed(WriteFailure::Other(error)) => Err(error),
-                Attempt::TransactionFull => Err(Error::corrupted(
-                    "a fresh transaction found its position range already used",
-                )),
-                Attempt::Refused | Attempt::Failed(WriteFailure::EventIdTaken) => {
-                    explain_refusal(&mut conn, self.sql.layout, stream, expected, events).await
+            let mut conn = Checkout::acquire(&self.pool).await?;
+            let mut outcome = Err(lost_race(stream));
+            for _ in 0..ANY_RACE_ATTEMPTS_MAX {
+                // Autocommit: the statement is its own transaction, so a refusal wrote nothing.
+                let attempted = match attempt(&mut conn, &self.sql, stream, expected, events).await
+                {
+                    Ok(Attempt::TransactionFull) => Err(Error::corrupted(
+                        "a fresh transaction found its position range already used",
+                    )),
+                    Ok(attempted) => Ok(attempted),
+                    Err(error) => Err(error),
+                };
+                let explained = match attempted {
+                    Ok(attempted) => {
+                        self.explain(&mut conn, attempted, stream, expected, events).await
+                    }
+                    Err(error) => Explained::Done(Err(error)),
+                };
+                if let Explained::Done(result) = explained {
+                    outcome = result;
+                    break;
                 }
             }
+            conn.finish(&outcome);
+            outcome
         }
         .instrument(span)
         .await
@@ -248,56 +290,79 @@ impl EventStore for PgEventStore {
     ) -> Result<Vec<RecordedEvent>> {
         check_read_limit(options.limit)?;
         let (recorded, occurred) = Self::as_of_bounds(options.as_of);
-        let limit = to_i64("limit", u64::try_from(options.limit).unwrap_or(u64::MAX))?;
+        let limit = as_limit("limit", options.limit)?;
         let from = to_i64("from", options.from.get())?;
-        let rows = sqlx::query(READ_STREAM_SQL)
-            .bind(stream.as_str())
-            .bind(from)
-            .bind(recorded)
-            .bind(occurred)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .instrument(tracing::debug_span!("fintra.pg.read_stream", stream = %stream))
-            .await
-            .map_err(backend)?;
-        recorded_events(&rows)
+        let bytes = as_limit("bytes", READ_PAGE_BYTES_MAX)?;
+        let span = tracing::debug_span!("fintra.pg.read_stream", stream = %stream);
+        async {
+            let mut conn = Checkout::acquire(&self.pool).await?;
+            let rows = sqlx::query(include_str!("../sql/read_stream.sql"))
+                .bind(stream.as_str())
+                .bind(from)
+                .bind(recorded)
+                .bind(occurred)
+                .bind(limit)
+                .bind(bytes)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(backend);
+            let outcome = rows.and_then(|rows| recorded_events(&rows));
+            conn.finish(&outcome);
+            outcome
+        }
+        .instrument(span)
+        .await
     }
 
     async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>> {
         check_read_limit(limit)?;
         // Positions above i64::MAX cannot exist; reading after one returns nothing.
         let Ok(after) = i64::try_from(after.get()) else { return Ok(Vec::new()) };
-        // Binary COPY moves the rows with the least per-row overhead; both numbers are integers
+        // Binary COPY moves the rows with the least per-row overhead; every number is an integer
         // formatted by Rust, so nothing untrusted reaches the statement text.
-        let sql = format!("COPY ({READ_ALL_SQL}) TO STDOUT (FORMAT binary)")
-            .replace("$1", &after.to_string())
-            .replace("$2", &limit.to_string());
+        let sql = format!(
+            "COPY (SELECT * FROM fintra_read_all({after}, {limit}, {READ_PAGE_BYTES_MAX})) \
+             TO STDOUT (FORMAT binary)"
+        );
         let span = tracing::debug_span!("fintra.pg.read_all", after);
         async {
-            let mut conn = self.pool.acquire().await.map_err(backend)?;
-            let mut out = conn.copy_out_raw(&sql).await.map_err(backend)?;
-            let mut buffer = Vec::new();
-            while let Some(chunk) = out.next().await {
-                buffer.extend_from_slice(&chunk.map_err(backend)?);
-            }
-            drop(out);
-            crate::copy_decode::decode(bytes::Bytes::from(buffer), limit)
+            let mut conn = Checkout::acquire(&self.pool).await?;
+            let outcome = copy_out(&mut conn, &sql).await;
+            let outcome = outcome.and_then(|data| crate::copy_decode::decode(data, limit));
+            conn.finish(&outcome);
+            outcome
         }
         .instrument(span)
         .await
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion> {
+        let mut conn = Checkout::acquire(&self.pool).await?;
         let row = sqlx::query("SELECT version FROM fintra_streams WHERE stream_id = $1")
             .bind(stream.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await
-            .map_err(backend)?;
-        match row {
-            Some(row) => {
-                Ok(StreamVersion(to_u64("version", row.try_get("version").map_err(backend)?)?))
-            }
-            None => Ok(StreamVersion::NONE),
-        }
+            .map_err(backend);
+        let outcome = match row {
+            Ok(Some(row)) => row
+                .try_get("version")
+                .map_err(backend)
+                .and_then(|v| to_u64("version", v))
+                .map(StreamVersion),
+            Ok(None) => Ok(StreamVersion::NONE),
+            Err(error) => Err(error),
+        };
+        conn.finish(&outcome);
+        outcome
     }
+}
+
+/// Runs a `COPY … TO STDOUT` and collects its output.
+async fn copy_out(conn: &mut PgConnection, sql: &str) -> Result<bytes::Bytes> {
+    let mut out = conn.copy_out_raw(sql).await.map_err(backend)?;
+    let mut buffer = Vec::new();
+    while let Some(chunk) = out.next().await {
+        buffer.extend_from_slice(&chunk.map_err(backend)?);
+    }
+    Ok(bytes::Bytes::from(buffer))
 }

@@ -7,9 +7,9 @@
 //! PostgreSQL fails, it is never skipped.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool, Row};
 use tokio::sync::OnceCell;
 
@@ -45,7 +45,27 @@ pub async fn admin_connection() -> PgConnection {
     }
 }
 
+/// Seconds since the epoch in a test object's name (`fintra_t_<secs>_…`).
+fn created_at(name: &str) -> u64 {
+    name.split('_').nth(2).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+}
+
 async fn drop_stale_schemas(conn: &mut PgConnection) {
+    // Tenant roles of old test schemas go first (a role owning objects cannot be dropped).
+    let roles =
+        sqlx::query("SELECT rolname::text FROM pg_roles WHERE rolname LIKE 'fintra\\_t\\_%'")
+            .fetch_all(&mut *conn)
+            .await
+            .expect("list test roles");
+    for row in roles {
+        let name: String = row.get(0);
+        if unix_secs().saturating_sub(created_at(&name)) > STALE_AFTER_SECS {
+            let _ =
+                sqlx::raw_sql(&format!("DROP OWNED BY \"{name}\" CASCADE; DROP ROLE \"{name}\""))
+                    .execute(&mut *conn)
+                    .await;
+        }
+    }
     let rows = sqlx::query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'fintra\\_t\\_%'")
         .fetch_all(&mut *conn)
         .await
@@ -53,8 +73,7 @@ async fn drop_stale_schemas(conn: &mut PgConnection) {
     let now = unix_secs();
     for row in rows {
         let name: String = row.get("nspname");
-        let created = name.split('_').nth(2).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
-        if now.saturating_sub(created) > STALE_AFTER_SECS {
+        if now.saturating_sub(created_at(&name)) > STALE_AFTER_SECS {
             let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
                 .execute(&mut *conn)
                 .await;
@@ -87,18 +106,23 @@ impl TestSchema {
             .execute(&mut admin)
             .await
             .expect("create a test schema");
-        let connect_options: PgConnectOptions = database_url()
-            .parse::<PgConnectOptions>()
-            .expect("FINTRA_DATABASE_URL parses")
-            .options([("search_path", name.as_str())]);
-        let pool = PgPoolOptions::new()
-            .max_connections(12)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(connect_options.clone())
-            .await
-            .expect("connect to the test schema");
-        sqlx::migrate!("./migrations").run(&pool).await.expect("migrate the test schema");
-        Self { name, pool, connect_options }
+        let options = PgStoreOptions {
+            max_connections: 12,
+            acquire_timeout_ms: 30_000,
+            statement_timeout_ms: None,
+            schema: Some(name.clone()),
+            notify_channel: name.clone(),
+            ..PgStoreOptions::default()
+        };
+        let connect_options =
+            options.connect_options(&database_url()).expect("FINTRA_DATABASE_URL parses");
+        let pool = options
+            .pool_options()
+            .expect("valid test options")
+            .connect_lazy_with(connect_options.clone());
+        let schema = Self { name, pool, connect_options };
+        schema.store().migrate().await.expect("migrate the test schema");
+        schema
     }
 
     /// Options for a store on this schema: defaults, with the schema's own notification channel
@@ -117,6 +141,41 @@ impl TestSchema {
     /// Never for a schema built by [`TestSchema::new`] (its name is a valid channel).
     pub fn store(&self) -> PgEventStore {
         PgEventStore::from_pool(self.pool.clone(), &self.options()).expect("valid test options")
+    }
+}
+
+impl TestSchema {
+    /// The login role of `tenant` on this schema: `<schema>_<tenant>` with every character
+    /// that is not a letter or digit turned into `_`.
+    pub fn tenant_role(&self, tenant: &str) -> String {
+        let suffix: String =
+            tenant.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        format!("{}_{suffix}", self.name)
+    }
+
+    /// Turns row-level security on, creates a login role bound to `tenant` (once) and returns
+    /// a store whose connections log in as that role: a tenant that may run any SQL on its
+    /// own connections.
+    ///
+    /// # Panics
+    /// When the role cannot be created or bound, or the connection fails.
+    pub async fn tenant_store(&self, tenant: &str, max_connections: u32) -> PgEventStore {
+        let owner = self.store();
+        owner.enable_row_level_security().await.expect("enable row-level security");
+        let role = self.tenant_role(tenant);
+        sqlx::raw_sql(&format!(
+            "DO $$ BEGIN CREATE ROLE \"{role}\" LOGIN; \
+             EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        ))
+        .execute(&self.pool)
+        .await
+        .expect("create a tenant role");
+        let tenant_id = fintra_core::TenantId::new(tenant).expect("a valid tenant id");
+        owner.bind_tenant_role(&role, &tenant_id).await.expect("bind the tenant role");
+        let options = PgStoreOptions { max_connections, ..self.options() };
+        let connect = self.connect_options.clone().username(&role);
+        let pool = options.pool_options().expect("valid options").connect_lazy_with(connect);
+        PgEventStore::from_pool(pool, &options).expect("valid options")
     }
 }
 

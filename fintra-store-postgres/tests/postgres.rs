@@ -277,6 +277,7 @@ async fn snapshots_only_move_forward() {
     let schema = TestSchema::new().await;
     let snapshots = PgSnapshotStore::new(schema.pool.clone());
     let s = stream("snap");
+    schema.store().append(&s, ExpectedVersion::NoStream, &events(1, 12)).await.unwrap();
     let at = |v: u64| Snapshot {
         stream_id: s.clone(),
         version: StreamVersion(v),

@@ -138,6 +138,12 @@ impl TimescaleEventStore {
                     schema,
                 ),
             };
+            // The hot store's shared functions (the gap-safe page reader among them) and the
+            // tenant-binding table, over the tables just created.
+            let shared = fintra_store_postgres::shared_schema_sql(
+                fintra_store_postgres::EventLayout::Partitioned,
+            );
+            let ddl = ddl + &shared;
             sqlx::raw_sql(&ddl).execute(&mut *tx).await.map_err(Error::backend)?;
             tx.commit().await.map_err(Error::backend)?;
         }

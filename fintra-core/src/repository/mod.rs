@@ -310,8 +310,7 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
         until: Option<StreamVersion>,
         use_snapshot: bool,
     ) -> Result<Loaded<A>> {
-        let snapshot =
-            if use_snapshot { self.latest_snapshot(stream).await? } else { None };
+        let snapshot = if use_snapshot { self.latest_snapshot(stream).await? } else { None };
         let snapshot = snapshot.filter(|s| until.is_none_or(|until| s.version <= until));
         let anchored = snapshot.is_some();
         let mut loaded = snapshot.unwrap_or_else(Loaded::empty);

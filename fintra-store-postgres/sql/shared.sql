@@ -1,0 +1,74 @@
+-- What every fintra event schema has besides its tables — the hot store's and the warm store's
+-- alike. Idempotent: run by every migrate(), after the schema's own tables exist.
+--
+-- {recorded_ids} is the query behind fintra_recorded_event_ids for the schema's layout.
+
+-- Roles bound to one tenant. A session whose login role is listed here belongs to that tenant
+-- whatever it sets: row-level security keys on session_user, which no SET can change. Sessions
+-- of unlisted roles (a trusted application's) use the setting fintra.tenant_id.
+CREATE TABLE IF NOT EXISTS fintra_tenant_roles (
+    role_name  name PRIMARY KEY,
+    tenant_id  text NOT NULL
+);
+
+-- The two functions below run with their owner's rights (so a tenant's session can resolve its
+-- tenant and learn which of its own event ids are taken without reading the tables); their
+-- search_path is pinned to pg_catalog first, then this schema, then pg_temp last, so nothing a
+-- session creates can stand in for the objects they use.
+DO $do$
+BEGIN
+    EXECUTE format($f$
+        CREATE OR REPLACE FUNCTION fintra_session_tenant() RETURNS text
+        LANGUAGE sql STABLE SECURITY DEFINER
+        SET search_path = pg_catalog, %I, pg_temp
+        AS $body$
+            SELECT COALESCE(
+                (SELECT r.tenant_id FROM fintra_tenant_roles r WHERE r.role_name = session_user),
+                current_setting('fintra.tenant_id', true))
+        $body$ $f$, current_schema());
+    -- Which of these event ids are recorded, in any tenant. An id is a random UUIDv7 and the
+    -- unique constraint already refuses a taken one, so this tells a tenant nothing new; it lets
+    -- the store answer DuplicateEventId instead of a misleading conflict.
+    EXECUTE format($f$
+        CREATE OR REPLACE FUNCTION fintra_recorded_event_ids(ids uuid[]) RETURNS SETOF uuid
+        LANGUAGE sql STABLE SECURITY DEFINER
+        SET search_path = pg_catalog, %I, pg_temp
+        AS $body$ {recorded_ids} $body$ $f$, current_schema());
+END
+$do$;
+
+-- One page of the global log, gap-safe (only transactions older than every running one) and
+-- bounded by events and by payload bytes: the page ends with the event that brings it to
+-- bytes_max or more. The settings pin the plan to an index range scan on position whatever the
+-- planner's statistics say (a table just bulk-loaded, or after a crash reset the counters, has
+-- none, and the planner then chose a bitmap scan and an on-disk sort of every later row).
+CREATE OR REPLACE FUNCTION fintra_read_all(after_position bigint, events_max integer, bytes_max bigint)
+RETURNS TABLE (
+    "position" bigint, event_id uuid, stream_id text, stream_version bigint, tenant_id text,
+    event_type text, schema_version integer, recorded_at timestamptz, occurred_at timestamptz,
+    correlation_id uuid, causation_id uuid, actor text, headers jsonb, content_type text,
+    payload bytea)
+LANGUAGE sql STABLE
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET enable_sort = off
+SET enable_hashagg = off
+SET work_mem = '64MB'
+AS $body$
+    SELECT page.position, page.event_id, page.stream_id, page.stream_version, page.tenant_id,
+           page.event_type, page.schema_version, page.recorded_at, page.occurred_at,
+           page.correlation_id, page.causation_id, page.actor, page.headers, page.content_type,
+           page.payload
+    FROM (
+        SELECT e.*,
+               sum(octet_length(e.payload)) OVER (ORDER BY e.position ROWS UNBOUNDED PRECEDING)
+                   - octet_length(e.payload) AS bytes_before
+        FROM fintra_events e
+        WHERE e.position > after_position
+          AND e.position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
+        ORDER BY e.position
+        LIMIT events_max
+    ) AS page
+    WHERE page.bytes_before < bytes_max
+    ORDER BY page.position
+$body$;
