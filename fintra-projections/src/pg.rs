@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use fintra_core::{
     AppendResult, ExpectedVersion, NewEvent, Position, RecordedEvent, StreamId, StreamVersion,
 };
-use fintra_store_postgres::PgEventStore;
+use fintra_store_postgres::{PgEventStore, PgTx};
 use sqlx::{Acquire, PgConnection, PgPool, Row};
 
 use crate::runner::{ProjectionError, Sink};
@@ -79,6 +79,24 @@ fn sink_error(error: sqlx::Error) -> ProjectionError {
     ProjectionError::sink("postgres", error)
 }
 
+fn tx_error(error: fintra_core::Error) -> ProjectionError {
+    ProjectionError::sink("postgres", error)
+}
+
+/// A cancel-safe transaction for the sinks: dropped midway, its connection is closed rather
+/// than pooled (see `fintra_store_postgres::PgTx`).
+pub(crate) async fn begin(pool: &PgPool) -> Result<PgTx, ProjectionError> {
+    PgTx::begin(pool).await.map_err(tx_error)
+}
+
+pub(crate) async fn commit(tx: PgTx) -> Result<(), ProjectionError> {
+    tx.commit().await.map_err(tx_error)
+}
+
+pub(crate) async fn rollback(tx: PgTx) -> Result<(), ProjectionError> {
+    tx.rollback().await.map_err(tx_error)
+}
+
 fn to_i64(position: Position) -> Result<i64, ProjectionError> {
     i64::try_from(position.0)
         .map_err(|_| ProjectionError::Refused(format!("position {} beyond bigint", position.0)))
@@ -139,7 +157,7 @@ impl<P: PgProjection> PgSink<P> {
     /// Sink errors.
     pub async fn activate(&self) -> Result<(), ProjectionError> {
         let name = self.projection.name();
-        let mut tx = self.pool.begin().await.map_err(sink_error)?;
+        let mut tx = crate::pg::begin(&self.pool).await?;
         sqlx::query(&format!("DROP VIEW IF EXISTS {name}"))
             .execute(&mut *tx)
             .await
@@ -157,7 +175,7 @@ impl<P: PgProjection> PgSink<P> {
         .execute(&mut *tx)
         .await
         .map_err(sink_error)?;
-        tx.commit().await.map_err(sink_error)
+        crate::pg::commit(tx).await
     }
 
     /// Drops the tables and checkpoints of this projection's other versions (after a switch).
@@ -188,7 +206,7 @@ impl<P: PgProjection> PgSink<P> {
         .fetch_all(&self.pool)
         .await
         .map_err(sink_error)?;
-        let mut tx = self.pool.begin().await.map_err(sink_error)?;
+        let mut tx = crate::pg::begin(&self.pool).await?;
         for table in &tables {
             let version = table.rsplit("_v").next().unwrap_or_default();
             if !version.chars().all(|c| c.is_ascii_digit()) {
@@ -204,7 +222,7 @@ impl<P: PgProjection> PgSink<P> {
                 .await
                 .map_err(sink_error)?;
         }
-        tx.commit().await.map_err(sink_error)?;
+        crate::pg::commit(tx).await?;
         Ok(tables.len())
     }
 
@@ -282,21 +300,21 @@ impl<P: PgProjection> Sink for PgSink<P> {
         events: &[RecordedEvent],
         through: Position,
     ) -> Result<(), ProjectionError> {
-        let mut tx = self.pool.begin().await.map_err(sink_error)?;
+        let mut tx = crate::pg::begin(&self.pool).await?;
         let applied = match self.projection.apply_batch(&mut tx, &self.table, events).await {
             Ok(()) => save_checkpoint(&mut tx, &self.name(), through).await,
             Err(error) => Err(error),
         };
         if let Err(error) = applied {
             // Roll back now rather than on drop, so the pooled connection is clean when reused.
-            tx.rollback().await.map_err(sink_error)?;
+            crate::pg::rollback(tx).await?;
             return Err(error);
         }
-        tx.commit().await.map_err(sink_error)
+        crate::pg::commit(tx).await
     }
 
     async fn park(&mut self, event: &RecordedEvent, reason: &str) -> Result<(), ProjectionError> {
-        let mut tx = self.pool.begin().await.map_err(sink_error)?;
+        let mut tx = crate::pg::begin(&self.pool).await?;
         sqlx::query(
             "INSERT INTO fintra_projection_parked (name, position, event_id, event_type, reason)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -310,7 +328,7 @@ impl<P: PgProjection> Sink for PgSink<P> {
         .await
         .map_err(sink_error)?;
         save_checkpoint(&mut tx, &self.name(), event.position).await?;
-        tx.commit().await.map_err(sink_error)
+        crate::pg::commit(tx).await
     }
 }
 

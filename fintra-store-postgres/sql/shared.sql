@@ -26,11 +26,14 @@ BEGIN
                 (SELECT r.tenant_id FROM fintra_tenant_roles r WHERE r.role_name = session_user),
                 current_setting('fintra.tenant_id', true))
         $body$ $f$, current_schema());
-    -- Which of these event ids are recorded, in any tenant. An id is a random UUIDv7 and the
-    -- unique constraint already refuses a taken one, so this tells a tenant nothing new; it lets
-    -- the store answer DuplicateEventId instead of a misleading conflict.
+    -- Which of these event ids are recorded, in any tenant, and at which positions. An id is a
+    -- random UUIDv7 and the unique constraint already refuses a taken one, so this tells a
+    -- tenant nothing it could not learn by appending; it lets the store answer DuplicateEventId
+    -- instead of a misleading conflict, and find events by id where the events table has no
+    -- id index (the partitioned layout) without granting reads of the id table.
     EXECUTE format($f$
-        CREATE OR REPLACE FUNCTION fintra_recorded_event_ids(ids uuid[]) RETURNS SETOF uuid
+        CREATE OR REPLACE FUNCTION fintra_recorded_event_ids(ids uuid[])
+        RETURNS TABLE (event_id uuid, "position" bigint)
         LANGUAGE sql STABLE SECURITY DEFINER
         SET search_path = pg_catalog, %I, pg_temp
         AS $body$ {recorded_ids} $body$ $f$, current_schema());

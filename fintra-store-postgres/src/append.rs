@@ -22,8 +22,7 @@ pub(crate) fn select_by_ids_sql(layout: EventLayout) -> &'static str {
         }
         EventLayout::Partitioned => concat!(
             include_str!("../sql/select_events.sql"),
-            " WHERE position = ANY(ARRAY(SELECT position FROM fintra_event_ids \
-             WHERE event_id = ANY($1)))"
+            " WHERE position = ANY(ARRAY(SELECT r.position FROM fintra_recorded_event_ids($1) r))"
         ),
     }
 }
@@ -195,11 +194,12 @@ pub(crate) async fn explain_refusal(
     }
     // Recorded ids this session cannot see: another tenant's, or (warm store) tiered ones.
     if refusal == Refusal::EventIdTaken || layout == EventLayout::Partitioned {
-        let taken: Vec<EventId> = sqlx::query_scalar("SELECT fintra_recorded_event_ids($1)")
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(backend)?;
+        let taken: Vec<EventId> =
+            sqlx::query_scalar("SELECT event_id FROM fintra_recorded_event_ids($1)")
+                .bind(&ids)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(backend)?;
         if let Some(event_id) = ids.iter().find(|id| taken.contains(id)) {
             return Err(Error::DuplicateEventId { event_id: *event_id });
         }
@@ -232,6 +232,6 @@ pub(crate) async fn explain_refusal(
 
 /// The one answer for a stream that belongs to another tenant, visible or not: it says the id
 /// cannot be used, never whose it is, its version or anything in it.
-fn foreign_stream() -> Error {
+pub(crate) fn foreign_stream() -> Error {
     Error::invalid("stream_id", "the stream id is not available to this tenant")
 }

@@ -151,34 +151,44 @@ impl PgEventStore {
             .fetch_one(&mut *conn)
             .await
             .map_err(backend)?;
-        let mut tx = conn.begin().await.map_err(backend)?;
         let target = CopyTarget { layout: self.layout(), channel: self.channel(), rls };
-        let written = copy_all(&mut tx, events, &mut plans, index, target, progress).await;
-        let failure = match written {
-            Ok(written) => {
-                tx.commit().await.map_err(backend)?;
-                return Ok(written);
-            }
-            Err(failure) => failure,
-        };
-        if let Err(rollback) = tx.rollback().await {
-            // Report the import's own failure; the rollback's only says the connection broke.
-            let cause = match failure {
-                WriteFailure::Other(error) => error,
-                WriteFailure::EventIdTaken => Error::backend(std::io::Error::other(
-                    "an event id of the import was already recorded",
-                )),
+        for _ in 0..IMPORT_ATTEMPTS_MAX {
+            let mut tx = conn.begin().await.map_err(backend)?;
+            let written = copy_all(&mut tx, events, &mut plans, index, &target, progress).await;
+            let failure = match written {
+                Ok(written) => {
+                    tx.commit().await.map_err(backend)?;
+                    return Ok(written);
+                }
+                Err(failure) => failure,
             };
-            return Err(Error::backend(RollbackFailed { cause, rollback }));
-        }
-        match failure {
-            WriteFailure::EventIdTaken => {
-                already_imported(conn, self.layout(), events, plans.len()).await
+            if let Err(rollback) = tx.rollback().await {
+                // Report the import's own failure; the rollback's only says the connection broke.
+                let cause = match failure {
+                    WriteFailure::Other(error) => error,
+                    WriteFailure::EventIdTaken | WriteFailure::CreatedConcurrently => {
+                        Error::backend(std::io::Error::other("the import was refused"))
+                    }
+                };
+                return Err(Error::backend(RollbackFailed { cause, rollback }));
             }
-            WriteFailure::Other(error) => Err(error),
+            match failure {
+                WriteFailure::EventIdTaken => {
+                    return already_imported(conn, self.layout(), events, plans.len()).await;
+                }
+                WriteFailure::Other(error) => return Err(error),
+                WriteFailure::CreatedConcurrently => {}
+            }
         }
+        Err(Error::backend(std::io::Error::other(format!(
+            "the import kept losing the race to create its streams ({IMPORT_ATTEMPTS_MAX} attempts)"
+        ))))
     }
 }
+
+/// How often an import retries after another writer created one of its streams meanwhile
+/// (possible only on the row-level-security path, which cannot upsert hidden rows).
+const IMPORT_ATTEMPTS_MAX: usize = 4;
 
 /// A failed import whose rollback failed too: the connection is unusable (`Backend`), and the
 /// import's own error is the source.
@@ -203,7 +213,7 @@ async fn copy_all<'e>(
     events: &'e [(StreamId, NewEvent)],
     plans: &mut [StreamPlan<'e>],
     index: &HashMap<&'e StreamId, usize>,
-    target: CopyTarget<'_>,
+    target: &CopyTarget<'_>,
     progress: &mut (impl FnMut(BulkImportProgress) + Send),
 ) -> Result<BulkImportResult, WriteFailure> {
     let fail = WriteFailure::Other;
@@ -217,7 +227,7 @@ async fn copy_all<'e>(
     let max = TRANSACTION_EVENTS_MAX;
     fintra_core::check_limit("TRANSACTION_EVENTS_MAX", max, used.saturating_add(events.len()))
         .map_err(fail)?;
-    reserve_heads(tx, plans, index).await?;
+    reserve_heads(tx, plans, index, target.rls).await?;
 
     let total = u64::try_from(events.len()).unwrap_or(u64::MAX);
     let rows = crate::bulk_rows::Rows { events, plans, index, base, total };
@@ -259,30 +269,60 @@ async fn reserve_heads(
     tx: &mut PgConnection,
     plans: &mut [StreamPlan<'_>],
     index: &HashMap<&StreamId, usize>,
+    rls: bool,
 ) -> Result<(), WriteFailure> {
     let fail = WriteFailure::Other;
+    // Heads are locked in stream-id order, so concurrent imports over overlapping streams wait
+    // for each other instead of deadlocking.
+    let mut order: Vec<&StreamPlan<'_>> = plans.iter().collect();
+    order.sort_unstable_by(|a, b| a.stream.as_str().cmp(b.stream.as_str()));
     let counts =
-        plans.iter().map(|p| to_i64("count", p.count)).collect::<Result<Vec<_>>>().map_err(fail)?;
-    let rows = sqlx::query(include_str!("../sql/reserve_heads.sql"))
-        .bind(plans.iter().map(|p| p.stream.as_str()).collect::<Vec<_>>())
-        .bind(plans.iter().map(|p| p.tenant.as_str()).collect::<Vec<_>>())
+        order.iter().map(|p| to_i64("count", p.count)).collect::<Result<Vec<_>>>().map_err(fail)?;
+    let sql = if rls {
+        include_str!("../sql/reserve_heads_rls.sql")
+    } else {
+        include_str!("../sql/reserve_heads.sql")
+    };
+    let rows = sqlx::query(sql)
+        .bind(order.iter().map(|p| p.stream.as_str()).collect::<Vec<_>>())
+        .bind(order.iter().map(|p| p.tenant.as_str()).collect::<Vec<_>>())
         .bind(counts)
         .fetch_all(&mut *tx)
         .await
         .map_err(classify)?;
+    let mut reserved = vec![false; plans.len()];
     for row in rows {
         let stream: String = row.try_get("stream_id").map_err(|e| fail(backend(e)))?;
         let tenant: String = row.try_get("tenant_id").map_err(|e| fail(backend(e)))?;
         let version: i64 = row.try_get("version").map_err(|e| fail(backend(e)))?;
         let stream = StreamId::new(stream).map_err(fail)?;
-        let plan = &mut plans[index[&stream]];
+        let slot = index[&stream];
+        reserved[slot] = true;
+        let plan = &mut plans[slot];
         if plan.tenant.as_str() != tenant {
-            return Err(fail(Error::invalid(
-                "tenant_id",
-                format!("stream {stream} belongs to another tenant"),
-            )));
+            return Err(fail(crate::append::foreign_stream()));
         }
         plan.next_version = to_u64("version", version).map_err(fail)? - plan.count;
+    }
+    if reserved.contains(&false) {
+        // Under row-level security: a stream this session cannot see (another tenant's), or
+        // one created concurrently (the import is retried).
+        let missing: Vec<&str> = plans
+            .iter()
+            .zip(&reserved)
+            .filter(|(_, reserved)| !**reserved)
+            .map(|(p, _)| p.stream.as_str())
+            .collect();
+        let visible: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM fintra_streams WHERE stream_id = ANY($1)")
+                .bind(&missing)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(classify)?;
+        if usize::try_from(visible).unwrap_or(0) < missing.len() {
+            return Err(fail(crate::append::foreign_stream()));
+        }
+        return Err(WriteFailure::CreatedConcurrently);
     }
     Ok(())
 }

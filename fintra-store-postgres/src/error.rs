@@ -14,6 +14,8 @@ pub(crate) const STREAM_VERSION_KEY: &str = "fintra_events_stream_version_key";
 pub(crate) enum WriteFailure {
     /// An event id of the batch is already recorded: check for an idempotent retry.
     EventIdTaken,
+    /// A stream of a bulk import was created by another writer meanwhile: retry the import.
+    CreatedConcurrently,
     /// Anything else, already mapped.
     Other(Error),
 }

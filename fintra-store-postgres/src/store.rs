@@ -203,7 +203,8 @@ impl PgEventStore {
             }
             Attempt::Failed(WriteFailure::Other(error)) => return Explained::Done(Err(error)),
             Attempt::Failed(WriteFailure::EventIdTaken) => Refusal::EventIdTaken,
-            Attempt::Refused => Refusal::Head,
+            // Only bulk imports create several heads at once.
+            Attempt::Refused | Attempt::Failed(WriteFailure::CreatedConcurrently) => Refusal::Head,
         };
         match explain_refusal(conn, self.sql.layout, stream, expected, events, refusal).await {
             Err(Error::Conflict { .. }) if expected == ExpectedVersion::Any => Explained::Retry,

@@ -37,9 +37,11 @@ fn write_only_tables(layout: EventLayout) -> &'static [&'static str] {
 /// The shared functions and the tenant-role table for `layout` (sql/shared.sql). Idempotent.
 pub(crate) fn shared_schema_sql(layout: EventLayout) -> String {
     let recorded_ids = match layout {
-        EventLayout::Single => "SELECT event_id FROM fintra_events WHERE event_id = ANY(ids)",
+        EventLayout::Single => {
+            "SELECT e.event_id, e.position FROM fintra_events e WHERE e.event_id = ANY(ids)"
+        }
         EventLayout::Partitioned => {
-            "SELECT event_id FROM fintra_event_ids WHERE event_id = ANY(ids)"
+            "SELECT i.event_id, i.position FROM fintra_event_ids i WHERE i.event_id = ANY(ids)"
         }
     };
     include_str!("../sql/shared.sql").replace("{recorded_ids}", recorded_ids)

@@ -146,6 +146,38 @@ impl TimescaleEventStore {
         &self.log
     }
 
+    /// Turns on row-level security for the warm schema's tenant data — events, stream heads,
+    /// metric points and (native layout) their daily rollups — keyed on the session's tenant as
+    /// in [`PgEventStore::enable_row_level_security`], and closes the bookkeeping tables
+    /// (layout, tiering progress, rollup checkpoints) to everyone but their owner. Tenants get
+    /// their privileges from [`PgEventStore::bind_tenant_role`] on [`TimescaleEventStore::log`];
+    /// the id table (`fintra_event_ids`, no tenant column) is write-only for them. Idempotent.
+    ///
+    /// # Errors
+    /// `Backend`.
+    pub async fn enable_row_level_security(&self) -> Result<()> {
+        self.log.enable_row_level_security().await?;
+        let mut tables = vec!["fintra_metric_points"];
+        if self.layout == WarmLayout::NativePartitions {
+            tables.push("fintra_metric_daily");
+        }
+        let mut sql = String::new();
+        for table in tables {
+            sql.push_str(&format!(
+                "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+                 DROP POLICY IF EXISTS fintra_tenant_isolation ON {table};
+                 CREATE POLICY fintra_tenant_isolation ON {table}
+                     USING (tenant_id = (SELECT fintra_session_tenant()))
+                     WITH CHECK (tenant_id = (SELECT fintra_session_tenant()));\n"
+            ));
+        }
+        for table in ["fintra_warm_meta", "fintra_tiering", "fintra_rollup_checkpoints"] {
+            sql.push_str(&format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;\n"));
+        }
+        sqlx::raw_sql(&sql).execute(self.pool()).await.map_err(Error::backend)?;
+        Ok(())
+    }
+
     /// Appends inside the caller's connection or transaction; see [`PgEventStore::append_in`].
     ///
     /// # Errors

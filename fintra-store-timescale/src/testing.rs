@@ -33,6 +33,12 @@ pub fn options(schema: &str) -> TimescaleStoreOptions {
 /// # Panics
 /// When PostgreSQL is unreachable.
 pub async fn fresh_schema() -> (String, PgPool) {
+    let (name, pool, _) = fresh_schema_with_options().await;
+    (name, pool)
+}
+
+/// [`fresh_schema`], with the connect options of the pool (fintra's release check included).
+async fn fresh_schema_with_options() -> (String, PgPool, PgConnectOptions) {
     let mut admin = fintra_store_postgres::testing::admin_connection().await;
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -42,17 +48,36 @@ pub async fn fresh_schema() -> (String, PgPool) {
         .execute(&mut admin)
         .await
         .expect("create a test schema");
-    let connect = fintra_store_postgres::testing::database_url()
-        .parse::<PgConnectOptions>()
-        .expect("FINTRA_DATABASE_URL parses")
-        .options([("search_path", name.as_str())]);
-    let pool = PgPoolOptions::new()
-        .max_connections(12)
-        .acquire_timeout(Duration::from_secs(60))
-        .connect_with(connect)
-        .await
-        .expect("connect to the test schema");
-    (name, pool)
+    let mut store = options(&name).store;
+    store.max_connections = 12;
+    store.statement_timeout_ms = None;
+    let connect = store
+        .connect_options(&fintra_store_postgres::testing::database_url())
+        .expect("FINTRA_DATABASE_URL parses");
+    let pool = store.pool_options().expect("valid options").connect_lazy_with(connect.clone());
+    (name, pool, connect)
+}
+
+/// A migrated warm store on a fresh schema, and the schema as a target of the hot store's
+/// torture suite (the warm store shares its append path).
+///
+/// # Panics
+/// When PostgreSQL is unreachable or migration fails.
+pub async fn fresh_target() -> (TimescaleEventStore, fintra_store_postgres::testing::torture::Target)
+{
+    let (name, pool, connect) = fresh_schema_with_options().await;
+    let options = options(&name);
+    let store = TimescaleEventStore::from_pool(pool.clone(), options).await.expect("detect layout");
+    store.migrate().await.expect("migrate the warm schema");
+    let mut log_options = store.options.store.clone();
+    log_options.layout = fintra_store_postgres::EventLayout::Partitioned;
+    let target = fintra_store_postgres::testing::torture::Target {
+        options: log_options,
+        connect,
+        pool,
+        name,
+    };
+    (store, target)
 }
 
 /// A migrated warm store (native partitions) on a fresh schema.

@@ -398,7 +398,8 @@ impl<'a> Tiering<'a> {
                  before the restored events",
             ));
         }
-        let mut tx = conn.begin().await.map_err(Error::backend)?;
+        drop(conn);
+        let mut tx = self.store.log().begin().await?;
         let outcome = async {
             let mut written = 0u64;
             for chunk in events.chunks(RESTORE_CHUNK_EVENTS) {
@@ -416,11 +417,11 @@ impl<'a> Tiering<'a> {
         let written = match outcome {
             Ok(written) => written,
             Err(error) => {
-                tx.rollback().await.map_err(Error::backend)?;
+                tx.rollback().await?;
                 return Err(error);
             }
         };
-        tx.commit().await.map_err(Error::backend)?;
+        tx.commit().await?;
         Ok(written)
     }
 }

@@ -6,7 +6,6 @@ use fintra_core::twin::{Profile, ProfileEvent};
 use fintra_core::{Aggregate, Error, Position, RecordedEvent, Result};
 use fintra_core::{Codec, EventStore, JsonCodec, RawEvent};
 use rust_decimal::Decimal;
-use sqlx::Acquire;
 
 use crate::TimescaleEventStore;
 use crate::series::{FLOW_SERIES, MetricPoint, OPENING_SERIES, SPEND_SERIES};
@@ -129,11 +128,10 @@ impl TwinRollups {
             let page = store.log().read_all(from, PAGE_EVENTS).await?;
             let Some(last) = page.last() else { return Ok(consumed) };
             let to = last.position;
-            let mut conn = store.pool().acquire().await.map_err(Error::backend)?;
-            let mut tx = conn.begin().await.map_err(Error::backend)?;
+            let mut tx = store.log().begin().await?;
             let moved = self.advance(&mut tx, from, to).await?;
             if !moved {
-                tx.rollback().await.map_err(Error::backend)?;
+                tx.rollback().await?;
                 continue;
             }
             let mut points = Vec::new();
@@ -151,7 +149,7 @@ impl TwinRollups {
                 }
             }
             store.record_points_in(&mut tx, &points).await?;
-            tx.commit().await.map_err(Error::backend)?;
+            tx.commit().await?;
             consumed += u64::try_from(page.len()).unwrap_or(u64::MAX);
         }
     }

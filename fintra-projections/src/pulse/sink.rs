@@ -153,7 +153,7 @@ impl Sink for PulseSink {
                 }
             }
         }
-        let mut tx = self.pool.begin().await.map_err(pg)?;
+        let mut tx = crate::pg::begin(&self.pool).await?;
         for (stream, new) in emitted {
             self.store
                 .append_in(&mut tx, &stream, ExpectedVersion::Any, std::slice::from_ref(&new))
@@ -173,7 +173,7 @@ impl Sink for PulseSink {
         .execute(&mut *tx)
         .await
         .map_err(pg)?;
-        tx.commit().await.map_err(pg)?;
+        crate::pg::commit(tx).await?;
         self.engine = engine;
         Ok(())
     }
@@ -183,7 +183,7 @@ impl Sink for PulseSink {
             .map_err(|_| ProjectionError::Refused("position beyond bigint".into()))?;
         let state =
             serde_json::to_value(&self.engine).map_err(|e| ProjectionError::sink("postgres", e))?;
-        let mut tx = self.pool.begin().await.map_err(pg)?;
+        let mut tx = crate::pg::begin(&self.pool).await?;
         sqlx::query(
             "INSERT INTO fintra_pulse_parked (name, position, event_id, reason) VALUES ($1, $2, $3, $4)
              ON CONFLICT DO NOTHING",
@@ -205,7 +205,7 @@ impl Sink for PulseSink {
         .execute(&mut *tx)
         .await
         .map_err(pg)?;
-        tx.commit().await.map_err(pg)
+        crate::pg::commit(tx).await
     }
 }
 

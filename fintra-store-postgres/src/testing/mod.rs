@@ -15,6 +15,11 @@ use tokio::sync::OnceCell;
 
 use crate::{PgEventStore, PgStoreOptions};
 
+mod cluster;
+pub mod torture;
+
+pub use cluster::PrivateCluster;
+
 /// The database tests use.
 pub fn database_url() -> String {
     std::env::var("FINTRA_DATABASE_URL")
@@ -145,37 +150,22 @@ impl TestSchema {
 }
 
 impl TestSchema {
-    /// The login role of `tenant` on this schema: `<schema>_<tenant>` with every character
-    /// that is not a letter or digit turned into `_`.
-    pub fn tenant_role(&self, tenant: &str) -> String {
-        let suffix: String =
-            tenant.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-        format!("{}_{suffix}", self.name)
+    /// This schema as a target of the torture suite.
+    pub fn target(&self) -> torture::Target {
+        torture::Target {
+            options: self.options(),
+            connect: self.connect_options.clone(),
+            pool: self.pool.clone(),
+            name: self.name.clone(),
+        }
     }
 
-    /// Turns row-level security on, creates a login role bound to `tenant` (once) and returns
-    /// a store whose connections log in as that role: a tenant that may run any SQL on its
-    /// own connections.
+    /// A store logged in as a role bound to `tenant`: see [`torture::Target::tenant_store`].
     ///
     /// # Panics
-    /// When the role cannot be created or bound, or the connection fails.
+    /// When the role cannot be created or bound.
     pub async fn tenant_store(&self, tenant: &str, max_connections: u32) -> PgEventStore {
-        let owner = self.store();
-        owner.enable_row_level_security().await.expect("enable row-level security");
-        let role = self.tenant_role(tenant);
-        sqlx::raw_sql(&format!(
-            "DO $$ BEGIN CREATE ROLE \"{role}\" LOGIN; \
-             EXCEPTION WHEN duplicate_object THEN NULL; END $$"
-        ))
-        .execute(&self.pool)
-        .await
-        .expect("create a tenant role");
-        let tenant_id = fintra_core::TenantId::new(tenant).expect("a valid tenant id");
-        owner.bind_tenant_role(&role, &tenant_id).await.expect("bind the tenant role");
-        let options = PgStoreOptions { max_connections, ..self.options() };
-        let connect = self.connect_options.clone().username(&role);
-        let pool = options.pool_options().expect("valid options").connect_lazy_with(connect);
-        PgEventStore::from_pool(pool, &options).expect("valid options")
+        self.target().tenant_store(tenant, max_connections).await
     }
 }
 
