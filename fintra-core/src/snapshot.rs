@@ -40,8 +40,15 @@ impl Snapshot {
 /// # Contract
 /// - `save` validates, then replaces the stream's snapshot only if the new one has a higher
 ///   version (an older snapshot never overwrites a newer one); saving is idempotent.
+/// - A store that sees the event log (PostgreSQL) refuses a snapshot of a stream that does not
+///   exist for the session, or that has not reached the snapshot's version (`InvalidInput`);
+///   a store that cannot check accepts it, and the repository's load finds the mismatch
+///   (`Corrupted`).
 /// - `load` returns the latest saved snapshot, or `None`.
 /// - Snapshots are a cache: deleting them all changes nothing but load time.
+///
+/// `fintra_core::testing::snapshots` (feature `testing`) is the conformance suite every
+/// snapshot store runs.
 #[async_trait]
 pub trait SnapshotStore: Send + Sync {
     /// Saves `snapshot` if it is newer than the stored one.

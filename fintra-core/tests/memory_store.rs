@@ -55,25 +55,15 @@ fn os_threads_race_on_one_stream() {
     assert_eq!(store.len(), usize::try_from(total).unwrap());
 }
 
-#[tokio::test]
-async fn snapshot_store_keeps_only_newer_snapshots() {
-    let snapshots = InMemorySnapshotStore::new();
-    let s = stream("snap");
-    let at = |v: u64| Snapshot {
-        stream_id: s.clone(),
-        version: StreamVersion(v),
-        schema_version: 1,
-        occurred_at: conformance::base_time(),
-        state: format!("{{\"v\":{v}}}").into(),
-    };
-    assert_eq!(snapshots.load(&s).await.unwrap(), None);
-    snapshots.save(&at(5)).await.unwrap();
-    snapshots.save(&at(3)).await.unwrap();
-    assert_eq!(snapshots.load(&s).await.unwrap().unwrap().version, StreamVersion(5));
-    snapshots.save(&at(9)).await.unwrap();
-    assert_eq!(snapshots.load(&s).await.unwrap().unwrap().version, StreamVersion(9));
-    let invalid = snapshots.save(&at(0)).await;
-    assert!(matches!(invalid, Err(Error::InvalidInput { .. })));
+mod snapshot_suite {
+    fintra_core::snapshot_store_conformance!(
+        test = tokio::test,
+        stores = async {
+            (fintra_core::InMemorySnapshotStore::new(), fintra_core::InMemoryEventStore::new())
+        },
+        capabilities =
+            fintra_core::testing::snapshots::SnapshotCapabilities { checks_stream_head: false },
+    );
 }
 
 /// STYLE 5: random bounded workload, injected faults, compared with a reference model.

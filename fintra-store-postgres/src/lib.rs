@@ -12,14 +12,23 @@
 //!   written by a single `INSERT … UNNEST` statement; optimistic concurrency is exact because the
 //!   head row serialises writers of one stream.
 //! - **Idempotent retries** by event id, decided by the kernel's [`fintra_core::replayed_append`].
-//! - **The caller's transaction.** [`PgEventStore::append_in`] and
-//!   [`PgEventStore::bulk_import_in`] write on the host's own connection or sqlx transaction, so
-//!   events and the host's tables commit together.
+//! - **The caller's transaction.** [`PgTx`] ([`PgEventStore::begin`]) is a cancel-safe
+//!   transaction for the host's own statements and [`PgTx::append`], so events and the host's
+//!   tables commit together; [`PgEventStore::append_in`] and [`PgEventStore::bulk_import_in`]
+//!   write on a connection or sqlx transaction the host manages itself.
+//! - **Cancel safety.** A future dropped at any await leaves no pooled connection inside a
+//!   transaction or halfway through a reply: interrupted operations close their connection, and
+//!   pools built by fintra check and reset every connection coming back (ADR 0004).
 //! - **Bulk import** of up to [`TRANSACTION_EVENTS_MAX`] events per call through binary `COPY`,
 //!   atomic, with a progress callback ([`PgEventStore::bulk_import`]).
-//! - [`PgSnapshotStore`], `LISTEN/NOTIFY` wake-ups ([`PgEventStore::listen`]), optional
-//!   row-level security per tenant ([`PgEventStore::enable_row_level_security`]), pool and
+//! - **Tenant isolation that holds against a tenant running its own SQL**: row-level security on
+//!   events, stream heads and snapshots keyed on the session's login role
+//!   ([`PgEventStore::bind_tenant_role`]) or, for a trusted application, a session setting
+//!   ([`PgEventStore::enable_row_level_security`]).
+//! - [`PgSnapshotStore`], `LISTEN/NOTIFY` wake-ups ([`PgEventStore::listen`]), pool and
 //!   statement timeouts ([`PgStoreOptions`]), and `tracing` spans named `fintra.pg.*`.
+//!
+//! `docs/postgres.md` has the failure model: what each failure does to data and readers.
 //!
 //! Errors are the kernel's [`fintra_core::Error`]; database errors are mapped by kind and
 //! constraint name, never by SQLSTATE text.

@@ -9,6 +9,19 @@ mod conformance_suite {
     );
 }
 
+mod snapshot_suite {
+    fintra_core::snapshot_store_conformance!(
+        test = tokio::test(flavor = "multi_thread", worker_threads = 2),
+        stores = async {
+            let schema = fintra_store_postgres::testing::TestSchema::new().await;
+            let snapshots = fintra_store_postgres::PgSnapshotStore::new(schema.pool.clone());
+            (snapshots, schema.store())
+        },
+        capabilities =
+            fintra_core::testing::snapshots::SnapshotCapabilities { checks_stream_head: true },
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeded_simulation_against_a_reference_model() {
     let seed = fintra_core::testing::simulation::seed_from_env();

@@ -15,7 +15,10 @@ use sqlx::Row;
 
 fn of(tenant: &str, n: u64) -> NewEvent {
     NewEvent {
-        metadata: EventMetadata { tenant_id: TenantId::new(tenant).expect("tenant"), ..Default::default() },
+        metadata: EventMetadata {
+            tenant_id: TenantId::new(tenant).expect("tenant"),
+            ..Default::default()
+        },
         ..event(n)
     }
 }

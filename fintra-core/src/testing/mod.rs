@@ -12,6 +12,7 @@
 pub mod conformance;
 mod faulty;
 pub mod simulation;
+pub mod snapshots;
 mod spec;
 
 pub use faulty::{FaultRates, FaultyStore, InjectedFault, SimRng};
