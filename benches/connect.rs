@@ -13,10 +13,10 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
-use fintra_core::connect::{plaid, stage};
-use fintra_core::fos::Source;
-use fintra_core::twin::{Profile, ProfileCommand};
 use fintra_core::{Asset, EventMetadata, InMemoryEventStore, Repository};
+use fintra_twin::connect::{plaid, stage};
+use fintra_twin::fos::Source;
+use fintra_twin::{Profile, ProfileCommand};
 
 const NAMES: &[&str] = &[
     "SQ *STARBUCKS #1123",

@@ -17,13 +17,13 @@ use benches::{env, median};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fintra_core::ledger::{
-    AccountId, AccountKind, Command, Ledger, LedgerBook, LedgerOptions, NewAccount, NewTransfer,
-    TransferId,
-};
 use fintra_core::{
     Aggregate, Asset, DecideContext, EventStore, InMemoryEventStore, ManualClock, Money,
     Repository, SequentialIdGenerator,
+};
+use fintra_ledger::{
+    AccountId, AccountKind, Command, Ledger, LedgerBook, LedgerOptions, NewAccount, NewTransfer,
+    TransferId,
 };
 
 const WALLETS: u128 = 10_000;

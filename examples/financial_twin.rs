@@ -20,16 +20,16 @@ use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use examples::twin_import::{Normalised, csv_file, plaid_files, yapily_files};
-use fintra_core::connect::{StagedImport, stage};
-use fintra_core::fos::{FlowType, ManualAsset};
-use fintra_core::twin::{
-    self, Profile, ProfileCommand, ProfileRejection, WhatIf, net_worth_timeline, unified_360,
-};
 use fintra_core::{
     Asset, EventMetadata, EventStore, ExecuteError, InMemoryEventStore, ManualClock, Money,
     Repository, StreamId,
 };
 use fintra_store_postgres::{PgEventStore, PgStoreOptions};
+use fintra_twin::connect::{StagedImport, stage};
+use fintra_twin::fos::{FlowType, ManualAsset};
+use fintra_twin::{
+    self, Profile, ProfileCommand, ProfileRejection, WhatIf, net_worth_timeline, unified_360,
+};
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -192,9 +192,9 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
     );
 
     let profile = current.state;
-    let report = twin::report(&profile, today);
-    let month_ago = twin::as_of(&twin, &stream, today - Duration::days(30)).await?;
-    let view = unified_360(&report, twin::balance_sheet(&month_ago).net_worth_minor);
+    let report = fintra_twin::report(&profile, today);
+    let month_ago = fintra_twin::as_of(&twin, &stream, today - Duration::days(30)).await?;
+    let view = unified_360(&report, fintra_twin::balance_sheet(&month_ago).net_worth_minor);
     let sheet = &report.balance_sheet;
     let flow = &report.cashflow;
     println!("Unified 360 ({today})");
@@ -251,7 +251,7 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
     );
 
     let past = NaiveDate::from_ymd_opt(2024, 3, 31).ok_or("date")?;
-    let then = twin::report(&twin::as_of(&twin, &stream, past).await?, past);
+    let then = fintra_twin::report(&fintra_twin::as_of(&twin, &stream, past).await?, past);
     println!("\nTime travel: the twin as of {past}");
     println!(
         "  net worth {}   debt {}   burn {}/month   free cash flow {}/month",
@@ -265,7 +265,7 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
     let car = WhatIf::Without {
         transaction_id: format!("plaid:{}", examples::sample_data::CAR_DEPOSIT_ID),
     };
-    let no_car = twin::what_if(&twin, &stream, &car, today).await?;
+    let no_car = fintra_twin::what_if(&twin, &stream, &car, today).await?;
     println!(
         "  without the car deposit: net worth {} → {} (+{})",
         gbp(no_car.net_worth_live_minor),
@@ -279,7 +279,7 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
         from: NaiveDate::from_ymd_opt(2024, 7, 1).ok_or("date")?,
         percent: 10,
     };
-    let richer = twin::what_if(&twin, &stream, &raise, today).await?;
+    let richer = fintra_twin::what_if(&twin, &stream, &raise, today).await?;
     println!(
         "  with a 10% rise of \"{}\" from 2024-07: net worth {} → {}, free cash flow {} → {} per month",
         salary.merchant,

@@ -9,11 +9,11 @@
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use fintra_core::ledger::{
+use fintra_core::{Asset, InMemoryEventStore, ManualClock, Money, Repository};
+use fintra_ledger::{
     AccountId, AccountKind, Ledger, LedgerBook, LedgerError, LedgerOptions, NewAccount,
     NewTransfer, TransferId,
 };
-use fintra_core::{Asset, InMemoryEventStore, ManualClock, Money, Repository};
 
 type Failure = Box<dyn std::error::Error>;
 

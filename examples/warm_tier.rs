@@ -15,14 +15,14 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use examples::twin_import::plaid_files;
-use fintra_core::connect::stage;
-use fintra_core::twin::{Profile, ProfileCommand, ProfileRejection};
 use fintra_core::{
     Asset, EventMetadata, ExecuteError, ManualClock, Money, Position, Repository, TenantId,
 };
 use fintra_store_parquet::ParquetArchive;
 use fintra_store_timescale::series::EventQuery;
 use fintra_store_timescale::{TieredLog, TimescaleEventStore, TimescaleStoreOptions, TwinRollups};
+use fintra_twin::connect::stage;
+use fintra_twin::{Profile, ProfileCommand, ProfileRejection};
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -103,7 +103,7 @@ fn main() -> Result<(), Failure> {
         let profile = twin.load(&stream).await?.state;
         let checking = profile
             .accounts()
-            .find(|a| a.account.account_type == fintra_core::fos::AccountType::Checking);
+            .find(|a| a.account.account_type == fintra_twin::fos::AccountType::Checking);
         if let Some(account) = checking {
             let id = &account.account.account_id;
             println!("\nend-of-day balance of {id} ({})", account.account.name);

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use fintra_core::Asset;
-use fintra_core::connect::csv::{CsvAccount, CsvMapping};
-use fintra_core::connect::{ConnectError, plaid, yapily};
-use fintra_core::fos::{AccountType, Source, UnifiedAccount, UnifiedTransaction};
+use fintra_twin::connect::csv::{CsvAccount, CsvMapping};
+use fintra_twin::connect::{ConnectError, plaid, yapily};
+use fintra_twin::fos::{AccountType, Source, UnifiedAccount, UnifiedTransaction};
 
 /// Accounts and transactions from one source.
 #[derive(Clone, Debug)]
@@ -93,7 +93,7 @@ pub fn yapily_files(dir: &Path, now: DateTime<Utc>) -> Result<Normalised, LoadEr
 /// [`LoadError`].
 pub fn csv_file(dir: &Path, now: DateTime<Utc>) -> Result<Normalised, LoadError> {
     let bytes = read(dir, "credit_union.csv")?;
-    let (account, transactions) = fintra_core::connect::csv::normalise(
+    let (account, transactions) = fintra_twin::connect::csv::normalise(
         &bytes,
         &CsvMapping::signed_amount_preset(),
         &credit_union_account(),

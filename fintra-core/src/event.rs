@@ -12,12 +12,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::backend::check_limit;
 use crate::limits::{
     ACTOR_BYTES_MAX, APPEND_BYTES_MAX, APPEND_EVENTS_MAX, CONTENT_TYPE_BYTES_MAX,
     EVENT_TYPE_BYTES_MAX, HEADER_NAME_BYTES_MAX, HEADER_VALUE_BYTES_MAX, HEADERS_MAX,
     PAYLOAD_BYTES_MAX,
 };
-use crate::{Error, EventId, Position, Result, StreamId, StreamVersion, TenantId, check_limit};
+use crate::{Error, EventId, Position, Result, StreamId, StreamVersion, TenantId};
 
 /// Who caused an event: the system itself or a user.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,8 +1,8 @@
 //! # fintra-core — the event-sourcing kernel of fintra
 //!
 //! fintra keeps an immutable event log as the source of truth and derives state from it. This
-//! crate holds the parts every other fintra crate builds on, with no database driver and no async
-//! runtime:
+//! crate is the kernel every other fintra crate builds on — no domain code, no database driver,
+//! no async runtime:
 //!
 //! - the event envelope ([`NewEvent`], [`RecordedEvent`], [`EventMetadata`]);
 //! - the storage contract ([`EventStore`], documented in its `# Contract` section, with
@@ -11,13 +11,14 @@
 //!   commands with bounded retries, answers time travel and builds what-if [`Fork`]s;
 //! - codecs ([`JsonCodec`], [`ProstCodec`]) and [`Upcasters`];
 //! - [`Money`] in integer minor units;
-//! - a double-entry [`ledger`] (TigerBeetle's model, as aggregates);
-//! - the FintraOS domain: [`fos`] types, [`connect`] normalisers (Plaid, Yapily, CSV) with staged
-//!   imports and provider routing, and the Financial [`twin`] with its engines;
-//! - every bound in [`limits`];
+//! - every bound in [`limits`], and the helpers store authors need in [`backend`];
 //! - [`InMemoryEventStore`], a complete backend and the embedded default;
-//! - with the `testing` feature, `testing::conformance` (the suite every store passes) and
-//!   `testing::AggregateSpec` (given/when/then).
+//! - with the `testing` feature, `testing::conformance` (the suite every store passes),
+//!   `testing::snapshots` (the suite every snapshot store passes) and `testing::AggregateSpec`
+//!   (given/when/then).
+//!
+//! The double-entry ledger is `fintra-ledger`; the FintraOS domain (FOS types, Connect, the
+//! Financial Twin) is `fintra-twin`.
 //!
 //! ```
 //! use fintra_core::{
@@ -47,20 +48,16 @@
 mod aggregate;
 mod clock;
 mod codec;
-pub mod connect;
 mod error;
 mod event;
-pub mod fos;
 mod idempotency;
 mod ids;
-pub mod ledger;
 pub mod limits;
 mod memory;
 mod money;
 mod repository;
 mod snapshot;
 mod store;
-pub mod twin;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -70,12 +67,11 @@ pub use clock::{
     Clock, IdGenerator, ManualClock, SequentialIdGenerator, SystemClock, UuidV7Generator,
 };
 pub use codec::{Codec, JsonCodec, ProstCodec, RawEvent, UpcastFn, Upcasters};
-pub use error::{BoxError, Error, Result, check_limit};
+pub use error::{BoxError, Error, Result};
 pub use event::{
-    Actor, ContentType, EventMetadata, NewEvent, RecordedEvent, truncate_to_micros, validate_batch,
+    Actor, ContentType, EventMetadata, NewEvent, RecordedEvent, truncate_to_micros,
     validate_timestamp,
 };
-pub use idempotency::replayed_append;
 pub use ids::{EventId, Position, StreamId, StreamVersion, TenantId};
 pub use memory::{InMemoryEventStore, InMemorySnapshotStore};
 pub use money::{Asset, AssetKind, Money, MoneyError};
@@ -83,8 +79,17 @@ pub use repository::{Branch, ExecuteError, Executed, Fork, Loaded, Repository};
 pub use snapshot::{Snapshot, SnapshotStore};
 pub use store::{
     AppendResult, AsOf, EventStore, EventStoreExt, ExpectedVersion, ReadStreamOptions,
-    check_read_limit, is_last_stream_page, page_payload_bytes, truncate_to_page_bytes,
+    is_last_stream_page,
 };
+
+/// What a store author needs besides the contract: the checks every store runs before touching
+/// its backend, the idempotency rule, and page bounds. Application code rarely needs these.
+pub mod backend {
+    pub use crate::error::check_limit;
+    pub use crate::event::validate_batch;
+    pub use crate::idempotency::replayed_append;
+    pub use crate::store::{check_read_limit, page_payload_bytes, truncate_to_page_bytes};
+}
 
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

@@ -10,11 +10,12 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::backend::{replayed_append, truncate_to_page_bytes, validate_batch};
 use crate::store::check_read_limit;
 use crate::{
     AppendResult, Clock, Error, EventId, EventStore, ExpectedVersion, NewEvent, Position,
     ReadStreamOptions, RecordedEvent, Result, Snapshot, SnapshotStore, StreamId, StreamVersion,
-    SystemClock, replayed_append, truncate_to_page_bytes, validate_batch,
+    SystemClock,
 };
 
 #[derive(Default)]

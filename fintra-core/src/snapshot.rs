@@ -4,8 +4,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
+use crate::backend::check_limit;
 use crate::limits::SNAPSHOT_BYTES_MAX;
-use crate::{Error, Result, StreamId, StreamVersion, check_limit};
+use crate::{Error, Result, StreamId, StreamVersion};
 
 /// One saved state of a stream's aggregate.
 #[derive(Clone, Debug, PartialEq, Eq)]

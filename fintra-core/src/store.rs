@@ -137,7 +137,7 @@ pub fn check_read_limit(limit: usize) -> Result<()> {
     if limit == 0 {
         return Err(Error::invalid("limit", "a read returns at least one event"));
     }
-    crate::check_limit("READ_PAGE_EVENTS_MAX", READ_PAGE_EVENTS_MAX, limit)
+    crate::backend::check_limit("READ_PAGE_EVENTS_MAX", READ_PAGE_EVENTS_MAX, limit)
 }
 
 /// Payload bytes of a page of events.
@@ -176,7 +176,7 @@ pub fn truncate_to_page_bytes<T: std::borrow::Borrow<RecordedEvent>>(events: &mu
 /// - **Atomicity.** [`append`](Self::append) writes its whole batch to one stream or nothing.
 ///   A failed append (conflict, invalid input, backend error) leaves no event behind.
 /// - **Validation first.** Batches are checked against [`crate::limits`] and
-///   [`crate::validate_batch`] before the backend is touched: an empty batch, an oversized
+///   [`crate::backend::validate_batch`] before the backend is touched: an empty batch, an oversized
 ///   payload or a batch over the limit returns `InvalidInput`/`LimitExceeded`.
 /// - **One tenant per stream.** A stream's tenant is the tenant of its first event. A batch that
 ///   mixes tenants, or appends another tenant's events to an existing stream, is `InvalidInput`.

@@ -4,10 +4,7 @@
 use std::sync::Arc;
 
 use fintra_core::testing::conformance::{self, Capabilities, event, stream};
-use fintra_core::{
-    Error, EventStore, ExpectedVersion, InMemoryEventStore, InMemorySnapshotStore, Snapshot,
-    SnapshotStore, StreamVersion,
-};
+use fintra_core::{Error, EventStore, ExpectedVersion, InMemoryEventStore, StreamVersion};
 
 mod conformance_suite {
     fintra_core::event_store_conformance!(

@@ -16,9 +16,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{Datelike, Months, NaiveDate};
-use fintra_core::fos::UnifiedTransaction;
-use fintra_core::twin::{self, Profile};
 use fintra_core::{DomainEvent, EventStore, Loaded, RecordedEvent, Repository, StreamId};
+use fintra_twin::Profile;
+use fintra_twin::fos::UnifiedTransaction;
 use serde_json::{Value, json};
 
 use crate::redis::RedisProjection;
@@ -94,9 +94,9 @@ fn month_key(day: NaiveDate) -> String {
 /// The Unified 360 document of `profile` as of its latest transaction, with provenance.
 pub fn unified_360_view(profile: &Profile, event: &RecordedEvent) -> Value {
     let today = profile.last_transaction_date().unwrap_or_else(|| event.occurred_at.date_naive());
-    let report = twin::report(profile, today);
-    let month_ago = twin::balance_sheet_on(profile, today - chrono::Duration::days(30));
-    let view = twin::unified_360(&report, month_ago.net_worth_minor);
+    let report = fintra_twin::report(profile, today);
+    let month_ago = fintra_twin::balance_sheet_on(profile, today - chrono::Duration::days(30));
+    let view = fintra_twin::unified_360(&report, month_ago.net_worth_minor);
     let meta = provenance(event);
     json!({
         "as_of": today,
@@ -122,9 +122,9 @@ pub fn unified_360_view(profile: &Profile, event: &RecordedEvent) -> Value {
 
 /// Spend by category for `month` with the previous month and the change per category.
 pub fn spend_view(profile: &Profile, month: NaiveDate, event: &RecordedEvent) -> Value {
-    let this = twin::spend_by_category(profile, month);
+    let this = fintra_twin::spend_by_category(profile, month);
     let previous_month = month.checked_sub_months(Months::new(1)).unwrap_or(month);
-    let previous = twin::spend_by_category(profile, previous_month);
+    let previous = fintra_twin::spend_by_category(profile, previous_month);
     let mut categories: Vec<&String> = this.keys().chain(previous.keys()).collect();
     categories.sort();
     categories.dedup();
@@ -158,7 +158,7 @@ pub fn net_worth_view(profile: &Profile, event: &RecordedEvent) -> Value {
                 .and_then(|m| m.pred_opt())
                 .unwrap_or(month)
                 .min(last);
-            points.push(json!({"date": end, "net_worth_minor": twin::balance_sheet_on(profile, end).net_worth_minor}));
+            points.push(json!({"date": end, "net_worth_minor": fintra_twin::balance_sheet_on(profile, end).net_worth_minor}));
             match month.checked_add_months(Months::new(1)) {
                 Some(next) => month = next,
                 None => break,

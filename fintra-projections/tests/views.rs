@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use fintra_core::connect::{plaid, stage};
-use fintra_core::fos::Source;
 use fintra_core::testing::conformance::read_entire_log;
-use fintra_core::twin::{self, Profile, ProfileCommand};
 use fintra_core::{Asset, EventMetadata, EventStore, ManualClock, Repository};
 use fintra_projections::views::{TransactionFilter, TwinViews, query_transactions};
 use fintra_projections::{ProjectionRunner, RedisSink, RedisViews, RunnerOptions};
 use fintra_store_postgres::testing::TestSchema;
+use fintra_twin::connect::{plaid, stage};
+use fintra_twin::fos::Source;
+use fintra_twin::{Profile, ProfileCommand};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 6, 30, 12, 0, 0).unwrap()
@@ -94,7 +94,7 @@ async fn views_in_redis_match_the_engines_and_name_their_source() {
     sink.activate().await.unwrap();
 
     let profile = repository.load(&stream).await.unwrap().state;
-    let report = twin::report(&profile, profile.last_transaction_date().unwrap());
+    let report = fintra_twin::report(&profile, profile.last_transaction_date().unwrap());
     let views = RedisViews::new(conn.clone(), &prefix);
     let (position, json) =
         views.get("twin_views", &format!("unified360:{stream}")).await.unwrap().unwrap();

@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 
+use fintra_core::backend::replayed_append;
 use fintra_core::{
     AppendResult, Error, EventId, ExpectedVersion, NewEvent, Position, Result, StreamId,
-    StreamVersion, replayed_append,
+    StreamVersion,
 };
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};

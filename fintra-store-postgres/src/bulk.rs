@@ -54,7 +54,11 @@ fn plan(
     if events.is_empty() {
         return Err(Error::invalid("events", "a bulk import needs at least one event"));
     }
-    fintra_core::check_limit("TRANSACTION_EVENTS_MAX", TRANSACTION_EVENTS_MAX, events.len())?;
+    fintra_core::backend::check_limit(
+        "TRANSACTION_EVENTS_MAX",
+        TRANSACTION_EVENTS_MAX,
+        events.len(),
+    )?;
     let mut ids = HashSet::with_capacity(events.len());
     let mut index: HashMap<&StreamId, usize> = HashMap::new();
     let mut plans: Vec<StreamPlan<'_>> = Vec::new();
@@ -225,8 +229,12 @@ async fn copy_all<'e>(
     let lo: i64 = range.try_get("lo").map_err(|e| fail(backend(e)))?;
     let used = usize::try_from(base - lo).unwrap_or(usize::MAX);
     let max = TRANSACTION_EVENTS_MAX;
-    fintra_core::check_limit("TRANSACTION_EVENTS_MAX", max, used.saturating_add(events.len()))
-        .map_err(fail)?;
+    fintra_core::backend::check_limit(
+        "TRANSACTION_EVENTS_MAX",
+        max,
+        used.saturating_add(events.len()),
+    )
+    .map_err(fail)?;
     reserve_heads(tx, plans, index, target.rls).await?;
 
     let total = u64::try_from(events.len()).unwrap_or(u64::MAX);

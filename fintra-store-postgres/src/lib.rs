@@ -11,7 +11,7 @@
 //! - **One statement per append.** The stream's head row and every event of the batch are
 //!   written by a single `INSERT … UNNEST` statement; optimistic concurrency is exact because the
 //!   head row serialises writers of one stream.
-//! - **Idempotent retries** by event id, decided by the kernel's [`fintra_core::replayed_append`].
+//! - **Idempotent retries** by event id, decided by the kernel's [`fintra_core::backend::replayed_append`].
 //! - **The caller's transaction.** [`PgTx`] ([`PgEventStore::begin`]) is a cancel-safe
 //!   transaction for the host's own statements and [`PgTx::append`], so events and the host's
 //!   tables commit together; [`PgEventStore::append_in`] and [`PgEventStore::bulk_import_in`]

@@ -4,10 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use fintra_core::backend::{check_read_limit, validate_batch};
 use fintra_core::limits::READ_PAGE_BYTES_MAX;
 use fintra_core::{
     AppendResult, AsOf, Error, EventStore, ExpectedVersion, NewEvent, Position, ReadStreamOptions,
-    RecordedEvent, Result, StreamId, StreamVersion, check_read_limit, validate_batch,
+    RecordedEvent, Result, StreamId, StreamVersion,
 };
 use futures::StreamExt;
 use sqlx::{Connection, PgConnection, PgPool, Row};

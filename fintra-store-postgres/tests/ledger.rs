@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
-use fintra_core::ledger::{
+use fintra_core::{Asset, Money, Repository};
+use fintra_ledger::{
     AccountId, AccountKind, Ledger, LedgerBook, LedgerError, LedgerOptions, NewAccount,
     NewTransfer, Rejection, TransferId,
 };
-use fintra_core::{Asset, Money, Repository};
 use fintra_store_postgres::PgEventStore;
 use fintra_store_postgres::testing::TestSchema;
 

@@ -301,3 +301,37 @@ async fn bulk_import_works_for_a_tenant_role() {
     let s = a.read_stream_to_vec(&stream("bulk-3"), 1_000).await.unwrap();
     assert!(s.iter().zip(1u64..).all(|(e, v)| e.stream_version == StreamVersion(v)));
 }
+
+/// Symptom (found by the torture suite): an append inside a transaction failed with a unique
+/// violation on `fintra_streams_tenant_key` when another writer created the same stream at the
+/// same moment.
+/// Cause: a second unique index on the head table, which `ON CONFLICT (stream_id)` does not
+/// arbitrate.
+/// Fix: no second unique index; snapshots are tied to their stream's tenant by a trigger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_appends_to_one_stream_never_raise_a_unique_violation() {
+    let schema = TestSchema::new().await;
+    let store = schema.store();
+    for round in 0..100u64 {
+        let s = stream(&format!("race-{round}"));
+        let writers: Vec<_> = (0..6u64)
+            .map(|w| {
+                let (store, s) = (store.clone(), s.clone());
+                tokio::spawn(async move {
+                    let batch = [event(round * 100 + w + 1)];
+                    if w % 2 == 0 {
+                        store.append(&s, ExpectedVersion::Any, &batch).await
+                    } else {
+                        let mut tx = store.begin().await?;
+                        let result = tx.append(&store, &s, ExpectedVersion::Any, &batch).await?;
+                        tx.commit().await.map(|()| result)
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap().unwrap();
+        }
+        assert_eq!(store.stream_version(&s).await.unwrap(), StreamVersion(6));
+    }
+}

@@ -33,13 +33,17 @@ pub mod series;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "tiering")]
 pub mod tiering;
+#[cfg(feature = "twin")]
 mod twin;
 
 pub use options::TimescaleStoreOptions;
 pub use schema::{Maintenance, Partition};
 pub use store::{TimescaleEventStore, WarmLayout};
+#[cfg(feature = "tiering")]
 pub use tiering::{TieredLog, Tiering, TieringReport, TieringStep};
+#[cfg(feature = "twin")]
 pub use twin::TwinRollups;
 
 #[cfg(doctest)]

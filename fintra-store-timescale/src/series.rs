@@ -176,7 +176,7 @@ impl TimescaleEventStore {
     /// `Backend`.
     pub async fn events_between(&self, query: &EventQuery) -> Result<EventPage> {
         check_range(query.from, query.to)?;
-        fintra_core::check_read_limit(query.limit)?;
+        fintra_core::backend::check_read_limit(query.limit)?;
         let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
         let (after_at, after_position) = match query.after {
             Some(cursor) => (
@@ -339,7 +339,7 @@ impl TimescaleEventStore {
             .fetch_all(self.pool())
             .await
             .map_err(Error::backend)?;
-        fintra_core::check_limit("SERIES_ROWS_MAX", SERIES_ROWS_MAX, rows.len())?;
+        fintra_core::backend::check_limit("SERIES_ROWS_MAX", SERIES_ROWS_MAX, rows.len())?;
         rows.iter().map(bucket_from_row).collect()
     }
 
@@ -367,7 +367,7 @@ impl TimescaleEventStore {
             .fetch_all(self.pool())
             .await
             .map_err(Error::backend)?;
-        fintra_core::check_limit("SERIES_ROWS_MAX", SERIES_ROWS_MAX, rows.len())?;
+        fintra_core::backend::check_limit("SERIES_ROWS_MAX", SERIES_ROWS_MAX, rows.len())?;
         rows.iter().map(bucket_from_row).collect()
     }
 
@@ -418,7 +418,11 @@ impl TimescaleEventStore {
             return Err(Error::invalid("to", "the range ends before it starts"));
         }
         let days = usize::try_from((to - from).num_days()).unwrap_or(usize::MAX);
-        fintra_core::check_limit("SERIES_ROWS_MAX", SERIES_ROWS_MAX, days.saturating_add(1))?;
+        fintra_core::backend::check_limit(
+            "SERIES_ROWS_MAX",
+            SERIES_ROWS_MAX,
+            days.saturating_add(1),
+        )?;
         let rows = sqlx::query(include_str!("../sql/daily_balances.sql"))
             .bind(tenant.as_str())
             .bind(account)

@@ -535,7 +535,7 @@ impl TieredLog {
     /// # Errors
     /// `LimitExceeded` for a page over the read limit; archive and database errors.
     pub async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>> {
-        fintra_core::check_read_limit(limit)?;
+        fintra_core::backend::check_read_limit(limit)?;
         let horizon: i64 = sqlx::query_scalar(
             "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20",
         )

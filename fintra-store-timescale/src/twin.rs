@@ -1,10 +1,10 @@
 //! [`TwinRollups`]: daily balances per account and daily spend per category, fed from the
 //! Financial Twin's events in the log.
 
-use fintra_core::fos::TransactionStatus;
-use fintra_core::twin::{Profile, ProfileEvent};
 use fintra_core::{Aggregate, Error, Position, RecordedEvent, Result};
 use fintra_core::{Codec, EventStore, JsonCodec, RawEvent};
+use fintra_twin::fos::TransactionStatus;
+use fintra_twin::{Profile, ProfileEvent};
 use rust_decimal::Decimal;
 
 use crate::TimescaleEventStore;

@@ -5,10 +5,10 @@
 mod common;
 
 use chrono::{NaiveDate, TimeDelta};
-use fintra_core::twin::{Profile, ProfileCommand};
 use fintra_core::{EventStore, Repository, TenantId};
 use fintra_store_timescale::testing::fresh_store;
 use fintra_store_timescale::{TwinRollups, WarmLayout};
+use fintra_twin::{Profile, ProfileCommand};
 use rust_decimal::Decimal;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,12 +88,12 @@ async fn twin_rollups_match_the_twin() {
     let meta = &fintra_core::EventMetadata::default();
     let now = chrono::DateTime::parse_from_rfc3339("2024-06-01T00:00:00Z").unwrap().to_utc();
     let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data");
-    let accounts = fintra_core::connect::plaid::accounts(
+    let accounts = fintra_twin::connect::plaid::accounts(
         &std::fs::read(data.join("plaid_accounts.json")).unwrap(),
         Some("ins_northbank"),
     )
     .unwrap();
-    let transactions = fintra_core::connect::plaid::transactions(
+    let transactions = fintra_twin::connect::plaid::transactions(
         &std::fs::read(data.join("plaid_transactions.json")).unwrap(),
         &accounts,
         now,
@@ -107,7 +107,7 @@ async fn twin_rollups_match_the_twin() {
     for (n, part) in [first, second].into_iter().enumerate() {
         let import = ProfileCommand::Import {
             import_id: uuid::Uuid::from_u128(100 + n as u128),
-            source: fintra_core::fos::Source::Plaid,
+            source: fintra_twin::fos::Source::Plaid,
             accounts: accounts.clone(),
             transactions: part.to_vec(),
             anchors: Default::default(),

@@ -6,10 +6,11 @@
 
 use std::sync::Arc;
 
+use crate::backend::check_limit;
 use crate::limits::{APPEND_EVENTS_MAX, FORK_EVENTS_MAX};
 use crate::{
     Aggregate, Codec, Error, EventId, EventMetadata, EventStore, ExpectedVersion,
-    InMemoryEventStore, NewEvent, RecordedEvent, Result, StreamId, check_limit,
+    InMemoryEventStore, NewEvent, RecordedEvent, Result, StreamId,
 };
 
 use super::{Loaded, Repository};

@@ -192,7 +192,7 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
             return Err(Error::invalid("capacity", "must be at least 1"));
         }
         let max = crate::limits::AGGREGATE_CACHE_ENTRIES_MAX;
-        crate::check_limit("AGGREGATE_CACHE_ENTRIES_MAX", max, capacity)?;
+        crate::backend::check_limit("AGGREGATE_CACHE_ENTRIES_MAX", max, capacity)?;
         self.cache = Some(cache::AggregateCache::new(capacity));
         Ok(self)
     }
@@ -650,7 +650,7 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
         let mut base = Vec::new();
         self.store
             .for_each_in_stream(stream, StreamVersion::FIRST, as_of, |event| {
-                crate::check_limit("FORK_EVENTS_MAX", max, base.len().saturating_add(1))?;
+                crate::backend::check_limit("FORK_EVENTS_MAX", max, base.len().saturating_add(1))?;
                 base.push(event);
                 Ok(())
             })

@@ -3,12 +3,12 @@
 //! transaction, so a crash neither loses nor repeats a firing.
 
 use async_trait::async_trait;
-use fintra_core::twin::{Profile, ProfileEvent};
 use fintra_core::{
     Aggregate, EventMetadata, ExpectedVersion, Loaded, Position, RecordedEvent, Repository,
     StreamId,
 };
 use fintra_store_postgres::PgEventStore;
+use fintra_twin::{Profile, ProfileEvent};
 use serde_json::json;
 use sqlx::PgPool;
 

@@ -147,6 +147,10 @@ async fn raw_sql_attacks(conn: &mut PgConnection, target: &Target, single: bool,
     if single {
         refused.push("INSERT INTO fintra_snapshots VALUES ('torture-b-account', 5, 1, now(), '\\x00', now(), 'tenant-b')".to_owned());
         refused.push("INSERT INTO fintra_snapshots (stream_id, tenant_id, version, schema_version, occurred_at, state) VALUES ('torture-b-account', 'tenant-a', 5, 1, now(), '') ON CONFLICT (stream_id) DO UPDATE SET state = 'forged'".to_owned());
+        // The same, after shadowing the head table with a temporary one (first on the path).
+        refused.push("CREATE TEMP TABLE IF NOT EXISTS fintra_streams (stream_id text, tenant_id text, version bigint); \
+                      INSERT INTO pg_temp.fintra_streams VALUES ('torture-b-second', 'tenant-a', 1); \
+                      INSERT INTO fintra_snapshots (stream_id, tenant_id, version, schema_version, occurred_at, state) VALUES ('torture-b-second', 'tenant-a', 1, 1, now(), '') ON CONFLICT (stream_id) DO NOTHING".to_owned());
         // Filing a snapshot under A's own tenant for B's stream (it would block B's saves).
         refused.push("INSERT INTO fintra_snapshots (stream_id, tenant_id, version, schema_version, occurred_at, state) VALUES ('torture-b-second', 'tenant-a', 1, 1, now(), '') ON CONFLICT (stream_id) DO NOTHING".to_owned());
     }

@@ -12,10 +12,10 @@ use super::{
     ConnectError, INPUT_BYTES_MAX, RECORDS_MAX, categorise, check_size, currency, minor_units,
     same_currency, text,
 };
-use crate::Asset;
 use crate::fos::{
     AccountClass, AccountType, Source, TransactionStatus, UnifiedAccount, UnifiedTransaction,
 };
+use fintra_core::Asset;
 
 /// Where the amount is.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::events::{ProfileCommand, ProfileEvent, ProfileRejection};
 use crate::fos::{ManualAsset, Source, TransactionStatus, UnifiedAccount, UnifiedTransaction};
-use crate::{Aggregate, Asset, DecideContext};
+use fintra_core::{Aggregate, Asset, DecideContext};
 
 /// Most events one import command may produce (accounts + days); larger imports are split by
 /// [`StagedImport::approve`](crate::connect::StagedImport::approve).

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::types::{AccountId, PendingStatus, TransferId};
-use crate::Asset;
+use fintra_core::Asset;
 
 /// Why a ledger command was refused: one variant per rule.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -190,7 +190,7 @@ pub enum Rejection {
     /// An empty batch.
     #[error("the batch is empty")]
     EmptyBatch,
-    /// A size or count bound from [`crate::limits`] or the ledger module.
+    /// A size or count bound from [`fintra_core::limits`] or the ledger module.
     #[error("{what}: {actual} is above the maximum {max}")]
     TooLarge {
         /// What was too large.

@@ -14,8 +14,8 @@ use super::{
     CORRECTION_REASON_BYTES_MAX, EXPIRE_PER_COMMAND_MAX, LINKED_TRANSFERS_MAX, OPEN_ACCOUNTS_MAX,
     REFERENCE_BYTES_MAX,
 };
-use crate::limits::{HEADER_NAME_BYTES_MAX, HEADER_VALUE_BYTES_MAX, HEADERS_MAX};
-use crate::{Aggregate, Asset, DecideContext, truncate_to_micros};
+use fintra_core::limits::{HEADER_NAME_BYTES_MAX, HEADER_VALUE_BYTES_MAX, HEADERS_MAX};
+use fintra_core::{Aggregate, Asset, DecideContext, truncate_to_micros};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Entry {

@@ -8,10 +8,10 @@ use chrono::{Datelike, Duration, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::profile::{Profile, TwinTransaction};
-use crate::Asset;
 use crate::fos::{
     AccountClass, AccountType, BalanceGroup, CashflowStream, FlowType, Frequency, Recurrence,
 };
+use fintra_core::Asset;
 
 /// The stock of wealth (spec §4.4), in the profile's base currency.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

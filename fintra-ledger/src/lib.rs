@@ -14,7 +14,7 @@
 //!   account) does not serialise every transfer; see `docs/ledger.md`.
 //!
 //! ```
-//! use fintra_core::ledger::{AccountId, AccountKind, Command, LedgerBook, NewAccount, NewTransfer, TransferId};
+//! use fintra_ledger::{AccountId, AccountKind, Command, LedgerBook, NewAccount, NewTransfer, TransferId};
 //! use fintra_core::{Asset, InMemoryEventStore, Money, Repository, EventMetadata};
 //! # futures::executor::block_on(async {
 //! let books = Repository::<LedgerBook, _>::new(InMemoryEventStore::new());
@@ -42,7 +42,6 @@ mod tests;
 mod types;
 
 pub use book::{LedgerBook, TrialBalance};
-pub use hash::{IdHash, IdHasher};
 pub use service::{CLEARING_ACCOUNT_CODE, Ledger, LedgerError, LedgerOptions};
 pub use types::{
     Account, AccountFlags, AccountId, AccountKind, Balance, BalanceCondition, BalancingSide,
@@ -66,5 +65,5 @@ pub const BOOKS_MAX: u16 = 1024;
 
 // One command's events must fit one append.
 const _: () =
-    assert!(LINKED_TRANSFERS_MAX + EXPIRE_PER_COMMAND_MAX < crate::limits::APPEND_EVENTS_MAX);
-const _: () = assert!(OPEN_ACCOUNTS_MAX <= crate::limits::APPEND_EVENTS_MAX);
+    assert!(LINKED_TRANSFERS_MAX + EXPIRE_PER_COMMAND_MAX < fintra_core::limits::APPEND_EVENTS_MAX);
+const _: () = assert!(OPEN_ACCOUNTS_MAX <= fintra_core::limits::APPEND_EVENTS_MAX);

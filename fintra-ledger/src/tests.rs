@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::*;
-use crate::testing::AggregateSpec;
-use crate::{Aggregate, Asset, DecideContext, DomainEvent, Money, SequentialIdGenerator};
+use fintra_core::testing::AggregateSpec;
+use fintra_core::{Aggregate, Asset, DecideContext, DomainEvent, Money, SequentialIdGenerator};
 
 const WALLET: AccountId = AccountId::from_u128(1);
 const CASH: AccountId = AccountId::from_u128(2);
@@ -486,15 +486,15 @@ fn accounts_open_idempotently_and_reject_conflicting_definitions() {
         Rejection::InFuture { at: later, now: h.now },
     );
     let mut crowded = NewAccount::new(fresh, Asset::EUR, AccountKind::Asset);
-    for i in 0..=crate::limits::HEADERS_MAX {
+    for i in 0..=fintra_core::limits::HEADERS_MAX {
         crowded = crowded.with_metadata(&format!("k{i}"), "v");
     }
     h.rejects(
         Command::OpenAccounts(vec![crowded]),
         Rejection::TooLarge {
             what: "account metadata entries",
-            max: crate::limits::HEADERS_MAX,
-            actual: crate::limits::HEADERS_MAX + 1,
+            max: fintra_core::limits::HEADERS_MAX,
+            actual: fintra_core::limits::HEADERS_MAX + 1,
         },
     );
 }

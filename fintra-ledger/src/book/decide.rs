@@ -105,7 +105,7 @@ pub(super) fn part(
     id: TransferId,
     account: AccountId,
     asset: Asset,
-    amount: Option<crate::Money>,
+    amount: Option<fintra_core::Money>,
     default: i128,
 ) -> Result<i128, Rejection> {
     let Some(amount) = amount else { return Ok(default) };
@@ -173,7 +173,7 @@ pub(super) fn decide_transfer(
                     requested: posted,
                 });
             }
-            let amount = crate::Money::new(posted, p.amount.asset());
+            let amount = fintra_core::Money::new(posted, p.amount.asset());
             let phase = Phase::Post { pending: *pending };
             (phase, p.debit_account, p.credit_account, amount, p.effective_at)
         }
@@ -194,7 +194,7 @@ pub(super) fn decide_transfer(
             if moved <= 0 {
                 return Err(Rejection::NothingAvailable { id });
             }
-            let amount = crate::Money::new(moved, leg.amount.asset());
+            let amount = fintra_core::Money::new(moved, leg.amount.asset());
             (Phase::Posted, leg.debit, leg.credit, amount, earliest)
         }
         TransferKind::Correction { original, amount, reason } => {
@@ -227,7 +227,7 @@ pub(super) fn decide_transfer(
             }
             open_account(work, debit)?;
             open_account(work, credit)?;
-            let amount = crate::Money::new(requested, asset);
+            let amount = fintra_core::Money::new(requested, asset);
             (Phase::Posted, debit, credit, amount, o_effective)
         }
     };

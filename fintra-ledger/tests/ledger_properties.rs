@@ -6,11 +6,11 @@
 #![allow(clippy::unwrap_used, reason = "test helpers fail the test on a setup error")]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use fintra_core::ledger::{
+use fintra_core::{Aggregate, Asset, DecideContext, Money, SequentialIdGenerator};
+use fintra_ledger::{
     AccountFlags, AccountId, AccountKind, BalancingSide, Command, LedgerBook, LedgerEvent, Leg,
     NewAccount, NewTransfer, TransferId, TransferKind,
 };
-use fintra_core::{Aggregate, Asset, DecideContext, Money, SequentialIdGenerator};
 use proptest::prelude::*;
 
 const ACCOUNTS: u128 = 8;
@@ -109,7 +109,7 @@ impl World {
         TransferId::from_u128(self.next_id)
     }
 
-    fn run(&mut self, command: &Command) -> Result<usize, fintra_core::ledger::Rejection> {
+    fn run(&mut self, command: &Command) -> Result<usize, fintra_ledger::Rejection> {
         let ids = SequentialIdGenerator::default();
         let events = self.book.decide(command, &DecideContext::new(self.now, &ids))?;
         events.iter().for_each(|e| self.book.apply(e));
@@ -135,11 +135,7 @@ impl World {
     }
 
     /// Ids of recorded transfers with a given property, to pick from.
-    fn pick(
-        &self,
-        pick: usize,
-        wanted: impl Fn(&fintra_core::ledger::Transfer) -> bool,
-    ) -> TransferId {
+    fn pick(&self, pick: usize, wanted: impl Fn(&fintra_ledger::Transfer) -> bool) -> TransferId {
         let ids: Vec<TransferId> = self
             .history
             .iter()
@@ -166,15 +162,15 @@ impl World {
                 ))
             }
             Op::Post { pick, part } => {
-                let pending = self
-                    .pick(*pick, |t| matches!(t.phase, fintra_core::ledger::Phase::Pending { .. }));
+                let pending =
+                    self.pick(*pick, |t| matches!(t.phase, fintra_ledger::Phase::Pending { .. }));
                 let asset = self.book.transfer(pending).map_or(Asset::EUR, |t| t.amount.asset());
                 let part = part.map(|n| asset_of(asset, n));
                 Command::Transfer(NewTransfer::post(self.id(), pending, part))
             }
             Op::Void { pick } => {
-                let pending = self
-                    .pick(*pick, |t| matches!(t.phase, fintra_core::ledger::Phase::Pending { .. }));
+                let pending =
+                    self.pick(*pick, |t| matches!(t.phase, fintra_ledger::Phase::Pending { .. }));
                 Command::Transfer(NewTransfer::void(self.id(), pending))
             }
             Op::Balancing { debit, credit, amount, credit_side } => {

@@ -7,17 +7,17 @@
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
-use fintra_core::connect::categorise;
-use fintra_core::fos::{
+use fintra_core::testing::AggregateSpec;
+use fintra_core::{
+    Asset, EventMetadata, EventStore, InMemoryEventStore, ManualClock, Repository, StreamId,
+};
+use fintra_twin::connect::categorise;
+use fintra_twin::fos::{
     AccountType, FlowType, Frequency, ManualAsset, Source, TransactionStatus, UnifiedAccount,
     UnifiedTransaction,
 };
-use fintra_core::testing::AggregateSpec;
-use fintra_core::twin::{
+use fintra_twin::{
     self, CashflowStatus, Profile, ProfileCommand, ProfileEvent, ProfileRejection, WhatIf,
-};
-use fintra_core::{
-    Asset, EventMetadata, EventStore, InMemoryEventStore, ManualClock, Repository, StreamId,
 };
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -139,12 +139,12 @@ async fn the_balance_sheet_sums_signed_balances_and_manual_assets() {
         attributes: Default::default(),
     };
     twin.run(ProfileCommand::ValueManualAsset(asset)).await;
-    let sheet = twin::balance_sheet(&twin.profile().await);
+    let sheet = fintra_twin::balance_sheet(&twin.profile().await);
     // Assets: 2,000 + 5,000 + 200,000 = 207,000; debt: 300 + 4,000 = 4,300.
     assert_eq!(sheet.total_assets_minor, 207_000_00);
     assert_eq!(sheet.total_debt_minor, 4_300_00);
     assert_eq!(sheet.net_worth_minor, 202_700_00, "net worth = signed sum (liabilities negative)");
-    assert_eq!(sheet.by_group[&fintra_core::fos::BalanceGroup::Property], 200_000_00);
+    assert_eq!(sheet.by_group[&fintra_twin::fos::BalanceGroup::Property], 200_000_00);
 }
 
 #[tokio::test]
@@ -153,7 +153,7 @@ async fn cash_flow_engine_on_a_hand_checked_household() {
     let twin = Twin::new(today).await;
     let (accounts, txns) = household();
     twin.import(accounts, txns).await;
-    let flow = twin::cashflow(&twin.profile().await, today);
+    let flow = fintra_twin::cashflow(&twin.profile().await, today);
     // Window: March, April, May (three complete months before June).
     assert_eq!(flow.window, Some((d(2024, 3, 1), d(2024, 5, 31))));
     assert_eq!(flow.monthly_income_minor, 3_000_00);
@@ -201,7 +201,7 @@ async fn safe_to_spend_matches_the_spec_example() {
         txns.push(txn(&format!("sal{m}"), "cur", d(2024, m, 10), "ACME SALARY", 1_600_00));
     }
     twin.import(accounts, txns).await;
-    let flow = twin::cashflow(&twin.profile().await, today);
+    let flow = fintra_twin::cashflow(&twin.profile().await, today);
     assert_eq!(flow.safe_to_spend_minor, 500_00, "2,000 − 1,500 rent due before the next salary");
 }
 
@@ -222,7 +222,7 @@ async fn irregular_or_ended_payments_are_not_recurring() {
         txn("r4", "cur", d(2024, 9, 1), "CORNER SHOP", -5_00),
     ];
     twin.import(accounts, txns).await;
-    assert!(twin::recurring_streams(&twin.profile().await, today).is_empty());
+    assert!(fintra_twin::recurring_streams(&twin.profile().await, today).is_empty());
 }
 
 #[tokio::test]
@@ -232,14 +232,14 @@ async fn the_solvency_score_rewards_cash_flow_and_penalises_debt_and_risk() {
     let (accounts, txns) = household();
     healthy.import(accounts, txns).await;
     let profile = healthy.profile().await;
-    let report = twin::report(&profile, today);
+    let report = fintra_twin::report(&profile, today);
     // 500 + 300·1,350/3,000 (=135) + 200·123/180 (=136) − 200·4,300/7,000 (=122) = 649.
     assert_eq!(report.solvency_score, 649);
     let risky = Twin::new(today).await;
     let (accounts, mut txns) = household();
     txns.push(txn("bet", "cur", d(2024, 6, 1), "BET365 LTD", -50_00));
     risky.import(accounts, txns).await;
-    let worse = twin::report(&risky.profile().await, today);
+    let worse = fintra_twin::report(&risky.profile().await, today);
     assert!(worse.solvency_score < report.solvency_score);
 }
 
@@ -299,20 +299,20 @@ async fn time_travel_shows_the_twin_as_it_was() {
     let twin = Twin::new(today).await;
     let (accounts, txns) = household();
     twin.import(accounts, txns).await;
-    let march = twin::as_of(&twin.repository, &twin.stream, d(2024, 3, 31)).await.unwrap();
+    let march = fintra_twin::as_of(&twin.repository, &twin.stream, d(2024, 3, 31)).await.unwrap();
     // Current account on 31 March: opening + Q1 flows. Opening = 2,000 − 6 × (3,000 − 1,500 − 40 − 160.99).
     let opening = 2_000_00 - 6 * (3_000_00 - 1_500_00 - 40_00 - 160_99);
     let q1 = 3 * (3_000_00 - 1_500_00 - 40_00 - 160_99);
     assert_eq!(march.account("csv:cur").unwrap().balance_minor, opening + q1);
     let before_everything =
-        twin::as_of(&twin.repository, &twin.stream, d(2023, 12, 1)).await.unwrap();
+        fintra_twin::as_of(&twin.repository, &twin.stream, d(2023, 12, 1)).await.unwrap();
     assert!(before_everything.info.is_some(), "the profile exists on every date");
     assert_eq!(before_everything.accounts().count(), 0);
     let timeline =
-        twin::net_worth_timeline(&twin.repository, &twin.stream, &[d(2024, 1, 31), today])
+        fintra_twin::net_worth_timeline(&twin.repository, &twin.stream, &[d(2024, 1, 31), today])
             .await
             .unwrap();
-    assert_eq!(timeline[1].1, twin::balance_sheet(&twin.profile().await).net_worth_minor);
+    assert_eq!(timeline[1].1, fintra_twin::balance_sheet(&twin.profile().await).net_worth_minor);
 }
 
 #[tokio::test]
@@ -324,11 +324,12 @@ async fn what_if_forks_never_touch_the_live_twin() {
     twin.import(accounts, txns).await;
     let before = twin.profile().await;
     let without = WhatIf::Without { transaction_id: "csv:car".into() };
-    let report = twin::what_if(&twin.repository, &twin.stream, &without, today).await.unwrap();
+    let report =
+        fintra_twin::what_if(&twin.repository, &twin.stream, &without, today).await.unwrap();
     assert_eq!(report.net_worth_branch_minor - report.net_worth_live_minor, 4_000_00);
     let raise =
         WhatIf::IncomeRaise { merchant: "Acme Salary".into(), from: d(2024, 4, 1), percent: 10 };
-    let richer = twin::what_if(&twin.repository, &twin.stream, &raise, today).await.unwrap();
+    let richer = fintra_twin::what_if(&twin.repository, &twin.stream, &raise, today).await.unwrap();
     // Three salaries (April–June) 10 % higher.
     assert_eq!(richer.net_worth_branch_minor - richer.net_worth_live_minor, 3 * 300_00);
     assert_eq!(
@@ -339,14 +340,14 @@ async fn what_if_forks_never_touch_the_live_twin() {
     assert_eq!(twin.profile().await, before, "the live stream is untouched");
     let nothing = WhatIf::Without { transaction_id: "csv:none".into() };
     assert!(matches!(
-        twin::what_if(&twin.repository, &twin.stream, &nothing, today).await,
+        fintra_twin::what_if(&twin.repository, &twin.stream, &nothing, today).await,
         Err(fintra_core::Error::NotFound { .. })
     ));
 }
 
 #[test]
 fn import_rules_are_enforced_by_the_aggregate() {
-    let created = ProfileEvent::ProfileCreated(fintra_core::twin::ProfileInfo {
+    let created = ProfileEvent::ProfileCreated(fintra_twin::ProfileInfo {
         profile_id: "u".into(),
         base_currency: Asset::GBP,
         created_at: chrono::DateTime::UNIX_EPOCH,
@@ -412,7 +413,7 @@ async fn a_repeated_valuation_is_a_no_op_and_the_latest_date_wins() {
     assert_eq!(version.get(), 3, "created + two valuations, the repeats appended nothing");
     let profile = twin.profile().await;
     assert_eq!(profile.manual_assets().next().unwrap().value_minor, 120_000_00);
-    let then = twin::as_of(&twin.repository, &twin.stream, d(2024, 6, 1)).await.unwrap();
+    let then = fintra_twin::as_of(&twin.repository, &twin.stream, d(2024, 6, 1)).await.unwrap();
     assert_eq!(
         then.manual_assets().next().unwrap().value_minor,
         100_000_00,
@@ -448,10 +449,14 @@ async fn the_balance_sheet_on_a_day_equals_time_travel_to_that_day() {
     for day in
         [d(2023, 12, 31), d(2024, 1, 1), d(2024, 1, 20), d(2024, 3, 15), d(2024, 4, 1), today]
     {
-        let travelled = twin::as_of(&twin.repository, &twin.stream, day).await.unwrap();
-        assert_eq!(twin::balance_sheet_on(&now, day), twin::balance_sheet(&travelled), "{day}");
+        let travelled = fintra_twin::as_of(&twin.repository, &twin.stream, day).await.unwrap();
+        assert_eq!(
+            fintra_twin::balance_sheet_on(&now, day),
+            fintra_twin::balance_sheet(&travelled),
+            "{day}"
+        );
     }
-    let spend = twin::spend_by_category(&now, d(2024, 3, 1));
+    let spend = fintra_twin::spend_by_category(&now, d(2024, 3, 1));
     assert_eq!(spend["Housing > Rent"], 1_500_00);
     assert_eq!(spend["Groceries"], 150_00);
     assert!(!spend.contains_key("General > Other"), "the corrected cinema visit is gone");

@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fos::{Source, UnifiedAccount, UnifiedTransaction};
-use crate::twin::{
+use crate::{
     IMPORT_EVENT_TRANSACTIONS_MAX, IMPORT_EVENTS_MAX, IMPORT_TRANSACTIONS_MAX, ImportPlan, Profile,
     ProfileCommand, ProfileRejection,
 };
-use crate::{
+use fintra_core::{
     Codec, EventId, EventMetadata, EventStore, ExecuteError, ReadStreamOptions, Repository,
     StreamId, StreamVersion,
 };
@@ -101,7 +101,7 @@ impl StagedImport {
     /// # Errors
     /// The twin's rejection or a store error. Commands already appended stay (the next
     /// approval skips them as duplicates).
-    pub async fn approve<S: EventStore, C: Codec<crate::twin::ProfileEvent>>(
+    pub async fn approve<S: EventStore, C: Codec<crate::ProfileEvent>>(
         self,
         repository: &Repository<Profile, S, C>,
         stream: &StreamId,
@@ -116,7 +116,7 @@ impl StagedImport {
     ///
     /// # Errors
     /// As [`StagedImport::approve`].
-    pub async fn approve_in_steps<S: EventStore, C: Codec<crate::twin::ProfileEvent>>(
+    pub async fn approve_in_steps<S: EventStore, C: Codec<crate::ProfileEvent>>(
         self,
         repository: &Repository<Profile, S, C>,
         stream: &StreamId,

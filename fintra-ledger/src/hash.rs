@@ -29,7 +29,7 @@ fn fold(product: u128) -> u64 {
 
 /// Builds [`IdHasher`]s with the process seed.
 #[derive(Clone, Copy, Debug)]
-pub struct IdHash {
+pub(crate) struct IdHash {
     seed: u64,
 }
 
@@ -49,7 +49,7 @@ impl BuildHasher for IdHash {
 
 /// The hasher built by [`IdHash`].
 #[derive(Clone, Copy, Debug)]
-pub struct IdHasher {
+pub(crate) struct IdHasher {
     state: u64,
 }
 

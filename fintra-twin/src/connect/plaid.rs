@@ -99,7 +99,7 @@ fn code(
     record: &str,
     iso: Option<&str>,
     unofficial: Option<&str>,
-) -> Result<crate::Asset, ConnectError> {
+) -> Result<fintra_core::Asset, ConnectError> {
     match (iso, unofficial) {
         (Some(iso), _) => currency(record, iso),
         (None, Some(other)) => {

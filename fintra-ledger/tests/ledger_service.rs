@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
-use fintra_core::ledger::{
-    AccountId, AccountKind, Ledger, LedgerBook, LedgerError, LedgerOptions, NewAccount,
-    NewTransfer, Phase, Rejection, TransferId,
-};
 use fintra_core::{
     AppendResult, AsOf, Asset, Error, EventStore, ExpectedVersion, InMemoryEventStore, ManualClock,
     Money, NewEvent, Position, ReadStreamOptions, RecordedEvent, Repository, StreamId,
     StreamVersion,
+};
+use fintra_ledger::{
+    AccountId, AccountKind, Ledger, LedgerBook, LedgerError, LedgerOptions, NewAccount,
+    NewTransfer, Phase, Rejection, TransferId,
 };
 use uuid::Uuid;
 
@@ -248,7 +248,7 @@ async fn recovery_finishes_interrupted_sagas_either_way() {
     let live = ledger(Arc::clone(&store), 4).await;
     open_and_fund(&live, 99).await;
     let (a, b) = wallets_in_different_books(&live);
-    let available = |balance: Option<fintra_core::ledger::Balance>| {
+    let available = |balance: Option<fintra_ledger::Balance>| {
         balance.unwrap().available(AccountKind::Liability)
     };
     // A first, complete saga opens the clearing account in every book.

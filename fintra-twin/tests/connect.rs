@@ -8,17 +8,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use fintra_core::connect::csv::{CsvAccount, CsvMapping, normalise};
-use fintra_core::connect::{
-    ConnectError, Provider, ProviderError, ProviderRouter, plaid, stage, yapily,
-};
-use fintra_core::fos::{
-    AccountClass, AccountType, Source, TransactionStatus, UnifiedAccount, UnifiedTransaction,
-};
-use fintra_core::twin::{Profile, ProfileCommand};
 use fintra_core::{
     Asset, EventMetadata, EventStore, InMemoryEventStore, ReadStreamOptions, Repository,
 };
+use fintra_twin::connect::csv::{CsvAccount, CsvMapping, normalise};
+use fintra_twin::connect::{
+    ConnectError, Provider, ProviderError, ProviderRouter, plaid, stage, yapily,
+};
+use fintra_twin::fos::{
+    AccountClass, AccountType, Source, TransactionStatus, UnifiedAccount, UnifiedTransaction,
+};
+use fintra_twin::{Profile, ProfileCommand};
 use proptest::prelude::*;
 
 fn now() -> DateTime<Utc> {

@@ -21,7 +21,7 @@ pub use staging::{ImportReceipt, StageReport, StagedImport, stage};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::{Asset, Money};
+use fintra_core::{Asset, Money};
 
 /// Largest input a normaliser accepts, in bytes.
 pub const INPUT_BYTES_MAX: usize = 64 * 1024 * 1024;

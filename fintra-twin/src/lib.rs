@@ -1,9 +1,19 @@
-//! The Financial Twin: the [`Profile`] aggregate fed by Connect imports, the engines that
-//! derive net worth and cash flow from it, the Unified 360 summary, and time travel and what-if
-//! questions answered through the repository. Formulas: `docs/twin.md`.
+//! # fintra-twin — the FintraOS domain on the fintra kernel
+//!
+//! - [`fos`]: the FintraOS Open Standard types (unified accounts and transactions, profiles,
+//!   cash-flow streams, manual assets) with their asset/liability classification;
+//! - [`connect`]: normalisers from Plaid JSON, Yapily JSON and bank CSV exports to FOS, staged
+//!   imports, and provider routing by health;
+//! - the Financial Twin: the [`Profile`] aggregate fed by Connect imports, the [`engines`] that
+//!   derive net worth and cash flow from it, the Unified 360 summary, and time travel and what-if
+//!   questions answered through the kernel's repository.
+//!
+//! Formulas: `docs/twin.md`; Connect's mappings: `docs/connect.md`.
 
+pub mod connect;
 pub mod engines;
 mod events;
+pub mod fos;
 mod profile;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
@@ -20,7 +30,7 @@ pub use profile::{
 };
 
 use crate::fos::FlowType;
-use crate::{AsOf, Asset, Codec, Error, EventStore, Repository, Result, StreamId};
+use fintra_core::{AsOf, Asset, Codec, Error, EventStore, Repository, Result, StreamId};
 
 /// Everything the engines say about a twin on one day.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -92,7 +102,7 @@ pub struct Unified360 {
 pub fn unified_360(now: &TwinReport, net_worth_30d_ago_minor: i128) -> Unified360 {
     let sheet = &now.balance_sheet;
     let flow = &now.cashflow;
-    let money = |minor: i128| crate::Money::new(minor, sheet.currency).to_string();
+    let money = |minor: i128| fintra_core::Money::new(minor, sheet.currency).to_string();
     let mut alerts = Vec::new();
     for s in flow.streams.iter().filter(|s| s.flow == FlowType::Expense) {
         let days = (s.next_expected_date - now.today).num_days();

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::profile::{AccountAnchor, IMPORT_EVENTS_MAX, IMPORT_TRANSACTIONS_MAX, ProfileInfo};
 use crate::fos::{ManualAsset, Source, UnifiedAccount, UnifiedTransaction};
-use crate::{Asset, DomainEvent};
+use fintra_core::{Asset, DomainEvent};
 
 /// What callers ask the twin to do.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -13,8 +13,8 @@ use super::types::{
     AccountFlags, AccountId, AccountKind, Balance, Command, Leg, NewAccount, NewTransfer,
     PendingStatus, Rejection, Transfer, TransferId, TransferKind,
 };
-use crate::repository::Loaded;
-use crate::{Asset, Error, EventMetadata, EventStore, ExecuteError, Repository, StreamId};
+use fintra_core::Loaded;
+use fintra_core::{Asset, Error, EventMetadata, EventStore, ExecuteError, Repository, StreamId};
 
 /// How a [`Ledger`] is laid out.
 #[derive(Clone, Debug)]
@@ -133,8 +133,10 @@ impl<S: EventStore> Ledger<S> {
         }
         let mut books = Vec::with_capacity(usize::from(options.books));
         for k in 0..options.books {
-            let stream =
-                StreamId::new(format!("{}-{id}.{k}", <LedgerBook as crate::Aggregate>::CATEGORY))?;
+            let stream = StreamId::new(format!(
+                "{}-{id}.{k}",
+                <LedgerBook as fintra_core::Aggregate>::CATEGORY
+            ))?;
             let loaded = repository.load(&stream).await?;
             books.push(Mutex::new(Held { stream, loaded }));
         }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use super::rejection::Rejection;
-use crate::{Asset, DomainEvent, Money};
+use fintra_core::{Asset, DomainEvent, Money};
 
 /// A client-generated account id (UUIDv7 recommended). Unique within a ledger book.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -99,7 +99,7 @@ pub struct NewAccount {
     pub flags: AccountFlags,
     /// A caller-defined classification (chart-of-accounts code).
     pub code: u16,
-    /// Free-form user data: at most [`HEADERS_MAX`](crate::limits::HEADERS_MAX) entries, names
+    /// Free-form user data: at most [`HEADERS_MAX`](fintra_core::limits::HEADERS_MAX) entries, names
     /// and values bounded like event headers.
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
