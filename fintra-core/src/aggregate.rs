@@ -93,6 +93,21 @@ pub trait Aggregate:
         ctx: &DecideContext<'_>,
     ) -> Result<Vec<Self::Event>, Self::Error>;
 
-    /// Folds one event into the state.
+    /// Folds one event into the state. Called on events `decide` just produced, which fold by
+    /// construction.
     fn apply(&mut self, event: &Self::Event);
+
+    /// Folds one event read back from a store, reporting an event this state cannot take — a
+    /// log this code did not write (a transfer between accounts that do not exist, a total
+    /// that would overflow) — instead of skipping it. The repository folds stored events
+    /// through this method and turns a failure into `Corrupted` naming the stream and version.
+    /// The default applies and never fails; override it where an event can be impossible.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`](crate::Error::Corrupted) describing why the event cannot be folded;
+    /// the state is left as it was.
+    fn try_apply(&mut self, event: &Self::Event) -> crate::Result<()> {
+        self.apply(event);
+        Ok(())
+    }
 }

@@ -41,5 +41,6 @@ pub fn replayed_append<'a>(
         last_version: last.stream_version,
         first_position: first.position,
         last_position: last.position,
+        replayed: true,
     }))
 }

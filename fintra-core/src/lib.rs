@@ -39,7 +39,8 @@
 //! };
 //! let appended = store.append_one(&stream, ExpectedVersion::NoStream, event.clone()).await?;
 //! // A retry of the same event is a no-op returning the original result.
-//! assert_eq!(store.append_one(&stream, ExpectedVersion::NoStream, event).await?, appended);
+//! let retry = store.append_one(&stream, ExpectedVersion::NoStream, event).await?;
+//! assert!(retry.replayed && retry.same_append_as(&appended));
 //! assert_eq!(store.read_all(Position::START, 100).await?.len(), 1);
 //! # Ok::<(), fintra_core::Error>(())
 //! # }).unwrap();

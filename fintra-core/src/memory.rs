@@ -144,6 +144,7 @@ impl EventStore for InMemoryEventStore {
             last_version: version,
             first_position: records[0].position,
             last_position: Position(to_u64(first_index + records.len())?),
+            replayed: false,
         };
         // Nothing below can fail: the batch becomes visible all at once.
         let indices = log.streams.entry(stream.clone()).or_default();

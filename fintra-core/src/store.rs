@@ -64,6 +64,18 @@ pub struct AppendResult {
     pub first_position: Position,
     /// Global position of the batch's last event.
     pub last_position: Position,
+    /// True when nothing was written because every event had been recorded before: an
+    /// idempotent retry, answered with the original positions and versions. Work that must
+    /// happen once per append (an inline projection, a notification) skips a replay.
+    pub replayed: bool,
+}
+
+impl AppendResult {
+    /// The same positions and versions, whether or not either was a replay.
+    pub fn same_append_as(&self, other: &Self) -> bool {
+        (self.first_version, self.last_version, self.first_position, self.last_position)
+            == (other.first_version, other.last_version, other.first_position, other.last_position)
+    }
 }
 
 /// Which timeline an as-of read filters on.

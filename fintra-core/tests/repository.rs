@@ -443,3 +443,75 @@ async fn snapshot_beyond_the_stream_head_is_refused() {
     let early = repo.load_at_version(&other, StreamVersion(5)).await.unwrap();
     assert_eq!((early.state.total, early.version), (5, StreamVersion(5)));
 }
+
+/// A store whose stream moves on every read: another writer appends one `Added { amount: 1 }`
+/// before each `read_stream`.
+struct BusyStore {
+    inner: InMemoryEventStore,
+    next: std::sync::atomic::AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl EventStore for BusyStore {
+    async fn append(
+        &self,
+        stream: &fintra_core::StreamId,
+        expected: ExpectedVersion,
+        events: &[fintra_core::NewEvent],
+    ) -> fintra_core::Result<fintra_core::AppendResult> {
+        self.inner.append(stream, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &fintra_core::StreamId,
+        options: fintra_core::ReadStreamOptions,
+    ) -> fintra_core::Result<Vec<fintra_core::RecordedEvent>> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let other = fintra_core::NewEvent {
+            event_id: uuid::Uuid::from_u128(u128::from(n) + 1_000_000),
+            event_type: "Added".into(),
+            schema_version: 2,
+            occurred_at: start(),
+            metadata: EventMetadata::default(),
+            content_type: ContentType::json(),
+            payload: br#"{"amount":1}"#.as_slice().into(),
+        };
+        self.inner.append(stream, ExpectedVersion::Any, &[other]).await?;
+        self.inner.read_stream(stream, options).await
+    }
+
+    async fn read_all(
+        &self,
+        after: fintra_core::Position,
+        limit: usize,
+    ) -> fintra_core::Result<Vec<fintra_core::RecordedEvent>> {
+        self.inner.read_all(after, limit).await
+    }
+
+    async fn stream_version(
+        &self,
+        stream: &fintra_core::StreamId,
+    ) -> fintra_core::Result<StreamVersion> {
+        self.inner.stream_version(stream).await
+    }
+}
+
+/// Regression test: `execute_in_place` retried a rejection for as long as another writer kept
+/// appending.
+///
+/// Symptom: a command its rule refused, on a stream other writers never stopped writing to,
+/// never returned.
+/// Cause: the rejection path caught up and decided again without counting attempts.
+/// Fix: each catch-up after a rejection counts as an attempt; past the limit the answer is a
+/// `Conflict`, which the caller may retry.
+#[tokio::test]
+async fn execute_in_place_rejection_retries_are_capped() {
+    let store = BusyStore { inner: InMemoryEventStore::new(), next: 0.into() };
+    let repo = Repository::<Tally, _>::new(store).with_attempts_max(5).unwrap();
+    let s = repo.stream_id(uuid::Uuid::from_u128(44)).unwrap();
+    let mut loaded = repo.load(&s).await.unwrap();
+    let refused = repo.execute_in_place(&s, &mut loaded, &(CAP + 1), &meta()).await;
+    assert!(matches!(refused, Err(ExecuteError::Store(Error::Conflict { .. }))), "{refused:?}");
+    assert!(loaded.state.total > 0, "it caught up with the other writer meanwhile");
+}

@@ -334,7 +334,8 @@ impl<P: PgProjection> Sink for PgSink<P> {
 
 /// Appends `events` inside the caller's transaction and applies `projection` to them in the same
 /// transaction: the read model (current balances, say) commits or rolls back with the events.
-/// Inline projections keep no checkpoint — they are never behind.
+/// Inline projections keep no checkpoint — they are never behind. A retried append that had
+/// committed ([`AppendResult::replayed`]) is not projected again.
 ///
 /// # Errors
 /// The append's errors; the projection's refusal (the caller should roll back).
@@ -348,6 +349,11 @@ pub async fn append_inline<P: PgProjection>(
 ) -> Result<AppendResult, ProjectionError> {
     let mut savepoint = conn.begin().await.map_err(sink_error)?;
     let appended = store.append_in(&mut savepoint, stream, expected, events).await?;
+    if appended.replayed {
+        // A retry of an append that committed: its events were projected then.
+        savepoint.commit().await.map_err(sink_error)?;
+        return Ok(appended);
+    }
     let recorded_at: DateTime<Utc> =
         sqlx::query_scalar("SELECT now()").fetch_one(&mut *savepoint).await.map_err(sink_error)?;
     let table = format!("{}_v{}", projection.name(), projection.version());

@@ -508,3 +508,40 @@ async fn an_inline_projection_commits_or_rolls_back_with_the_append() {
         "inline positions match the log"
     );
 }
+
+/// Regression test: a retried inline append projected its events twice.
+///
+/// Symptom: `append_inline` retried after a lost reply (the append had committed) applied the
+/// inline projection a second time, so a counter in the read model went from 2 to 4.
+/// Cause: `AppendResult` could not say "this was a replay".
+/// Fix: `AppendResult::replayed`; `append_inline` skips the projection for a replay.
+#[tokio::test]
+async fn retried_inline_append_is_not_projected_twice() {
+    let schema = TestSchema::new().await;
+    let store = schema.store();
+    let projection = StreamSummary { version: 1, delay: Duration::ZERO };
+    PgSink::new(schema.pool.clone(), StreamSummary { version: 1, delay: Duration::ZERO })
+        .await
+        .unwrap();
+    let batch = [typed(1, "Happened"), typed(2, "Happened")];
+    for attempt in 0..2 {
+        let mut tx = store.begin().await.unwrap();
+        let appended = fintra_projections::append_inline(
+            &store,
+            &mut tx,
+            &projection,
+            &stream("retried"),
+            ExpectedVersion::NoStream,
+            &batch,
+        )
+        .await
+        .unwrap();
+        assert_eq!(appended.replayed, attempt == 1);
+        tx.commit().await.unwrap();
+    }
+    let events: i64 = sqlx::query_scalar("SELECT events FROM stream_summary_v1")
+        .fetch_one(&schema.pool)
+        .await
+        .unwrap();
+    assert_eq!(events, 2, "each event projected once");
+}

@@ -157,6 +157,7 @@ pub(crate) async fn attempt(
         last_version: StreamVersion(get("last_version")?),
         first_position: Position(get("first_position")?),
         last_position: Position(get("last_position")?),
+        replayed: false,
     }))
 }
 

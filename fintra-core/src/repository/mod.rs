@@ -70,6 +70,16 @@ struct Snapshots {
     every_events: u64,
 }
 
+/// Folds a stored event; an event the state cannot take is `Corrupted`, naming where it is.
+fn fold_stored<A: Aggregate>(state: &mut A, event: &A::Event, at: &RecordedEvent) -> Result<()> {
+    state.try_apply(event).map_err(|error| {
+        Error::corrupted(format!(
+            "event {} ({}) at version {} of stream {} cannot be folded: {error}",
+            at.event_id, at.event_type, at.stream_version, at.stream_id
+        ))
+    })
+}
+
 /// A snapshot must sit on the event at its version: same version, same domain time.
 fn check_snapshot_anchor<A>(snapshot: &Loaded<A>, event: &RecordedEvent) -> Result<()> {
     if event.stream_version == snapshot.version
@@ -250,7 +260,7 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
         if event.stream_version.get() > LOAD_EVENTS_MAX {
             return Err(Error::limit("LOAD_EVENTS_MAX", LOAD_EVENTS_MAX, event.stream_version.0));
         }
-        loaded.state.apply(&self.decode(event)?);
+        fold_stored(&mut loaded.state, &self.decode(event)?, event)?;
         loaded.version = event.stream_version;
         loaded.last_occurred_at = Some(event.occurred_at);
         Ok(())
@@ -392,7 +402,7 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
         let mut loaded = Loaded::<A>::empty();
         self.store
             .for_each_in_stream(stream, StreamVersion::FIRST, Some(as_of), |event| {
-                loaded.state.apply(&self.decode(&event)?);
+                fold_stored(&mut loaded.state, &self.decode(&event)?, &event)?;
                 loaded.version = event.stream_version;
                 loaded.last_occurred_at = Some(event.occurred_at);
                 Ok(())
@@ -467,12 +477,20 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
             let events = match loaded.state.decide(command, &ctx) {
                 Ok(events) => events,
                 // Another writer may have changed what the rule saw: a rejection stands only
-                // once `loaded` is known to be current.
+                // once `loaded` is known to be current. Each catch-up counts as an attempt, so
+                // a stream other writers never stop appending to cannot keep this loop going.
                 Err(rejection) => {
+                    let decided_at = loaded.version;
                     if self.catch_up(stream, loaded).await? == 0 {
                         return Err(ExecuteError::Rejected(rejection));
                     }
-                    attempt -= 1;
+                    if attempt >= self.attempts_max {
+                        return Err(ExecuteError::Store(Error::Conflict {
+                            stream: stream.clone(),
+                            expected: ExpectedVersion::Exact(decided_at),
+                            actual: loaded.version,
+                        }));
+                    }
                     continue;
                 }
             };

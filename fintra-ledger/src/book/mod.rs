@@ -15,7 +15,7 @@ use super::{
     REFERENCE_BYTES_MAX,
 };
 use fintra_core::limits::{HEADER_NAME_BYTES_MAX, HEADER_VALUE_BYTES_MAX, HEADERS_MAX};
-use fintra_core::{Aggregate, Asset, DecideContext, truncate_to_micros};
+use fintra_core::{Aggregate, Asset, DecideContext, Error, truncate_to_micros};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Entry {
@@ -246,7 +246,19 @@ mod decide;
 mod fold;
 
 use decide::{check_account, decide_transfer, not_in_future, same_account, too_large};
-use fold::{BookState, Overlay, fold_expiry, fold_transfer};
+use fold::{BookState, FoldError, Overlay, fold_expiry, fold_transfer};
+
+/// A stored transfer or lapse that cannot be folded (only a log this code did not write has one).
+fn unfoldable(id: TransferId, error: &FoldError) -> Error {
+    match error {
+        FoldError::Overflow(account) => Error::corrupted(format!(
+            "transfer {id} would overflow the totals of account {account}"
+        )),
+        FoldError::Missing => Error::corrupted(format!(
+            "transfer {id} names an account or reservation that does not exist"
+        )),
+    }
+}
 
 impl LedgerBook {
     /// Expiry events for lapsed reservations, folded into `work`.
@@ -377,6 +389,12 @@ impl Aggregate for LedgerBook {
     }
 
     fn apply(&mut self, event: &LedgerEvent) {
+        // Decided events always fold; an impossible one leaves the state unchanged here, and
+        // replays (which go through `try_apply`) report it.
+        let _ = self.try_apply(event);
+    }
+
+    fn try_apply(&mut self, event: &LedgerEvent) -> fintra_core::Result<()> {
         match event {
             LedgerEvent::AccountOpened(account) => {
                 self.accounts.entry(account.id()).or_insert_with(|| Entry {
@@ -392,22 +410,29 @@ impl Aggregate for LedgerBook {
             LedgerEvent::Transferred(recorded) => {
                 let transfer = &recorded.transfer;
                 if self.transfers.get(transfer.id()).is_some() {
-                    return;
+                    return Err(Error::corrupted(format!(
+                        "transfer {} is recorded twice",
+                        transfer.id()
+                    )));
                 }
-                // A fold can only fail for a log this code did not write; the event is then
-                // ignored rather than half-applied.
-                if fold_transfer(self, transfer).is_ok() {
-                    if let Phase::Pending { deadline: Some(deadline) } = transfer.phase {
-                        self.deadlines.insert((deadline, transfer.id()));
-                    }
-                    self.transfers.push(transfer.clone());
+                // A fold fails only for a log this code did not write: nothing is half-applied,
+                // and the repository reports the event as corrupted.
+                fold_transfer(self, transfer).map_err(|e| unfoldable(transfer.id(), &e))?;
+                if let Phase::Pending { deadline: Some(deadline) } = transfer.phase {
+                    self.deadlines.insert((deadline, transfer.id()));
                 }
+                self.transfers.push(transfer.clone());
             }
             LedgerEvent::PendingExpired { pending, .. } => {
-                if self.pending.get(pending) == Some(&PendingStatus::Open) {
-                    let _ignored_for_foreign_logs = fold_expiry(self, *pending);
+                let status = self.pending.get(pending).copied();
+                if status != Some(PendingStatus::Open) {
+                    return Err(Error::corrupted(format!(
+                        "reservation {pending} lapses, but it is {status:?}, not open"
+                    )));
                 }
+                fold_expiry(self, *pending).map_err(|e| unfoldable(*pending, &e))?;
             }
         }
+        Ok(())
     }
 }
