@@ -35,6 +35,7 @@ impl Default for LedgerOptions {
 
 /// Why a ledger call failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LedgerError {
     /// A ledger rule refused it.
     #[error(transparent)]
@@ -46,9 +47,9 @@ pub enum LedgerError {
 
 impl From<ExecuteError<Rejection>> for LedgerError {
     fn from(error: ExecuteError<Rejection>) -> Self {
-        match error {
-            ExecuteError::Rejected(rejection) => Self::Rejected(rejection),
-            ExecuteError::Store(error) => Self::Store(error),
+        match error.into_rejection() {
+            Ok(rejection) => Self::Rejected(rejection),
+            Err(error) => Self::Store(error),
         }
     }
 }

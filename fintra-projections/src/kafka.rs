@@ -179,6 +179,6 @@ impl Sink for KafkaPublisher {
 
     async fn park(&mut self, event: &RecordedEvent, reason: &str) -> Result<(), ProjectionError> {
         // Publishing never refuses an event; nothing reaches here.
-        Err(ProjectionError::Refused(format!("{}: {reason}", event.event_id)))
+        Err(ProjectionError::refused(format!("{}: {reason}", event.event_id)))
     }
 }

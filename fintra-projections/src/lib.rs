@@ -30,7 +30,7 @@ mod runner;
 pub mod views;
 
 pub use memory::{MemoryProjection, MemorySink};
-pub use pg::{PgProjection, PgSink, append_inline};
+pub use pg::{ParkedEvent, PgProjection, PgSink, append_inline};
 pub use redis::{RedisProjection, RedisSink, RedisViews};
 pub use runner::{
     PoisonPolicy, ProjectionError, ProjectionRunner, RunReport, RunnerOptions, Sink, Wake,

@@ -98,8 +98,12 @@ pub(crate) async fn rollback(tx: PgTx) -> Result<(), ProjectionError> {
 }
 
 fn to_i64(position: Position) -> Result<i64, ProjectionError> {
-    i64::try_from(position.0)
-        .map_err(|_| ProjectionError::Refused(format!("position {} beyond bigint", position.0)))
+    i64::try_from(position.0).map_err(|_| {
+        ProjectionError::Store(fintra_core::Error::corrupted(format!(
+            "position {} beyond bigint",
+            position.0
+        )))
+    })
 }
 
 fn valid_name(name: &str) -> Result<(), ProjectionError> {
@@ -117,6 +121,23 @@ fn valid_name(name: &str) -> Result<(), ProjectionError> {
             )),
         ))
     }
+}
+
+/// An event a projection refused and the runner set aside ([`PoisonPolicy::Park`]).
+///
+/// [`PoisonPolicy::Park`]: crate::PoisonPolicy::Park
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParkedEvent {
+    /// Its position in the global log.
+    pub position: Position,
+    /// Its id.
+    pub event_id: fintra_core::EventId,
+    /// Its type.
+    pub event_type: String,
+    /// Why the projection refused it (the refusal's message).
+    pub reason: String,
+    /// When it was parked.
+    pub parked_at: DateTime<Utc>,
 }
 
 /// A [`PgProjection`] bound to a pool: its table, checkpoint and parked events.
@@ -226,25 +247,34 @@ impl<P: PgProjection> PgSink<P> {
         Ok(tables.len())
     }
 
-    /// Parked events (position, event type, reason), oldest first.
+    /// Parked events, oldest first.
     ///
     /// # Errors
-    /// Sink errors.
-    pub async fn parked(&self) -> Result<Vec<(Position, String, String)>, ProjectionError> {
+    /// Sink errors; `Store(Corrupted)` for a negative stored position.
+    pub async fn parked(&self) -> Result<Vec<ParkedEvent>, ProjectionError> {
         let rows = sqlx::query(
-            "SELECT position, event_type, reason FROM fintra_projection_parked WHERE name = $1 ORDER BY position",
+            "SELECT position, event_id, event_type, reason, parked_at FROM fintra_projection_parked \
+             WHERE name = $1 ORDER BY position",
         )
         .bind(self.name())
         .fetch_all(&self.pool)
         .await
         .map_err(sink_error)?;
-        Ok(rows
-            .iter()
+        rows.iter()
             .map(|r| {
-                let position: i64 = r.get(0);
-                (Position(u64::try_from(position).unwrap_or(0)), r.get(1), r.get(2))
+                let position: i64 = r.try_get("position").map_err(sink_error)?;
+                let position = u64::try_from(position).map_err(|_| {
+                    fintra_core::Error::corrupted(format!("parked position {position} < 0"))
+                })?;
+                Ok(ParkedEvent {
+                    position: Position(position),
+                    event_id: r.try_get("event_id").map_err(sink_error)?,
+                    event_type: r.try_get("event_type").map_err(sink_error)?,
+                    reason: r.try_get("reason").map_err(sink_error)?,
+                    parked_at: r.try_get("parked_at").map_err(sink_error)?,
+                })
             })
-            .collect())
+            .collect()
     }
 }
 

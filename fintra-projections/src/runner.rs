@@ -18,7 +18,7 @@ use tracing::{Instrument, debug, info_span, warn};
 pub enum ProjectionError {
     /// The projection's own code refused an event (a poison event): it names the event.
     #[error(
-        "projection {projection}: event {event_id} ({event_type}) at position {position} failed: {reason}"
+        "projection {projection}: event {event_id} ({event_type}) at position {position} was refused"
     )]
     Poison {
         /// The projection.
@@ -29,14 +29,16 @@ pub enum ProjectionError {
         event_id: EventId,
         /// Its type.
         event_type: String,
-        /// What the projection said.
-        reason: String,
+        /// Why the projection refused it.
+        #[source]
+        reason: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The projection's code refused an event; the runner fills in which (see [`Poison`]).
+    /// Build it with [`ProjectionError::refused`].
     ///
     /// [`Poison`]: ProjectionError::Poison
     #[error("the event cannot be projected: {0}")]
-    Refused(String),
+    Refused(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The event store failed.
     #[error(transparent)]
     Store(#[from] fintra_core::Error),
@@ -52,6 +54,11 @@ pub enum ProjectionError {
 }
 
 impl ProjectionError {
+    /// The projection refuses an event: `reason` is an error of its own, or a text.
+    pub fn refused(reason: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Refused(reason.into())
+    }
+
     /// A sink failure.
     pub fn sink(sink: &str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Sink { sink: sink.to_owned(), source: Box::new(source) }
@@ -285,6 +292,7 @@ impl<S: EventStore + 'static> ProjectionRunner<S> {
                                 });
                             }
                             PoisonPolicy::Park => {
+                                let reason = reason.to_string();
                                 warn!(position = event.position.0, event_id = %event.event_id, %reason, "parked a refused event");
                                 sink.park(event, &reason).await?;
                                 report.parked += 1;

@@ -51,7 +51,7 @@ impl PgProjection for StreamSummary {
         e: &RecordedEvent,
     ) -> Result<(), ProjectionError> {
         if e.event_type == "Poison" {
-            return Err(ProjectionError::Refused("poison payload".into()));
+            return Err(ProjectionError::refused("poison payload"));
         }
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
@@ -205,7 +205,7 @@ impl RedisProjection for StreamView {
     }
     async fn views(&self, e: &RecordedEvent) -> Result<Vec<(String, String)>, ProjectionError> {
         if e.event_type == "Poison" {
-            return Err(ProjectionError::Refused("poison payload".into()));
+            return Err(ProjectionError::refused("poison payload"));
         }
         let json = serde_json::json!({"stream": e.stream_id.as_str(), "version": e.stream_version.get(), "last": e.event_type});
         Ok(vec![(e.stream_id.as_str().to_owned(), json.to_string())])
@@ -325,7 +325,9 @@ async fn a_poison_event_stops_the_runner_naming_it_or_is_parked() {
     assert_eq!((parked_count, sink.checkpoint().await.unwrap()), (1, log[3].position));
     let parked = sink.parked().await.unwrap();
     assert_eq!(parked.len(), 1);
-    assert_eq!((parked[0].0, parked[0].1.as_str()), (poison.position, "Poison"));
+    assert_eq!((parked[0].position, parked[0].event_type.as_str()), (poison.position, "Poison"));
+    assert_eq!(parked[0].event_id, poison.event_id);
+    assert!(parked[0].reason.contains("poison payload"), "{:?}", parked[0].reason);
     let events: i64 = sqlx::query_scalar("SELECT events FROM stream_summary_v1")
         .fetch_one(&schema.pool)
         .await

@@ -16,7 +16,7 @@ use fintra_core::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::{ArchiveError, parquet_error};
+use crate::ArchiveError;
 
 /// The Arrow schema of archive files.
 pub fn archive_schema() -> Arc<Schema> {
@@ -130,7 +130,7 @@ pub(crate) fn to_batch(events: &[RecordedEvent]) -> Result<RecordBatch, ArchiveE
         Arc::new(content_type.finish()),
         Arc::new(payload.finish()),
     ];
-    RecordBatch::try_new(archive_schema(), columns).map_err(parquet_error)
+    Ok(RecordBatch::try_new(archive_schema(), columns)?)
 }
 
 fn column<'a, T: 'static>(

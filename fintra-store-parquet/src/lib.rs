@@ -40,9 +40,24 @@ pub enum ArchiveError {
     /// The object store failed.
     #[error("object store: {0}")]
     Store(#[from] object_store::Error),
-    /// Parquet or Arrow failed.
+    /// Writing or reading Parquet failed.
     #[error("parquet: {0}")]
-    Parquet(String),
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// Building or reading an Arrow batch failed.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// A manifest could not be encoded or decoded.
+    #[error("manifest: {0}")]
+    Manifest(#[from] serde_json::Error),
+    /// The local file system failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: std::path::PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The event store failed.
     #[error(transparent)]
     Log(#[from] fintra_core::Error),
@@ -60,10 +75,6 @@ pub enum ArchiveError {
     /// Nothing to archive in the range.
     #[error("the range holds no events")]
     Empty,
-}
-
-fn parquet_error(e: impl std::fmt::Display) -> ArchiveError {
-    ArchiveError::Parquet(e.to_string())
 }
 
 /// One Parquet file of an archive.
@@ -170,7 +181,7 @@ impl ParquetArchive {
     /// The directory cannot be created.
     pub fn local(dir: &std::path::Path) -> Result<Self, ArchiveError> {
         std::fs::create_dir_all(dir)
-            .map_err(|e| ArchiveError::Parquet(format!("{}: {e}", dir.display())))?;
+            .map_err(|source| ArchiveError::Io { path: dir.to_owned(), source })?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
         Ok(Self::new(Arc::new(store), "fintra-archive"))
     }
@@ -218,19 +229,18 @@ impl ParquetArchive {
         };
         let archive_id = format!("positions-{:020}-{:020}", first.position.0, last.position.0);
         let properties = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(parquet_error)?))
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
             .set_max_row_group_row_count(Some(ROWS_PER_ROW_GROUP))
             .build();
         let mut files = Vec::new();
         for (n, chunk) in events.chunks(ROWS_PER_FILE).enumerate() {
             let mut buffer = Vec::new();
             let mut writer =
-                ArrowWriter::try_new(&mut buffer, archive_schema(), Some(properties.clone()))
-                    .map_err(parquet_error)?;
+                ArrowWriter::try_new(&mut buffer, archive_schema(), Some(properties.clone()))?;
             for batch in chunk.chunks(ROWS_PER_ROW_GROUP) {
-                writer.write(&to_batch(batch)?).map_err(parquet_error)?;
+                writer.write(&to_batch(batch)?)?;
             }
-            writer.close().map_err(parquet_error)?;
+            writer.close()?;
             let name = format!("part-{n:05}.parquet");
             let sha256 = hex(&Sha256::digest(&buffer));
             let bytes = buffer.len() as u64;
@@ -256,7 +266,7 @@ impl ParquetArchive {
             content_hash: content_hash(events),
             files,
         };
-        let json = serde_json::to_vec_pretty(&manifest).map_err(parquet_error)?;
+        let json = serde_json::to_vec_pretty(&manifest)?;
         self.store.put(&self.path(&archive_id, "manifest.json"), PutPayload::from(json)).await?;
         Ok(manifest)
     }
@@ -366,12 +376,9 @@ impl ParquetArchive {
                     reason: format!("{} differs from the manifest", file.path),
                 });
             }
-            let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-                .map_err(parquet_error)?
-                .build()
-                .map_err(parquet_error)?;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()?;
             for batch in reader {
-                events.extend(from_batch(&batch.map_err(parquet_error)?, &manifest.archive_id)?);
+                events.extend(from_batch(&batch?, &manifest.archive_id)?);
             }
         }
         Ok(events)

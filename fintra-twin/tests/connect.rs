@@ -386,11 +386,7 @@ impl Provider for FakeProvider {
         _: NaiveDate,
     ) -> Result<Vec<UnifiedTransaction>, ProviderError> {
         tokio::time::sleep(self.delay).await;
-        if self.fail {
-            Err(ProviderError { provider: self.name.into(), reason: "bank down".into() })
-        } else {
-            Ok(Vec::new())
-        }
+        if self.fail { Err(ProviderError::new(self.name, "bank down")) } else { Ok(Vec::new()) }
     }
 }
 

@@ -56,6 +56,7 @@ pub struct Executed<A: Aggregate> {
 
 /// Why a command did not go through.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExecuteError<E: std::error::Error + 'static> {
     /// The aggregate refused the command (a domain rule).
     #[error("command rejected: {0}")]
@@ -63,6 +64,19 @@ pub enum ExecuteError<E: std::error::Error + 'static> {
     /// Loading or appending failed; after the last attempt a conflict is reported here too.
     #[error(transparent)]
     Store(#[from] Error),
+}
+
+impl<E: std::error::Error + 'static> ExecuteError<E> {
+    /// The aggregate's rejection, or the store's error: every variant maps onto one of the two.
+    ///
+    /// # Errors
+    /// The store's error, for anything but a rejection.
+    pub fn into_rejection(self) -> Result<E, Error> {
+        match self {
+            Self::Rejected(rejection) => Ok(rejection),
+            Self::Store(error) => Err(error),
+        }
+    }
 }
 
 struct Snapshots {

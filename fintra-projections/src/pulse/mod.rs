@@ -16,7 +16,7 @@ pub use rules::{Fired, Rule, RuleEngine, RuleError, matches};
 pub use sink::{PulseDelivery, PulseSink, TRANSACTION_CREATED};
 pub use webhook::{
     Envelope, EnvelopeUser, HttpTransport, Outcome, RetryPolicy, Subscription, Transport,
-    WebhookDelivery, signature,
+    TransportError, WebhookDelivery, signature,
 };
 
 use fintra_core::{ContentType, EventMetadata, NewEvent};

@@ -139,7 +139,7 @@ impl Sink for PulseSink {
                 });
                 let fired = engine
                     .on_event(TRANSACTION_CREATED, &t.account_id, &context)
-                    .map_err(|e| ProjectionError::Refused(e.to_string()))?;
+                    .map_err(|e| ProjectionError::refused(e))?;
                 for (k, fire) in fired.iter().enumerate() {
                     // A deterministic id: the same firing always has the same event id.
                     let seed =
@@ -161,8 +161,9 @@ impl Sink for PulseSink {
         }
         let state =
             serde_json::to_value(&engine).map_err(|e| ProjectionError::sink("postgres", e))?;
-        let through = i64::try_from(through.0)
-            .map_err(|_| ProjectionError::Refused("position beyond bigint".into()))?;
+        let through = i64::try_from(through.0).map_err(|_| {
+            ProjectionError::Store(fintra_core::Error::corrupted("position beyond bigint"))
+        })?;
         sqlx::query(
             "INSERT INTO fintra_pulse_state (name, position, engine) VALUES ($1, $2, $3)
              ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, engine = EXCLUDED.engine, updated_at = now()",
@@ -179,8 +180,9 @@ impl Sink for PulseSink {
     }
 
     async fn park(&mut self, event: &RecordedEvent, reason: &str) -> Result<(), ProjectionError> {
-        let through = i64::try_from(event.position.0)
-            .map_err(|_| ProjectionError::Refused("position beyond bigint".into()))?;
+        let through = i64::try_from(event.position.0).map_err(|_| {
+            ProjectionError::Store(fintra_core::Error::corrupted("position beyond bigint"))
+        })?;
         let state =
             serde_json::to_value(&self.engine).map_err(|e| ProjectionError::sink("postgres", e))?;
         let mut tx = crate::pg::begin(&self.pool).await?;
@@ -296,8 +298,9 @@ impl<T: super::Transport> Sink for PulseDelivery<T> {
                 self.delivery.deliver(subscription, &envelope).await.map_err(pg)?;
             }
         }
-        let through = i64::try_from(through.0)
-            .map_err(|_| ProjectionError::Refused("position beyond bigint".into()))?;
+        let through = i64::try_from(through.0).map_err(|_| {
+            ProjectionError::Store(fintra_core::Error::corrupted("position beyond bigint"))
+        })?;
         sqlx::query(
             "INSERT INTO fintra_pulse_state (name, position, engine) VALUES ($1, $2, 'null'::jsonb)
              ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
@@ -311,6 +314,6 @@ impl<T: super::Transport> Sink for PulseDelivery<T> {
     }
 
     async fn park(&mut self, event: &RecordedEvent, reason: &str) -> Result<(), ProjectionError> {
-        Err(ProjectionError::Refused(format!("{}: {reason}", event.event_id)))
+        Err(ProjectionError::refused(format!("{}: {reason}", event.event_id)))
     }
 }

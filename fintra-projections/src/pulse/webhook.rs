@@ -77,19 +77,51 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("t={timestamp},v1={hex}")
 }
 
+/// Why a [`Transport`] could not deliver a request (an HTTP status, even 5xx, is a delivery).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The URL cannot be served by this transport (another scheme, no host).
+    #[error("unsupported URL {url}: {reason}")]
+    UnsupportedUrl {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A header name or value holds a line break (it would split the request).
+    #[error("header {name:?} holds a line break")]
+    InvalidHeader {
+        /// The header's name.
+        name: String,
+    },
+    /// Connecting, sending or receiving failed.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// The receiver answered something that is not an HTTP status line.
+    #[error("malformed response: {0}")]
+    MalformedResponse(&'static str),
+    /// No response within the transport's timeout.
+    #[error("no response within {0:?}")]
+    TimedOut(Duration),
+    /// Another transport's own failure.
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
 /// Sends one HTTP request; a different transport (TLS, a proxy) implements this.
 #[async_trait]
 pub trait Transport: Send + Sync {
     /// POSTs `body` with `headers` to `url`; returns the status code.
     ///
     /// # Errors
-    /// A text describing a connection failure.
+    /// [`TransportError`] when no response came back.
     async fn post(
         &self,
         url: &str,
         headers: &[(String, String)],
         body: &[u8],
-    ) -> Result<u16, String>;
+    ) -> Result<u16, TransportError>;
 }
 
 /// Plain HTTP/1.1 over TCP (`http://` URLs only) with a timeout — enough for loopback and
@@ -107,36 +139,36 @@ impl Transport for HttpTransport {
         url: &str,
         headers: &[(String, String)],
         body: &[u8],
-    ) -> Result<u16, String> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| format!("{url}: only http:// is supported by HttpTransport"))?;
+    ) -> Result<u16, TransportError> {
+        let rest = url.strip_prefix("http://").ok_or_else(|| TransportError::UnsupportedUrl {
+            url: url.to_owned(),
+            reason: "HttpTransport speaks http:// only",
+        })?;
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
         let exchange = async {
-            let mut stream =
-                tokio::net::TcpStream::connect(authority).await.map_err(|e| e.to_string())?;
+            let mut stream = tokio::net::TcpStream::connect(authority).await?;
             let mut request = format!(
                 "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
                 body.len()
             );
             for (name, value) in headers {
                 if name.contains(['\r', '\n']) || value.contains(['\r', '\n']) {
-                    return Err("header with a line break".to_owned());
+                    return Err(TransportError::InvalidHeader { name: name.clone() });
                 }
                 request.push_str(&format!("{name}: {value}\r\n"));
             }
             request.push_str("\r\n");
-            stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
-            stream.write_all(body).await.map_err(|e| e.to_string())?;
+            stream.write_all(request.as_bytes()).await?;
+            stream.write_all(body).await?;
             let mut head = Vec::new();
             let mut buf = [0u8; 512];
             while !head.windows(2).any(|w| w == b"\r\n") {
-                let n = stream.read(&mut buf).await.map_err(|e| e.to_string())?;
+                let n = stream.read(&mut buf).await?;
                 if n == 0 || head.len() > 8192 {
-                    return Err("no status line".to_owned());
+                    return Err(TransportError::MalformedResponse("no status line"));
                 }
                 head.extend_from_slice(&buf[..n]);
             }
@@ -144,9 +176,11 @@ impl Transport for HttpTransport {
             line.split_whitespace()
                 .nth(1)
                 .and_then(|code| code.parse().ok())
-                .ok_or_else(|| format!("bad status line {line:?}"))
+                .ok_or(TransportError::MalformedResponse("no status code in the status line"))
         };
-        tokio::time::timeout(self.timeout, exchange).await.map_err(|_| "timed out".to_owned())?
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| TransportError::TimedOut(self.timeout))?
     }
 }
 
@@ -278,7 +312,7 @@ impl<T: Transport> WebhookDelivery<T> {
                     return Ok(Outcome::Delivered { attempts: attempt });
                 }
                 Ok(status) => last_error = format!("HTTP {status}"),
-                Err(error) => last_error = error,
+                Err(error) => last_error = error.to_string(),
             }
             if attempt < attempts {
                 tokio::time::sleep(self.policy.delay(attempt, self.jitter())).await;

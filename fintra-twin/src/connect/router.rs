@@ -10,14 +10,25 @@ use chrono::NaiveDate;
 
 use crate::fos::{UnifiedAccount, UnifiedTransaction};
 
-/// A provider call that failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{provider}: {reason}")]
+/// A provider call that failed: which provider, and its own error as the source.
+#[derive(Debug, thiserror::Error)]
+#[error("provider {provider} failed")]
 pub struct ProviderError {
     /// The provider.
     pub provider: String,
-    /// What went wrong.
-    pub reason: String,
+    /// What went wrong (the provider's own error: HTTP, decoding, a normaliser's).
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl ProviderError {
+    /// `provider` failed with `source` (an error of its own, or a text).
+    pub fn new(
+        provider: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self { provider: provider.into(), source: source.into() }
+    }
 }
 
 /// One aggregator (Plaid, Yapily, …) behind a strict interface: it returns FOS data.
