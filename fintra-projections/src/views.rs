@@ -286,7 +286,7 @@ impl<S: EventStore + 'static> crate::pg::PgProjection for TwinViews<S> {
         })?;
         for (key, json) in <Self as RedisProjection>::views(self, event).await? {
             let doc: Value =
-                serde_json::from_str(&json).map_err(|e| ProjectionError::refused(e))?;
+                serde_json::from_str(&json).map_err(ProjectionError::refused)?;
             sqlx::query(&format!(
                 "INSERT INTO {table} (key, position, doc) VALUES ($1, $2, $3)
                  ON CONFLICT (key) DO UPDATE SET position = EXCLUDED.position, doc = EXCLUDED.doc

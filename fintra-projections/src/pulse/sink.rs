@@ -139,7 +139,7 @@ impl Sink for PulseSink {
                 });
                 let fired = engine
                     .on_event(TRANSACTION_CREATED, &t.account_id, &context)
-                    .map_err(|e| ProjectionError::refused(e))?;
+                    .map_err(ProjectionError::refused)?;
                 for (k, fire) in fired.iter().enumerate() {
                     // A deterministic id: the same firing always has the same event id.
                     let seed =
