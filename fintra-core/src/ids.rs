@@ -206,6 +206,18 @@ impl Position {
     pub fn get(self) -> u64 {
         self.0
     }
+
+    /// A position read back from storage that keeps it signed (a PostgreSQL `bigint`, a
+    /// checkpoint). One rule for every reader: a negative value is corrupted data, never "start
+    /// over from the beginning".
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`](crate::Error::Corrupted) for a negative value.
+    pub fn from_stored(value: i64) -> crate::Result<Self> {
+        u64::try_from(value)
+            .map(Self)
+            .map_err(|_| crate::Error::corrupted(format!("stored position {value} is negative")))
+    }
 }
 
 impl fmt::Display for Position {

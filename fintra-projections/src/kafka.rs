@@ -29,9 +29,7 @@ fn kafka_error(error: rskafka::client::error::Error) -> ProjectionError {
     ProjectionError::sink("kafka", error)
 }
 
-fn pg_error(error: sqlx::Error) -> ProjectionError {
-    ProjectionError::sink("postgres", error)
-}
+use crate::checkpoints::pg_error;
 
 /// The partition of a stream: FNV-1a of its id, modulo the partition count.
 pub fn partition_of(stream_id: &str, partitions: usize) -> usize {
@@ -86,9 +84,6 @@ impl std::fmt::Debug for KafkaPublisher {
     }
 }
 
-const CHECKPOINTS: &str = "CREATE TABLE IF NOT EXISTS fintra_projection_checkpoints (
-    name text PRIMARY KEY, position bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())";
-
 impl KafkaPublisher {
     /// A publisher of the log to `topic` (which must exist with `partitions` partitions), its
     /// checkpoint kept in `checkpoints` under `kafka:<topic>`.
@@ -101,7 +96,10 @@ impl KafkaPublisher {
         partitions: i32,
         checkpoints: PgPool,
     ) -> Result<Self, ProjectionError> {
-        sqlx::query(CHECKPOINTS).execute(&checkpoints).await.map_err(pg_error)?;
+        sqlx::query(crate::checkpoints::CHECKPOINTS_DDL)
+            .execute(&checkpoints)
+            .await
+            .map_err(pg_error)?;
         let mut clients = Vec::new();
         for partition in 0..partitions.max(1) {
             clients.push(
@@ -147,7 +145,7 @@ impl Sink for KafkaPublisher {
     }
 
     async fn checkpoint(&mut self) -> Result<Position, ProjectionError> {
-        crate::pg::load_checkpoint(&self.checkpoints, "fintra_projection_checkpoints", &self.name)
+        crate::checkpoints::load(&self.checkpoints, "fintra_projection_checkpoints", &self.name)
             .await
     }
 
@@ -173,7 +171,7 @@ impl Sink for KafkaPublisher {
             }
         }
         let mut conn = self.checkpoints.acquire().await.map_err(pg_error)?;
-        crate::pg::save_checkpoint(&mut conn, &self.name, through).await?;
+        crate::checkpoints::save(&mut conn, &self.name, through).await?;
         Ok(())
     }
 

@@ -21,6 +21,7 @@
 //!
 //! See `docs/projections.md`.
 
+mod checkpoints;
 pub mod kafka;
 mod memory;
 mod pg;

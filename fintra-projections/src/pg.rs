@@ -54,11 +54,6 @@ pub trait PgProjection: Send + Sync {
 }
 
 const SETUP: &str = r"
-CREATE TABLE IF NOT EXISTS fintra_projection_checkpoints (
-    name text PRIMARY KEY,
-    position bigint NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now()
-);
 CREATE TABLE IF NOT EXISTS fintra_projection_parked (
     name text NOT NULL,
     position bigint NOT NULL,
@@ -75,9 +70,7 @@ CREATE TABLE IF NOT EXISTS fintra_projection_active (
 );
 ";
 
-fn sink_error(error: sqlx::Error) -> ProjectionError {
-    ProjectionError::sink("postgres", error)
-}
+use crate::checkpoints::pg_error as sink_error;
 
 fn tx_error(error: fintra_core::Error) -> ProjectionError {
     ProjectionError::sink("postgres", error)
@@ -95,15 +88,6 @@ pub(crate) async fn commit(tx: PgTx) -> Result<(), ProjectionError> {
 
 pub(crate) async fn rollback(tx: PgTx) -> Result<(), ProjectionError> {
     tx.rollback().await.map_err(tx_error)
-}
-
-fn to_i64(position: Position) -> Result<i64, ProjectionError> {
-    i64::try_from(position.0).map_err(|_| {
-        ProjectionError::Store(fintra_core::Error::corrupted(format!(
-            "position {} beyond bigint",
-            position.0
-        )))
-    })
 }
 
 fn valid_name(name: &str) -> Result<(), ProjectionError> {
@@ -156,6 +140,10 @@ impl<P: PgProjection> PgSink<P> {
     pub async fn new(pool: PgPool, projection: P) -> Result<Self, ProjectionError> {
         valid_name(projection.name())?;
         let table = format!("{}_v{}", projection.name(), projection.version());
+        sqlx::raw_sql(crate::checkpoints::CHECKPOINTS_DDL)
+            .execute(&pool)
+            .await
+            .map_err(sink_error)?;
         sqlx::raw_sql(SETUP).execute(&pool).await.map_err(sink_error)?;
         sqlx::raw_sql(&projection.create_table(&table)).execute(&pool).await.map_err(sink_error)?;
         Ok(Self { pool, projection, table })
@@ -278,39 +266,6 @@ impl<P: PgProjection> PgSink<P> {
     }
 }
 
-/// The position stored under `name` in `table` (a bookkeeping table of this crate), 0 if none.
-pub(crate) async fn load_checkpoint(
-    pool: &PgPool,
-    table: &'static str,
-    name: &str,
-) -> Result<Position, ProjectionError> {
-    let position: Option<i64> =
-        sqlx::query_scalar(&format!("SELECT position FROM {table} WHERE name = $1"))
-            .bind(name)
-            .fetch_optional(pool)
-            .await
-            .map_err(sink_error)?;
-    Ok(Position(position.and_then(|p| u64::try_from(p).ok()).unwrap_or(0)))
-}
-
-pub(crate) async fn save_checkpoint(
-    conn: &mut PgConnection,
-    name: &str,
-    through: Position,
-) -> Result<(), ProjectionError> {
-    sqlx::query(
-        "INSERT INTO fintra_projection_checkpoints (name, position) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()
-         WHERE fintra_projection_checkpoints.position < EXCLUDED.position",
-    )
-    .bind(name)
-    .bind(to_i64(through)?)
-    .execute(&mut *conn)
-    .await
-    .map_err(sink_error)?;
-    Ok(())
-}
-
 #[async_trait]
 impl<P: PgProjection> Sink for PgSink<P> {
     fn name(&self) -> String {
@@ -322,7 +277,7 @@ impl<P: PgProjection> Sink for PgSink<P> {
     }
 
     async fn checkpoint(&mut self) -> Result<Position, ProjectionError> {
-        load_checkpoint(&self.pool, "fintra_projection_checkpoints", &self.name()).await
+        crate::checkpoints::load(&self.pool, "fintra_projection_checkpoints", &self.name()).await
     }
 
     async fn apply(
@@ -332,7 +287,7 @@ impl<P: PgProjection> Sink for PgSink<P> {
     ) -> Result<(), ProjectionError> {
         let mut tx = crate::pg::begin(&self.pool).await?;
         let applied = match self.projection.apply_batch(&mut tx, &self.table, events).await {
-            Ok(()) => save_checkpoint(&mut tx, &self.name(), through).await,
+            Ok(()) => crate::checkpoints::save(&mut tx, &self.name(), through).await,
             Err(error) => Err(error),
         };
         if let Err(error) = applied {
@@ -350,14 +305,14 @@ impl<P: PgProjection> Sink for PgSink<P> {
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         )
         .bind(self.name())
-        .bind(to_i64(event.position)?)
+        .bind(crate::checkpoints::to_stored(event.position)?)
         .bind(event.event_id)
         .bind(&event.event_type)
         .bind(reason)
         .execute(&mut *tx)
         .await
         .map_err(sink_error)?;
-        save_checkpoint(&mut tx, &self.name(), event.position).await?;
+        crate::checkpoints::save(&mut tx, &self.name(), event.position).await?;
         crate::pg::commit(tx).await
     }
 }

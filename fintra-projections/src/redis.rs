@@ -280,7 +280,7 @@ impl<P: RedisProjection> Sink for RedisSink<P> {
             .query_async(&mut self.conn)
             .await
             .map_err(sink_error)?;
-        Ok(Position(stored.and_then(|s| s.parse().ok()).unwrap_or(0)))
+        stored.map_or(Ok(Position::START), |text| crate::checkpoints::from_stored_text(&text))
     }
 
     async fn apply(

@@ -281,12 +281,9 @@ impl<S: EventStore + 'static> crate::pg::PgProjection for TwinViews<S> {
         table: &str,
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError> {
-        let position = i64::try_from(event.position.0).map_err(|_| {
-            ProjectionError::Store(fintra_core::Error::corrupted("position beyond bigint"))
-        })?;
+        let position = crate::checkpoints::to_stored(event.position)?;
         for (key, json) in <Self as RedisProjection>::views(self, event).await? {
-            let doc: Value =
-                serde_json::from_str(&json).map_err(ProjectionError::refused)?;
+            let doc: Value = serde_json::from_str(&json).map_err(ProjectionError::refused)?;
             sqlx::query(&format!(
                 "INSERT INTO {table} (key, position, doc) VALUES ($1, $2, $3)
                  ON CONFLICT (key) DO UPDATE SET position = EXCLUDED.position, doc = EXCLUDED.doc

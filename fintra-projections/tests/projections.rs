@@ -547,3 +547,45 @@ async fn retried_inline_append_is_not_projected_twice() {
         .unwrap();
     assert_eq!(events, 2, "each event projected once");
 }
+
+/// Regression test: three checkpoint readers treated a corrupted checkpoint three ways.
+///
+/// Symptom: a negative checkpoint in PostgreSQL, or an unreadable one in Redis, made the sink
+/// start over from the beginning of the log (replaying every event into its read model) while
+/// the warm store's rollups reported the same corruption as an error.
+/// Cause: each reader parsed the stored position itself.
+/// Fix: one rule (`Position::from_stored`) for every reader: corrupted is `Corrupted`.
+#[tokio::test]
+async fn corrupted_checkpoint_is_an_error_not_a_replay_from_the_start() {
+    let schema = TestSchema::new().await;
+    let mut sink =
+        PgSink::new(schema.pool.clone(), StreamSummary { version: 1, delay: Duration::ZERO })
+            .await
+            .unwrap();
+    sqlx::query("INSERT INTO fintra_projection_checkpoints (name, position) VALUES ($1, -5)")
+        .bind(sink.name())
+        .execute(&schema.pool)
+        .await
+        .unwrap();
+    let pg = sink.checkpoint().await;
+    assert!(
+        matches!(pg, Err(ProjectionError::Store(fintra_core::Error::Corrupted { .. }))),
+        "{pg:?}"
+    );
+
+    let mut conn = redis().await;
+    let prefix = prefix();
+    let mut redis_sink =
+        RedisSink::new(conn.clone(), &prefix, StreamView { version: 1 }).await.unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(format!("{prefix}:streams:v1:checkpoint"))
+        .arg("not-a-position")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let cached = redis_sink.checkpoint().await;
+    assert!(
+        matches!(cached, Err(ProjectionError::Store(fintra_core::Error::Corrupted { .. }))),
+        "{cached:?}"
+    );
+}

@@ -57,27 +57,39 @@ pub use snapshot::PgSnapshotStore;
 pub use store::PgEventStore;
 pub use tenancy::HorizonHolder;
 
-/// Decodes rows holding the event columns in the store's order — `position, event_id, stream_id,
-/// stream_version, tenant_id, event_type, schema_version, recorded_at, occurred_at,
-/// correlation_id, causation_id, actor, headers, content_type, payload` — strictly: a row that
-/// breaks an invariant is `Corrupted`. For queries of the host's own (and the warm store's) over
-/// `fintra_events`.
-///
-/// # Errors
-/// `Corrupted` for an invalid row, `Backend` for a column of the wrong type.
-pub fn decode_event_rows(
-    rows: &[sqlx::postgres::PgRow],
-) -> fintra_core::Result<Vec<fintra_core::RecordedEvent>> {
-    rows::recorded_events(rows)
-}
-
-/// The functions and the tenant-binding table every fintra event schema carries (the gap-safe
-/// page reader, the session's tenant, recorded-id lookups), for a schema of `layout` whose
-/// tables exist. [`PgEventStore::migrate`] installs them for [`EventLayout::Single`];
-/// `fintra-store-timescale` for [`EventLayout::Partitioned`]. Idempotent.
+/// What `fintra-store-timescale` builds its partitioned schema from: the events table's
+/// columns, their order for reads, row decoding and the shared functions. Not for applications.
 #[doc(hidden)]
-pub fn shared_schema_sql(layout: EventLayout) -> String {
-    tenancy::shared_schema_sql(layout)
+pub mod warm {
+    use crate::EventLayout;
+
+    /// The columns of `fintra_events` with their types and checks: the one definition of the
+    /// table's shape (the hot store's migration 0001 created exactly these; a test compares
+    /// them).
+    pub const EVENTS_TABLE_COLUMNS: &str = include_str!("../sql/events_columns.sql");
+
+    /// The event columns in the order [`decode_event_rows`] reads them.
+    pub const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, tenant_id, \
+        event_type, schema_version, recorded_at, occurred_at, correlation_id, causation_id, \
+        actor, headers, content_type, payload";
+
+    /// Decodes rows holding [`EVENT_COLUMNS`], strictly: a row that breaks an invariant is
+    /// `Corrupted`.
+    ///
+    /// # Errors
+    /// `Corrupted` for an invalid row, `Backend` for a column of the wrong type.
+    pub fn decode_event_rows(
+        rows: &[sqlx::postgres::PgRow],
+    ) -> fintra_core::Result<Vec<fintra_core::RecordedEvent>> {
+        crate::rows::recorded_events(rows)
+    }
+
+    /// The functions and the tenant-binding table every fintra event schema carries (the
+    /// gap-safe page reader, the session's tenant, recorded-id lookups), for a schema of
+    /// `layout` whose tables exist. Idempotent.
+    pub fn shared_schema_sql(layout: EventLayout) -> String {
+        crate::tenancy::shared_schema_sql(layout)
+    }
 }
 
 /// Most events one transaction may write: positions reserve 20 bits for them.

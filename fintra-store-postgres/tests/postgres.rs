@@ -413,3 +413,39 @@ async fn connection_options_reach_the_server() {
     let slow = sqlx::query("SELECT pg_sleep(3)").execute(store.pool()).await;
     assert!(slow.is_err(), "statement_timeout cancels long statements");
 }
+
+/// The events table has one definition (`fintra_store_postgres::warm::EVENTS_TABLE_COLUMNS`,
+/// from which the warm store creates its partitioned table); the hot store's migration must
+/// have created exactly that shape, and the read statements must list the columns in the order
+/// the decoder expects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_migrated_events_table_has_the_shared_shape() {
+    let schema = TestSchema::new().await;
+    sqlx::raw_sql(&format!(
+        "CREATE TABLE fintra_shape_check ({})",
+        fintra_store_postgres::warm::EVENTS_TABLE_COLUMNS
+    ))
+    .execute(&schema.pool)
+    .await
+    .unwrap();
+    let shape = |table: &'static str| {
+        let pool = schema.pool.clone();
+        async move {
+            sqlx::query_as::<_, (i32, String, String, String, Option<String>)>(
+                "SELECT ordinal_position, column_name::text, data_type::text, is_nullable::text, \
+                 column_default::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY 1",
+            )
+            .bind(table)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(shape("fintra_events").await, shape("fintra_shape_check").await);
+    let select =
+        include_str!("../sql/select_events.sql").split_whitespace().collect::<Vec<_>>().join(" ");
+    let columns =
+        fintra_store_postgres::warm::EVENT_COLUMNS.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(select.contains(&columns), "select_events.sql lists {columns}");
+}

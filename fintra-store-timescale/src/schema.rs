@@ -4,6 +4,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use fintra_core::{Error, Result};
 use sqlx::{Acquire, PgConnection, Row};
 
+use fintra_store_postgres::warm;
+
 use crate::store::{TimescaleEventStore, WarmLayout};
 
 /// One partition of the events table (a native partition or a TimescaleDB chunk).
@@ -115,6 +117,7 @@ impl TimescaleEventStore {
             let ddl = match &self.layout {
                 WarmLayout::NativePartitions => [
                     include_str!("../sql/events_table.sql")
+                        .replace("{columns}", warm::EVENTS_TABLE_COLUMNS)
                         .replace("{partitioning}", " PARTITION BY RANGE (recorded_at)"),
                     include_str!("../sql/events_native.sql").to_owned(),
                     include_str!("../sql/events_indexes.sql").to_owned(),
@@ -125,7 +128,9 @@ impl TimescaleEventStore {
                 .concat(),
                 WarmLayout::TimescaleDb { schema, .. } => qualify(
                     &[
-                        include_str!("../sql/events_table.sql").replace("{partitioning}", ""),
+                        include_str!("../sql/events_table.sql")
+                            .replace("{columns}", warm::EVENTS_TABLE_COLUMNS)
+                            .replace("{partitioning}", ""),
                         include_str!("../sql/events_timescale.sql")
                             .replace("{interval}", &interval),
                         include_str!("../sql/events_indexes.sql").to_owned(),
@@ -140,9 +145,7 @@ impl TimescaleEventStore {
             };
             // The hot store's shared functions (the gap-safe page reader among them) and the
             // tenant-binding table, over the tables just created.
-            let shared = fintra_store_postgres::shared_schema_sql(
-                fintra_store_postgres::EventLayout::Partitioned,
-            );
+            let shared = warm::shared_schema_sql(fintra_store_postgres::EventLayout::Partitioned);
             let ddl = ddl + &shared;
             sqlx::raw_sql(&ddl).execute(&mut *tx).await.map_err(Error::backend)?;
             tx.commit().await.map_err(Error::backend)?;

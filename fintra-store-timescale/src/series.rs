@@ -187,7 +187,7 @@ impl TimescaleEventStore {
             None => (None, 0),
         };
         let sql = include_str!("../sql/events_between.sql")
-            .replace("{columns}", crate::store::EVENT_COLUMNS);
+            .replace("{columns}", fintra_store_postgres::warm::EVENT_COLUMNS);
         let rows = sqlx::query(&sql)
             .bind(query.from)
             .bind(query.to)
@@ -200,7 +200,7 @@ impl TimescaleEventStore {
             .fetch_all(self.pool())
             .await
             .map_err(Error::backend)?;
-        let events = fintra_store_postgres::decode_event_rows(&rows)?;
+        let events = fintra_store_postgres::warm::decode_event_rows(&rows)?;
         let next = (events.len() == query.limit)
             .then(|| events.last())
             .flatten()

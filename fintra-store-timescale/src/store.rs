@@ -13,11 +13,6 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::options::TimescaleStoreOptions;
 
-/// The event columns in the order `fintra_store_postgres::decode_event_rows` reads them.
-pub(crate) const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, \
-    tenant_id, event_type, schema_version, recorded_at, occurred_at, correlation_id, \
-    causation_id, actor, headers, content_type, payload";
-
 /// Which of the two layouts a schema uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WarmLayout {

@@ -215,13 +215,13 @@ impl<'a> Tiering<'a> {
     ) -> Result<()> {
         let rows = sqlx::query(&format!(
             "SELECT {} FROM {} ORDER BY position",
-            crate::store::EVENT_COLUMNS,
+            fintra_store_postgres::warm::EVENT_COLUMNS,
             quoted(partition)
         ))
         .fetch_all(&mut *conn)
         .await
         .map_err(Error::backend)?;
-        let events = fintra_store_postgres::decode_event_rows(&rows)?;
+        let events = fintra_store_postgres::warm::decode_event_rows(&rows)?;
         drop(rows);
         let census = census_of(&events)?;
         let (archive_id, hash) = if events.is_empty() {

@@ -109,9 +109,7 @@ impl TwinRollups {
                 .fetch_optional(store.pool())
                 .await
                 .map_err(Error::backend)?;
-        position.map_or(Ok(Position::START), |p| {
-            u64::try_from(p).map(Position).map_err(|_| Error::corrupted("negative checkpoint"))
-        })
+        position.map_or(Ok(Position::START), Position::from_stored)
     }
 
     /// Consumes the log from the checkpoint to its (gap-safe) end, one transaction per page.

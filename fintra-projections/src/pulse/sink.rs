@@ -22,9 +22,7 @@ const PARKED: &str = "CREATE TABLE IF NOT EXISTS fintra_pulse_parked (
     name text NOT NULL, position bigint NOT NULL, event_id uuid NOT NULL, reason text NOT NULL,
     parked_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (name, position))";
 
-fn pg(error: sqlx::Error) -> ProjectionError {
-    ProjectionError::sink("postgres", error)
-}
+use crate::checkpoints::pg_error as pg;
 
 /// The client-facing type of an imported transaction (spec §3.2).
 pub const TRANSACTION_CREATED: &str = "core.transaction.created";
@@ -104,7 +102,7 @@ impl Sink for PulseSink {
     }
 
     async fn checkpoint(&mut self) -> Result<Position, ProjectionError> {
-        crate::pg::load_checkpoint(&self.pool, "fintra_pulse_state", &self.name).await
+        crate::checkpoints::load(&self.pool, "fintra_pulse_state", &self.name).await
     }
 
     async fn apply(
@@ -161,9 +159,7 @@ impl Sink for PulseSink {
         }
         let state =
             serde_json::to_value(&engine).map_err(|e| ProjectionError::sink("postgres", e))?;
-        let through = i64::try_from(through.0).map_err(|_| {
-            ProjectionError::Store(fintra_core::Error::corrupted("position beyond bigint"))
-        })?;
+        let through = crate::checkpoints::to_stored(through)?;
         sqlx::query(
             "INSERT INTO fintra_pulse_state (name, position, engine) VALUES ($1, $2, $3)
              ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, engine = EXCLUDED.engine, updated_at = now()",
@@ -180,9 +176,7 @@ impl Sink for PulseSink {
     }
 
     async fn park(&mut self, event: &RecordedEvent, reason: &str) -> Result<(), ProjectionError> {
-        let through = i64::try_from(event.position.0).map_err(|_| {
-            ProjectionError::Store(fintra_core::Error::corrupted("position beyond bigint"))
-        })?;
+        let through = crate::checkpoints::to_stored(event.position)?;
         let state =
             serde_json::to_value(&self.engine).map_err(|e| ProjectionError::sink("postgres", e))?;
         let mut tx = crate::pg::begin(&self.pool).await?;
@@ -272,7 +266,7 @@ impl<T: super::Transport> Sink for PulseDelivery<T> {
     }
 
     async fn checkpoint(&mut self) -> Result<Position, ProjectionError> {
-        crate::pg::load_checkpoint(&self.pool, "fintra_pulse_state", &self.name).await
+        crate::checkpoints::load(&self.pool, "fintra_pulse_state", &self.name).await
     }
 
     async fn apply(
@@ -298,9 +292,7 @@ impl<T: super::Transport> Sink for PulseDelivery<T> {
                 self.delivery.deliver(subscription, &envelope).await.map_err(pg)?;
             }
         }
-        let through = i64::try_from(through.0).map_err(|_| {
-            ProjectionError::Store(fintra_core::Error::corrupted("position beyond bigint"))
-        })?;
+        let through = crate::checkpoints::to_stored(through)?;
         sqlx::query(
             "INSERT INTO fintra_pulse_state (name, position, engine) VALUES ($1, $2, 'null'::jsonb)
              ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
