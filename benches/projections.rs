@@ -28,6 +28,7 @@ use fintra_projections::{
     PgProjection, PgSink, ProjectionError, ProjectionRunner, RedisProjection, RedisSink,
     RedisViews, RunnerOptions,
 };
+use fintra_store_postgres::PgEventStore;
 use fintra_store_postgres::testing::TestSchema;
 use sqlx::PgConnection;
 
@@ -177,101 +178,161 @@ fn main() {
             .collect();
         store.bulk_import(&batch, |_| {}).await.unwrap();
         let log = read_everything(&store, usize::try_from(events).unwrap()).await;
-        let redis_url = std::env::var("FINTRA_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-        let redis = redis::Client::open(redis_url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
-        let options = RunnerOptions { page_size: 5_000, queue_depth: 4, ..RunnerOptions::default() };
-        let (mut pg, mut pg_raw, mut rd, mut rd_raw) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for run in 0..runs {
-            // PostgreSQL catch-up through the runner.
-            sqlx::raw_sql("DROP TABLE IF EXISTS bench_summary_v1; DELETE FROM fintra_projection_checkpoints")
-                .execute(&schema.pool)
-                .await
-                .ok();
-            let mut sink = PgSink::new(schema.pool.clone(), Summary).await.unwrap();
-            let runner = ProjectionRunner::new(Arc::new(store.clone()), options.clone());
-            let started = Instant::now();
-            let report = runner.catch_up(&mut sink).await.unwrap();
-            pg.push(report.read as f64 / started.elapsed().as_secs_f64());
-            // The raw limit: the same rows, batched upserts, no log read, no checkpoint.
-            sqlx::raw_sql(&format!("DROP TABLE IF EXISTS bench_raw; CREATE TABLE bench_raw {DDL}")).execute(&schema.pool).await.unwrap();
-            let started = Instant::now();
-            for page in log.chunks(5_000) {
-                let mut tx = schema.pool.begin().await.unwrap();
-                upsert_rows(&mut tx, "bench_raw", &collapse(page)).await.unwrap();
-                tx.commit().await.unwrap();
-            }
-            pg_raw.push(log.len() as f64 / started.elapsed().as_secs_f64());
-
-            // Redis catch-up through the runner.
-            let prefix = format!("fintra_bench_{}_{run}", std::process::id());
-            let mut sink = RedisSink::new(redis.clone(), &prefix, View).await.unwrap();
-            let started = Instant::now();
-            let report = runner.catch_up(&mut sink).await.unwrap();
-            rd.push(report.read as f64 / started.elapsed().as_secs_f64());
-            sink.drop_version().await.unwrap();
-            // The raw limit: pipelined SETs of the same documents.
-            let mut conn = redis.clone();
-            let started = Instant::now();
-            for page in log.chunks(5_000) {
-                let mut pipe = redis::pipe();
-                for e in page {
-                    pipe.cmd("SET").arg(format!("{prefix}:raw:{}", e.stream_id.as_str())).arg(document(e)).ignore();
-                }
-                pipe.query_async::<()>(&mut conn).await.unwrap();
-            }
-            rd_raw.push(log.len() as f64 / started.elapsed().as_secs_f64());
-            let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}:raw:*")).query_async(&mut conn).await.unwrap();
-            if !keys.is_empty() {
-                redis::cmd("UNLINK").arg(&keys).query_async::<()>(&mut conn).await.unwrap();
-            }
-        }
-        let ratio = |a: &[f64], b: &[f64]| median(a.to_vec()) / median(b.to_vec());
-        println!("| workload ({events} events, {streams} streams, median of {runs}) | events/s | raw limit, same run | ratio |");
-        println!("|---|---:|---:|---:|");
-        println!("| catch-up into PostgreSQL | {:.0} | {:.0} | {:.2}× |", median(pg.clone()), median(pg_raw.clone()), ratio(&pg, &pg_raw));
-        println!("| catch-up into Redis | {:.0} | {:.0} | {:.2}× |", median(rd.clone()), median(rd_raw.clone()), ratio(&rd, &rd_raw));
-
-        // End-to-end latency: append → view readable in Redis.
-        let prefix = format!("fintra_bench_live_{}", std::process::id());
-        let mut sink = RedisSink::new(redis.clone(), &prefix, View).await.unwrap();
-        let runner = ProjectionRunner::new(
-            Arc::new(store.clone()),
-            RunnerOptions { page_size: 1_000, queue_depth: 4, poll_interval: Duration::from_millis(100), ..RunnerOptions::default() },
-        );
-        runner.catch_up(&mut sink).await.unwrap();
-        sink.activate().await.unwrap();
-        let wake = store.listen().await.unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let live = tokio::spawn(async move {
-            runner.run(&mut sink, Some(Box::new(wake)), async { let _ = stopped.await; }).await.unwrap();
-            sink
-        });
-        let views = RedisViews::new(redis.clone(), &prefix);
-        let mut latencies = Vec::new();
-        for k in 0..samples {
-            let stream = StreamId::new(format!("live-{k}")).unwrap();
-            let started = Instant::now();
-            let appended = store.append(&stream, ExpectedVersion::NoStream, &[new_event(10_000_000 + k)]).await.unwrap();
-            loop {
-                if let Some((position, _)) = views.get("bench_views", stream.as_str()).await.unwrap()
-                    && position >= appended.last_position
-                {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_micros(200)).await;
-            }
-            latencies.push(started.elapsed());
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        stop.send(()).unwrap();
-        let sink = live.await.unwrap();
-        sink.drop_version().await.unwrap();
-        latencies.sort();
-        println!(
-            "| append → Redis view readable ({samples} appends, live runner woken by NOTIFY) | p50 {:.1} ms | p99 {:.1} ms | max {:.1} ms |",
-            percentile(&latencies, 500).as_secs_f64() * 1000.0,
-            percentile(&latencies, 990).as_secs_f64() * 1000.0,
-            latencies.last().unwrap().as_secs_f64() * 1000.0
-        );
+        let redis_url =
+            std::env::var("FINTRA_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let redis = redis::Client::open(redis_url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        catch_up_table(&schema, &store, &log, &redis, runs).await;
+        live_latency(&store, &redis, samples).await;
     });
+}
+
+/// Catch-up into PostgreSQL and Redis through the runner, against the raw limit of each sink in
+/// the same run (batched upserts; pipelined SETs).
+async fn catch_up_table(
+    schema: &TestSchema,
+    store: &PgEventStore,
+    log: &[RecordedEvent],
+    redis: &redis::aio::MultiplexedConnection,
+    runs: u64,
+) {
+    let (events, streams) = (log.len(), 2_000u64);
+    let options = RunnerOptions { page_size: 5_000, queue_depth: 4, ..RunnerOptions::default() };
+    let (mut pg, mut pg_raw, mut rd, mut rd_raw) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for run in 0..runs {
+        // PostgreSQL catch-up through the runner.
+        sqlx::raw_sql(
+            "DROP TABLE IF EXISTS bench_summary_v1; DELETE FROM fintra_projection_checkpoints",
+        )
+        .execute(&schema.pool)
+        .await
+        .ok();
+        let mut sink = PgSink::new(schema.pool.clone(), Summary).await.unwrap();
+        let runner = ProjectionRunner::new(Arc::new(store.clone()), options.clone());
+        let started = Instant::now();
+        let report = runner.catch_up(&mut sink).await.unwrap();
+        pg.push(report.read as f64 / started.elapsed().as_secs_f64());
+        // The raw limit: the same rows, batched upserts, no log read, no checkpoint.
+        sqlx::raw_sql(&format!("DROP TABLE IF EXISTS bench_raw; CREATE TABLE bench_raw {DDL}"))
+            .execute(&schema.pool)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        for page in log.chunks(5_000) {
+            let mut tx = schema.pool.begin().await.unwrap();
+            upsert_rows(&mut tx, "bench_raw", &collapse(page)).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        pg_raw.push(log.len() as f64 / started.elapsed().as_secs_f64());
+
+        // Redis catch-up through the runner.
+        let prefix = format!("fintra_bench_{}_{run}", std::process::id());
+        let mut sink = RedisSink::new(redis.clone(), &prefix, View).await.unwrap();
+        let started = Instant::now();
+        let report = runner.catch_up(&mut sink).await.unwrap();
+        rd.push(report.read as f64 / started.elapsed().as_secs_f64());
+        sink.drop_version().await.unwrap();
+        // The raw limit: pipelined SETs of the same documents.
+        let mut conn = redis.clone();
+        let started = Instant::now();
+        for page in log.chunks(5_000) {
+            let mut pipe = redis::pipe();
+            for e in page {
+                pipe.cmd("SET")
+                    .arg(format!("{prefix}:raw:{}", e.stream_id.as_str()))
+                    .arg(document(e))
+                    .ignore();
+            }
+            pipe.query_async::<()>(&mut conn).await.unwrap();
+        }
+        rd_raw.push(log.len() as f64 / started.elapsed().as_secs_f64());
+        let keys: Vec<String> =
+            redis::cmd("KEYS").arg(format!("{prefix}:raw:*")).query_async(&mut conn).await.unwrap();
+        if !keys.is_empty() {
+            redis::cmd("UNLINK").arg(&keys).query_async::<()>(&mut conn).await.unwrap();
+        }
+    }
+    let ratio = |a: &[f64], b: &[f64]| median(a.to_vec()) / median(b.to_vec());
+    println!(
+        "| workload ({events} events, {streams} streams, median of {runs}) | events/s | raw limit, same run | ratio |"
+    );
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| catch-up into PostgreSQL | {:.0} | {:.0} | {:.2}× |",
+        median(pg.clone()),
+        median(pg_raw.clone()),
+        ratio(&pg, &pg_raw)
+    );
+    println!(
+        "| catch-up into Redis | {:.0} | {:.0} | {:.2}× |",
+        median(rd.clone()),
+        median(rd_raw.clone()),
+        ratio(&rd, &rd_raw)
+    );
+}
+
+/// End-to-end latency: append → view readable in Redis, through a live runner woken by NOTIFY.
+async fn live_latency(
+    store: &PgEventStore,
+    redis: &redis::aio::MultiplexedConnection,
+    samples: u64,
+) {
+    // End-to-end latency: append → view readable in Redis.
+    let prefix = format!("fintra_bench_live_{}", std::process::id());
+    let mut sink = RedisSink::new(redis.clone(), &prefix, View).await.unwrap();
+    let runner = ProjectionRunner::new(
+        Arc::new(store.clone()),
+        RunnerOptions {
+            page_size: 1_000,
+            queue_depth: 4,
+            poll_interval: Duration::from_millis(100),
+            ..RunnerOptions::default()
+        },
+    );
+    runner.catch_up(&mut sink).await.unwrap();
+    sink.activate().await.unwrap();
+    let wake = store.listen().await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let live = tokio::spawn(async move {
+        runner
+            .run(&mut sink, Some(Box::new(wake)), async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        sink
+    });
+    let views = RedisViews::new(redis.clone(), &prefix);
+    let mut latencies = Vec::new();
+    for k in 0..samples {
+        let stream = StreamId::new(format!("live-{k}")).unwrap();
+        let started = Instant::now();
+        let appended = store
+            .append(&stream, ExpectedVersion::NoStream, &[new_event(10_000_000 + k)])
+            .await
+            .unwrap();
+        loop {
+            if let Some((position, _)) = views.get("bench_views", stream.as_str()).await.unwrap()
+                && position >= appended.last_position
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        latencies.push(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stop.send(()).unwrap();
+    let sink = live.await.unwrap();
+    sink.drop_version().await.unwrap();
+    latencies.sort();
+    println!(
+        "| append → Redis view readable ({samples} appends, live runner woken by NOTIFY) | p50 {:.1} ms | p99 {:.1} ms | max {:.1} ms |",
+        percentile(&latencies, 500).as_secs_f64() * 1000.0,
+        percentile(&latencies, 990).as_secs_f64() * 1000.0,
+        latencies.last().unwrap().as_secs_f64() * 1000.0
+    );
 }

@@ -8,11 +8,13 @@
 //!
 //! ```text
 //! cargo run --release --example financial_twin                       # in-memory store
-//! cargo run --release --example financial_twin -- --database-url postgres://postgres@127.0.0.1/postgres
+//! cargo run --release --example financial_twin --features postgres -- \
+//!     --database-url postgres://postgres@127.0.0.1/postgres
 //! ```
-//! Options: `--database-url URL` (PostgreSQL instead of memory: the store's tables are created in
-//! the connection's default schema if missing, and a second run shows re-imports as no-ops), `--out DIR` (where the chart
-//! goes; default `target/financial_twin`). `docs/twin.md` explains every number.
+//! Options: `--database-url URL` (PostgreSQL instead of memory, built with `--features
+//! postgres`: the store's tables are created in the connection's default schema if missing, and
+//! a second run shows re-imports as no-ops), `--out DIR` (where the chart goes; default
+//! `target/financial_twin`). `docs/twin.md` explains every number.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -24,11 +26,10 @@ use fintra_core::{
     Asset, EventMetadata, EventStore, ExecuteError, InMemoryEventStore, ManualClock, Money,
     Repository, StreamId,
 };
-use fintra_store_postgres::{PgEventStore, PgStoreOptions};
 use fintra_twin::connect::{StagedImport, stage};
 use fintra_twin::fos::{FlowType, ManualAsset};
 use fintra_twin::{
-    self, Profile, ProfileCommand, ProfileRejection, WhatIf, net_worth_timeline, unified_360,
+    Profile, ProfileCommand, ProfileRejection, WhatIf, net_worth_timeline, unified_360,
 };
 
 type Failure = Box<dyn std::error::Error>;
@@ -67,14 +68,24 @@ fn main() -> Result<(), Failure> {
     runtime.block_on(async {
         match &args.database_url {
             None => run(InMemoryEventStore::new(), "in-memory store", &args.out).await,
-            Some(url) => {
-                let options = PgStoreOptions::default();
-                let store = PgEventStore::connect(url, options).await?;
-                store.migrate().await?;
-                run(store, "PostgreSQL", &args.out).await
-            }
+            Some(url) => run_on_postgres(url, &args.out).await,
         }
     })
+}
+
+#[cfg(feature = "postgres")]
+async fn run_on_postgres(url: &str, out: &Path) -> Result<(), Failure> {
+    use fintra_store_postgres::{PgEventStore, PgStoreOptions};
+    let store = PgEventStore::connect(url, PgStoreOptions::default()).await?;
+    store.migrate().await?;
+    run(store, "PostgreSQL", out).await
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn run_on_postgres(_url: &str, _out: &Path) -> Result<(), Failure> {
+    Err("this build has no PostgreSQL store: run it with \
+         `cargo run --release --example financial_twin --features postgres -- --database-url URL`"
+        .into())
 }
 
 fn gbp(minor: i128) -> String {
@@ -115,26 +126,46 @@ async fn import<S: EventStore>(
     Ok(review)
 }
 
+/// The twin being built: its repository, stream and the sample data's period.
+struct Twin<S> {
+    repository: Repository<Profile, S>,
+    stream: StreamId,
+    clock: Arc<ManualClock>,
+    first_day: NaiveDate,
+    today: NaiveDate,
+}
+
 #[allow(clippy::print_stdout, reason = "an example talks to its reader")]
 async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<(), Failure> {
     let (first_day, today) = examples::sample_data::period();
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2025, 6, 30, 18, 0, 0).single().ok_or("clock")?,
     ));
-    let twin = Repository::<Profile, _>::new(store).with_clock(clock.clone());
-    let stream = twin.stream_id(uuid::Uuid::from_u128(0x7a11))?;
-    let meta = EventMetadata::default();
-    let data_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data");
-
+    let repository = Repository::<Profile, _>::new(store).with_clock(clock.clone());
+    let stream = repository.stream_id(uuid::Uuid::from_u128(0x7a11))?;
+    let twin = Twin { repository, stream, clock, first_day, today };
     println!("fintra Financial Twin — {store_name}, data {first_day} … {today}\n");
     let create = ProfileCommand::Create { profile_id: "usr_ada".into(), base_currency: Asset::GBP };
-    match twin.execute(&stream, &create, &meta).await {
+    match twin.repository.execute(&twin.stream, &create, &EventMetadata::default()).await {
         Ok(_) | Err(ExecuteError::Rejected(ProfileRejection::AlreadyCreated)) => {}
         Err(other) => return Err(other.into()),
     }
+    let profile = connect(&twin).await?;
+    let report = fintra_twin::report(&profile, today);
+    print_unified_360(&twin, &report).await?;
+    print_cashflow(&report.cashflow);
+    print_time_travel_and_forks(&twin, &report.cashflow).await?;
+    write_chart(&twin, out).await
+}
 
+/// Connect: the three sample sources normalised, staged and approved, a manual asset valued
+/// twice, and a re-staging that finds nothing new. Returns the twin's profile.
+#[allow(clippy::print_stdout, reason = "an example talks to its reader")]
+async fn connect<S: EventStore>(twin: &Twin<S>) -> Result<Profile, Failure> {
+    let (repository, stream) = (&twin.repository, &twin.stream);
+    let data_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data");
     println!("Connect: normalise → stage → approve");
-    let now = fintra_core::Clock::now(clock.as_ref());
+    let now = fintra_core::Clock::now(twin.clock.as_ref());
     let started = std::time::Instant::now();
     let mut total = 0usize;
     for (label, data) in [
@@ -142,7 +173,7 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
         ("yapily", yapily_files(&data_dir, now)?),
         ("csv", csv_file(&data_dir, now)?),
     ] {
-        let staged = import(&twin, &stream, data, label).await?;
+        let staged = import(repository, stream, data, label).await?;
         let r = &staged.report;
         total += r.transactions;
         println!(
@@ -170,17 +201,13 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
             valuation_date: date.ok_or("date")?,
             attributes: [("address".to_owned(), "12 Harbour Road".to_owned())].into(),
         };
-        twin.execute(&stream, &ProfileCommand::ValueManualAsset(asset), &meta).await?;
+        let command = ProfileCommand::ValueManualAsset(asset);
+        repository.execute(stream, &command, &EventMetadata::default()).await?;
     }
     let again = plaid_files(&data_dir, now)?;
-    let current = twin.load(&stream).await?;
-    let rerun = stage(
-        &current.state,
-        uuid::Uuid::from_u128(99),
-        again.source,
-        again.accounts,
-        again.transactions,
-    );
+    let current = repository.load(stream).await?;
+    let id = uuid::Uuid::from_u128(99);
+    let rerun = stage(&current.state, id, again.source, again.accounts, again.transactions);
     println!(
         "           re-staging the Plaid file: {} new, {} already imported (dedup on provider_transaction_id)",
         rerun.report.new_transactions, rerun.report.already_imported
@@ -190,13 +217,19 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
         current.version,
         started.elapsed()
     );
+    Ok(current.state)
+}
 
-    let profile = current.state;
-    let report = fintra_twin::report(&profile, today);
-    let month_ago = fintra_twin::as_of(&twin, &stream, today - Duration::days(30)).await?;
-    let view = unified_360(&report, fintra_twin::balance_sheet(&month_ago).net_worth_minor);
+#[allow(clippy::print_stdout, reason = "an example talks to its reader")]
+async fn print_unified_360<S: EventStore>(
+    twin: &Twin<S>,
+    report: &fintra_twin::TwinReport,
+) -> Result<(), Failure> {
+    let today = twin.today;
+    let month_ago =
+        fintra_twin::as_of(&twin.repository, &twin.stream, today - Duration::days(30)).await?;
+    let view = unified_360(report, fintra_twin::balance_sheet(&month_ago).net_worth_minor);
     let sheet = &report.balance_sheet;
-    let flow = &report.cashflow;
     println!("Unified 360 ({today})");
     println!(
         "  net worth         {:>14}   (30-day change {})",
@@ -221,7 +254,11 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
     for notice in view.alerts.iter().chain(&view.insights) {
         println!("  {:<17} {}", notice.kind, notice.message);
     }
+    Ok(())
+}
 
+#[allow(clippy::print_stdout, reason = "an example talks to its reader")]
+fn print_cashflow(flow: &fintra_twin::CashflowReport) {
     println!("\nRecurring streams (detected from the history)");
     for s in &flow.streams {
         let sign = if s.flow == FlowType::Income { "+" } else { "-" };
@@ -249,9 +286,16 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
         "  free cash flow    {:>12}   (income − essential spend)",
         gbp(flow.free_cash_flow_minor)
     );
+}
 
+#[allow(clippy::print_stdout, reason = "an example talks to its reader")]
+async fn print_time_travel_and_forks<S: EventStore>(
+    twin: &Twin<S>,
+    flow: &fintra_twin::CashflowReport,
+) -> Result<(), Failure> {
+    let (repository, stream, today) = (&twin.repository, &twin.stream, twin.today);
     let past = NaiveDate::from_ymd_opt(2024, 3, 31).ok_or("date")?;
-    let then = fintra_twin::report(&fintra_twin::as_of(&twin, &stream, past).await?, past);
+    let then = fintra_twin::report(&fintra_twin::as_of(repository, stream, past).await?, past);
     println!("\nTime travel: the twin as of {past}");
     println!(
         "  net worth {}   debt {}   burn {}/month   free cash flow {}/month",
@@ -260,12 +304,11 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
         gbp(then.cashflow.monthly_burn_minor),
         gbp(then.cashflow.free_cash_flow_minor)
     );
-
     println!("\nWhat-if forks (replayed in memory; the live twin is untouched)");
     let car = WhatIf::Without {
         transaction_id: format!("plaid:{}", examples::sample_data::CAR_DEPOSIT_ID),
     };
-    let no_car = fintra_twin::what_if(&twin, &stream, &car, today).await?;
+    let no_car = fintra_twin::what_if(repository, stream, &car, today).await?;
     println!(
         "  without the car deposit: net worth {} → {} (+{})",
         gbp(no_car.net_worth_live_minor),
@@ -279,7 +322,7 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
         from: NaiveDate::from_ymd_opt(2024, 7, 1).ok_or("date")?,
         percent: 10,
     };
-    let richer = fintra_twin::what_if(&twin, &stream, &raise, today).await?;
+    let richer = fintra_twin::what_if(repository, stream, &raise, today).await?;
     println!(
         "  with a 10% rise of \"{}\" from 2024-07: net worth {} → {}, free cash flow {} → {} per month",
         salary.merchant,
@@ -288,15 +331,20 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
         gbp(richer.free_cash_flow_live_minor),
         gbp(richer.free_cash_flow_branch_minor)
     );
+    Ok(())
+}
 
+/// Net worth every week of the period, by time travel, as an SVG chart.
+#[allow(clippy::print_stdout, reason = "an example talks to its reader")]
+async fn write_chart<S: EventStore>(twin: &Twin<S>, out: &Path) -> Result<(), Failure> {
     let mut days = Vec::new();
-    let mut day = first_day;
-    while day <= today {
+    let mut day = twin.first_day;
+    while day <= twin.today {
         days.push(day);
         day += Duration::days(7);
     }
-    days.push(today);
-    let timeline = net_worth_timeline(&twin, &stream, &days).await?;
+    days.push(twin.today);
+    let timeline = net_worth_timeline(&twin.repository, &twin.stream, &days).await?;
     std::fs::create_dir_all(out)?;
     let chart = out.join("net_worth.svg");
     std::fs::write(&chart, svg(&timeline))?;

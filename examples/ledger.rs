@@ -58,9 +58,17 @@ async fn run() -> Result<(), Failure> {
     // Four books; the settlement account is spread over all of them (the hot-account strategy).
     let options = LedgerOptions { books: 4, ..LedgerOptions::default() };
     let ledger = Ledger::open(repository, uuid::Uuid::from_u128(42), options).await?;
-    let id = TransferId::from_u128;
 
     println!("fintra ledger: a payments flow in double entry (amounts in EUR)");
+    open_accounts(&ledger).await?;
+    payments(&ledger, &clock).await?;
+    corrections_and_refusals(&ledger).await?;
+    print_trial_balance(&ledger).await
+}
+
+type ExampleLedger = Ledger<InMemoryEventStore>;
+
+async fn open_accounts(ledger: &ExampleLedger) -> Result<(), Failure> {
     ledger
         .open_accounts(vec![
             NewAccount::new(SETTLEMENT, Asset::EUR, AccountKind::Asset).spread(),
@@ -74,10 +82,16 @@ async fn run() -> Result<(), Failure> {
                 .with_metadata("customer", "bob"),
         ])
         .await?;
+    Ok(())
+}
 
+/// Top-ups, a payment with a fee, a card hold captured in part, a voided hold.
+#[allow(clippy::print_stdout, reason = "an example talks to its reader")]
+async fn payments(ledger: &ExampleLedger, clock: &ManualClock) -> Result<(), Failure> {
+    let id = TransferId::from_u128;
     ledger.transfer(NewTransfer::posted(id(1), SETTLEMENT, ALICE, eur("200.00")?)).await?;
     ledger.transfer(NewTransfer::posted(id(2), SETTLEMENT, BOB, eur("50.00")?)).await?;
-    show(&ledger, "1. top-ups from the settlement account").await?;
+    show(ledger, "1. top-ups from the settlement account").await?;
 
     clock.advance(Duration::hours(1));
     let legs = ledger
@@ -101,25 +115,32 @@ async fn run() -> Result<(), Failure> {
         }
         Err(other) => return Err(other.into()),
     }
-    show(&ledger, "   balances").await?;
+    show(ledger, "   balances").await?;
 
     clock.advance(Duration::hours(1));
     let hold = NewTransfer::pending(id(5), ALICE, MERCHANT, eur("80.00")?, Some(7 * 24 * 3600))
         .reference("card auth 7781");
     ledger.transfer(hold).await?;
-    show(&ledger, "3. card authorisation: 80.00 held on alice's wallet (pending)").await?;
+    show(ledger, "3. card authorisation: 80.00 held on alice's wallet (pending)").await?;
 
     clock.advance(Duration::hours(20));
     ledger.transfer(NewTransfer::post(id(6), id(5), Some(eur("62.30")?))).await?;
-    show(&ledger, "4. the merchant captures 62.30 of the 80.00 hold; 17.70 is released").await?;
+    show(ledger, "4. the merchant captures 62.30 of the 80.00 hold; 17.70 is released").await?;
 
     ledger.transfer(NewTransfer::pending(id(7), BOB, MERCHANT, eur("30.00")?, None)).await?;
     ledger.transfer(NewTransfer::void(id(8), id(7))).await?;
-    show(&ledger, "5. bob's 30.00 authorisation is voided").await?;
+    show(ledger, "5. bob's 30.00 authorisation is voided").await?;
+    Ok(())
+}
+
+/// A compensating correction, an idempotent retry and a refused overdraft.
+#[allow(clippy::print_stdout, reason = "an example talks to its reader")]
+async fn corrections_and_refusals(ledger: &ExampleLedger) -> Result<(), Failure> {
+    let id = TransferId::from_u128;
 
     let fix = NewTransfer::correction(id(9), id(4), None, "p2p fees waived this month");
     ledger.transfer(fix).await?;
-    show(&ledger, "6. the 0.50 fee is corrected by a compensating transfer").await?;
+    show(ledger, "6. the 0.50 fee is corrected by a compensating transfer").await?;
     let original = ledger.transfer_record(id(4)).await.ok_or("the fee is recorded")?;
     println!("   the original fee transfer is unchanged: {} {}", original.amount, original.id());
 
@@ -137,7 +158,11 @@ async fn run() -> Result<(), Failure> {
         }
         other => return Err(format!("expected a refusal, got {other:?}").into()),
     }
+    Ok(())
+}
 
+#[allow(clippy::print_stdout, reason = "an example talks to its reader")]
+async fn print_trial_balance(ledger: &ExampleLedger) -> Result<(), Failure> {
     println!("\ntrial balance (per ledger and asset, debits = credits):");
     for ((ledger_id, asset), total) in ledger.trial_balance().await {
         let posted = total.posted().map(|m| Money::new(m, asset).to_string());

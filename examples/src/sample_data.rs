@@ -121,14 +121,20 @@ fn business_day(mut date: NaiveDate) -> NaiveDate {
     date
 }
 
-fn plaid_transactions(rng: &mut Rng) -> Vec<PlaidTxn> {
-    let (start, end) = period();
-    let mut out: Vec<PlaidTxn> = Vec::new();
-    let mut n = 0u32;
-    let mut push = |out: &mut Vec<PlaidTxn>, account, date, name: &str, pence_out: i64| {
-        n += 1;
-        out.push(PlaidTxn {
-            id: format!("txn_{n:05}"),
+/// The Plaid transactions being generated, numbered in order, and the card spend since the last
+/// card payment.
+#[derive(Default)]
+struct Generated {
+    out: Vec<PlaidTxn>,
+    n: u32,
+    card_cycle: i64,
+}
+
+impl Generated {
+    fn push(&mut self, account: &'static str, date: NaiveDate, name: &str, pence_out: i64) {
+        self.n += 1;
+        self.out.push(PlaidTxn {
+            id: format!("txn_{:05}", self.n),
             account,
             date,
             name: name.to_owned(),
@@ -136,137 +142,28 @@ fn plaid_transactions(rng: &mut Rng) -> Vec<PlaidTxn> {
             pending: false,
             pending_id: None,
         });
-    };
+    }
+
+    /// A card purchase, counted towards the next card payment.
+    fn card(&mut self, date: NaiveDate, name: &str, pence: i64) {
+        self.push(CARD, date, name, pence);
+        self.card_cycle += pence;
+    }
+}
+
+fn plaid_transactions(rng: &mut Rng) -> Vec<PlaidTxn> {
+    let (start, end) = period();
+    let mut t = Generated::default();
     let mut date = start;
-    let mut card_spend_this_cycle = 0i64;
     while date <= end {
-        let first = date.day() == 1;
-        if first {
-            push(&mut out, CHECKING, date, "RENT OCEAN PROPERTIES LTD", 125_000);
-        }
-        if date.day() == 2 {
-            push(&mut out, CHECKING, date, "PUREGYM MEMBERSHIP", 2_499);
-        }
-        if date.day() == 5 {
-            push(&mut out, CHECKING, date, "COUNCIL TAX LBH", 14_500);
-        }
-        if date.day() == 7 {
-            push(&mut out, CARD, date, "NETFLIX.COM", 1_099);
-        }
-        if date.day() == 12 {
-            let winter = matches!(date.month(), 11 | 12 | 1 | 2 | 3);
-            let pence = if winter { rng.range(9_000, 11_500) } else { rng.range(5_500, 7_500) };
-            push(&mut out, CHECKING, date, "OCTOPUS ENERGY", pence);
-        }
-        if date.day() == 15 {
-            push(&mut out, CARD, date, "SPOTIFY UK", 1_199);
-        }
-        if date.day() == 18 {
-            push(&mut out, CHECKING, date, "VODAFONE LTD", 2_500);
-        }
-        let payday = business_day(month_day(date, 25));
-        if date == payday {
-            let salary = if date >= day(2025, 1, 1) { 340_000 } else { 325_000 };
-            push(&mut out, CHECKING, date, "ACME LTD SALARY", -salary);
-        }
-        if date.day() == 26 {
-            push(&mut out, CHECKING, date, "TRANSFER TO SAVINGS", 40_000);
-            push(&mut out, SAVINGS, date, "TRANSFER FROM CURRENT", -40_000);
-        }
-        if date.day() == 28 {
-            push(&mut out, SAVINGS, date, "INTEREST EARNED", -rng.range(1_800, 3_200));
-        }
-        if date.day() == 20 && card_spend_this_cycle > 0 {
-            push(
-                &mut out,
-                CHECKING,
-                date,
-                "NORTHBANK VISA PAYMENT THANK YOU",
-                card_spend_this_cycle,
-            );
-            push(&mut out, CARD, date, "PAYMENT THANK YOU", -card_spend_this_cycle);
-            card_spend_this_cycle = 0;
-        }
-        if date >= day(2024, 10, 10) && date.day() == 10 {
-            push(&mut out, CHECKING, date, "LOAN REPAYMENT NORTHBANK", 32_000);
-            push(&mut out, LOAN, date, "LOAN REPAYMENT", -32_000);
-        }
-        if date == day(2024, 9, 14) {
-            out.push(PlaidTxn {
-                id: CAR_DEPOSIT_ID.to_owned(),
-                account: CHECKING,
-                date,
-                name: "DRIVE MOTORS LTD DEPOSIT".into(),
-                pence_out: 400_000,
-                pending: false,
-                pending_id: None,
-            });
-            push(&mut out, LOAN, date, "LOAN DRAWDOWN DRIVE MOTORS", 1_200_000);
-        }
-        // Day-to-day spending.
-        let weekday = !matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
-        if rng.chance(if weekday { 70 } else { 35 }) {
-            let name = if rng.chance(70) { "SQ *STARBUCKS #1123" } else { "STARBUCKS #112" };
-            let pence = rng.range(320, 580);
-            push(&mut out, CARD, date, name, pence);
-            card_spend_this_cycle += pence;
-        }
-        if weekday && rng.chance(60) {
-            push(&mut out, CHECKING, date, "TFL TRAVEL CH", rng.range(280, 810));
-        }
-        if rng.chance(30) {
-            let name = if rng.chance(60) { "TESCO STORES 3021" } else { "SAINSBURYS S/MKTS" };
-            let pence = rng.range(1_500, 9_500);
-            push(&mut out, CARD, date, name, pence);
-            card_spend_this_cycle += pence;
-        }
-        if rng.chance(7) {
-            let name = if rng.chance(50) { "AMZN MKTPL WA" } else { "AMZN MKTPL PAYMENTS WA" };
-            let pence = rng.range(900, 8_000);
-            push(&mut out, CARD, date, name, pence);
-            card_spend_this_cycle += pence;
-            if rng.chance(20) {
-                let refund_day = (date + Duration::days(rng.range(3, 9))).min(end);
-                push(&mut out, CARD, refund_day, "AMZN MKTPL WA REFUND", -pence);
-                card_spend_this_cycle -= pence;
-            }
-        }
-        if rng.chance(4) {
-            push(&mut out, CARD, date, "UBER * TRIP", rng.range(900, 2_600));
-        }
-        if date >= day(2024, 9, 14) && rng.chance(8) {
-            let pence = rng.range(4_500, 7_000);
-            push(&mut out, CARD, date, "SHELL 5532", pence);
-            card_spend_this_cycle += pence;
-        }
-        if rng.chance(2) {
-            push(&mut out, CHECKING, date, "CORNER SHOP 1234", rng.range(200, 1_500));
-        }
+        scheduled(&mut t, rng, date);
+        day_to_day(&mut t, rng, date, end);
         date += Duration::days(1);
     }
-    push(&mut out, CHECKING, day(2024, 6, 3), "OVERDRAFT FEE", 1_500);
-    push(&mut out, CARD, day(2024, 8, 9), "FOREIGN FEE", 275);
-    // Pending → posted pairs: the provider delivered the hold and then the posting.
-    let mut pairs = Vec::new();
-    for (k, t) in out.iter().filter(|t| t.account == CARD && t.pence_out > 0).enumerate() {
-        if k % 97 == 5 {
-            pairs.push(PlaidTxn {
-                id: format!("{}_pending", t.id),
-                account: t.account,
-                date: t.date - Duration::days(1),
-                name: t.name.clone(),
-                pence_out: t.pence_out,
-                pending: true,
-                pending_id: None,
-            });
-        }
-    }
-    for hold in &pairs {
-        if let Some(posted) = out.iter_mut().find(|t| format!("{}_pending", t.id) == hold.id) {
-            posted.pending_id = Some(hold.id.clone());
-        }
-    }
-    out.extend(pairs);
+    t.push(CHECKING, day(2024, 6, 3), "OVERDRAFT FEE", 1_500);
+    t.push(CARD, day(2024, 8, 9), "FOREIGN FEE", 275);
+    let mut out = t.out;
+    add_pending_pairs(&mut out);
     // Holds still pending at the end of the period.
     for (k, name) in ["SQ *STARBUCKS #1123", "TESCO STORES 3021"].iter().enumerate() {
         out.push(PlaidTxn {
@@ -294,6 +191,118 @@ fn plaid_transactions(rng: &mut Rng) -> Vec<PlaidTxn> {
         out.push(duplicate);
     }
     out
+}
+
+/// Salary, rent, bills, subscriptions, savings, interest, card and loan repayments, the car.
+fn scheduled(t: &mut Generated, rng: &mut Rng, date: NaiveDate) {
+    match date.day() {
+        1 => t.push(CHECKING, date, "RENT OCEAN PROPERTIES LTD", 125_000),
+        2 => t.push(CHECKING, date, "PUREGYM MEMBERSHIP", 2_499),
+        5 => t.push(CHECKING, date, "COUNCIL TAX LBH", 14_500),
+        7 => t.push(CARD, date, "NETFLIX.COM", 1_099),
+        12 => {
+            let winter = matches!(date.month(), 11 | 12 | 1 | 2 | 3);
+            let pence = if winter { rng.range(9_000, 11_500) } else { rng.range(5_500, 7_500) };
+            t.push(CHECKING, date, "OCTOPUS ENERGY", pence);
+        }
+        15 => t.push(CARD, date, "SPOTIFY UK", 1_199),
+        18 => t.push(CHECKING, date, "VODAFONE LTD", 2_500),
+        _ => {}
+    }
+    if date == business_day(month_day(date, 25)) {
+        let salary = if date >= day(2025, 1, 1) { 340_000 } else { 325_000 };
+        t.push(CHECKING, date, "ACME LTD SALARY", -salary);
+    }
+    if date.day() == 26 {
+        t.push(CHECKING, date, "TRANSFER TO SAVINGS", 40_000);
+        t.push(SAVINGS, date, "TRANSFER FROM CURRENT", -40_000);
+    }
+    if date.day() == 28 {
+        t.push(SAVINGS, date, "INTEREST EARNED", -rng.range(1_800, 3_200));
+    }
+    if date.day() == 20 && t.card_cycle > 0 {
+        let paid = t.card_cycle;
+        t.push(CHECKING, date, "NORTHBANK VISA PAYMENT THANK YOU", paid);
+        t.push(CARD, date, "PAYMENT THANK YOU", -paid);
+        t.card_cycle = 0;
+    }
+    if date >= day(2024, 10, 10) && date.day() == 10 {
+        t.push(CHECKING, date, "LOAN REPAYMENT NORTHBANK", 32_000);
+        t.push(LOAN, date, "LOAN REPAYMENT", -32_000);
+    }
+    if date == day(2024, 9, 14) {
+        t.out.push(PlaidTxn {
+            id: CAR_DEPOSIT_ID.to_owned(),
+            account: CHECKING,
+            date,
+            name: "DRIVE MOTORS LTD DEPOSIT".into(),
+            pence_out: 400_000,
+            pending: false,
+            pending_id: None,
+        });
+        t.push(LOAN, date, "LOAN DRAWDOWN DRIVE MOTORS", 1_200_000);
+    }
+}
+
+/// Coffee, travel, groceries, online shopping (sometimes refunded), taxis, fuel, a corner shop.
+fn day_to_day(t: &mut Generated, rng: &mut Rng, date: NaiveDate, end: NaiveDate) {
+    let weekday = !matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
+    if rng.chance(if weekday { 70 } else { 35 }) {
+        let name = if rng.chance(70) { "SQ *STARBUCKS #1123" } else { "STARBUCKS #112" };
+        let pence = rng.range(320, 580);
+        t.card(date, name, pence);
+    }
+    if weekday && rng.chance(60) {
+        t.push(CHECKING, date, "TFL TRAVEL CH", rng.range(280, 810));
+    }
+    if rng.chance(30) {
+        let name = if rng.chance(60) { "TESCO STORES 3021" } else { "SAINSBURYS S/MKTS" };
+        let pence = rng.range(1_500, 9_500);
+        t.card(date, name, pence);
+    }
+    if rng.chance(7) {
+        let name = if rng.chance(50) { "AMZN MKTPL WA" } else { "AMZN MKTPL PAYMENTS WA" };
+        let pence = rng.range(900, 8_000);
+        t.card(date, name, pence);
+        if rng.chance(20) {
+            let refund_day = (date + Duration::days(rng.range(3, 9))).min(end);
+            t.card(refund_day, "AMZN MKTPL WA REFUND", -pence);
+        }
+    }
+    if rng.chance(4) {
+        t.push(CARD, date, "UBER * TRIP", rng.range(900, 2_600));
+    }
+    if date >= day(2024, 9, 14) && rng.chance(8) {
+        let pence = rng.range(4_500, 7_000);
+        t.card(date, "SHELL 5532", pence);
+    }
+    if rng.chance(2) {
+        t.push(CHECKING, date, "CORNER SHOP 1234", rng.range(200, 1_500));
+    }
+}
+
+/// Pending → posted pairs: the provider delivered the hold and then the posting.
+fn add_pending_pairs(out: &mut Vec<PlaidTxn>) {
+    let mut pairs = Vec::new();
+    for (k, t) in out.iter().filter(|t| t.account == CARD && t.pence_out > 0).enumerate() {
+        if k % 97 == 5 {
+            pairs.push(PlaidTxn {
+                id: format!("{}_pending", t.id),
+                account: t.account,
+                date: t.date - Duration::days(1),
+                name: t.name.clone(),
+                pence_out: t.pence_out,
+                pending: true,
+                pending_id: None,
+            });
+        }
+    }
+    for hold in &pairs {
+        if let Some(posted) = out.iter_mut().find(|t| format!("{}_pending", t.id) == hold.id) {
+            posted.pending_id = Some(hold.id.clone());
+        }
+    }
+    out.extend(pairs);
 }
 
 fn plaid_documents(transactions: &[PlaidTxn]) -> (String, String) {

@@ -67,3 +67,7 @@ pub const BOOKS_MAX: u16 = 1024;
 const _: () =
     assert!(LINKED_TRANSFERS_MAX + EXPIRE_PER_COMMAND_MAX < fintra_core::limits::APPEND_EVENTS_MAX);
 const _: () = assert!(OPEN_ACCOUNTS_MAX <= fintra_core::limits::APPEND_EVENTS_MAX);
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/ledger.md")]
+struct LedgerGuide;

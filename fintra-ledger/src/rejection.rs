@@ -1,6 +1,7 @@
 //! [`Rejection`]: why a ledger command was refused, one variant per rule.
 
 use chrono::{DateTime, Utc};
+use fintra_core::Money;
 
 use super::types::{AccountId, PendingStatus, TransferId};
 use fintra_core::Asset;
@@ -52,16 +53,24 @@ pub enum Rejection {
         credit: u32,
     },
     /// The debit would take `debits_pending + debits_posted` above `credits_posted`.
-    #[error("account {account}: debits would exceed credits")]
+    #[error("account {account}: debits of {debits} would exceed credits of {credits}")]
     ExceedsCredits {
         /// The account.
         account: AccountId,
+        /// Its debits (pending and posted) after the transfer.
+        debits: Money,
+        /// Its posted credits.
+        credits: Money,
     },
     /// The credit would take `credits_pending + credits_posted` above `debits_posted`.
-    #[error("account {account}: credits would exceed debits")]
+    #[error("account {account}: credits of {credits} would exceed debits of {debits}")]
     ExceedsDebits {
         /// The account.
         account: AccountId,
+        /// Its credits (pending and posted) after the transfer.
+        credits: Money,
+        /// Its posted debits.
+        debits: Money,
     },
     /// A total would leave the `i128` range.
     #[error("account {account}: balance overflow")]
@@ -107,9 +116,9 @@ pub enum Rejection {
         /// The pending transfer.
         pending: TransferId,
         /// What it reserved.
-        reserved: i128,
+        reserved: Money,
         /// What was asked.
-        requested: i128,
+        requested: Money,
     },
     /// A balance condition did not hold.
     #[error("account {account}: available {available} would fall below {at_least}")]
@@ -117,9 +126,9 @@ pub enum Rejection {
         /// The account.
         account: AccountId,
         /// Available after the transfer.
-        available: i128,
+        available: Money,
         /// The floor.
-        at_least: i128,
+        at_least: Money,
     },
     /// A balancing transfer found nothing to move.
     #[error("transfer {id}: nothing available to move")]
@@ -139,9 +148,9 @@ pub enum Rejection {
         /// The transfer corrected.
         original: TransferId,
         /// What is left uncorrected.
-        remaining: i128,
+        remaining: Money,
         /// What was asked.
-        requested: i128,
+        requested: Money,
     },
     /// An effective date lies after the command's time.
     #[error("{at} is in the future (now {now})")]

@@ -200,19 +200,43 @@ fn both_accounts_must_share_a_ledger() {
     );
 }
 
+/// Regression test: `no_overdraft()` on an asset account refused its first deposit.
+///
+/// Symptom: documented as "a wallet that cannot go below zero", the flag it set
+/// (`debits_must_not_exceed_credits`) made an asset account — which grows with debits — refuse
+/// any deposit.
+/// Cause: the flag ignored the account's normal side.
+/// Fix: `no_overdraft()` bounds the account's balance on its normal side, whatever its kind.
+#[test]
+fn no_overdraft_keeps_an_asset_account_at_or_above_zero_too() {
+    let mut h = Harness::new();
+    let till = AccountId::from_u128(70);
+    h.ok(Command::OpenAccounts(vec![
+        NewAccount::new(till, Asset::EUR, AccountKind::Asset).no_overdraft(),
+    ]));
+    h.transfer(NewTransfer::posted(t(1), till, FEES, eur(25_00))).unwrap();
+    assert_eq!(h.balance(till).posted(AccountKind::Asset), 25_00, "the first deposit goes in");
+    h.rejects_transfer(
+        NewTransfer::posted(t(2), CASH, till, eur(25_01)),
+        Rejection::ExceedsDebits { account: till, credits: eur(25_01), debits: eur(25_00) },
+    );
+    h.transfer(NewTransfer::posted(t(3), CASH, till, eur(25_00))).unwrap();
+    assert_eq!(h.balance(till).posted(AccountKind::Asset), 0);
+}
+
 #[test]
 fn a_no_overdraft_account_cannot_spend_what_it_does_not_have() {
     let mut h = Harness::new();
     h.fund_wallet(1, 10_00);
     h.rejects_transfer(
         NewTransfer::posted(t(2), WALLET, CASH, eur(10_01)),
-        Rejection::ExceedsCredits { account: WALLET },
+        Rejection::ExceedsCredits { account: WALLET, debits: eur(10_01), credits: eur(10_00) },
     );
     // Pending reservations count against the bound too.
     h.transfer(NewTransfer::pending(t(3), WALLET, CASH, eur(6_00), None)).unwrap();
     h.rejects_transfer(
         NewTransfer::posted(t(4), WALLET, CASH, eur(4_01)),
-        Rejection::ExceedsCredits { account: WALLET },
+        Rejection::ExceedsCredits { account: WALLET, debits: eur(10_01), credits: eur(10_00) },
     );
     h.transfer(NewTransfer::posted(t(5), WALLET, CASH, eur(4_00))).unwrap();
 }
@@ -223,7 +247,7 @@ fn a_credit_line_cannot_be_credited_beyond_its_debits() {
     h.transfer(NewTransfer::posted(t(1), CREDIT_LINE, WALLET, eur(50_00))).unwrap();
     h.rejects_transfer(
         NewTransfer::posted(t(2), CASH, CREDIT_LINE, eur(50_01)),
-        Rejection::ExceedsDebits { account: CREDIT_LINE },
+        Rejection::ExceedsDebits { account: CREDIT_LINE, credits: eur(50_01), debits: eur(50_00) },
     );
     h.transfer(NewTransfer::posted(t(3), CASH, CREDIT_LINE, eur(50_00))).unwrap();
 }
@@ -286,7 +310,11 @@ fn a_post_cannot_exceed_the_reservation() {
     h.transfer(NewTransfer::pending(t(2), WALLET, CASH, eur(10_00), None)).unwrap();
     h.rejects_transfer(
         NewTransfer::post(t(3), t(2), Some(eur(10_01))),
-        Rejection::PostExceedsPending { pending: t(2), reserved: 10_00, requested: 10_01 },
+        Rejection::PostExceedsPending {
+            pending: t(2),
+            reserved: eur(10_00),
+            requested: eur(10_01),
+        },
     );
 }
 
@@ -341,7 +369,7 @@ fn a_balance_condition_guards_the_write() {
     h.fund_wallet(1, 100_00);
     h.rejects_transfer(
         NewTransfer::posted(t(2), WALLET, CASH, eur(30_00)).only_if(WALLET, eur(80_00)),
-        Rejection::ConditionFailed { account: WALLET, available: 70_00, at_least: 80_00 },
+        Rejection::ConditionFailed { account: WALLET, available: eur(70_00), at_least: eur(80_00) },
     );
     h.transfer(NewTransfer::posted(t(3), WALLET, CASH, eur(20_00)).only_if(WALLET, eur(80_00)))
         .unwrap();
@@ -402,13 +430,21 @@ fn a_correction_compensates_without_touching_the_original() {
     assert_eq!(h.balance(WALLET).available(AccountKind::Liability), 60_00);
     h.rejects_transfer(
         NewTransfer::correction(t(3), t(1), Some(eur(60_01)), "too much"),
-        Rejection::CorrectionExceedsOriginal { original: t(1), remaining: 60_00, requested: 60_01 },
+        Rejection::CorrectionExceedsOriginal {
+            original: t(1),
+            remaining: eur(60_00),
+            requested: eur(60_01),
+        },
     );
     h.transfer(NewTransfer::correction(t(4), t(1), None, "the rest")).unwrap();
     assert_eq!(h.book.transfer(t(4)).unwrap().amount, eur(60_00));
     h.rejects_transfer(
         NewTransfer::correction(t(5), t(1), None, "again"),
-        Rejection::CorrectionExceedsOriginal { original: t(1), remaining: 0, requested: 0 },
+        Rejection::CorrectionExceedsOriginal {
+            original: t(1),
+            remaining: eur(0),
+            requested: eur(0),
+        },
     );
     h.rejects_transfer(
         NewTransfer::correction(t(6), t(2), None, "correct a correction"),
@@ -539,7 +575,11 @@ fn a_linked_batch_is_all_or_nothing_and_names_the_failing_member() {
         Rejection::LinkedFailed {
             index: 2,
             id: t(4),
-            cause: Box::new(Rejection::ExceedsCredits { account: WALLET }),
+            cause: Box::new(Rejection::ExceedsCredits {
+                account: WALLET,
+                debits: eur(11_00),
+                credits: eur(10_00),
+            }),
         },
     );
     assert!(h.run(Command::Linked(batch)).is_err());

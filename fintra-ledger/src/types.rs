@@ -130,10 +130,17 @@ impl NewAccount {
         self
     }
 
-    /// Forbids debits beyond credits (the account cannot go negative on its credit side).
+    /// The account's balance on its normal side can never go below zero, reservations
+    /// included: for a credit-normal account (liability, equity, income — a customer's wallet)
+    /// debits may not exceed credits; for a debit-normal one (asset, expense) credits may not
+    /// exceed debits. Set the kind first: this reads it.
     #[must_use]
     pub fn no_overdraft(mut self) -> Self {
-        self.flags.debits_must_not_exceed_credits = true;
+        if self.kind.is_debit_normal() {
+            self.flags.credits_must_not_exceed_debits = true;
+        } else {
+            self.flags.debits_must_not_exceed_credits = true;
+        }
         self
     }
 

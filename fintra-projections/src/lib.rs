@@ -36,3 +36,7 @@ pub use redis::{RedisProjection, RedisSink, RedisViews};
 pub use runner::{
     PoisonPolicy, ProjectionError, ProjectionRunner, RunReport, RunnerOptions, Sink, Wake,
 };
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/projections.md")]
+struct ProjectionsGuide;

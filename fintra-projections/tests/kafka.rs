@@ -9,38 +9,56 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fintra_core::testing::conformance::{event, read_entire_log, stream};
-use fintra_core::{EventStore, ExpectedVersion, NewEvent};
+use fintra_core::{EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent};
 use fintra_projections::kafka::{KafkaPublisher, connect, ensure_topic};
 use fintra_projections::{ProjectionRunner, RunnerOptions, Sink};
+use fintra_store_postgres::PgEventStore;
 use fintra_store_postgres::testing::TestSchema;
+use rskafka::client::Client;
 use rskafka::client::partition::UnknownTopicHandling;
 
 fn brokers() -> Vec<String> {
     vec![std::env::var("FINTRA_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_event_reaches_kafka_in_stream_order_across_a_restart() {
-    let client = tokio::time::timeout(Duration::from_secs(15), connect(&brokers()))
+/// A client of the test broker, failing the test with a hint when it is not running.
+async fn kafka_client() -> Client {
+    tokio::time::timeout(Duration::from_secs(15), connect(&brokers()))
         .await
         .unwrap_or_else(|_| panic!("no Kafka broker answered at {:?} in 15 s: run scripts/kafka.sh (scripts/test.sh does)", brokers()))
-        .unwrap_or_else(|e| panic!("Kafka broker at {:?} unreachable ({e}): run scripts/kafka.sh (scripts/test.sh does)", brokers()));
-    let topic = format!(
+        .unwrap_or_else(|e| panic!("Kafka broker at {:?} unreachable ({e}): run scripts/kafka.sh (scripts/test.sh does)", brokers()))
+}
+
+/// A topic name unique to this test process.
+fn test_topic() -> String {
+    format!(
         "fintra-test-{}-{}",
         std::process::id(),
         uuid::Uuid::from_u128(u128::from(std::process::id())).simple()
-    );
-    ensure_topic(&client, &topic, 3).await.unwrap();
-    let schema = TestSchema::new().await;
-    let store = schema.store();
+    )
+}
+
+/// Twelve streams of 25 events each in the schema's store, and the resulting global log.
+async fn append_streams(store: &PgEventStore) -> Vec<RecordedEvent> {
     for s in 0..12u64 {
         let batch: Vec<NewEvent> = (0..25).map(|k| event(s * 1_000 + k)).collect();
         store.append(&stream(&format!("k{s}")), ExpectedVersion::Any, &batch).await.unwrap();
     }
-    let log = read_entire_log(&store, 1_000, 300).await;
+    read_entire_log(store, 1_000, 300).await
+}
+
+/// Publishes the log with a publisher killed mid-run and a restarted one that resumes from its
+/// checkpoint and finishes; returns the position it resumed from.
+async fn publish_across_a_restart(
+    client: &Client,
+    topic: &str,
+    schema: &TestSchema,
+    store: &PgEventStore,
+    log: &[RecordedEvent],
+) -> Position {
     let options = RunnerOptions { page_size: 5, ..RunnerOptions::default() };
     // First publisher: killed after a few pages.
-    let mut first = KafkaPublisher::new(&client, &topic, 3, schema.pool.clone()).await.unwrap();
+    let mut first = KafkaPublisher::new(client, topic, 3, schema.pool.clone()).await.unwrap();
     let runner = Arc::new(ProjectionRunner::new(Arc::new(store.clone()), options.clone()));
     let killed = tokio::spawn({
         let runner = Arc::clone(&runner);
@@ -49,7 +67,7 @@ async fn every_event_reaches_kafka_in_stream_order_across_a_restart() {
         }
     });
     // Kill it once it has published (and checkpointed) something.
-    let mut probe = KafkaPublisher::new(&client, &topic, 3, schema.pool.clone()).await.unwrap();
+    let mut probe = KafkaPublisher::new(client, topic, 3, schema.pool.clone()).await.unwrap();
     for _ in 0..2_000 {
         if probe.checkpoint().await.unwrap() > fintra_core::Position::START {
             break;
@@ -59,7 +77,7 @@ async fn every_event_reaches_kafka_in_stream_order_across_a_restart() {
     killed.abort();
     let _ = killed.await;
     // Restarted publisher: resumes from its checkpoint.
-    let mut second = KafkaPublisher::new(&client, &topic, 3, schema.pool.clone()).await.unwrap();
+    let mut second = KafkaPublisher::new(client, topic, 3, schema.pool.clone()).await.unwrap();
     let resumed_from = second.checkpoint().await.unwrap();
     assert!(
         resumed_from > fintra_core::Position::START && resumed_from < log.last().unwrap().position,
@@ -67,14 +85,21 @@ async fn every_event_reaches_kafka_in_stream_order_across_a_restart() {
     );
     runner.catch_up(&mut second).await.unwrap();
     assert_eq!(second.checkpoint().await.unwrap(), log.last().unwrap().position);
+    resumed_from
+}
 
-    // Consume every partition from the start.
+/// Consumes every partition from the start, checking per-stream order: the event ids seen,
+/// each stream's versions (first deliveries) and the number of records read.
+async fn consume_all(
+    client: &Client,
+    topic: &str,
+) -> (HashSet<String>, BTreeMap<String, Vec<u64>>, usize) {
     let mut seen: HashSet<String> = HashSet::new();
     let mut versions: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut records = 0usize;
     for partition in 0..3 {
         let consumer = client
-            .partition_client(topic.clone(), partition, UnknownTopicHandling::Retry)
+            .partition_client(topic.to_owned(), partition, UnknownTopicHandling::Retry)
             .await
             .unwrap();
         let mut offset = 0i64;
@@ -104,6 +129,21 @@ async fn every_event_reaches_kafka_in_stream_order_across_a_restart() {
             }
         }
     }
+    (seen, versions, records)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_reaches_kafka_in_stream_order_across_a_restart() {
+    let client = kafka_client().await;
+    let topic = test_topic();
+    ensure_topic(&client, &topic, 3).await.unwrap();
+    let schema = TestSchema::new().await;
+    let store = schema.store();
+    let log = append_streams(&store).await;
+    let resumed_from = publish_across_a_restart(&client, &topic, &schema, &store, &log).await;
+
+    // Consume every partition from the start.
+    let (seen, versions, records) = consume_all(&client, &topic).await;
     assert_eq!(
         seen.len(),
         log.len(),

@@ -9,13 +9,21 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use fintra_core::testing::conformance::read_entire_log;
-use fintra_core::{Asset, EventMetadata, EventStore, ManualClock, Repository};
+use fintra_core::{
+    Asset, EventMetadata, EventStore, ManualClock, RecordedEvent, Repository, StreamId,
+};
+use fintra_projections::pulse::{
+    HttpTransport, PulseDelivery, PulseSink, RetryPolicy, Rule, RuleEngine, Subscription,
+    WebhookDelivery,
+};
 use fintra_projections::views::{TransactionFilter, TwinViews, query_transactions};
 use fintra_projections::{ProjectionRunner, RedisSink, RedisViews, RunnerOptions};
+use fintra_store_postgres::PgEventStore;
 use fintra_store_postgres::testing::TestSchema;
 use fintra_twin::connect::{plaid, stage};
 use fintra_twin::fos::Source;
-use fintra_twin::{Profile, ProfileCommand};
+use fintra_twin::{Profile, ProfileCommand, TwinReport};
+use redis::aio::MultiplexedConnection;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 6, 30, 12, 0, 0).unwrap()
@@ -43,9 +51,10 @@ fn plaid_body() -> (String, String) {
     (accounts.to_owned(), format!(r#"{{"accounts": [], "transactions": [{}]}}"#, txns.join(",")))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn views_in_redis_match_the_engines_and_name_their_source() {
-    let schema = TestSchema::new().await;
+/// An imported six-month twin in a fresh schema: its repository, stream and last event.
+async fn imported_twin(
+    schema: &TestSchema,
+) -> (Repository<Profile, PgEventStore>, StreamId, RecordedEvent) {
     let clock = Arc::new(ManualClock::new(now()));
     let repository = Repository::<Profile, _>::new(schema.store()).with_clock(clock.clone());
     let stream = repository.stream_id(uuid::Uuid::from_u128(5)).unwrap();
@@ -67,10 +76,14 @@ async fn views_in_redis_match_the_engines_and_name_their_source() {
     let version = repository.store().stream_version(&stream).await.unwrap().get();
     let log = read_entire_log(repository.store(), 1_000, usize::try_from(version).unwrap()).await;
     let last = log.last().unwrap().clone();
+    (repository, stream, last)
+}
 
+/// A connection to the test Redis, failing the test with a hint when it is not running.
+async fn redis_connection() -> MultiplexedConnection {
     let redis_url =
         std::env::var("FINTRA_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let conn = tokio::time::timeout(
+    tokio::time::timeout(
         Duration::from_secs(10),
         redis::Client::open(redis_url.as_str()).unwrap().get_multiplexed_async_connection(),
     )
@@ -80,22 +93,16 @@ async fn views_in_redis_match_the_engines_and_name_their_source() {
     })
     .unwrap_or_else(|e| {
         panic!("Redis at {redis_url} unreachable ({e}): start it (scripts/test.sh does)")
-    });
-    let prefix = format!("fintra_views_{}", std::process::id());
-    let views_repository = Repository::<Profile, _>::new(schema.store());
-    let mut sink =
-        RedisSink::new(conn.clone(), &prefix, TwinViews::new(views_repository)).await.unwrap();
-    // Small pages: the projection folds the twin incrementally across them.
-    let runner = ProjectionRunner::new(
-        Arc::new(schema.store()),
-        RunnerOptions { page_size: 7, ..RunnerOptions::default() },
-    );
-    runner.catch_up(&mut sink).await.unwrap();
-    sink.activate().await.unwrap();
+    })
+}
 
-    let profile = repository.load(&stream).await.unwrap().state;
-    let report = fintra_twin::report(&profile, profile.last_transaction_date().unwrap());
-    let views = RedisViews::new(conn.clone(), &prefix);
+/// The unified360 document equals the engines' report and names the event it reflects.
+async fn assert_unified360_view(
+    views: &RedisViews,
+    stream: &StreamId,
+    last: &RecordedEvent,
+    report: &TwinReport,
+) {
     let (position, json) =
         views.get("twin_views", &format!("unified360:{stream}")).await.unwrap().unwrap();
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -111,7 +118,10 @@ async fn views_in_redis_match_the_engines_and_name_their_source() {
         doc["_meta"]["net_worth"]["source_version"],
         serde_json::json!(last.stream_version.get())
     );
+}
 
+/// June's spend document: its total, the previous month's, and the groceries category.
+async fn assert_spend_view(views: &RedisViews, stream: &StreamId) {
     let (_, spend) =
         views.get("twin_views", &format!("spend:{stream}:2024-06")).await.unwrap().unwrap();
     let spend: serde_json::Value = serde_json::from_str(&spend).unwrap();
@@ -127,7 +137,10 @@ async fn views_in_redis_match_the_engines_and_name_their_source() {
         (groceries["spend_minor"].as_i64(), groceries["change_minor"].as_i64()),
         (Some(80_00), Some(0))
     );
+}
 
+/// The net-worth timeline holds one point per month, ending at the current net worth.
+async fn assert_networth_timeline(views: &RedisViews, stream: &StreamId) {
     let (_, timeline) =
         views.get("twin_views", &format!("networth:{stream}")).await.unwrap().unwrap();
     let timeline: serde_json::Value = serde_json::from_str(&timeline).unwrap();
@@ -136,15 +149,18 @@ async fn views_in_redis_match_the_engines_and_name_their_source() {
     assert_eq!(points[5]["net_worth_minor"], serde_json::json!(2_500_00));
     // Each month adds 3,000 − 1,500 − 80 − 4.50 = 1,415.50: January ends 5 × 1,415.50 lower.
     assert_eq!(points[0]["net_worth_minor"], serde_json::json!(2_500_00 - 5 * 1_415_50));
+}
 
+/// The transactions query filters by merchant, date range and category, newest first.
+fn assert_transaction_queries(profile: &Profile) {
     let coffee = query_transactions(
-        &profile,
+        profile,
         &TransactionFilter { merchant: Some("starbucks".into()), ..Default::default() },
     );
     assert_eq!(coffee.len(), 6);
     assert!(coffee.windows(2).all(|w| w[0].date >= w[1].date), "newest first");
     let spring = query_transactions(
-        &profile,
+        profile,
         &TransactionFilter {
             from: Some(chrono::NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()),
             to: Some(chrono::NaiveDate::from_ymd_opt(2024, 4, 30).unwrap()),
@@ -153,9 +169,15 @@ async fn views_in_redis_match_the_engines_and_name_their_source() {
         },
     );
     assert_eq!(spring.len(), 2);
-    sink.drop_version().await.unwrap();
+}
 
-    // The same documents as PostgreSQL JSONB.
+/// The same documents land in PostgreSQL JSONB through the `PgSink`.
+async fn assert_pg_views(
+    schema: &TestSchema,
+    runner: &ProjectionRunner<PgEventStore>,
+    stream: &StreamId,
+    last: &RecordedEvent,
+) {
     let mut pg = fintra_projections::PgSink::new(
         schema.pool.clone(),
         TwinViews::new(Repository::<Profile, _>::new(schema.store())),
@@ -175,9 +197,38 @@ async fn views_in_redis_match_the_engines_and_name_their_source() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pulse_rules_run_over_the_twins_and_fire_once_per_transition() {
-    use fintra_projections::pulse::{PulseSink, Rule, RuleEngine};
+async fn views_in_redis_match_the_engines_and_name_their_source() {
     let schema = TestSchema::new().await;
+    let (repository, stream, last) = imported_twin(&schema).await;
+
+    let conn = redis_connection().await;
+    let prefix = format!("fintra_views_{}", std::process::id());
+    let views_repository = Repository::<Profile, _>::new(schema.store());
+    let mut sink =
+        RedisSink::new(conn.clone(), &prefix, TwinViews::new(views_repository)).await.unwrap();
+    // Small pages: the projection folds the twin incrementally across them.
+    let runner = ProjectionRunner::new(
+        Arc::new(schema.store()),
+        RunnerOptions { page_size: 7, ..RunnerOptions::default() },
+    );
+    runner.catch_up(&mut sink).await.unwrap();
+    sink.activate().await.unwrap();
+
+    let profile = repository.load(&stream).await.unwrap().state;
+    let report = fintra_twin::report(&profile, profile.last_transaction_date().unwrap());
+    let views = RedisViews::new(conn.clone(), &prefix);
+    assert_unified360_view(&views, &stream, &last, &report).await;
+    assert_spend_view(&views, &stream).await;
+    assert_networth_timeline(&views, &stream).await;
+    assert_transaction_queries(&profile);
+    sink.drop_version().await.unwrap();
+
+    // The same documents as PostgreSQL JSONB.
+    assert_pg_views(&schema, &runner, &stream, &last).await;
+}
+
+/// A twin whose checking account goes low twice in six days: its repository and stream version.
+async fn low_balance_twin(schema: &TestSchema) -> (Repository<Profile, PgEventStore>, u64) {
     let clock = Arc::new(ManualClock::new(now()));
     let repository = Repository::<Profile, _>::new(schema.store()).with_clock(clock);
     let stream = repository.stream_id(uuid::Uuid::from_u128(9)).unwrap();
@@ -219,39 +270,21 @@ async fn pulse_rules_run_over_the_twins_and_fire_once_per_transition() {
         .unwrap();
     let version = repository.store().stream_version(&stream).await.unwrap().get();
     read_entire_log(repository.store(), 1_000, usize::try_from(version).unwrap()).await;
-    let rule: Rule = serde_json::from_value(serde_json::json!({
+    (repository, version)
+}
+
+/// The rule firing a low-balance warning when a checking account holds under 100.00.
+fn low_balance_rule() -> Rule {
+    serde_json::from_value(serde_json::json!({
         "rule_id": "low_balance", "trigger": "core.transaction.*",
         "condition": {"and": [{"<": [{"var": "account.balance"}, 10000]}, {"==": [{"var": "account.type"}, "CHECKING"]}]},
         "action": "emit_event:low_balance_warning"
     }))
-    .unwrap();
-    let runner = ProjectionRunner::new(
-        Arc::new(schema.store()),
-        RunnerOptions { page_size: 2, ..RunnerOptions::default() },
-    );
-    let mut sink =
-        PulseSink::new(schema.store(), "pulse_main", RuleEngine::new(vec![rule.clone()]).unwrap())
-            .await
-            .unwrap();
-    runner.catch_up(&mut sink).await.unwrap();
-    let pulse = fintra_core::StreamId::new(format!("pulse-{}", uuid::Uuid::from_u128(9))).unwrap();
-    let fired =
-        read_entire_log(repository.store(), 1_000, usize::try_from(version).unwrap() + 2).await;
-    let emitted: Vec<_> = fired.iter().filter(|e| e.stream_id == pulse).collect();
-    assert_eq!(emitted.len(), 2, "low on 2 January and again on 1 February, not on 2 February");
-    assert!(emitted.iter().all(|e| e.event_type == "low_balance_warning"));
-    // A restarted sink resumes its rule state and checkpoint: nothing fires twice.
-    let mut again =
-        PulseSink::new(schema.store(), "pulse_main", RuleEngine::new(vec![rule]).unwrap())
-            .await
-            .unwrap();
-    runner.catch_up(&mut again).await.unwrap();
-    assert_eq!(repository.store().stream_version(&pulse).await.unwrap().get(), 2);
+    .unwrap()
+}
 
-    // Delivery: the fired events reach a webhook subscribed to them, once each.
-    use fintra_projections::pulse::{
-        HttpTransport, PulseDelivery, RetryPolicy, Subscription, WebhookDelivery,
-    };
+/// A loopback webhook server answering 204: its URL and the raw requests it received.
+async fn webhook_server() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -283,6 +316,15 @@ async fn pulse_rules_run_over_the_twins_and_fire_once_per_transition() {
             let _ = socket.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n").await;
         }
     });
+    (url, received)
+}
+
+/// Runs webhook delivery of the fired `low_balance_*` events to `url`, twice over.
+async fn deliver_to_webhook(
+    schema: &TestSchema,
+    runner: &ProjectionRunner<PgEventStore>,
+    url: String,
+) {
     let subscription = Subscription {
         subscription_id: "app".into(),
         url,
@@ -302,6 +344,39 @@ async fn pulse_rules_run_over_the_twins_and_fire_once_per_transition() {
             .unwrap();
     runner.catch_up(&mut deliver).await.unwrap();
     runner.catch_up(&mut deliver).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulse_rules_run_over_the_twins_and_fire_once_per_transition() {
+    let schema = TestSchema::new().await;
+    let (repository, version) = low_balance_twin(&schema).await;
+    let rule = low_balance_rule();
+    let runner = ProjectionRunner::new(
+        Arc::new(schema.store()),
+        RunnerOptions { page_size: 2, ..RunnerOptions::default() },
+    );
+    let mut sink =
+        PulseSink::new(schema.store(), "pulse_main", RuleEngine::new(vec![rule.clone()]).unwrap())
+            .await
+            .unwrap();
+    runner.catch_up(&mut sink).await.unwrap();
+    let pulse = fintra_core::StreamId::new(format!("pulse-{}", uuid::Uuid::from_u128(9))).unwrap();
+    let fired =
+        read_entire_log(repository.store(), 1_000, usize::try_from(version).unwrap() + 2).await;
+    let emitted: Vec<_> = fired.iter().filter(|e| e.stream_id == pulse).collect();
+    assert_eq!(emitted.len(), 2, "low on 2 January and again on 1 February, not on 2 February");
+    assert!(emitted.iter().all(|e| e.event_type == "low_balance_warning"));
+    // A restarted sink resumes its rule state and checkpoint: nothing fires twice.
+    let mut again =
+        PulseSink::new(schema.store(), "pulse_main", RuleEngine::new(vec![rule]).unwrap())
+            .await
+            .unwrap();
+    runner.catch_up(&mut again).await.unwrap();
+    assert_eq!(repository.store().stream_version(&pulse).await.unwrap().get(), 2);
+
+    // Delivery: the fired events reach a webhook subscribed to them, once each.
+    let (url, received) = webhook_server().await;
+    deliver_to_webhook(&schema, &runner, url).await;
     let received = received.lock().unwrap().clone();
     assert_eq!(received.len(), 2, "each fired event delivered once");
     assert!(

@@ -431,3 +431,7 @@ impl ParquetArchive {
         Ok(Verified { rows: manifest.rows, content_hash: hash })
     }
 }
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/cold-tier.md")]
+struct ColdTierGuide;

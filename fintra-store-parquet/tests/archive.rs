@@ -158,8 +158,9 @@ async fn an_archive_on_s3_round_trips_and_verifies() {
         bucket,
         region: "us-east-1".into(),
         endpoint: Some(endpoint),
-        access_key_id: "test".into(),
-        secret_access_key: "test".into(),
+        access_key_id: std::env::var("FINTRA_S3_ACCESS_KEY_ID").unwrap_or_else(|_| "test".into()),
+        secret_access_key: std::env::var("FINTRA_S3_SECRET_ACCESS_KEY")
+            .unwrap_or_else(|_| "test".into()),
     })
     .unwrap();
     let log = filled_log().await;

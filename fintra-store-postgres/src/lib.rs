@@ -101,3 +101,7 @@ pub const NOTIFY_CHANNEL: &str = "fintra_events";
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/postgres.md")]
 struct PostgresGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/using-fintra.md")]
+struct UsingFintraGuide;

@@ -1,5 +1,8 @@
 //! The catch-up read stays an index range scan on a table the planner knows nothing about.
 
+#![allow(clippy::unwrap_used, reason = "test helpers fail the test on a setup error")]
+#![allow(clippy::print_stdout, reason = "the test prints what it measured")]
+
 use std::time::Instant;
 
 use fintra_core::limits::READ_PAGE_BYTES_MAX;
@@ -43,24 +46,7 @@ async fn catch_up_page_is_an_index_range_scan_on_a_never_analysed_table() {
     .execute(&mut *conn)
     .await
     .unwrap();
-    // One million events in one transaction, written server-side (the read is under test, not
-    // the import): 1,000 streams, positions continuing the transaction's range.
-    sqlx::raw_sql(&format!(
-        "BEGIN;
-         INSERT INTO fintra_events (position, event_id, stream_id, stream_version, tenant_id,
-             event_type, schema_version, occurred_at, actor, headers, content_type, payload)
-         SELECT (pg_current_xact_id()::text::bigint << 20) + g, gen_random_uuid(),
-                'plan-' || (g % 1000), g / 1000 + 1, 'default', 'Planned', 1, now(), 'system',
-                '{{}}', 'application/json', convert_to(repeat('x', 120), 'UTF8')
-         FROM generate_series(0, {last}) AS g;
-         INSERT INTO fintra_streams SELECT 'plan-' || s, 'default', 1000
-         FROM generate_series(0, 999) AS s;
-         COMMIT;",
-        last = EVENTS - 1
-    ))
-    .execute(&mut *conn)
-    .await
-    .unwrap();
+    write_a_million_events(&mut conn).await;
     let analysed: i64 = sqlx::query(
         "SELECT count(*) FROM pg_stats WHERE schemaname = current_schema() \
          AND tablename = 'fintra_events'",
@@ -110,7 +96,32 @@ async fn catch_up_page_is_an_index_range_scan_on_a_never_analysed_table() {
     });
     drop(conn);
 
-    // The whole log, page by page: every event once, pages of equal cost.
+    read_everything_page_by_page(&store).await;
+}
+
+/// One million events in one transaction, written server-side (the read is under test, not the
+/// import): 1,000 streams, positions continuing the transaction's range.
+async fn write_a_million_events(conn: &mut sqlx::PgConnection) {
+    sqlx::raw_sql(&format!(
+        "BEGIN;
+         INSERT INTO fintra_events (position, event_id, stream_id, stream_version, tenant_id,
+             event_type, schema_version, occurred_at, actor, headers, content_type, payload)
+         SELECT (pg_current_xact_id()::text::bigint << 20) + g, gen_random_uuid(),
+                'plan-' || (g % 1000), g / 1000 + 1, 'default', 'Planned', 1, now(), 'system',
+                '{{}}', 'application/json', convert_to(repeat('x', 120), 'UTF8')
+         FROM generate_series(0, {last}) AS g;
+         INSERT INTO fintra_streams SELECT 'plan-' || s, 'default', 1000
+         FROM generate_series(0, 999) AS s;
+         COMMIT;",
+        last = EVENTS - 1
+    ))
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+}
+
+/// The whole log, page by page: every event once, pages of equal cost (printed).
+async fn read_everything_page_by_page(store: &fintra_store_postgres::PgEventStore) {
     let started = Instant::now();
     let (mut after, mut read, mut slowest) = (Position::START, 0i64, 0u128);
     loop {

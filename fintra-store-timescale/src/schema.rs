@@ -114,39 +114,7 @@ impl TimescaleEventStore {
             .await
             .map_err(Error::backend)?;
             let interval = format!("{} seconds", self.partition_seconds_on(&mut tx).await?);
-            let ddl = match &self.layout {
-                WarmLayout::NativePartitions => [
-                    include_str!("../sql/events_table.sql")
-                        .replace("{columns}", warm::EVENTS_TABLE_COLUMNS)
-                        .replace("{partitioning}", " PARTITION BY RANGE (recorded_at)"),
-                    include_str!("../sql/events_native.sql").to_owned(),
-                    include_str!("../sql/events_indexes.sql").to_owned(),
-                    include_str!("../sql/metrics_table.sql").replace("{partitioning}", ""),
-                    include_str!("../sql/metrics_indexes.sql").to_owned(),
-                    include_str!("../sql/metrics_native.sql").to_owned(),
-                ]
-                .concat(),
-                WarmLayout::TimescaleDb { schema, .. } => qualify(
-                    &[
-                        include_str!("../sql/events_table.sql")
-                            .replace("{columns}", warm::EVENTS_TABLE_COLUMNS)
-                            .replace("{partitioning}", ""),
-                        include_str!("../sql/events_timescale.sql")
-                            .replace("{interval}", &interval),
-                        include_str!("../sql/events_indexes.sql").to_owned(),
-                        include_str!("../sql/metrics_table.sql").replace("{partitioning}", ""),
-                        include_str!("../sql/metrics_timescale.sql")
-                            .replace("{interval}", &interval),
-                        include_str!("../sql/metrics_indexes.sql").to_owned(),
-                    ]
-                    .concat(),
-                    schema,
-                ),
-            };
-            // The hot store's shared functions (the gap-safe page reader among them) and the
-            // tenant-binding table, over the tables just created.
-            let shared = warm::shared_schema_sql(fintra_store_postgres::EventLayout::Partitioned);
-            let ddl = ddl + &shared;
+            let ddl = self.tables_ddl(&interval);
             sqlx::raw_sql(&ddl).execute(&mut *tx).await.map_err(Error::backend)?;
             tx.commit().await.map_err(Error::backend)?;
         }
@@ -155,6 +123,40 @@ impl TimescaleEventStore {
         }
         drop(conn);
         self.maintain().await.map(|_| ())
+    }
+
+    /// The tables of the detected layout, then the hot store's shared functions (the gap-safe
+    /// page reader among them) and the tenant-binding table over them.
+    fn tables_ddl(&self, interval: &str) -> String {
+        let events = |partitioning: &str| {
+            include_str!("../sql/events_table.sql")
+                .replace("{columns}", warm::EVENTS_TABLE_COLUMNS)
+                .replace("{partitioning}", partitioning)
+        };
+        let tables = match &self.layout {
+            WarmLayout::NativePartitions => [
+                events(" PARTITION BY RANGE (recorded_at)"),
+                include_str!("../sql/events_native.sql").to_owned(),
+                include_str!("../sql/events_indexes.sql").to_owned(),
+                include_str!("../sql/metrics_table.sql").replace("{partitioning}", ""),
+                include_str!("../sql/metrics_indexes.sql").to_owned(),
+                include_str!("../sql/metrics_native.sql").to_owned(),
+            ]
+            .concat(),
+            WarmLayout::TimescaleDb { schema, .. } => qualify(
+                &[
+                    events(""),
+                    include_str!("../sql/events_timescale.sql").replace("{interval}", interval),
+                    include_str!("../sql/events_indexes.sql").to_owned(),
+                    include_str!("../sql/metrics_table.sql").replace("{partitioning}", ""),
+                    include_str!("../sql/metrics_timescale.sql").replace("{interval}", interval),
+                    include_str!("../sql/metrics_indexes.sql").to_owned(),
+                ]
+                .concat(),
+                schema,
+            ),
+        };
+        tables + &warm::shared_schema_sql(fintra_store_postgres::EventLayout::Partitioned)
     }
 
     /// Continuous aggregate, compression and retention: statements TimescaleDB will not run

@@ -5,9 +5,9 @@
 mod common;
 
 use chrono::{NaiveDate, TimeDelta};
-use fintra_core::{EventStore, Repository, TenantId};
+use fintra_core::{EventStore, Repository, StreamId, TenantId};
 use fintra_store_timescale::testing::fresh_store;
-use fintra_store_timescale::{TwinRollups, WarmLayout};
+use fintra_store_timescale::{TimescaleEventStore, TwinRollups, WarmLayout};
 use fintra_twin::{Profile, ProfileCommand};
 use rust_decimal::Decimal;
 
@@ -75,16 +75,12 @@ async fn metric_points_buckets_and_daily_rollups_agree() {
     common::metrics_scenario(&fresh_store().await).await;
 }
 
-/// The sample twin (examples/data: Plaid, with pending→posted pairs, refunds and a correction)
-/// feeds the rollups; daily balances equal the twin's own rule (opening balance plus posted,
-/// uncorrected transactions up to the day) and daily spend equals posted money out per
-/// category, for every account and day.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn twin_rollups_match_the_twin() {
-    let store = fresh_store().await;
-    let repository = Repository::<Profile, _>::new(store.clone());
-    let profile_id =
-        &fintra_core::StreamId::for_aggregate("profile", uuid::Uuid::from_u128(7)).unwrap();
+/// The sample twin built from examples/data (created, imported in two parts, one transaction
+/// corrected) in `profile_id`; returns its folded state.
+async fn sample_twin(
+    repository: &Repository<Profile, TimescaleEventStore>,
+    profile_id: &StreamId,
+) -> Profile {
     let meta = &fintra_core::EventMetadata::default();
     let now = chrono::DateTime::parse_from_rfc3339("2024-06-01T00:00:00Z").unwrap().to_utc();
     let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data");
@@ -128,8 +124,11 @@ async fn twin_rollups_match_the_twin() {
         reason: "Duplicate processing".into(),
     };
     repository.execute(profile_id, &correct, meta).await.unwrap();
-    let twin = repository.load(profile_id).await.unwrap().state;
+    repository.load(profile_id).await.unwrap().state
+}
 
+/// Catches the rollups up past the profile's last event; a second catch-up has nothing to do.
+async fn catch_up_rollups(store: &TimescaleEventStore, profile_id: &StreamId) {
     // Catch up until the rollups have passed the profile's last event: the global log is
     // gap-safe, so transactions of tests running in parallel may hold it back for a moment.
     let rollups = TwinRollups::default();
@@ -137,20 +136,26 @@ async fn twin_rollups_match_the_twin() {
     let last = last.last().unwrap().position;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let mut consumed = 0;
-    while rollups.checkpoint(&store).await.unwrap() < last {
+    while rollups.checkpoint(store).await.unwrap() < last {
         assert!(std::time::Instant::now() < deadline, "the rollups never reached {last}");
-        consumed += rollups.catch_up(&store).await.unwrap();
+        consumed += rollups.catch_up(store).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(consumed >= 4, "{consumed}");
-    assert_eq!(rollups.catch_up(&store).await.unwrap(), 0, "a second catch-up has nothing to do");
+    assert_eq!(rollups.catch_up(store).await.unwrap(), 0, "a second catch-up has nothing to do");
+}
 
-    let tenant = TenantId::default();
-    let days: Vec<NaiveDate> = twin.transactions().map(|t| t.transaction.date).collect();
-    let (first_day, last_day) = (*days.iter().min().unwrap(), *days.iter().max().unwrap());
+/// Daily balances equal the opening balance plus posted, uncorrected transactions up to the
+/// day, for every account and day.
+async fn assert_daily_balances(
+    store: &TimescaleEventStore,
+    twin: &Profile,
+    tenant: &TenantId,
+    (first_day, last_day): (NaiveDate, NaiveDate),
+) {
     for account in twin.accounts() {
         let id = account.account.account_id.as_str();
-        let balances = store.daily_balances(&tenant, id, first_day, last_day).await.unwrap();
+        let balances = store.daily_balances(tenant, id, first_day, last_day).await.unwrap();
         assert_eq!(balances.len(), usize::try_from((last_day - first_day).num_days() + 1).unwrap());
         for day_balance in &balances {
             // Before the account's anchor date it does not exist yet: no balance.
@@ -170,6 +175,15 @@ async fn twin_rollups_match_the_twin() {
             );
         }
     }
+}
+
+/// Daily spend equals posted money out per day and category.
+async fn assert_daily_spend(
+    store: &TimescaleEventStore,
+    twin: &Profile,
+    tenant: &TenantId,
+    (first_day, last_day): (NaiveDate, NaiveDate),
+) {
     let mut expected_spend = std::collections::BTreeMap::new();
     for t in
         twin.transactions().filter(|t| t.is_effective_posted() && t.transaction.amount_minor < 0)
@@ -179,7 +193,7 @@ async fn twin_rollups_match_the_twin() {
         *expected_spend.entry((t.transaction.date, category.to_owned())).or_insert(0i128) -=
             t.transaction.amount_minor;
     }
-    let spend = store.daily_spend(&tenant, first_day, last_day).await.unwrap();
+    let spend = store.daily_spend(tenant, first_day, last_day).await.unwrap();
     let got: std::collections::BTreeMap<_, _> =
         spend.into_iter().map(|s| ((s.day, s.category), s.amount_minor)).collect();
     let expected_spend: std::collections::BTreeMap<_, _> = expected_spend
@@ -188,6 +202,27 @@ async fn twin_rollups_match_the_twin() {
         .map(|(k, v)| (k, Decimal::from_i128_with_scale(v, 0)))
         .collect();
     assert_eq!(got, expected_spend);
+}
+
+/// The sample twin (examples/data: Plaid, with pending→posted pairs, refunds and a correction)
+/// feeds the rollups; daily balances equal the twin's own rule (opening balance plus posted,
+/// uncorrected transactions up to the day) and daily spend equals posted money out per
+/// category, for every account and day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twin_rollups_match_the_twin() {
+    let store = fresh_store().await;
+    let repository = Repository::<Profile, _>::new(store.clone());
+    let profile_id =
+        &fintra_core::StreamId::for_aggregate("profile", uuid::Uuid::from_u128(7)).unwrap();
+    let twin = sample_twin(&repository, profile_id).await;
+
+    catch_up_rollups(&store, profile_id).await;
+
+    let tenant = TenantId::default();
+    let days: Vec<NaiveDate> = twin.transactions().map(|t| t.transaction.date).collect();
+    let (first_day, last_day) = (*days.iter().min().unwrap(), *days.iter().max().unwrap());
+    assert_daily_balances(&store, &twin, &tenant, (first_day, last_day)).await;
+    assert_daily_spend(&store, &twin, &tenant, (first_day, last_day)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

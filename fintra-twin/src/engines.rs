@@ -277,14 +277,15 @@ fn median(values: &mut [i128]) -> i128 {
     values.get(values.len() / 2).copied().unwrap_or(0)
 }
 
-/// Recurring streams: same merchant and direction, at least three occurrences, a regular gap
-/// (weekly … annual), still active (the next date is no more than one period overdue). The
-/// expected amount is the median of the last three occurrences.
-/// Confidence = 0.6 × share of gaps within tolerance + 0.4 × amount stability
-/// (1 − median absolute deviation / median), kept when ≥ 0.6.
-pub fn recurring_streams(profile: &Profile, today: NaiveDate) -> Vec<CashflowStream> {
-    let Some(currency) = profile.info.as_ref().map(|i| i.base_currency) else { return Vec::new() };
-    type Occurrence = (NaiveDate, i128, String);
+/// One occurrence of a payee: date, absolute amount, category.
+type Occurrence = (NaiveDate, i128, String);
+
+/// Past transactions (not transfers or refunds) grouped by merchant and direction.
+fn occurrences_by_payee(
+    profile: &Profile,
+    currency: Asset,
+    today: NaiveDate,
+) -> BTreeMap<(String, FlowType), Vec<Occurrence>> {
     let mut groups: BTreeMap<(String, FlowType), Vec<Occurrence>> = BTreeMap::new();
     for (t, category) in spending_view(profile, currency) {
         if matches!(l1(category), "Transfers" | "Refunds") {
@@ -306,67 +307,84 @@ pub fn recurring_streams(profile: &Profile, today: NaiveDate) -> Vec<CashflowStr
             category.to_owned(),
         ));
     }
-    let mut streams = Vec::new();
-    for ((merchant, flow), mut items) in groups {
-        items.sort();
-        items.dedup_by(|a, b| a.0 == b.0); // same-day repeats count once
-        if items.len() < 3 {
-            continue;
-        }
-        let mut gaps: Vec<i128> =
-            items.windows(2).map(|w| i128::from((w[1].0 - w[0].0).num_days())).collect();
-        let gap = i64::try_from(median(&mut gaps)).unwrap_or(0);
-        let Some((frequency, tolerance)) = classify_gap(gap) else { continue };
-        let nominal = nominal_days(frequency);
-        let regular = gaps
-            .iter()
-            .filter(|g| (i64::try_from(**g).unwrap_or(i64::MAX) - nominal).abs() <= tolerance + 1)
-            .count();
-        // Per-mille integers, so the score is exact and repeatable.
-        let per_mille = |part: i128, whole: i128| if whole > 0 { part * 1000 / whole } else { 0 };
-        let regularity = per_mille(
-            i128::try_from(regular).unwrap_or(0),
-            i128::try_from(gaps.len()).unwrap_or(1),
-        );
-        let mut amounts: Vec<i128> = items.iter().map(|i| i.1).collect();
-        let typical = median(&mut amounts);
-        let mut deviations: Vec<i128> = amounts.iter().map(|a| (a - typical).abs()).collect();
-        let mad = median(&mut deviations);
-        // The amount to expect next: the median of the last three (a rise shows at once).
-        let mut recent: Vec<i128> = items.iter().rev().take(3).map(|i| i.1).collect();
-        let expected = median(&mut recent);
-        let stability = if typical > 0 { 1000 - per_mille(mad, typical).min(1000) } else { 0 };
-        let confidence_pm = (600 * regularity + 400 * stability) / 1000;
-        let percent = u16::try_from((confidence_pm + 5) / 10).unwrap_or(0);
-        let confidence = f64::from(percent) / 100.0;
-        let Some((last_date, _, category)) = items.last().cloned() else { continue };
-        let Some(mut next) = next_after(last_date, frequency) else { continue };
-        // Ended streams: more than one period overdue.
-        if (today - next).num_days() > nominal {
-            continue;
-        }
-        while next < today {
-            match next_after(next, frequency) {
-                Some(n) => next = n,
-                None => break,
-            }
-        }
-        if percent < 60 {
-            continue;
-        }
-        streams.push(CashflowStream {
-            flow,
-            merchant,
-            category,
-            frequency,
-            amount_minor: expected,
-            currency,
-            next_expected_date: next,
-            confidence_score: confidence,
-            occurrences: items.len(),
-            last_date,
-        });
+    groups
+}
+
+/// A payee's occurrences as a recurring stream, when they are regular and still active.
+fn recurring_stream(
+    merchant: String,
+    flow: FlowType,
+    mut items: Vec<Occurrence>,
+    currency: Asset,
+    today: NaiveDate,
+) -> Option<CashflowStream> {
+    items.sort();
+    items.dedup_by(|a, b| a.0 == b.0); // same-day repeats count once
+    if items.len() < 3 {
+        return None;
     }
+    let mut gaps: Vec<i128> =
+        items.windows(2).map(|w| i128::from((w[1].0 - w[0].0).num_days())).collect();
+    let gap = i64::try_from(median(&mut gaps)).unwrap_or(0);
+    let (frequency, tolerance) = classify_gap(gap)?;
+    let nominal = nominal_days(frequency);
+    let regular = gaps
+        .iter()
+        .filter(|g| (i64::try_from(**g).unwrap_or(i64::MAX) - nominal).abs() <= tolerance + 1)
+        .count();
+    // Per-mille integers, so the score is exact and repeatable.
+    let per_mille = |part: i128, whole: i128| if whole > 0 { part * 1000 / whole } else { 0 };
+    let regularity =
+        per_mille(i128::try_from(regular).unwrap_or(0), i128::try_from(gaps.len()).unwrap_or(1));
+    let mut amounts: Vec<i128> = items.iter().map(|i| i.1).collect();
+    let typical = median(&mut amounts);
+    let mut deviations: Vec<i128> = amounts.iter().map(|a| (a - typical).abs()).collect();
+    let mad = median(&mut deviations);
+    // The amount to expect next: the median of the last three (a rise shows at once).
+    let mut recent: Vec<i128> = items.iter().rev().take(3).map(|i| i.1).collect();
+    let expected = median(&mut recent);
+    let stability = if typical > 0 { 1000 - per_mille(mad, typical).min(1000) } else { 0 };
+    let confidence_pm = (600 * regularity + 400 * stability) / 1000;
+    let percent = u16::try_from((confidence_pm + 5) / 10).unwrap_or(0);
+    let (last_date, _, category) = items.last().cloned()?;
+    let mut next = next_after(last_date, frequency)?;
+    // Ended streams: more than one period overdue.
+    if (today - next).num_days() > nominal || percent < 60 {
+        return None;
+    }
+    while next < today {
+        match next_after(next, frequency) {
+            Some(n) => next = n,
+            None => break,
+        }
+    }
+    Some(CashflowStream {
+        flow,
+        merchant,
+        category,
+        frequency,
+        amount_minor: expected,
+        currency,
+        next_expected_date: next,
+        confidence_score: f64::from(percent) / 100.0,
+        occurrences: items.len(),
+        last_date,
+    })
+}
+
+/// Recurring streams: same merchant and direction, at least three occurrences, a regular gap
+/// (weekly … annual), still active (the next date is no more than one period overdue). The
+/// expected amount is the median of the last three occurrences.
+/// Confidence = 0.6 × share of gaps within tolerance + 0.4 × amount stability
+/// (1 − median absolute deviation / median), kept when ≥ 0.6.
+pub fn recurring_streams(profile: &Profile, today: NaiveDate) -> Vec<CashflowStream> {
+    let Some(currency) = profile.info.as_ref().map(|i| i.base_currency) else { return Vec::new() };
+    let mut streams: Vec<CashflowStream> = occurrences_by_payee(profile, currency, today)
+        .into_iter()
+        .filter_map(|((merchant, flow), items)| {
+            recurring_stream(merchant, flow, items, currency, today)
+        })
+        .collect();
     streams.sort_by(|a, b| (a.flow, b.amount_minor).cmp(&(b.flow, a.amount_minor)));
     streams
 }

@@ -304,3 +304,7 @@ pub async fn what_if<S: EventStore, C: Codec<ProfileEvent>>(
         events_edited,
     })
 }
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/twin.md")]
+struct TwinGuide;

@@ -122,6 +122,16 @@ pub(super) fn part(
     Ok(amount.minor())
 }
 
+/// What a transfer request resolves to before it is folded: its phase, accounts and amount,
+/// and the earliest effective date its accounts (or original) allow.
+struct Shape {
+    phase: Phase,
+    debit: AccountId,
+    credit: AccountId,
+    amount: fintra_core::Money,
+    earliest: DateTime<Utc>,
+}
+
 /// Decides one transfer against the overlay; `Ok(None)` for an identical retry.
 pub(super) fn decide_transfer(
     work: &mut Overlay<'_>,
@@ -140,105 +150,15 @@ pub(super) fn decide_transfer(
         too_large("transfer reference bytes", REFERENCE_BYTES_MAX, reference.len())?;
     }
     let effective_at = not_in_future(request.effective_at.unwrap_or(now), now)?;
-
-    let (phase, debit_account, credit_account, amount, earliest) = match &request.kind {
-        TransferKind::Posted { leg } => {
-            let (debit, credit) = open_pair(work, id, leg)?;
-            let earliest = debit.opened_at().max(credit.opened_at());
-            (Phase::Posted, leg.debit, leg.credit, leg.amount, earliest)
-        }
-        TransferKind::Pending { leg, timeout_secs } => {
-            let (debit, credit) = open_pair(work, id, leg)?;
-            let earliest = debit.opened_at().max(credit.opened_at());
-            let deadline = match timeout_secs {
-                None => None,
-                Some(0) => {
-                    return Err(Rejection::Invalid {
-                        field: "timeout_secs",
-                        reason: "must be at least 1 second (use None for no timeout)",
-                    });
-                }
-                Some(secs) => Some(now + Duration::seconds(i64::from(*secs))),
-            };
-            (Phase::Pending { deadline }, leg.debit, leg.credit, leg.amount, earliest)
-        }
-        TransferKind::PostPending { pending, amount } => {
-            let p = open_pending(work, *pending, now)?;
-            let reserved = p.amount.minor();
-            let posted = part(id, p.debit_account, p.amount.asset(), *amount, reserved)?;
-            if posted > reserved {
-                return Err(Rejection::PostExceedsPending {
-                    pending: *pending,
-                    reserved,
-                    requested: posted,
-                });
-            }
-            let amount = fintra_core::Money::new(posted, p.amount.asset());
-            let phase = Phase::Post { pending: *pending };
-            (phase, p.debit_account, p.credit_account, amount, p.effective_at)
-        }
-        TransferKind::VoidPending { pending } => {
-            let p = open_pending(work, *pending, now)?;
-            let phase = Phase::Void { pending: *pending };
-            (phase, p.debit_account, p.credit_account, p.amount, p.effective_at)
-        }
-        TransferKind::Balancing { leg, side } => {
-            let (debit, credit) = open_pair(work, id, leg)?;
-            let earliest = debit.opened_at().max(credit.opened_at());
-            let headroom = match side {
-                BalancingSide::Debit => work.balance(leg.debit).map(|b| b.debit_headroom()),
-                BalancingSide::Credit => work.balance(leg.credit).map(|b| b.credit_headroom()),
-            }
-            .unwrap_or(0);
-            let moved = leg.amount.minor().min(headroom);
-            if moved <= 0 {
-                return Err(Rejection::NothingAvailable { id });
-            }
-            let amount = fintra_core::Money::new(moved, leg.amount.asset());
-            (Phase::Posted, leg.debit, leg.credit, amount, earliest)
-        }
-        TransferKind::Correction { original, amount, reason } => {
-            too_large("correction reason bytes", CORRECTION_REASON_BYTES_MAX, reason.len())?;
-            if reason.trim().is_empty() {
-                return Err(Rejection::Invalid { field: "reason", reason: "must not be empty" });
-            }
-            let o =
-                work.transfer(*original).ok_or(Rejection::TransferNotFound { id: *original })?;
-            let correctable = matches!(o.phase, Phase::Posted | Phase::Post { .. })
-                && !matches!(o.request.kind, TransferKind::Correction { .. });
-            if !correctable {
-                return Err(Rejection::NotCorrectable { original: *original });
-            }
-            let (debit, credit, asset, o_amount, o_effective) = (
-                o.credit_account,
-                o.debit_account,
-                o.amount.asset(),
-                o.amount.minor(),
-                o.effective_at,
-            );
-            let remaining = o_amount.saturating_sub(work.corrected(*original));
-            let requested = part(id, debit, asset, *amount, remaining)?;
-            if requested > remaining || remaining <= 0 {
-                return Err(Rejection::CorrectionExceedsOriginal {
-                    original: *original,
-                    remaining,
-                    requested,
-                });
-            }
-            open_account(work, debit)?;
-            open_account(work, credit)?;
-            let amount = fintra_core::Money::new(requested, asset);
-            (Phase::Posted, debit, credit, amount, o_effective)
-        }
-    };
-    not_before(effective_at, earliest)?;
-
+    let shape = shape(work, request, now)?;
+    not_before(effective_at, shape.earliest)?;
+    let (debit_account, credit_account) = (shape.debit, shape.credit);
     let transfer = Transfer {
         request: request.clone(),
-        phase,
+        phase: shape.phase,
         debit_account,
         credit_account,
-        amount,
+        amount: shape.amount,
         effective_at,
         recorded_at: now,
     };
@@ -250,28 +170,147 @@ pub(super) fn decide_transfer(
     let credit_balance = work.balance(credit_account).unwrap_or_default();
     check_flags(work, debit_account, &debit_balance, credit_account, &credit_balance)?;
     if let Some(condition) = &request.condition {
-        let (account, balance) = if condition.account == debit_account {
-            (debit_account, debit_balance)
-        } else if condition.account == credit_account {
-            (credit_account, credit_balance)
-        } else {
-            return Err(Rejection::ConditionAccount { id });
-        };
-        let spec = &work.account(account).ok_or(Rejection::AccountNotFound { account })?.spec;
-        if condition.at_least.asset() != spec.asset {
-            return Err(Rejection::CurrencyMismatch {
-                account,
-                expected: spec.asset,
-                given: condition.at_least.asset(),
-            });
-        }
-        let available = balance.available(spec.kind);
-        let at_least = condition.at_least.minor();
-        if available < at_least {
-            return Err(Rejection::ConditionFailed { account, available, at_least });
-        }
+        let sides = [(debit_account, debit_balance), (credit_account, credit_balance)];
+        check_condition(work, id, condition, &sides)?;
     }
     Ok(Some(Transferred { transfer, debit_balance, credit_balance }))
+}
+
+/// Resolves the request's kind into what moves between which accounts.
+fn shape(
+    work: &Overlay<'_>,
+    request: &NewTransfer,
+    now: DateTime<Utc>,
+) -> Result<Shape, Rejection> {
+    let id = request.id;
+    let leg_shape =
+        |leg: &Leg, phase: Phase, amount: fintra_core::Money| -> Result<Shape, Rejection> {
+            let (debit, credit) = open_pair(work, id, leg)?;
+            let earliest = debit.opened_at().max(credit.opened_at());
+            Ok(Shape { phase, debit: leg.debit, credit: leg.credit, amount, earliest })
+        };
+    match &request.kind {
+        TransferKind::Posted { leg } => leg_shape(leg, Phase::Posted, leg.amount),
+        TransferKind::Pending { leg, timeout_secs } => {
+            let deadline = match timeout_secs {
+                None => None,
+                Some(0) => {
+                    return Err(Rejection::Invalid {
+                        field: "timeout_secs",
+                        reason: "must be at least 1 second (use None for no timeout)",
+                    });
+                }
+                Some(secs) => Some(now + Duration::seconds(i64::from(*secs))),
+            };
+            leg_shape(leg, Phase::Pending { deadline }, leg.amount)
+        }
+        TransferKind::PostPending { pending, amount } => {
+            let p = open_pending(work, *pending, now)?;
+            let reserved = p.amount.minor();
+            let posted = part(id, p.debit_account, p.amount.asset(), *amount, reserved)?;
+            if posted > reserved {
+                let asset = p.amount.asset();
+                return Err(Rejection::PostExceedsPending {
+                    pending: *pending,
+                    reserved: fintra_core::Money::new(reserved, asset),
+                    requested: fintra_core::Money::new(posted, asset),
+                });
+            }
+            let amount = fintra_core::Money::new(posted, p.amount.asset());
+            let phase = Phase::Post { pending: *pending };
+            let (debit, credit) = (p.debit_account, p.credit_account);
+            Ok(Shape { phase, debit, credit, amount, earliest: p.effective_at })
+        }
+        TransferKind::VoidPending { pending } => {
+            let p = open_pending(work, *pending, now)?;
+            let phase = Phase::Void { pending: *pending };
+            let (debit, credit) = (p.debit_account, p.credit_account);
+            Ok(Shape { phase, debit, credit, amount: p.amount, earliest: p.effective_at })
+        }
+        TransferKind::Balancing { leg, side } => {
+            let headroom = match side {
+                BalancingSide::Debit => work.balance(leg.debit).map(|b| b.debit_headroom()),
+                BalancingSide::Credit => work.balance(leg.credit).map(|b| b.credit_headroom()),
+            }
+            .unwrap_or(0);
+            let moved = leg.amount.minor().min(headroom);
+            if moved <= 0 {
+                open_pair(work, id, leg)?;
+                return Err(Rejection::NothingAvailable { id });
+            }
+            leg_shape(leg, Phase::Posted, fintra_core::Money::new(moved, leg.amount.asset()))
+        }
+        TransferKind::Correction { original, amount, reason } => {
+            correction(work, id, *original, *amount, reason)
+        }
+    }
+}
+
+/// A compensating correction: the reverse leg of a posted transfer, for all or part of what
+/// has not been corrected yet.
+fn correction(
+    work: &Overlay<'_>,
+    id: TransferId,
+    original: TransferId,
+    amount: Option<fintra_core::Money>,
+    reason: &str,
+) -> Result<Shape, Rejection> {
+    too_large("correction reason bytes", CORRECTION_REASON_BYTES_MAX, reason.len())?;
+    if reason.trim().is_empty() {
+        return Err(Rejection::Invalid { field: "reason", reason: "must not be empty" });
+    }
+    let o = work.transfer(original).ok_or(Rejection::TransferNotFound { id: original })?;
+    let correctable = matches!(o.phase, Phase::Posted | Phase::Post { .. })
+        && !matches!(o.request.kind, TransferKind::Correction { .. });
+    if !correctable {
+        return Err(Rejection::NotCorrectable { original });
+    }
+    let (debit, credit, asset) = (o.credit_account, o.debit_account, o.amount.asset());
+    let (o_amount, earliest) = (o.amount.minor(), o.effective_at);
+    let remaining = o_amount.saturating_sub(work.corrected(original));
+    let requested = part(id, debit, asset, amount, remaining)?;
+    if requested > remaining || remaining <= 0 {
+        return Err(Rejection::CorrectionExceedsOriginal {
+            original,
+            remaining: fintra_core::Money::new(remaining, asset),
+            requested: fintra_core::Money::new(requested, asset),
+        });
+    }
+    open_account(work, debit)?;
+    open_account(work, credit)?;
+    let amount = fintra_core::Money::new(requested, asset);
+    Ok(Shape { phase: Phase::Posted, debit, credit, amount, earliest })
+}
+
+/// A balance-conditional transfer: the named side must keep at least the given balance.
+fn check_condition(
+    work: &Overlay<'_>,
+    id: TransferId,
+    condition: &crate::BalanceCondition,
+    sides: &[(AccountId, Balance); 2],
+) -> Result<(), Rejection> {
+    let Some((account, balance)) = sides.iter().find(|(a, _)| *a == condition.account).copied()
+    else {
+        return Err(Rejection::ConditionAccount { id });
+    };
+    let spec = &work.account(account).ok_or(Rejection::AccountNotFound { account })?.spec;
+    if condition.at_least.asset() != spec.asset {
+        return Err(Rejection::CurrencyMismatch {
+            account,
+            expected: spec.asset,
+            given: condition.at_least.asset(),
+        });
+    }
+    let available = balance.available(spec.kind);
+    let at_least = condition.at_least.minor();
+    if available < at_least {
+        return Err(Rejection::ConditionFailed {
+            account,
+            available: fintra_core::Money::new(available, spec.asset),
+            at_least: condition.at_least,
+        });
+    }
+    Ok(())
 }
 
 pub(super) fn check_flags<B: BookState>(
@@ -281,18 +320,31 @@ pub(super) fn check_flags<B: BookState>(
     credit_id: AccountId,
     credit: &Balance,
 ) -> Result<(), Rejection> {
-    let flags = |id| book.account(id).map(|a| a.spec.flags).unwrap_or_default();
+    let spec = |id| book.account(id).map(|a| a.spec.clone());
+    let (Some(debit_spec), Some(credit_spec)) = (spec(debit_id), spec(credit_id)) else {
+        return Ok(()); // accounts exist by now; nothing to bound otherwise
+    };
+    let money =
+        |minor: Option<i128>, asset| fintra_core::Money::new(minor.unwrap_or(i128::MAX), asset);
     let debits = debit.debits_pending.checked_add(debit.debits_posted);
-    if flags(debit_id).debits_must_not_exceed_credits
+    if debit_spec.flags.debits_must_not_exceed_credits
         && debits.is_none_or(|d| d > debit.credits_posted)
     {
-        return Err(Rejection::ExceedsCredits { account: debit_id });
+        return Err(Rejection::ExceedsCredits {
+            account: debit_id,
+            debits: money(debits, debit_spec.asset),
+            credits: fintra_core::Money::new(debit.credits_posted, debit_spec.asset),
+        });
     }
     let credits = credit.credits_pending.checked_add(credit.credits_posted);
-    if flags(credit_id).credits_must_not_exceed_debits
+    if credit_spec.flags.credits_must_not_exceed_debits
         && credits.is_none_or(|c| c > credit.debits_posted)
     {
-        return Err(Rejection::ExceedsDebits { account: credit_id });
+        return Err(Rejection::ExceedsDebits {
+            account: credit_id,
+            credits: money(credits, credit_spec.asset),
+            debits: fintra_core::Money::new(credit.debits_posted, credit_spec.asset),
+        });
     }
     Ok(())
 }

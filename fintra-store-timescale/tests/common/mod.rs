@@ -12,7 +12,7 @@ use fintra_core::testing::conformance::{event, stream};
 use fintra_core::{
     EventMetadata, EventStore, ExpectedVersion, Position, RecordedEvent, StreamVersion, TenantId,
 };
-use fintra_store_parquet::ParquetArchive;
+use fintra_store_parquet::{Manifest, ParquetArchive};
 use fintra_store_timescale::series::{EventQuery, MetricPoint, MetricQuery};
 use fintra_store_timescale::{TieredLog, Tiering, TieringStep, TimescaleEventStore};
 use rust_decimal::Decimal;
@@ -270,14 +270,12 @@ async fn tiering_state(store: &TimescaleEventStore) -> Vec<(String, String)> {
         .unwrap()
 }
 
-/// Tiering with an interruption after every step, then restore, then reads across tiers.
-/// `archive_dir` is the local archive's folder (manifests are deleted from it to simulate a
-/// crash before the manifest was written).
-pub async fn tiering_scenario(store: &TimescaleEventStore, archive_dir: &Path) {
-    let archive = Arc::new(ParquetArchive::local(archive_dir).unwrap());
-    let tiering = Tiering::new(store, &archive);
-    let now = db_now(store).await;
-    // Three old days (20, 19 and 10 days ago) and live events.
+/// Seeds three old days (20, 19 and 10 days before `now`) and five live events; returns the
+/// old events and the whole warm log.
+async fn seed_old_and_live(
+    store: &TimescaleEventStore,
+    now: DateTime<Utc>,
+) -> (Vec<RecordedEvent>, Vec<RecordedEvent>) {
     let old = history(now, &[20, 19, 10], 25);
     seed(store, &old).await;
     let live = stream("live");
@@ -287,11 +285,18 @@ pub async fn tiering_scenario(store: &TimescaleEventStore, archive_dir: &Path) {
         .unwrap();
     let before = whole_log(store, 80).await;
     assert_eq!(before.len(), 80);
-    let cutoff = now - Duration::days(5);
-    let old_partitions: Vec<_> =
-        store.partitions().await.unwrap().into_iter().filter(|p| p.to <= cutoff).collect();
-    assert!(old_partitions.len() >= 2, "{old_partitions:?}");
+    (old, before)
+}
 
+/// Tiering interrupted after every step (and hit by a late writer) still finishes, once.
+async fn interrupted_tiering_finishes(
+    store: &TimescaleEventStore,
+    tiering: &Tiering<'_>,
+    archive: &ParquetArchive,
+    archive_dir: &Path,
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+) {
     // Crash before the manifest: files written, no manifest, no state row.
     let first = tiering.run_until(cutoff, TieringStep::Exported).await.unwrap();
     assert!(!first.exported.is_empty());
@@ -326,8 +331,15 @@ pub async fn tiering_scenario(store: &TimescaleEventStore, archive_dir: &Path) {
     // Idempotent: nothing more to do.
     let again = tiering.run(cutoff).await.unwrap();
     assert_eq!(again, Default::default());
+}
 
-    // The warm store keeps only recent events; archives hold the rest, once each.
+/// The warm store keeps only events after `cutoff`, and the verified archives hold the rest,
+/// once each; returns the warm log and the manifests.
+async fn assert_split_between_tiers(
+    store: &TimescaleEventStore,
+    archive: &ParquetArchive,
+    cutoff: DateTime<Utc>,
+) -> (Vec<RecordedEvent>, Vec<Manifest>) {
     let warm = whole_log(store, 5).await;
     assert!(warm.iter().all(|e| e.recorded_at > cutoff), "old events left in the warm store");
     let manifests = archive.list().await.unwrap();
@@ -336,26 +348,32 @@ pub async fn tiering_scenario(store: &TimescaleEventStore, archive_dir: &Path) {
     for m in &manifests {
         archive.verify(&m.archive_id).await.unwrap();
     }
-    // A replay from 0 spans both tiers: every event once, in position order.
-    let tiered = TieredLog::new(store.clone(), Arc::clone(&archive));
+    (warm, manifests)
+}
+
+/// A replay from 0 through the tiered reader returns every event once, in position order.
+async fn assert_replay_spans_tiers(tiered: &TieredLog, before: &[RecordedEvent]) {
     for page in [1, 7, 1_000] {
-        let all = whole_tiered_log(&tiered, page, 81).await;
+        let all = whole_tiered_log(tiered, page, 81).await;
         assert_eq!(all.len(), 81, "page {page}");
         assert!(all.windows(2).all(|w| w[0].position < w[1].position));
-        let expected: BTreeSet<_> = ids(&before)
+        let expected: BTreeSet<_> = ids(before)
             .into_iter()
             .chain([(999, fintra_core::testing::conformance::event_id(77_777))])
             .collect();
         assert_eq!(ids(&all).into_iter().collect::<BTreeSet<_>>(), expected);
     }
-    // Tiered ids stay claimed: reusing one is refused.
-    let mut reuse = event(1);
-    reuse.event_id = old[0].event_id;
-    let refused = store.append(&stream("reuse"), ExpectedVersion::Any, &[reuse]).await;
-    assert!(matches!(refused, Err(fintra_core::Error::DuplicateEventId { .. })), "{refused:?}");
+}
 
-    // Restore one archive: its events are back with their positions; the tiered reader still
-    // shows each event once; restoring again writes nothing.
+/// Restoring one archive brings its events back once (a second restore writes nothing) and
+/// a restored stream continues at the right version.
+async fn assert_restore_of_one_archive(
+    store: &TimescaleEventStore,
+    tiering: &Tiering<'_>,
+    tiered: &TieredLog,
+    warm: &[RecordedEvent],
+    manifests: &[Manifest],
+) {
     let restored_id = &manifests[0].archive_id;
     let written = tiering.restore(restored_id).await.unwrap();
     assert_eq!(written, manifests[0].rows);
@@ -363,7 +381,7 @@ pub async fn tiering_scenario(store: &TimescaleEventStore, archive_dir: &Path) {
     let warm_after =
         whole_log(store, warm.len() + usize::try_from(manifests[0].rows).unwrap()).await;
     assert_eq!(warm_after.len(), warm.len() + usize::try_from(manifests[0].rows).unwrap());
-    assert_eq!(whole_tiered_log(&tiered, 10, 81).await.len(), 81);
+    assert_eq!(whole_tiered_log(tiered, 10, 81).await.len(), 81);
     let history0 = store.read_stream(&stream("history0"), Default::default()).await.unwrap();
     assert!(!history0.is_empty());
     // A restored stream continues at the right version.
@@ -373,9 +391,17 @@ pub async fn tiering_scenario(store: &TimescaleEventStore, archive_dir: &Path) {
         .await
         .unwrap();
     assert_eq!(next.first_version, StreamVersion(version.get() + 1));
+}
 
-    // Rows written into ranges tiered before (the restored one, and a stray event 19 days
-    // back): their partitions are tiered again, the stray event as part of a new archive.
+/// Rows written into ranges tiered before (the restored one and a stray event) are tiered
+/// again, and the tiered reader still shows every event once.
+async fn assert_late_rows_are_tiered_again(
+    store: &TimescaleEventStore,
+    tiering: &Tiering<'_>,
+    tiered: &TieredLog,
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+) {
     let stray: Vec<_> = history(now, &[19], 1)
         .into_iter()
         .map(|mut e| {
@@ -392,7 +418,43 @@ pub async fn tiering_scenario(store: &TimescaleEventStore, archive_dir: &Path) {
     assert!(report.dropped.len() >= 2, "{report:?}");
     assert!(whole_log(store, 0).await.iter().all(|e| e.recorded_at > cutoff));
     // 81 before, the append to history1 and the stray event: each once.
-    let all = whole_tiered_log(&tiered, 50, 83).await;
+    let all = whole_tiered_log(tiered, 50, 83).await;
     assert_eq!(all.len(), 83);
     assert!(all.windows(2).all(|w| w[0].position < w[1].position));
+}
+
+/// Tiering with an interruption after every step, then restore, then reads across tiers.
+/// `archive_dir` is the local archive's folder (manifests are deleted from it to simulate a
+/// crash before the manifest was written).
+pub async fn tiering_scenario(store: &TimescaleEventStore, archive_dir: &Path) {
+    let archive = Arc::new(ParquetArchive::local(archive_dir).unwrap());
+    let tiering = Tiering::new(store, &archive);
+    let now = db_now(store).await;
+    // Three old days (20, 19 and 10 days ago) and live events.
+    let (old, before) = seed_old_and_live(store, now).await;
+    let cutoff = now - Duration::days(5);
+    let old_partitions: Vec<_> =
+        store.partitions().await.unwrap().into_iter().filter(|p| p.to <= cutoff).collect();
+    assert!(old_partitions.len() >= 2, "{old_partitions:?}");
+
+    interrupted_tiering_finishes(store, &tiering, &archive, archive_dir, now, cutoff).await;
+
+    // The warm store keeps only recent events; archives hold the rest, once each.
+    let (warm, manifests) = assert_split_between_tiers(store, &archive, cutoff).await;
+    // A replay from 0 spans both tiers: every event once, in position order.
+    let tiered = TieredLog::new(store.clone(), Arc::clone(&archive));
+    assert_replay_spans_tiers(&tiered, &before).await;
+    // Tiered ids stay claimed: reusing one is refused.
+    let mut reuse = event(1);
+    reuse.event_id = old[0].event_id;
+    let refused = store.append(&stream("reuse"), ExpectedVersion::Any, &[reuse]).await;
+    assert!(matches!(refused, Err(fintra_core::Error::DuplicateEventId { .. })), "{refused:?}");
+
+    // Restore one archive: its events are back with their positions; the tiered reader still
+    // shows each event once; restoring again writes nothing.
+    assert_restore_of_one_archive(store, &tiering, &tiered, &warm, &manifests).await;
+
+    // Rows written into ranges tiered before (the restored one, and a stray event 19 days
+    // back): their partitions are tiered again, the stray event as part of a new archive.
+    assert_late_rows_are_tiered_again(store, &tiering, &tiered, now, cutoff).await;
 }

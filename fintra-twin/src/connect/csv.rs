@@ -177,80 +177,98 @@ pub fn normalise(
         .headers()
         .map_err(|e| ConnectError::Malformed { record: "line 1".into(), reason: e.to_string() })?
         .clone();
-    let cols = columns(&headers, mapping)?;
-    let provider_account_id = text("account", "provider_account_id", &account.provider_account_id)?;
-    let account_id = format!("{}:{provider_account_id}", Source::Csv.prefix());
+    let file = File {
+        cols: columns(&headers, mapping)?,
+        width: headers.len(),
+        mapping,
+        account,
+        provider_account_id: text("account", "provider_account_id", &account.provider_account_id)?,
+        now,
+    };
     let mut seen: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     let mut transactions = Vec::new();
-    let mut rows: Vec<(NaiveDate, Option<i128>)> = Vec::new();
     for (n, row) in reader.records().enumerate() {
-        let line = n + 2;
-        let record = format!("line {line}");
+        let record = format!("line {}", n + 2);
         let row = row.map_err(|e| ConnectError::Malformed {
             record: record.clone(),
             reason: e.to_string(),
         })?;
         check_size("rows", RECORDS_MAX, n + 1)?;
-        if row.len() != headers.len() {
+        transactions.push(file.transaction(&record, &row, &mut seen)?);
+    }
+    Ok((file.unified_account(&transactions)?, transactions))
+}
+
+/// What every row of one file is read with.
+struct File<'a> {
+    cols: Columns,
+    width: usize,
+    mapping: &'a CsvMapping,
+    account: &'a CsvAccount,
+    provider_account_id: String,
+    now: DateTime<Utc>,
+}
+
+impl File<'_> {
+    fn account_id(&self) -> String {
+        format!("{}:{}", Source::Csv.prefix(), self.provider_account_id)
+    }
+
+    /// One row as a transaction; `seen` counts identical (date, amount, description) triples so
+    /// rows without an id get a stable one.
+    fn transaction(
+        &self,
+        record: &str,
+        row: &csv::StringRecord,
+        seen: &mut std::collections::HashMap<String, u32>,
+    ) -> Result<UnifiedTransaction, ConnectError> {
+        let (cols, mapping) = (&self.cols, self.mapping);
+        if row.len() != self.width {
             return Err(ConnectError::ColumnCount {
-                record,
-                expected: headers.len(),
+                record: record.to_owned(),
+                expected: self.width,
                 found: row.len(),
             });
         }
         let cell = |i: usize| row.get(i).unwrap_or("").trim();
         let asset = match cols.currency {
-            Some(c) => currency(&record, cell(c))?,
-            None => account.currency,
+            Some(c) => currency(record, cell(c))?,
+            None => self.account.currency,
         };
-        same_currency(&record, asset, account.currency)?;
+        same_currency(record, asset, self.account.currency)?;
         let raw_description = row.get(cols.description).unwrap_or("");
-        injection(&record, &mapping.description_column, raw_description)?;
-        let description = text(&record, &mapping.description_column, raw_description)?;
+        injection(record, &mapping.description_column, raw_description)?;
+        let description = text(record, &mapping.description_column, raw_description)?;
         let day =
             NaiveDate::parse_from_str(cell(cols.date), &mapping.date_format).map_err(|_| {
                 ConnectError::InvalidDate {
-                    record: record.clone(),
+                    record: record.to_owned(),
                     value: cell(cols.date).chars().take(64).collect(),
                 }
             })?;
-        let amount_minor = match cols.amount {
-            (signed, None) => minor_units(&record, cell(signed), asset)?,
-            (out, Some(inn)) => match (cell(out), cell(inn)) {
-                (o, "") if !o.is_empty() => {
-                    minor_units(&record, o, asset)?.checked_neg().unwrap_or(i128::MIN).min(0)
-                }
-                ("", i) if !i.is_empty() => minor_units(&record, i, asset)?.max(0),
-                _ => {
-                    return Err(ConnectError::Invalid {
-                        record,
-                        reason: "exactly one of money out / money in must be filled".into(),
-                    });
-                }
-            },
-        };
+        let amount_minor = self.amount(record, &cell, asset)?;
         let balance_after_minor = match cols.balance {
-            Some(b) if !cell(b).is_empty() => Some(minor_units(&record, cell(b), asset)?),
+            Some(b) if !cell(b).is_empty() => Some(minor_units(record, cell(b), asset)?),
             _ => None,
         };
         let provider_transaction_id = match cols.id {
             Some(c) => {
                 let raw = row.get(c).unwrap_or("");
-                injection(&record, "id", raw)?;
-                text(&record, "id", raw)?
+                injection(record, "id", raw)?;
+                text(record, "id", raw)?
             }
             None => {
-                let key = format!("{provider_account_id}|{day}|{amount_minor}|{description}");
+                let key =
+                    format!("{}|{day}|{amount_minor}|{description}", self.provider_account_id);
                 let occurrence = seen.entry(key.clone()).or_insert(0);
                 *occurrence += 1;
                 stable_id(&format!("{key}|{occurrence}"))
             }
         };
-        rows.push((day, balance_after_minor));
-        let enrichment = categorise(&description, amount_minor, None, now);
-        transactions.push(UnifiedTransaction {
+        let enrichment = categorise(&description, amount_minor, None, self.now);
+        Ok(UnifiedTransaction {
             transaction_id: format!("{}:{provider_transaction_id}", Source::Csv.prefix()),
-            account_id: account_id.clone(),
+            account_id: self.account_id(),
             provider_transaction_id,
             pending_transaction_id: None,
             amount_minor,
@@ -260,34 +278,63 @@ pub fn normalise(
             description,
             balance_after_minor,
             enrichment: Some(enrichment),
-        });
+        })
     }
-    let class = account.account_type.class();
-    // The newest row's balance: the last of the latest day in an oldest-first file, the first
-    // in a newest-first one.
-    let newest_first = matches!((rows.first(), rows.last()), (Some(a), Some(b)) if a.0 > b.0);
-    let latest_day = rows.iter().map(|(d, _)| *d).max();
-    let newest = if newest_first {
-        rows.iter().find(|(d, _)| Some(*d) == latest_day)
-    } else {
-        rows.iter().rev().find(|(d, _)| Some(*d) == latest_day)
-    };
-    let balance = newest.and_then(|(_, b)| *b).unwrap_or(0);
-    let unified = UnifiedAccount {
-        account_id,
-        source: Source::Csv,
-        provider_account_id,
-        institution_id: account.institution_id.clone(),
-        name: text("account", "name", &account.name)?,
-        account_type: account.account_type,
-        class,
-        currency: account.currency,
-        balance_minor: if class == AccountClass::Liability {
-            -balance.saturating_abs()
+
+    /// The signed amount: one signed column, or exactly one of money out / money in.
+    fn amount<'r>(
+        &self,
+        record: &str,
+        cell: &impl Fn(usize) -> &'r str,
+        asset: Asset,
+    ) -> Result<i128, ConnectError> {
+        match self.cols.amount {
+            (signed, None) => minor_units(record, cell(signed), asset),
+            (out, Some(inn)) => match (cell(out), cell(inn)) {
+                (o, "") if !o.is_empty() => {
+                    Ok(minor_units(record, o, asset)?.checked_neg().unwrap_or(i128::MIN).min(0))
+                }
+                ("", i) if !i.is_empty() => Ok(minor_units(record, i, asset)?.max(0)),
+                _ => Err(ConnectError::Invalid {
+                    record: record.to_owned(),
+                    reason: "exactly one of money out / money in must be filled".into(),
+                }),
+            },
+        }
+    }
+
+    /// The account, its balance the running balance of the newest row: the last of the latest
+    /// day in an oldest-first file, the first in a newest-first one.
+    fn unified_account(
+        &self,
+        transactions: &[UnifiedTransaction],
+    ) -> Result<UnifiedAccount, ConnectError> {
+        let rows: Vec<(NaiveDate, Option<i128>)> =
+            transactions.iter().map(|t| (t.date, t.balance_after_minor)).collect();
+        let newest_first = matches!((rows.first(), rows.last()), (Some(a), Some(b)) if a.0 > b.0);
+        let latest_day = rows.iter().map(|(d, _)| *d).max();
+        let newest = if newest_first {
+            rows.iter().find(|(d, _)| Some(*d) == latest_day)
         } else {
-            balance
-        },
-        available_balance_minor: None,
-    };
-    Ok((unified, transactions))
+            rows.iter().rev().find(|(d, _)| Some(*d) == latest_day)
+        };
+        let balance = newest.and_then(|(_, b)| *b).unwrap_or(0);
+        let class = self.account.account_type.class();
+        Ok(UnifiedAccount {
+            account_id: self.account_id(),
+            source: Source::Csv,
+            provider_account_id: self.provider_account_id.clone(),
+            institution_id: self.account.institution_id.clone(),
+            name: text("account", "name", &self.account.name)?,
+            account_type: self.account.account_type,
+            class,
+            currency: self.account.currency,
+            balance_minor: if class == AccountClass::Liability {
+                -balance.saturating_abs()
+            } else {
+                balance
+            },
+            available_balance_minor: None,
+        })
+    }
 }

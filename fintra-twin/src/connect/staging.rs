@@ -92,6 +92,44 @@ pub fn stage(
     StagedImport { import_id, source, accounts, transactions, report }
 }
 
+/// Splits date-sorted transactions into commands of whole booking days, each within one append:
+/// at most `day_budget` days, `event_budget` events (a day's transactions take one event per
+/// [`IMPORT_EVENT_TRANSACTIONS_MAX`]) and [`IMPORT_TRANSACTIONS_MAX`] transactions.
+fn chunk_by_days(
+    sorted: Vec<&UnifiedTransaction>,
+    event_budget: usize,
+    day_budget: usize,
+) -> Vec<Vec<UnifiedTransaction>> {
+    let mut chunks: Vec<Vec<UnifiedTransaction>> = Vec::new();
+    let (mut days, mut events, mut on_day) = (0usize, 0usize, 0usize);
+    let mut last_day = None;
+    for t in sorted {
+        let new_day = last_day != Some(t.date);
+        let new_event = new_day || on_day % IMPORT_EVENT_TRANSACTIONS_MAX == 0;
+        let full = chunks.last().is_none_or(|c| c.len() == IMPORT_TRANSACTIONS_MAX)
+            || (new_day && days == day_budget)
+            || (new_event && events == event_budget);
+        if full {
+            chunks.push(Vec::new());
+            (days, events, on_day) = (0, 0, 0);
+            last_day = None;
+        }
+        if last_day != Some(t.date) {
+            days += 1;
+            on_day = 0;
+            last_day = Some(t.date);
+        }
+        if on_day % IMPORT_EVENT_TRANSACTIONS_MAX == 0 {
+            events += 1;
+        }
+        on_day += 1;
+        if let Some(chunk) = chunks.last_mut() {
+            chunk.push(t.clone());
+        }
+    }
+    chunks
+}
+
 impl StagedImport {
     /// Approves the import into `stream`: new accounts and transactions become events
     /// (one `TransactionsImported` per booking day), split into several commands when larger
@@ -131,39 +169,11 @@ impl StagedImport {
         let anchors =
             current.anchors(&self.accounts, &self.transactions).map_err(ExecuteError::Rejected)?;
         let report = StageReport::from_plan(&plan, self.accounts.len(), self.transactions.len());
-        // Chunks of whole booking days, each within one append.
         let mut new: Vec<&UnifiedTransaction> =
             plan.new_transactions.iter().filter_map(|i| self.transactions.get(*i)).collect();
         new.sort_by_key(|t| t.date);
         let event_budget = IMPORT_EVENTS_MAX.saturating_sub(plan.new_accounts.len()).max(1);
-        let day_budget = days_per_command.max(1);
-        let mut chunks: Vec<Vec<UnifiedTransaction>> = Vec::new();
-        let (mut days, mut events, mut on_day) = (0usize, 0usize, 0usize);
-        let mut last_day = None;
-        for t in new {
-            let new_day = last_day != Some(t.date);
-            let new_event = new_day || on_day % IMPORT_EVENT_TRANSACTIONS_MAX == 0;
-            let full = chunks.last().is_none_or(|c| c.len() == IMPORT_TRANSACTIONS_MAX)
-                || (new_day && days == day_budget)
-                || (new_event && events == event_budget);
-            if full {
-                chunks.push(Vec::new());
-                (days, events, on_day) = (0, 0, 0);
-                last_day = None;
-            }
-            if last_day != Some(t.date) {
-                days += 1;
-                on_day = 0;
-                last_day = Some(t.date);
-            }
-            if on_day % IMPORT_EVENT_TRANSACTIONS_MAX == 0 {
-                events += 1;
-            }
-            on_day += 1;
-            if let Some(chunk) = chunks.last_mut() {
-                chunk.push(t.clone());
-            }
-        }
+        let mut chunks = chunk_by_days(new, event_budget, days_per_command.max(1));
         if chunks.is_empty() && !plan.new_accounts.is_empty() {
             chunks.push(Vec::new());
         }
