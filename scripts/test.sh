@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The whole fintra test suite: makes sure the real services the tests use are reachable
-# (starting them when they are installed but down), then runs every test and doctest.
+# The whole fintra test suite: makes sure the real services the selected tests use are reachable
+# (installing or starting them when needed, and saying which and why), then runs every test and
+# doctest.
 #
-#   scripts/test.sh                 # everything
-#   scripts/test.sh -p fintra-core  # arguments replace the default --workspace scope
+#   scripts/test.sh                          # everything: every service
+#   scripts/test.sh -p fintra-core           # arguments replace the default --workspace scope;
+#   scripts/test.sh -p fintra-store-postgres # only the services those packages need
 #
 # Tests that need a service fail with a clear message when it is missing; nothing is skipped.
 set -euo pipefail
@@ -54,23 +56,68 @@ ensure_redis() {
   return 1
 }
 
-ensure_postgres
-ensure_redis
-# The Kafka-protocol broker (tansu) is installed from crates.io into a cache once per machine.
-scripts/kafka.sh || { say "the Kafka-protocol broker could not be started; the publisher tests need it"; exit 1; }
-# An S3-compatible server (moto, PyPI) for the archive tests.
-scripts/s3.sh || { say "the S3-compatible server could not be started; the archive tests need it"; exit 1; }
-export FINTRA_S3_ENDPOINT="${FINTRA_S3_ENDPOINT:-http://127.0.0.1:9000}"
-# The TimescaleDB test server (PGlite + TimescaleDB from npm, a test tool) for the warm store's
-# TimescaleDB layout.
-scripts/timescale.sh || { say "the TimescaleDB test server could not be started; the warm-store TimescaleDB test needs it"; exit 1; }
-export FINTRA_TIMESCALE_URL="${FINTRA_TIMESCALE_URL:-postgres://postgres@127.0.0.1:5440/postgres?sslmode=disable}"
-# pyarrow (PyPI) reads fintra's Parquet archives in the interoperability test.
-if ! python3 -c "import pyarrow" >/dev/null 2>&1; then
+# Which services the selected packages need, and why (all of them for the whole workspace).
+need_for() { # package -> services
+  case "$1" in
+    fintra-store-postgres) echo "postgres" ;;
+    fintra-store-timescale) echo "postgres timescale s3" ;;
+    fintra-store-parquet) echo "s3 pyarrow" ;;
+    fintra-projections) echo "postgres redis kafka" ;;
+    *) echo "" ;;
+  esac
+}
+why() {
+  case "$1" in
+    postgres) echo "the PostgreSQL stores, projections and the torture suite" ;;
+    redis) echo "the Redis read models" ;;
+    kafka) echo "the Kafka publisher's tests" ;;
+    s3) echo "Parquet archives on S3 (tiering and the archive tests)" ;;
+    timescale) echo "the warm store's TimescaleDB layout (a PGlite test server)" ;;
+    pyarrow) echo "the Parquet interoperability test" ;;
+  esac
+}
+packages=()
+prev=""
+for arg in "$@"; do
+  if [ "$prev" = "-p" ] || [ "$prev" = "--package" ]; then packages+=("$arg"); fi
+  case "$arg" in --package=*) packages+=("${arg#--package=}") ;; esac
+  prev=$arg
+done
+services=""
+if [ "${#packages[@]}" -eq 0 ]; then
+  services="postgres redis kafka s3 timescale pyarrow"
+else
+  for package in "${packages[@]}"; do services="$services $(need_for "$package")"; done
+fi
+needs() { case " $services " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+for service in postgres redis kafka s3 timescale pyarrow; do
+  needs "$service" && say "needs $service: $(why "$service")"
+done
+[ -n "${services// /}" ] || say "the selected packages need no service"
+
+if needs postgres; then ensure_postgres; fi
+if needs redis; then ensure_redis; fi
+if needs kafka; then
+  # The Kafka-protocol broker (tansu) is installed from crates.io into a cache once per machine.
+  scripts/kafka.sh || { say "the Kafka-protocol broker could not be started; the publisher tests need it"; exit 1; }
+fi
+if needs s3; then
+  # An S3-compatible server (moto, PyPI) for the archive tests.
+  scripts/s3.sh || { say "the S3-compatible server could not be started; the archive tests need it"; exit 1; }
+  export FINTRA_S3_ENDPOINT="${FINTRA_S3_ENDPOINT:-http://127.0.0.1:9000}"
+fi
+if needs timescale; then
+  # The TimescaleDB test server (PGlite + TimescaleDB from npm, a test tool) for the warm store's
+  # TimescaleDB layout.
+  scripts/timescale.sh || { say "the TimescaleDB test server could not be started; the warm-store TimescaleDB test needs it"; exit 1; }
+  export FINTRA_TIMESCALE_URL="${FINTRA_TIMESCALE_URL:-postgres://postgres@127.0.0.1:5440/postgres?sslmode=disable}"
+fi
+if needs pyarrow && ! python3 -c "import pyarrow" >/dev/null 2>&1; then
   say "installing pyarrow from PyPI for the Parquet interoperability test"
   python3 -m pip install --quiet pyarrow >/dev/null 2>&1 || { say "pip install pyarrow failed"; exit 1; }
 fi
-say "PostgreSQL, Redis, the Kafka broker, the S3 server and the TimescaleDB test server are reachable; pyarrow is installed"
+[ -z "${services// /}" ] || say "ready:${services}"
 
 # Run everything, keep the output, and close with one total line ("tests: N passed, N failed")
 # so the suite's size is visible at a glance (and to CI) after the per-binary summaries.
