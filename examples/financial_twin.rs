@@ -173,11 +173,12 @@ async fn connect<S: EventStore>(twin: &Twin<S>) -> Result<Profile, Failure> {
         ("yapily", yapily_files(&data_dir, now)?),
         ("csv", csv_file(&data_dir, now)?),
     ] {
+        let rejected = data.rejected.len();
         let staged = import(repository, stream, data, label).await?;
         let r = &staged.report;
         total += r.transactions;
         println!(
-            "           {} accounts ({} new), {} transactions: {} new, {} duplicate in the file, {} already imported, {} pending replaced by posted, {} pending dropped",
+            "           {} accounts ({} new), {} transactions: {} new, {} duplicate in the file, {} already imported, {} pending replaced by posted, {} pending dropped, {} unreadable records left out",
             r.accounts,
             r.new_accounts,
             r.transactions,
@@ -185,7 +186,8 @@ async fn connect<S: EventStore>(twin: &Twin<S>) -> Result<Profile, Failure> {
             r.duplicates_in_input,
             r.already_imported,
             r.pending_replaced,
-            r.pending_already_posted
+            r.pending_already_posted,
+            rejected
         );
     }
     for (date, value) in [

@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use fintra_core::Asset;
 use fintra_twin::connect::csv::{CsvAccount, CsvMapping};
-use fintra_twin::connect::{ConnectError, plaid, yapily};
+use fintra_twin::connect::{BadRecordPolicy, ConnectError, RejectedRecord, plaid, yapily};
 use fintra_twin::fos::{AccountType, Source, UnifiedAccount, UnifiedTransaction};
 
 /// Accounts and transactions from one source.
@@ -18,6 +18,8 @@ pub struct Normalised {
     pub accounts: Vec<UnifiedAccount>,
     /// Transactions.
     pub transactions: Vec<UnifiedTransaction>,
+    /// Records left out as unreadable ([`BadRecordPolicy::Skip`]), with where and why.
+    pub rejected: Vec<RejectedRecord>,
 }
 
 /// Why the sample could not be loaded.
@@ -58,47 +60,69 @@ fn read(dir: &Path, name: &str) -> Result<Vec<u8>, LoadError> {
         .map_err(|source| LoadError::Io { path: path.display().to_string(), source })
 }
 
-/// Normalises the Plaid files of `dir`.
+/// Normalises the Plaid files of `dir`; unreadable records are left out and reported.
 ///
 /// # Errors
 /// [`LoadError`].
 pub fn plaid_files(dir: &Path, now: DateTime<Utc>) -> Result<Normalised, LoadError> {
     let wrap = |file| move |source| LoadError::Connect { file, source };
-    let accounts = plaid::accounts(&read(dir, "plaid_accounts.json")?, Some("ins_northbank"))
-        .map_err(wrap("plaid_accounts.json"))?;
-    let transactions = plaid::transactions(&read(dir, "plaid_transactions.json")?, &accounts, now)
-        .map_err(wrap("plaid_transactions.json"))?;
-    Ok(Normalised { source: Source::Plaid, accounts, transactions })
+    let policy = BadRecordPolicy::Skip;
+    let accounts =
+        plaid::accounts(&read(dir, "plaid_accounts.json")?, Some("ins_northbank"), policy)
+            .map_err(wrap("plaid_accounts.json"))?;
+    let transactions =
+        plaid::transactions(&read(dir, "plaid_transactions.json")?, &accounts.records, now, policy)
+            .map_err(wrap("plaid_transactions.json"))?;
+    let mut rejected = accounts.rejected;
+    rejected.extend(transactions.rejected);
+    Ok(Normalised {
+        source: Source::Plaid,
+        accounts: accounts.records,
+        transactions: transactions.records,
+        rejected,
+    })
 }
 
-/// Normalises the Yapily files of `dir`.
+/// Normalises the Yapily files of `dir`; unreadable records are left out and reported.
 ///
 /// # Errors
 /// [`LoadError`].
 pub fn yapily_files(dir: &Path, now: DateTime<Utc>) -> Result<Normalised, LoadError> {
     let wrap = |file| move |source| LoadError::Connect { file, source };
-    let accounts = yapily::accounts(&read(dir, "yapily_accounts.json")?, Some("ins_travelbank"))
-        .map_err(wrap("yapily_accounts.json"))?;
+    let policy = BadRecordPolicy::Skip;
+    let accounts =
+        yapily::accounts(&read(dir, "yapily_accounts.json")?, Some("ins_travelbank"), policy)
+            .map_err(wrap("yapily_accounts.json"))?;
+    let mut rejected = accounts.rejected;
     let mut transactions = Vec::new();
-    if let Some(wallet) = accounts.first() {
-        transactions = yapily::transactions(&read(dir, "yapily_transactions.json")?, wallet, now)
-            .map_err(wrap("yapily_transactions.json"))?;
+    if let Some(wallet) = accounts.records.first() {
+        let read =
+            yapily::transactions(&read(dir, "yapily_transactions.json")?, wallet, now, policy)
+                .map_err(wrap("yapily_transactions.json"))?;
+        transactions = read.records;
+        rejected.extend(read.rejected);
     }
-    Ok(Normalised { source: Source::Yapily, accounts, transactions })
+    Ok(Normalised { source: Source::Yapily, accounts: accounts.records, transactions, rejected })
 }
 
-/// Normalises the CSV export of `dir`.
+/// Normalises the CSV export of `dir`; unreadable rows are left out and reported.
 ///
 /// # Errors
 /// [`LoadError`].
 pub fn csv_file(dir: &Path, now: DateTime<Utc>) -> Result<Normalised, LoadError> {
     let bytes = read(dir, "credit_union.csv")?;
-    let (account, transactions) = fintra_twin::connect::csv::normalise(
+    let import = fintra_twin::connect::csv::normalise(
         &bytes,
         &CsvMapping::signed_amount_preset(),
         &credit_union_account(),
         now,
+        BadRecordPolicy::Skip,
     )
     .map_err(|source| LoadError::Connect { file: "credit_union.csv", source })?;
-    Ok(Normalised { source: Source::Csv, accounts: vec![account], transactions })
+    Ok(Normalised {
+        source: Source::Csv,
+        accounts: vec![import.account],
+        transactions: import.transactions.records,
+        rejected: import.transactions.rejected,
+    })
 }

@@ -20,7 +20,7 @@ use fintra_projections::views::{TransactionFilter, TwinViews, query_transactions
 use fintra_projections::{ProjectionRunner, RedisSink, RedisViews, RunnerOptions};
 use fintra_store_postgres::PgEventStore;
 use fintra_store_postgres::testing::TestSchema;
-use fintra_twin::connect::{plaid, stage};
+use fintra_twin::connect::{BadRecordPolicy, plaid, stage};
 use fintra_twin::fos::Source;
 use fintra_twin::{Profile, ProfileCommand, TwinReport};
 use redis::aio::MultiplexedConnection;
@@ -68,8 +68,13 @@ async fn imported_twin(
         .await
         .unwrap();
     let (accounts_json, body) = plaid_body();
-    let accounts = plaid::accounts(accounts_json.as_bytes(), None).unwrap();
-    let txns = plaid::transactions(body.as_bytes(), &accounts, now()).unwrap();
+    let accounts = plaid::accounts(accounts_json.as_bytes(), None, BadRecordPolicy::FailDocument)
+        .unwrap()
+        .records;
+    let txns =
+        plaid::transactions(body.as_bytes(), &accounts, now(), BadRecordPolicy::FailDocument)
+            .unwrap()
+            .records;
     let staged =
         stage(&Profile::default(), uuid::Uuid::from_u128(1), Source::Plaid, accounts, txns);
     staged.approve(&repository, &stream, &meta, |_, _| {}).await.unwrap();
@@ -257,13 +262,17 @@ async fn low_balance_twin(schema: &TestSchema) -> (Repository<Profile, PgEventSt
         .enumerate()
         .map(|(k, (date, amount))| format!(r#"{{"transaction_id": "p{k}", "account_id": "chk", "amount": {amount}, "iso_currency_code": "GBP", "date": "{date}", "name": "THING {k}", "merchant_name": null, "pending": false, "pending_transaction_id": null}}"#))
         .collect();
-    let accounts = plaid::accounts(accounts_json.as_bytes(), None).unwrap();
+    let accounts = plaid::accounts(accounts_json.as_bytes(), None, BadRecordPolicy::FailDocument)
+        .unwrap()
+        .records;
     let txns = plaid::transactions(
         format!(r#"{{"transactions": [{}]}}"#, txns.join(",")).as_bytes(),
         &accounts,
         now(),
+        BadRecordPolicy::FailDocument,
     )
-    .unwrap();
+    .unwrap()
+    .records;
     stage(&Profile::default(), uuid::Uuid::from_u128(2), Source::Plaid, accounts, txns)
         .approve(&repository, &stream, &meta, |_, _| {})
         .await

@@ -3,7 +3,7 @@
 
 use fintra_core::{Aggregate, Error, Position, RecordedEvent, Result};
 use fintra_core::{Codec, EventStore, JsonCodec, RawEvent};
-use fintra_twin::fos::TransactionStatus;
+use fintra_twin::fos::{TransactionStatus, UnifiedTransaction};
 use fintra_twin::{Profile, ProfileEvent};
 use rust_decimal::Decimal;
 
@@ -47,7 +47,12 @@ impl Default for TwinRollups {
 /// What one event means for the rollups.
 enum Fact {
     Points(Vec<MetricPoint>),
-    Reverse { source: String, at: chrono::DateTime<chrono::Utc> },
+    /// Reverse the points of `source`, then record `then` (its amended version, if any).
+    Reverse {
+        source: String,
+        at: chrono::DateTime<chrono::Utc>,
+        then: Vec<MetricPoint>,
+    },
 }
 
 impl TwinRollups {
@@ -77,23 +82,21 @@ impl TwinRollups {
             }
             ProfileEvent::TransactionsImported { transactions, .. } => {
                 let mut points = Vec::with_capacity(transactions.len() * 2);
-                // Like the twin's balances: posted transactions only (a pending hold never
-                // counts, so the posted one that replaces it needs no reversal).
-                for t in transactions.iter().filter(|t| t.status == TransactionStatus::Posted) {
-                    let amount = decimal(t.amount_minor)?;
-                    let source = Some(t.transaction_id.as_str());
-                    points.push(point(FLOW_SERIES, &t.account_id, amount, source));
-                    if amount.is_sign_negative() && !amount.is_zero() {
-                        let category =
-                            t.enrichment.as_ref().map_or("Uncategorized", |e| e.category_l1());
-                        points.push(point(SPEND_SERIES, category, -amount, source));
-                    }
+                for t in &transactions {
+                    points.extend(transaction_points(t, &point)?);
                 }
                 Some(Fact::Points(points))
             }
-            ProfileEvent::TransactionCorrected { transaction_id, .. } => {
-                Some(Fact::Reverse { source: transaction_id, at: event.occurred_at })
-            }
+            ProfileEvent::TransactionAmended { transaction, .. } => Some(Fact::Reverse {
+                source: transaction.transaction_id.clone(),
+                at: event.occurred_at,
+                then: transaction_points(&transaction, &point)?,
+            }),
+            ProfileEvent::TransactionCorrected { transaction_id, .. } => Some(Fact::Reverse {
+                source: transaction_id,
+                at: event.occurred_at,
+                then: Vec::new(),
+            }),
             ProfileEvent::ProfileCreated(_) | ProfileEvent::ManualAssetValued(_) => None,
         })
     }
@@ -136,12 +139,13 @@ impl TwinRollups {
             for event in &page {
                 match self.fact(event)? {
                     Some(Fact::Points(more)) => points.extend(more),
-                    Some(Fact::Reverse { source, at }) => {
+                    Some(Fact::Reverse { source, at, then }) => {
                         // Points of earlier events in this page must be in place first.
                         store.record_points_in(&mut tx, &std::mem::take(&mut points)).await?;
                         store
                             .reverse_points(&mut tx, &event.metadata.tenant_id, &source, at)
                             .await?;
+                        points = then;
                     }
                     None => {}
                 }
@@ -175,6 +179,25 @@ impl TwinRollups {
         .map_err(Error::backend)?;
         Ok(updated.rows_affected() == 1)
     }
+}
+
+/// The points one transaction contributes. Like the twin's balances: posted transactions only
+/// (a pending hold never counts, so the posted one that replaces it needs no reversal).
+fn transaction_points(
+    t: &UnifiedTransaction,
+    point: &impl Fn(&str, &str, Decimal, Option<&str>) -> MetricPoint,
+) -> Result<Vec<MetricPoint>> {
+    if t.status != TransactionStatus::Posted {
+        return Ok(Vec::new());
+    }
+    let amount = decimal(t.amount_minor)?;
+    let source = Some(t.transaction_id.as_str());
+    let mut points = vec![point(FLOW_SERIES, &t.account_id, amount, source)];
+    if amount.is_sign_negative() && !amount.is_zero() {
+        let category = t.enrichment.as_ref().map_or("Uncategorized", |e| e.category_l1());
+        points.push(point(SPEND_SERIES, category, -amount, source));
+    }
+    Ok(points)
 }
 
 fn decimal(minor: i128) -> Result<Decimal> {

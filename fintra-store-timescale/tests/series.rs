@@ -87,14 +87,18 @@ async fn sample_twin(
     let accounts = fintra_twin::connect::plaid::accounts(
         &std::fs::read(data.join("plaid_accounts.json")).unwrap(),
         Some("ins_northbank"),
+        fintra_twin::connect::BadRecordPolicy::FailDocument,
     )
-    .unwrap();
+    .unwrap()
+    .records;
     let transactions = fintra_twin::connect::plaid::transactions(
         &std::fs::read(data.join("plaid_transactions.json")).unwrap(),
         &accounts,
         now,
+        fintra_twin::connect::BadRecordPolicy::FailDocument,
     )
-    .unwrap();
+    .unwrap()
+    .records;
     let create =
         ProfileCommand::Create { profile_id: "p-7".into(), base_currency: fintra_core::Asset::GBP };
     repository.execute(profile_id, &create, meta).await.unwrap();

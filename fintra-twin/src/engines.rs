@@ -28,6 +28,9 @@ pub struct BalanceSheet {
     pub by_group: BTreeMap<BalanceGroup, i128>,
     /// Accounts and assets in another currency, left out (no FX rates in the twin).
     pub unconverted: Vec<String>,
+    /// Accounts whose provider gave no balance, left out (an unknown balance is not zero).
+    #[serde(default)]
+    pub unknown_balance: Vec<String>,
 }
 
 /// Sums accounts (with the balance to count) and manual assets (with the value to count) into a
@@ -38,9 +41,13 @@ fn assemble<'a>(
     manual: impl Iterator<Item = (&'a crate::fos::ManualAsset, i128)>,
 ) -> BalanceSheet {
     let mut by_group: BTreeMap<BalanceGroup, i128> = BTreeMap::new();
-    let mut unconverted = Vec::new();
+    let (mut unconverted, mut unknown_balance) = (Vec::new(), Vec::new());
     let (mut assets, mut debt) = (0i128, 0i128);
     for (account, balance) in accounts {
+        if account.balance_minor.is_none() {
+            unknown_balance.push(account.account_id.clone());
+            continue;
+        }
         if account.currency != currency {
             unconverted.push(account.account_id.clone());
             continue;
@@ -71,6 +78,7 @@ fn assemble<'a>(
         total_debt_minor: debt,
         by_group,
         unconverted,
+        unknown_balance,
     }
 }
 

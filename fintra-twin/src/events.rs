@@ -37,6 +37,14 @@ pub enum ProfileCommand {
     },
     /// Registers or revalues a manual asset.
     ValueManualAsset(ManualAsset),
+    /// Replaces what the twin knows of a transaction with the provider's new version (Plaid
+    /// `transactions/sync` `modified`): same id, account and currency; history keeps both.
+    AmendTransaction {
+        /// The new version.
+        transaction: Box<UnifiedTransaction>,
+        /// Why (e.g. "modified by Plaid transactions/sync").
+        reason: String,
+    },
     /// Removes a transaction from the derived state with a compensating event; history keeps
     /// both.
     CorrectTransaction {
@@ -77,6 +85,13 @@ pub enum ProfileEvent {
     },
     /// A manual asset was registered or revalued (effective on its valuation date).
     ManualAssetValued(ManualAsset),
+    /// A transaction replaced by the provider's new version, effective on its (new) booking date.
+    TransactionAmended {
+        /// The new version.
+        transaction: Box<UnifiedTransaction>,
+        /// Why.
+        reason: String,
+    },
     /// A compensating correction (spec §4.15), effective on the corrected transaction's date.
     TransactionCorrected {
         /// The transaction.
@@ -100,6 +115,7 @@ impl DomainEvent for ProfileEvent {
             Self::TransactionsImported { .. } => "TransactionsImported",
             Self::ManualAssetValued(_) => "ManualAssetValued",
             Self::TransactionCorrected { .. } => "TransactionCorrected",
+            Self::TransactionAmended { .. } => "TransactionAmended",
         }
     }
 
@@ -111,6 +127,7 @@ impl DomainEvent for ProfileEvent {
                 midnight(*date)
             }
             Self::ManualAssetValued(asset) => midnight(asset.valuation_date),
+            Self::TransactionAmended { transaction, .. } => midnight(transaction.date),
         })
     }
 }
@@ -168,6 +185,12 @@ pub enum ProfileRejection {
     /// A correction needs a reason.
     #[error("a correction needs a reason")]
     ReasonRequired,
+    /// An amendment may change a transaction's content, not its account or currency.
+    #[error("transaction {transaction_id} cannot move to another account or currency")]
+    AmendmentChangesAccount {
+        /// The transaction.
+        transaction_id: String,
+    },
     /// Sums left the `i128` range.
     #[error("amount overflow")]
     Overflow,

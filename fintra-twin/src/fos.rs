@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use fintra_core::Asset;
@@ -59,6 +60,9 @@ pub enum AccountType {
     Property,
     /// Anything else of value.
     OtherAsset,
+    /// A type the provider did not say (Yapily `UNKNOWN`) or fintra cannot classify: kept, with
+    /// this status, and counted as an asset; never a reason to refuse the import.
+    Unknown,
 }
 
 impl AccountType {
@@ -76,7 +80,7 @@ impl AccountType {
             Self::Checking | Self::Savings => BalanceGroup::Cash,
             Self::Investment | Self::CryptoWallet => BalanceGroup::Investments,
             Self::Property => BalanceGroup::Property,
-            Self::OtherAsset => BalanceGroup::OtherAssets,
+            Self::OtherAsset | Self::Unknown => BalanceGroup::OtherAssets,
             Self::CreditCard => BalanceGroup::CreditCards,
             Self::Loan | Self::Mortgage => BalanceGroup::Loans,
         }
@@ -131,8 +135,14 @@ pub struct UnifiedAccount {
     pub class: AccountClass,
     /// The account's currency.
     pub currency: Asset,
-    /// Current balance in minor units, signed: liabilities negative.
-    pub balance_minor: i128,
+    /// Current balance in minor units, signed: liabilities negative. `None` when the provider
+    /// did not say (a `null` balance is unknown, never 0).
+    pub balance_minor: Option<i128>,
+    /// The provider's exact balance, when it has more decimals than the currency's minor unit
+    /// (a pension valued to 1/10,000 of a dollar): `balance_minor` is then this value rounded
+    /// half-even to the minor unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance_exact: Option<Decimal>,
     /// Available balance (checking accounts), when the source gives it.
     pub available_balance_minor: Option<i128>,
 }
@@ -214,6 +224,148 @@ pub struct UnifiedTransaction {
     pub balance_after_minor: Option<i128>,
     /// Cleaned merchant and category.
     pub enrichment: Option<Enrichment>,
+    /// The provider's own category (Plaid's `personal_finance_category`), kept as a signal for
+    /// the Brain's cascade; fintra's own category is in `enrichment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_category: Option<ProviderCategory>,
+    /// The amount in the currency it was spent in, when that is not the account's (a euro
+    /// payment from a sterling account): `amount_minor` is what the account was charged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<ForeignAmount>,
+}
+
+impl UnifiedTransaction {
+    /// True when `other` says the same as this about the movement itself: every field but
+    /// `enrichment`, which fintra derives (and stamps with the time it ran) rather than the
+    /// provider sending it. A provider re-sending a transaction unchanged is not an amendment.
+    pub fn same_provider_facts(&self, other: &Self) -> bool {
+        let strip = |t: &Self| Self { enrichment: None, ..t.clone() };
+        strip(self) == strip(other)
+    }
+}
+
+/// A provider's own classification of a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderCategory {
+    /// The provider (`PLAID`).
+    pub provider: String,
+    /// Its top level (`FOOD_AND_DRINK`).
+    pub primary: String,
+    /// Its detailed level (`FOOD_AND_DRINK_COFFEE`).
+    pub detailed: Option<String>,
+    /// Its own confidence (`VERY_HIGH`, `HIGH`, `MEDIUM`, `LOW`, `UNKNOWN`).
+    pub confidence: Option<String>,
+}
+
+/// An amount in another currency than the account's, exactly as the provider gave it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignAmount {
+    /// The amount, signed like `amount_minor`.
+    pub amount: Decimal,
+    /// Its currency (or custom asset).
+    pub currency: Asset,
+}
+
+/// A transaction the provider withdrew (Plaid `transactions/sync` `removed`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedTransaction {
+    /// fintra's id of the withdrawn transaction.
+    pub transaction_id: String,
+    /// Its account, when the provider says.
+    pub account_id: Option<String>,
+}
+
+/// A security held or traded in an investment account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Security {
+    /// fintra's id: `<source>:<provider security id>`.
+    pub security_id: String,
+    /// Its name, when known.
+    pub name: Option<String>,
+    /// Its ticker, when it has one.
+    pub ticker: Option<String>,
+    /// The provider's type (`equity`, `etf`, `mutual fund`, `cash`, `cryptocurrency`, …).
+    #[serde(rename = "type")]
+    pub security_type: String,
+    /// ISIN, when given.
+    pub isin: Option<String>,
+    /// The currency (or custom asset) it is priced in.
+    pub currency: Asset,
+    /// The last close price, exactly as given.
+    pub close_price: Option<Decimal>,
+    /// The day of that close.
+    pub close_price_as_of: Option<NaiveDate>,
+}
+
+/// A position in a security (spec §2.3: holdings of investment accounts).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holding {
+    /// The account (`UnifiedAccount::account_id`).
+    pub account_id: String,
+    /// The security (`Security::security_id`).
+    pub security_id: String,
+    /// Units held, exactly (fractional shares, crypto).
+    pub quantity: Decimal,
+    /// Price per unit, exactly.
+    pub price: Decimal,
+    /// The position's value in `currency`, exactly.
+    pub value: Decimal,
+    /// What it cost, when known.
+    pub cost_basis: Option<Decimal>,
+    /// The currency of price, value and cost basis.
+    pub currency: Asset,
+}
+
+/// A trade or cash movement in an investment account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvestmentTransaction {
+    /// fintra's id: `<source>:<provider id>`.
+    pub transaction_id: String,
+    /// The account.
+    pub account_id: String,
+    /// The security, when the movement involves one.
+    pub security_id: Option<String>,
+    /// Trade date.
+    pub date: NaiveDate,
+    /// The provider's description.
+    pub description: String,
+    /// The provider's type and subtype (`buy/buy`, `cash/dividend`, `fee/account fee`, …).
+    pub kind: String,
+    /// Units traded (negative for a sale where the provider says so), exactly.
+    pub quantity: Decimal,
+    /// Price per unit, exactly.
+    pub price: Decimal,
+    /// Cash effect on the account, signed: negative = cash out (a buy), exactly.
+    pub amount: Decimal,
+    /// Fees, exactly, when given.
+    pub fees: Option<Decimal>,
+    /// Currency of price, amount and fees.
+    pub currency: Asset,
+}
+
+/// Terms of a debt account (Plaid `liabilities/get`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiabilityTerms {
+    /// The account.
+    pub account_id: String,
+    /// `CREDIT`, `MORTGAGE` or `STUDENT`.
+    pub kind: String,
+    /// The annual interest rate in percent (purchase APR for cards), exactly.
+    pub interest_rate_percent: Option<Decimal>,
+    /// The minimum (or next monthly) payment, minor units.
+    pub minimum_payment_minor: Option<i128>,
+    /// When the next payment is due.
+    pub next_payment_due: Option<NaiveDate>,
+    /// The last statement's balance, minor units.
+    pub last_statement_balance_minor: Option<i128>,
+    /// The amount originally borrowed, minor units.
+    pub origination_principal_minor: Option<i128>,
+    /// When the debt ends, when it has an end.
+    pub maturity_date: Option<NaiveDate>,
+    /// Whether a payment is overdue, when the provider says.
+    pub is_overdue: Option<bool>,
+    /// The currency of the amounts.
+    pub currency: Asset,
 }
 
 /// INCOME or EXPENSE.

@@ -10,6 +10,7 @@
 //!
 //! Formulas: `docs/twin.md`; Connect's mappings: `docs/connect.md`.
 
+mod amend;
 pub mod connect;
 pub mod engines;
 mod events;

@@ -110,8 +110,8 @@ impl TwinTransaction {
 pub struct Profile {
     /// Set once created.
     pub info: Option<ProfileInfo>,
-    accounts: BTreeMap<String, TwinAccount>,
-    transactions: BTreeMap<String, TwinTransaction>,
+    pub(crate) accounts: BTreeMap<String, TwinAccount>,
+    pub(crate) transactions: BTreeMap<String, TwinTransaction>,
     manual_assets: BTreeMap<String, ManualAsset>,
     /// Every recorded valuation: asset → date → value (so a repeated valuation is a no-op).
     valuations: BTreeMap<String, BTreeMap<NaiveDate, i128>>,
@@ -234,8 +234,12 @@ impl Profile {
         for account in plan.new_accounts.iter().filter_map(|i| accounts.get(*i)) {
             let mine = new.iter().filter(|t| t.account_id == account.account_id);
             let (posted, opened_on) = fold_anchor(mine.copied())?;
-            let opening_balance_minor =
-                account.balance_minor.checked_sub(posted).ok_or(ProfileRejection::Overflow)?;
+            // An unknown balance anchors at zero; the balance sheet leaves such accounts out.
+            let opening_balance_minor = account
+                .balance_minor
+                .unwrap_or(0)
+                .checked_sub(posted)
+                .ok_or(ProfileRejection::Overflow)?;
             out.insert(
                 account.account_id.clone(),
                 AccountAnchor { opening_balance_minor, opened_on },
@@ -299,6 +303,7 @@ impl Profile {
                     let (posted, opened_on) = fold_anchor(mine)?;
                     let opening_balance_minor = account
                         .balance_minor
+                        .unwrap_or(0)
                         .checked_sub(posted)
                         .ok_or(ProfileRejection::Overflow)?;
                     AccountAnchor { opening_balance_minor, opened_on }
@@ -384,6 +389,9 @@ impl Aggregate for Profile {
                 }
                 Ok(vec![ProfileEvent::ManualAssetValued(asset.clone())])
             }
+            ProfileCommand::AmendTransaction { transaction, reason } => {
+                self.decide_amendment(transaction, reason)
+            }
             ProfileCommand::CorrectTransaction { transaction_id, reason } => {
                 if reason.trim().is_empty() {
                     return Err(ProfileRejection::ReasonRequired);
@@ -433,6 +441,9 @@ impl Aggregate for Profile {
                 if newer {
                     self.manual_assets.insert(asset.asset_id.clone(), asset.clone());
                 }
+            }
+            ProfileEvent::TransactionAmended { transaction, .. } => {
+                self.fold_amendment(transaction);
             }
             ProfileEvent::TransactionCorrected { transaction_id, reason, .. } => {
                 let Some(t) = self.transactions.get_mut(transaction_id) else { return };

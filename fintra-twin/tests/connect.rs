@@ -13,13 +13,15 @@ use fintra_core::{
 };
 use fintra_twin::connect::csv::{CsvAccount, CsvMapping, normalise};
 use fintra_twin::connect::{
-    ConnectError, Provider, ProviderError, ProviderRouter, plaid, stage, yapily,
+    BadRecordPolicy, ConnectError, Provider, ProviderError, ProviderRouter, plaid, stage, yapily,
 };
 use fintra_twin::fos::{
     AccountClass, AccountType, Source, TransactionStatus, UnifiedAccount, UnifiedTransaction,
 };
 use fintra_twin::{Profile, ProfileCommand};
 use proptest::prelude::*;
+
+const STRICT: BadRecordPolicy = BadRecordPolicy::FailDocument;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap()
@@ -52,7 +54,10 @@ fn plaid_doc(transactions: &[String]) -> String {
 }
 
 fn accounts() -> Vec<UnifiedAccount> {
-    plaid::accounts(PLAID_ACCOUNTS.as_bytes(), Some("ins_1")).unwrap()
+    plaid::accounts(PLAID_ACCOUNTS.as_bytes(), Some("ins_1"), STRICT)
+        .unwrap()
+        .into_complete()
+        .unwrap()
 }
 
 #[test]
@@ -66,16 +71,16 @@ fn plaid_accounts_map_types_currency_and_invert_liabilities() {
     );
     assert_eq!(
         (checking.balance_minor, checking.available_balance_minor),
-        (120_050, Some(110_000))
+        (Some(120_050), Some(110_000))
     );
     assert_eq!(checking.currency, Asset::GBP, "iso_currency_code → currency");
     assert_eq!(checking.account_id, "plaid:chk");
     let card = by_id("cc");
-    assert_eq!((card.account_type, card.balance_minor), (AccountType::CreditCard, -31_025));
+    assert_eq!((card.account_type, card.balance_minor), (AccountType::CreditCard, Some(-31_025)));
     let loan = by_id("ln");
     assert_eq!(
         (loan.account_type, loan.class, loan.balance_minor),
-        (AccountType::Loan, AccountClass::Liability, -900_000)
+        (AccountType::Loan, AccountClass::Liability, Some(-900_000))
     );
 }
 
@@ -87,7 +92,7 @@ fn plaid_transactions_are_signed_negative_for_outflows_and_link_pending() {
         plaid_txn("p3", "cc", "12.00", true, None),
         plaid_txn("t3", "cc", "12.00", false, Some("p3")),
     ]);
-    let txns = plaid::transactions(doc.as_bytes(), &accounts(), now()).unwrap();
+    let txns = plaid::transactions(doc.as_bytes(), &accounts(), now(), STRICT).unwrap().records;
     assert_eq!(txns[0].amount_minor, -435, "Plaid positive = money out = FOS negative");
     assert_eq!(txns[1].amount_minor, 250_000);
     assert_eq!(txns[2].status, TransactionStatus::Pending);
@@ -99,7 +104,7 @@ fn plaid_transactions_are_signed_negative_for_outflows_and_link_pending() {
 }
 
 fn plaid_error(doc: &str) -> ConnectError {
-    plaid::transactions(doc.as_bytes(), &accounts(), now()).unwrap_err()
+    plaid::transactions(doc.as_bytes(), &accounts(), now(), STRICT).unwrap_err()
 }
 
 #[test]
@@ -112,7 +117,7 @@ fn malformed_plaid_input_is_a_typed_error_naming_the_record() {
     let wrong_type =
         plaid_doc(&[good.clone(), good.replace("\"pending\": false", "\"pending\": \"no\"")]);
     assert!(
-        matches!(plaid_error(&wrong_type), ConnectError::Malformed { record, .. } if record == "transactions[1]")
+        matches!(plaid_error(&wrong_type), ConnectError::Malformed { record, reason } if record == "transactions[1].pending" && !reason.contains("line"))
     );
     let missing = plaid_doc(&[good.replace("\"date\": \"2024-05-02\", ", "")]);
     assert!(
@@ -141,24 +146,24 @@ const YAPILY_ACCOUNTS: &str = r#"{"meta": {}, "data": [
 
 #[test]
 fn yapily_accounts_and_transactions_normalise() {
-    let accounts = yapily::accounts(YAPILY_ACCOUNTS.as_bytes(), None).unwrap();
-    assert_eq!(accounts[0].balance_minor, 5_050);
+    let accounts = yapily::accounts(YAPILY_ACCOUNTS.as_bytes(), None, STRICT).unwrap().records;
+    assert_eq!(accounts[0].balance_minor, Some(5_050));
     assert_eq!(
         (accounts[1].account_type, accounts[1].balance_minor),
-        (AccountType::CreditCard, -7_500)
+        (AccountType::CreditCard, Some(-7_500))
     );
     let body = r#"{"data": [
       {"id": "y1", "bookingDateTime": "2024-03-01T10:00:00Z", "status": "BOOKED", "amount": -12.5, "currency": "EUR",
        "description": "AMZN MKTPL WA", "balance": {"type": "CLOSING_AVAILABLE", "balanceAmount": {"amount": 38.0, "currency": "EUR"}}},
       {"id": "y2", "date": "2024-03-02", "status": "PENDING", "amount": "3.10", "currency": "EUR", "description": "REFUND"}
     ]}"#;
-    let txns = yapily::transactions(body.as_bytes(), &accounts[0], now()).unwrap();
+    let txns = yapily::transactions(body.as_bytes(), &accounts[0], now(), STRICT).unwrap().records;
     assert_eq!((txns[0].amount_minor, txns[0].balance_after_minor), (-1_250, Some(3_800)));
     assert_eq!(txns[0].date, NaiveDate::from_ymd_opt(2024, 3, 1).unwrap());
     assert_eq!(txns[1].status, TransactionStatus::Pending);
     let bad = body.replace("\"BOOKED\"", "\"SETTLED\"");
     assert!(matches!(
-        yapily::transactions(bad.as_bytes(), &accounts[0], now()),
+        yapily::transactions(bad.as_bytes(), &accounts[0], now(), STRICT),
         Err(ConnectError::Invalid { record, .. }) if record == "data[0]"
     ));
 }
@@ -173,77 +178,79 @@ fn csv_account(account_type: AccountType) -> CsvAccount {
     }
 }
 
-#[test]
-fn both_csv_presets_read_their_layouts() {
-    let signed = "Date,Description,Amount,Balance\n02/01/2024,TESCO STORES 3021,-23.10,976.90\n01/01/2024,SALARY ACME,1000.00,1000.00\n";
-    let (account, txns) = normalise(
-        signed.as_bytes(),
-        &CsvMapping::signed_amount_preset(),
-        &csv_account(AccountType::Checking),
-        now(),
-    )
-    .unwrap();
-    assert_eq!(account.balance_minor, 97_690, "newest row's running balance");
-    assert_eq!(txns[0].amount_minor, -2_310);
-    assert_eq!(txns[0].enrichment.as_ref().unwrap().category, "Groceries");
-    let out_in = "Transaction Date;Transaction Description;Money Out;Money In;Balance\n2024-01-01;RENT ;850.00;;150.00\n2024-01-03;REFUND SHOP;;20.00;170.00\n";
-    let (account, txns) = normalise(
-        out_in.as_bytes(),
-        &CsvMapping::money_in_out_preset(),
-        &csv_account(AccountType::Checking),
-        now(),
-    )
-    .unwrap();
-    assert_eq!((txns[0].amount_minor, txns[1].amount_minor), (-85_000, 2_000));
-    assert_eq!(account.balance_minor, 17_000);
-    // Same export twice: the same ids (so re-import is a no-op); identical rows stay distinct.
-    let twice = "Date,Description,Amount,Balance\n01/01/2024,COFFEE,-3.00,10.00\n01/01/2024,COFFEE,-3.00,7.00\n";
-    let (_, a) = normalise(
-        twice.as_bytes(),
-        &CsvMapping::signed_amount_preset(),
-        &csv_account(AccountType::Checking),
-        now(),
-    )
-    .unwrap();
-    let (_, b) = normalise(
-        twice.as_bytes(),
-        &CsvMapping::signed_amount_preset(),
-        &csv_account(AccountType::Checking),
-        now(),
-    )
-    .unwrap();
-    assert_eq!(a, b);
-    assert_ne!(a[0].transaction_id, a[1].transaction_id);
+fn csv(body: &str, mapping: &CsvMapping) -> fintra_twin::connect::csv::CsvImport {
+    normalise(body.as_bytes(), mapping, &csv_account(AccountType::Checking), now(), STRICT).unwrap()
 }
 
 #[test]
-fn bad_csv_is_refused_with_the_line() {
+fn both_generic_csv_layouts_read_their_rows() {
+    let signed = "Date,Description,Amount,Balance\n02/01/2024,TESCO STORES 3021,-23.10,976.90\n01/01/2024,SALARY ACME,1000.00,1000.00\n";
+    let import = csv(signed, &CsvMapping::signed_amount_preset());
+    let txns = import.transactions.records;
+    assert_eq!(import.account.balance_minor, Some(97_690), "newest row's running balance");
+    assert_eq!(txns[0].amount_minor, -2_310);
+    assert_eq!(txns[0].enrichment.as_ref().unwrap().category, "Groceries");
+    let out_in = "Transaction Date;Transaction Description;Money Out;Money In;Balance\n2024-01-01;RENT ;850.00;;150.00\n2024-01-03;REFUND SHOP;;20.00;170.00\n";
+    let import = csv(out_in, &CsvMapping::money_in_out_preset());
+    let txns = &import.transactions.records;
+    assert_eq!((txns[0].amount_minor, txns[1].amount_minor), (-85_000, 2_000));
+    assert_eq!(import.account.balance_minor, Some(17_000));
+    // Same export twice: the same ids (so re-import is a no-op); identical rows stay distinct.
+    let twice = "Date,Description,Amount,Balance\n01/01/2024,COFFEE,-3.00,10.00\n01/01/2024,COFFEE,-3.00,7.00\n";
+    let a = csv(twice, &CsvMapping::signed_amount_preset());
+    let b = csv(twice, &CsvMapping::signed_amount_preset());
+    assert_eq!(a, b);
+    assert_ne!(a.transactions.records[0].transaction_id, a.transactions.records[1].transaction_id);
+}
+
+#[test]
+fn formula_characters_are_text_on_import_and_neutralised_on_export() {
+    let body = "Date,Description,Amount,Balance\n01/01/2024,+44 Telecom Ltd,-12.00,88.00\n02/01/2024,-REVERSAL- Amazon,5.00,93.00\n03/01/2024,\"=HYPERLINK(\"\"http://x\"\")\",-1.00,92.00\n04/01/2024,@SUM(A1),-1.00,91.00\n";
+    let import = csv(body, &CsvMapping::signed_amount_preset());
+    let descriptions: Vec<_> =
+        import.transactions.records.iter().map(|t| t.description.as_str()).collect();
+    assert_eq!(
+        descriptions,
+        ["+44 Telecom Ltd", "-REVERSAL- Amazon", "=HYPERLINK(\"http://x\")", "@SUM(A1)"]
+    );
+    let exported = fintra_twin::connect::csv::export(&import.transactions.records);
+    for line in exported.lines().skip(1) {
+        let description = line.split(',').nth(3).unwrap().trim_start_matches('"');
+        assert!(description.starts_with('\''), "{line}");
+    }
+    assert!(exported.contains(",-12.00,GBP,"), "amounts stay numbers: {exported}");
+}
+
+#[test]
+fn a_bad_csv_row_is_reported_with_its_line_under_every_policy() {
     let preset = CsvMapping::signed_amount_preset();
     let account = csv_account(AccountType::Checking);
-    let run = |body: &str| normalise(body.as_bytes(), &preset, &account, now()).unwrap_err();
-    assert!(matches!(
-        run("Date,Description,Amount,Balance\n01/01/2024,OK,-1.00,1.00\n02/01/2024,SHORT,-1.00\n"),
-        ConnectError::ColumnCount { record, expected: 4, found: 3 } if record == "line 3"
-    ));
-    for cell in ["=HYPERLINK(\"http://x\")", "+cmd", "@SUM(A1)", "-2+3"] {
-        let body = format!(
-            "Date,Description,Amount,Balance\n01/01/2024,\"{}\",-1.00,1.00\n",
-            cell.replace('"', "\"\"")
-        );
-        assert!(
-            matches!(run(&body), ConnectError::FormulaInjection { record, .. } if record == "line 2"),
-            "{cell}"
-        );
-    }
-    assert!(matches!(
-        run("Date,Description,Amount,Balance\n31/02/2024,X,-1.00,1.00\n"),
-        ConnectError::InvalidDate { .. }
-    ));
-    assert!(matches!(
-        run("Date,Description,Amount,Balance\n01/01/2024,X,abc,1.00\n"),
-        ConnectError::InvalidAmount { .. }
-    ));
-    assert!(matches!(run("Date,Memo,Amount\n"), ConnectError::Malformed { .. }));
+    let body = "Date,Description,Amount,Balance\n01/01/2024,OK,-1.00,1.00\n02/01/2024,SHORT,-1.00\n31/02/2024,X,-1.00,1.00\n03/01/2024,X,abc,1.00\n04/01/2024,LAST,-2.00,-1.00\n";
+    let run = |policy| normalise(body.as_bytes(), &preset, &account, now(), policy);
+    let strict = run(STRICT).unwrap_err();
+    assert!(
+        matches!(&strict, ConnectError::ColumnCount { record, expected: 4, found: 3 } if record == "line 3"),
+        "{strict}"
+    );
+    let skipped = run(BadRecordPolicy::Skip).unwrap();
+    let kept: Vec<_> =
+        skipped.transactions.records.iter().map(|t| t.description.as_str()).collect();
+    assert_eq!(kept, ["OK", "LAST"], "the rest of the file survives");
+    let lines: Vec<_> = skipped.transactions.rejected.iter().map(|r| r.record.as_str()).collect();
+    assert_eq!(lines, ["line 3", "line 4", "line 5"]);
+    assert!(matches!(skipped.transactions.rejected[1].error, ConnectError::InvalidDate { .. }));
+    assert!(matches!(skipped.transactions.rejected[2].error, ConnectError::InvalidAmount { .. }));
+    assert!(
+        skipped.transactions.rejected.iter().all(|r| r.raw.is_none()),
+        "Skip keeps no raw text"
+    );
+    let quarantined = run(BadRecordPolicy::Quarantine).unwrap();
+    assert_eq!(
+        quarantined.transactions.rejected[1].raw.as_deref(),
+        Some("31/02/2024,X,-1.00,1.00")
+    );
+    let missing_column = normalise(b"Date,Memo,Amount\n", &preset, &account, now(), STRICT);
+    assert!(matches!(missing_column, Err(ConnectError::Malformed { .. })));
 }
 
 proptest! {
@@ -253,12 +260,19 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let accounts = accounts();
-        let _ = plaid::accounts(&bytes, None);
-        let _ = plaid::transactions(&bytes, &accounts, now());
-        let _ = yapily::accounts(&bytes, None);
-        let _ = yapily::transactions(&bytes, &accounts[0], now());
-        let _ = normalise(&bytes, &CsvMapping::signed_amount_preset(), &csv_account(AccountType::Savings), now());
-        let _ = normalise(&bytes, &CsvMapping::money_in_out_preset(), &csv_account(AccountType::Loan), now());
+        for policy in [BadRecordPolicy::Skip, BadRecordPolicy::Quarantine, STRICT] {
+            let _ = plaid::accounts(&bytes, None, policy);
+            let _ = plaid::transactions(&bytes, &accounts, now(), policy);
+            let _ = plaid::sync(&bytes, &accounts, now(), policy);
+            let _ = plaid::liabilities(&bytes, &accounts, policy);
+            let _ = plaid::holdings(&bytes, policy);
+            let _ = plaid::investment_transactions(&bytes, policy);
+            let _ = yapily::accounts(&bytes, None, policy);
+            let _ = yapily::transactions(&bytes, &accounts[0], now(), policy);
+            let _ = normalise(&bytes, &CsvMapping::signed_amount_preset(), &csv_account(AccountType::Savings), now(), policy);
+            let _ = normalise(&bytes, &CsvMapping::money_in_out_preset(), &csv_account(AccountType::Loan), now(), policy);
+            let _ = fintra_twin::connect::csv::normalise_detected(&bytes, &csv_account(AccountType::Checking), now(), policy);
+        }
     }
 
     /// Mutations of a valid document (the realistic kind of garbage) never panic either.
@@ -267,10 +281,10 @@ proptest! {
         let mut doc = plaid_doc(&[plaid_txn("t1", "chk", "4.35", false, None), plaid_txn("t2", "cc", "1e3", true, None)]).into_bytes();
         if at < doc.len() { doc[at] = byte; }
         doc.truncate(cut.max(1));
-        let _ = plaid::transactions(&doc, &accounts(), now());
+        let _ = plaid::transactions(&doc, &accounts(), now(), BadRecordPolicy::Skip);
         let mut csv = b"Date,Description,Amount,Balance\n01/01/2024,X,-1.00,1.00\n".to_vec();
         if at < csv.len() { csv[at] = byte; }
-        let _ = normalise(&csv, &CsvMapping::signed_amount_preset(), &csv_account(AccountType::Checking), now());
+        let _ = normalise(&csv, &CsvMapping::signed_amount_preset(), &csv_account(AccountType::Checking), now(), BadRecordPolicy::Skip);
     }
 }
 
@@ -291,7 +305,7 @@ fn sample() -> (Vec<UnifiedAccount>, Vec<UnifiedTransaction>) {
         plaid_txn("p9", "cc", "7.00", true, None), // still pending
     ]);
     let accounts = accounts();
-    let txns = plaid::transactions(doc.as_bytes(), &accounts, now()).unwrap();
+    let txns = plaid::transactions(doc.as_bytes(), &accounts, now(), STRICT).unwrap().records;
     (accounts, txns)
 }
 
@@ -342,8 +356,10 @@ async fn a_pending_transaction_imported_earlier_is_replaced_by_its_posting() {
         plaid_doc(&[plaid_txn("p1", "cc", "20.00", true, None)]).as_bytes(),
         &accounts,
         now(),
+        STRICT,
     )
-    .unwrap();
+    .unwrap()
+    .records;
     let first =
         stage(&Profile::default(), uuid::Uuid::from_u128(1), Source::Plaid, accounts.clone(), hold);
     first.approve(&repository, &stream, &EventMetadata::default(), |_, _| {}).await.unwrap();
@@ -353,8 +369,10 @@ async fn a_pending_transaction_imported_earlier_is_replaced_by_its_posting() {
         plaid_doc(&[plaid_txn("t1", "cc", "18.50", false, Some("p1"))]).as_bytes(),
         &accounts,
         now(),
+        STRICT,
     )
-    .unwrap();
+    .unwrap()
+    .records;
     let second = stage(&before, uuid::Uuid::from_u128(2), Source::Plaid, accounts, posted);
     assert_eq!(second.report.pending_replaced, 1);
     second.approve(&repository, &stream, &EventMetadata::default(), |_, _| {}).await.unwrap();
@@ -439,7 +457,8 @@ async fn a_large_import_is_split_to_fit_appends_and_events() {
                 .replace("2024-05-02", &format!("2024-05-0{}", 1 + k % 3))
         })
         .collect();
-    let txns = plaid::transactions(plaid_doc(&body).as_bytes(), &accounts, now()).unwrap();
+    let txns =
+        plaid::transactions(plaid_doc(&body).as_bytes(), &accounts, now(), STRICT).unwrap().records;
     let staged =
         stage(&Profile::default(), uuid::Uuid::from_u128(9), Source::Plaid, accounts, txns);
     let mut calls = 0;

@@ -34,7 +34,8 @@ fn account(id: &str, account_type: AccountType, balance_minor: i128) -> UnifiedA
         account_type,
         class: account_type.class(),
         currency: Asset::GBP,
-        balance_minor,
+        balance_minor: Some(balance_minor),
+        balance_exact: None,
         available_balance_minor: None,
     }
 }
@@ -58,6 +59,8 @@ fn txn(
         description: description.into(),
         balance_after_minor: None,
         enrichment: Some(categorise(description, amount_minor, None, chrono::DateTime::UNIX_EPOCH)),
+        provider_category: None,
+        original: None,
     }
 }
 

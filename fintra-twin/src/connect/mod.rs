@@ -4,24 +4,30 @@
 //! Rules (spec §4.2–4.3): `iso_currency_code` → `currency`; liability balances are stored
 //! negative; transaction amounts are signed with negative = outflow; every transaction carries
 //! its `provider_transaction_id`, the dedup key; a posted transaction names the pending one it
-//! replaces. Every normaliser is all-or-nothing: malformed input is a [`ConnectError`] naming the
-//! record, and nothing of that input is returned.
+//! replaces. Every normaliser reads what it can: a record it cannot read is left out and reported
+//! with where it is and why ([`Normalised`], [`RejectedRecord`]), or fails the whole document,
+//! as the caller's [`BadRecordPolicy`] says. `docs/connect.md` lists every endpoint, account
+//! type and CSV preset, and what maps where.
 
+mod amounts;
+mod changes;
 pub mod csv;
 mod enrich;
 pub mod plaid;
+mod report;
 mod router;
 mod staging;
 pub mod yapily;
 
+pub use changes::{ChangesReport, StagedChanges, StagedSync, stage_sync};
 pub use enrich::{RULES_LINEAGE, categorise, clean_merchant};
+pub use report::{BadRecordPolicy, Normalised, QUARANTINE_BYTES_MAX, RejectedRecord};
 pub use router::{HealthStats, Provider, ProviderError, ProviderRouter};
 pub use staging::{ImportReceipt, StageReport, StagedImport, stage};
 
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 
-use fintra_core::{Asset, Money};
+use fintra_core::Asset;
 
 /// Largest input a normaliser accepts, in bytes.
 pub const INPUT_BYTES_MAX: usize = 64 * 1024 * 1024;
@@ -69,23 +75,15 @@ pub enum ConnectError {
         /// The text.
         value: String,
     },
-    /// A CSV row with another number of columns than the header.
-    #[error("{record}: expected {expected} columns, found {found}")]
+    /// A CSV row too short to hold the columns the mapping reads.
+    #[error("{record}: expected at least {expected} columns, found {found}")]
     ColumnCount {
         /// Where.
         record: String,
-        /// The header's count.
+        /// The columns the mapping needs.
         expected: usize,
         /// This row's count.
         found: usize,
-    },
-    /// A text cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR).
-    #[error("{record}: column {column:?} starts with a formula character")]
-    FormulaInjection {
-        /// Where.
-        record: String,
-        /// The column.
-        column: String,
     },
     /// A transaction for an account the input does not describe.
     #[error("{record}: unknown account {account_id:?}")]
@@ -131,27 +129,6 @@ pub(crate) fn currency(record: &str, code: &str) -> Result<Asset, ConnectError> 
     })
 }
 
-/// Parses decimal text (optionally quoted, optionally in exponent form) into minor units of
-/// `asset`, refusing to round.
-pub(crate) fn minor_units(record: &str, text: &str, asset: Asset) -> Result<i128, ConnectError> {
-    let invalid = |reason: &str| ConnectError::InvalidAmount {
-        record: record.to_owned(),
-        value: text.chars().take(64).collect(),
-        reason: reason.to_owned(),
-    };
-    let trimmed = text.trim().trim_matches('"').trim();
-    if trimmed.is_empty() || trimmed.len() > 64 {
-        return Err(invalid("not a decimal number"));
-    }
-    let decimal = if trimmed.contains(['e', 'E']) {
-        Decimal::from_scientific(trimmed)
-    } else {
-        trimmed.parse::<Decimal>()
-    }
-    .map_err(|_| invalid("not a decimal number"))?;
-    Money::from_decimal(decimal, asset).map(|m| m.minor()).map_err(|e| invalid(&e.to_string()))
-}
-
 /// Parses `YYYY-MM-DD`, or the date part of an RFC 3339 instant.
 pub(crate) fn date(record: &str, text: &str) -> Result<NaiveDate, ConnectError> {
     let text = text.trim();
@@ -187,23 +164,6 @@ pub(crate) fn malformed(record: &str, error: &serde_json::Error) -> ConnectError
     ConnectError::Malformed { record: record.to_owned(), reason: error.to_string() }
 }
 
-/// Parses each raw JSON record of a document as `T` and maps it, naming failures
-/// `<list>[<index>]`; stops at the first error.
-pub(crate) fn each_record<'a, T: serde::Deserialize<'a>, R>(
-    list: &str,
-    raws: &[&'a serde_json::value::RawValue],
-    mut map: impl FnMut(&str, T) -> Result<R, ConnectError>,
-) -> Result<Vec<R>, ConnectError> {
-    raws.iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            let record = format!("{list}[{i}]");
-            let value: T = serde_json::from_str(raw.get()).map_err(|e| malformed(&record, &e))?;
-            map(&record, value)
-        })
-        .collect()
-}
-
 /// A transaction must be in its account's currency.
 pub(crate) fn same_currency(
     record: &str,
@@ -222,30 +182,6 @@ pub(crate) fn same_currency(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn amounts_are_exact_and_never_rounded() {
-        assert_eq!(minor_units("r", "12.34", Asset::USD), Ok(1234));
-        assert_eq!(minor_units("r", "\"-0.5\"", Asset::USD), Ok(-50));
-        assert_eq!(minor_units("r", "1.2e2", Asset::USD), Ok(12000));
-        assert_eq!(minor_units("r", "7", Asset::JPY), Ok(7));
-        assert!(matches!(
-            minor_units("r", "0.001", Asset::USD),
-            Err(ConnectError::InvalidAmount { .. })
-        ));
-        assert!(matches!(
-            minor_units("r", "1.5", Asset::JPY),
-            Err(ConnectError::InvalidAmount { .. })
-        ));
-        assert!(matches!(
-            minor_units("r", "abc", Asset::USD),
-            Err(ConnectError::InvalidAmount { .. })
-        ));
-        assert!(matches!(
-            minor_units("r", "1e400", Asset::USD),
-            Err(ConnectError::InvalidAmount { .. })
-        ));
-    }
 
     #[test]
     fn impossible_dates_are_refused() {
