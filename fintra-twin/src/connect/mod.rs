@@ -143,6 +143,15 @@ pub(crate) fn date(record: &str, text: &str) -> Result<NaiveDate, ConnectError> 
 }
 
 /// A required, bounded, non-empty text field.
+/// A description: like [`text`], but a provider may send none (an empty description is kept as
+/// empty; the categoriser then goes by amount and merchant alone).
+pub(crate) fn description(record: &str, value: &str) -> Result<String, ConnectError> {
+    if value.trim().is_empty() {
+        return Ok(String::new());
+    }
+    text(record, "description", value)
+}
+
 pub(crate) fn text(record: &str, field: &str, value: &str) -> Result<String, ConnectError> {
     let value = value.trim();
     if value.is_empty() {

@@ -153,7 +153,7 @@ pub fn account_type(kind: &str) -> AccountType {
         "CREDIT_CARD" | "CHARGE_CARD" => AccountType::CreditCard,
         "LOAN" | "MARGINAL_LENDING" | "OVERDRAFT" => AccountType::Loan,
         "MORTGAGE" => AccountType::Mortgage,
-        "CHARGES" | "COMMISSION" | "TAX" | "OTHER" => AccountType::OtherAsset,
+        "CHARGES" | "COMMISSION" | "TAX" => AccountType::OtherAsset,
         _ => AccountType::Unknown,
     }
 }
@@ -300,7 +300,7 @@ fn transaction(
         .or(t.reference)
         .or_else(|| t.transaction_information.first().cloned())
         .unwrap_or_default();
-    let description = text(record, "description", &description)?;
+    let description = super::description(record, &description)?;
     let merchant = t.merchant.and_then(|m| m.merchant_name);
     let enrichment = categorise(&description, amount_minor, merchant.as_deref(), now);
     Ok(UnifiedTransaction {

@@ -12,7 +12,7 @@ use super::text::{Decoded, cells, decode, normalise_header};
 use super::{AmountColumns, Column, CsvAccount, CsvImport, CsvMapping, SkippedRow, StatusRules};
 use crate::connect::report::{BadRecordPolicy, Rejections};
 use crate::connect::{
-    ConnectError, INPUT_BYTES_MAX, RECORDS_MAX, categorise, check_size, currency, text,
+    ConnectError, INPUT_BYTES_MAX, RECORDS_MAX, categorise, check_size, currency, description, text,
 };
 use crate::fos::{AccountClass, Source, TransactionStatus, UnifiedAccount, UnifiedTransaction};
 use fintra_core::{Asset, Money};
@@ -304,7 +304,7 @@ impl Reader<'_> {
                 value: raw_date.chars().take(64).collect(),
             }
         })?;
-        let description = text(record, "description", row.first(&self.columns.description))?;
+        let description = description(record, row.first(&self.columns.description))?;
         let balance_after_minor = match &self.columns.balance {
             Some(c) => self.amount_of(record, row.first(c), asset, "not a balance")?,
             None => None,

@@ -9,7 +9,7 @@ use crate::connect::amounts::{exact, money_minor};
 use crate::connect::report::{
     BadRecordPolicy, Normalised, RejectedRecord, Rejections, each_record,
 };
-use crate::connect::{ConnectError, categorise, date, same_currency, text};
+use crate::connect::{ConnectError, categorise, date, description, same_currency, text};
 use crate::fos::{
     ProviderCategory, RemovedTransaction, Source, TransactionStatus, UnifiedAccount,
     UnifiedTransaction,
@@ -169,7 +169,7 @@ fn transactions_of(
                 reason: "overflow".to_owned(),
             })?;
         let raw_name = t.name.or(t.original_description).unwrap_or_default();
-        let description = text(record, "name", &raw_name)?;
+        let description = description(record, &raw_name)?;
         let enrichment = categorise(&description, amount_minor, t.merchant_name.as_deref(), now);
         Ok(UnifiedTransaction {
             transaction_id: format!("{}:{provider_id}", Source::Plaid.prefix()),
