@@ -61,8 +61,8 @@ need_for() { # package -> services
   case "$1" in
     fintra-store-postgres) echo "postgres" ;;
     fintra-store-timescale) echo "postgres timescale s3" ;;
-    fintra-store-parquet) echo "s3 pyarrow" ;;
-    fintra-projections) echo "postgres redis kafka" ;;
+    fintra-store-parquet) echo "s3 pyarrow duckdb" ;;
+    fintra-projections) echo "postgres redis kafka kafka-clients" ;;
     *) echo "" ;;
   esac
 }
@@ -74,6 +74,8 @@ why() {
     s3) echo "Parquet archives on S3 (tiering and the archive tests)" ;;
     timescale) echo "the warm store's TimescaleDB layout (a PGlite test server)" ;;
     pyarrow) echo "the Parquet interoperability test" ;;
+    duckdb) echo "the lake test in which DuckDB reads an archive folder after a crash" ;;
+    kafka-clients) echo "the librdkafka consumer test (confluent-kafka) and the envelope's JSON Schema (jsonschema)" ;;
   esac
 }
 packages=()
@@ -85,13 +87,13 @@ for arg in "$@"; do
 done
 services=""
 if [ "${#packages[@]}" -eq 0 ]; then
-  services="postgres redis kafka s3 timescale pyarrow"
+  services="postgres redis kafka kafka-clients s3 timescale pyarrow duckdb"
 else
   for package in "${packages[@]}"; do services="$services $(need_for "$package")"; done
 fi
 needs() { case " $services " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
-for service in postgres redis kafka s3 timescale pyarrow; do
+for service in postgres redis kafka kafka-clients s3 timescale pyarrow duckdb; do
   needs "$service" && say "needs $service: $(why "$service")"
 done
 [ -n "${services// /}" ] || say "the selected packages need no service"
@@ -113,10 +115,17 @@ if needs timescale; then
   scripts/timescale.sh || { say "the TimescaleDB test server could not be started; the warm-store TimescaleDB test needs it"; exit 1; }
   export FINTRA_TIMESCALE_URL="${FINTRA_TIMESCALE_URL:-postgres://postgres@127.0.0.1:5440/postgres?sslmode=disable}"
 fi
-if needs pyarrow && ! python3 -c "import pyarrow" >/dev/null 2>&1; then
-  say "installing pyarrow from PyPI for the Parquet interoperability test"
-  python3 -m pip install --quiet pyarrow >/dev/null 2>&1 || { say "pip install pyarrow failed"; exit 1; }
-fi
+pip_module() { # service, python module, PyPI requirement...
+  local service=$1 module=$2; shift 2
+  needs "$service" || return 0
+  python3 -c "import $module" >/dev/null 2>&1 && return 0
+  say "installing $* from PyPI for $(why "$service")"
+  python3 -m pip install --quiet "$@" >/dev/null 2>&1 || { say "pip install $* failed"; exit 1; }
+}
+pip_module pyarrow pyarrow pyarrow
+pip_module duckdb duckdb duckdb
+pip_module kafka-clients confluent_kafka confluent-kafka
+pip_module kafka-clients jsonschema jsonschema
 [ -z "${services// /}" ] || say "ready:${services}"
 
 # Run everything, keep the output, and close with one total line ("tests: N passed, N failed")

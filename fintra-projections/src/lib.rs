@@ -40,3 +40,7 @@ pub use runner::{
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/projections.md")]
 struct ProjectionsGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/kafka.md")]
+struct KafkaGuide;

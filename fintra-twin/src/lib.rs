@@ -309,3 +309,7 @@ pub async fn what_if<S: EventStore, C: Codec<ProfileEvent>>(
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/twin.md")]
 struct TwinGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/connect.md")]
+struct ConnectGuide;

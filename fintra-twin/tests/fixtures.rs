@@ -318,7 +318,9 @@ fn csv(file: &str, currency: Asset) -> CsvImport {
 
 /// (file, currency, preset, transactions, rows left out as not transactions, opening balance
 /// in minor units when the file has a balance column, final balance or sum of amounts)
-const BANKS: &[(&str, &str, &str, usize, usize, Option<i128>, i128)] = &[
+type Bank = (&'static str, &'static str, &'static str, usize, usize, Option<i128>, i128);
+
+const BANKS: &[Bank] = &[
     ("lloyds.csv", "GBP", "lloyds", 11, 0, Some(120_433), 203_153),
     ("barclays.csv", "GBP", "barclays", 9, 0, None, 73_415),
     ("hsbc_uk.csv", "GBP", "hsbc_uk", 9, 0, None, 156_096),
