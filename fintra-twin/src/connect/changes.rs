@@ -20,6 +20,10 @@ pub struct ChangesReport {
     pub unchanged: usize,
     /// Modified transactions the twin never saw: imported as new.
     pub modified_unknown: usize,
+    /// Modified transactions the twin holds as corrected (withdrawn or corrected by hand): left
+    /// as they are, since a correction is final.
+    #[serde(default)]
+    pub modified_corrected: usize,
     /// Removed transactions in the input.
     pub removed: usize,
     /// Known transactions withdrawn: each becomes a compensating correction.
@@ -71,6 +75,7 @@ pub fn stage_sync(
     let mut amended = Vec::new();
     for t in modified {
         match profile.transaction(&t.transaction_id) {
+            Some(known) if known.corrected.is_some() => report.modified_corrected += 1,
             Some(known) if known.transaction.same_provider_facts(&t) => report.unchanged += 1,
             Some(_) => amended.push(t),
             None => {

@@ -33,7 +33,8 @@ use fintra_core::Asset;
 pub const INPUT_BYTES_MAX: usize = 64 * 1024 * 1024;
 /// Most records (accounts or transactions) in one input.
 pub const RECORDS_MAX: usize = 1_000_000;
-/// Longest text field kept (descriptions, names, ids), in bytes.
+/// Longest text field accepted (descriptions, names, ids), in bytes: a record with a longer one
+/// is rejected and reported, never truncated.
 pub const TEXT_BYTES_MAX: usize = 1024;
 
 /// Why an input could not be normalised. `record` names where: `transactions[12]`,
@@ -142,7 +143,6 @@ pub(crate) fn date(record: &str, text: &str) -> Result<NaiveDate, ConnectError> 
     })
 }
 
-/// A required, bounded, non-empty text field.
 /// A description: like [`text`], but a provider may send none (an empty description is kept as
 /// empty; the categoriser then goes by amount and merchant alone).
 pub(crate) fn description(record: &str, value: &str) -> Result<String, ConnectError> {
@@ -152,6 +152,7 @@ pub(crate) fn description(record: &str, value: &str) -> Result<String, ConnectEr
     text(record, "description", value)
 }
 
+/// A required, bounded, non-empty text field.
 pub(crate) fn text(record: &str, field: &str, value: &str) -> Result<String, ConnectError> {
     let value = value.trim();
     if value.is_empty() {

@@ -30,12 +30,14 @@ pub const QUARANTINE_BYTES_MAX: usize = 64 * 1024;
 pub struct RejectedRecord {
     /// Where it is: `transactions[12]`, `added[3]`, `line 7`.
     pub record: String,
-    /// The field at fault, as a path inside the record (`balances.current`, `Amount`), when one
-    /// field is.
+    /// The field at fault, as a path inside the record (`pending`, `location.lat`), when the
+    /// record does not fit the provider's schema; `None` when the record parsed but a value in
+    /// it was refused (the error says which).
     pub field: Option<String>,
     /// Why.
     pub error: ConnectError,
-    /// The record as it was sent, under [`BadRecordPolicy::Quarantine`].
+    /// The record as it was sent, under [`BadRecordPolicy::Quarantine`] (for a CSV row: its
+    /// cells joined by the delimiter; `None` when the row could not be split into cells).
     pub raw: Option<String>,
 }
 
@@ -95,6 +97,7 @@ impl Rejections {
         let raw = match self.policy {
             BadRecordPolicy::FailDocument => return Err(error),
             BadRecordPolicy::Skip => None,
+            BadRecordPolicy::Quarantine if raw.is_empty() => None,
             BadRecordPolicy::Quarantine => {
                 let mut end = raw.len().min(QUARANTINE_BYTES_MAX);
                 while !raw.is_char_boundary(end) {

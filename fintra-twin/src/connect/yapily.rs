@@ -4,11 +4,16 @@
 //!
 //! - **Account types.** Every `AccountType` Yapily defines has a FOS type and an asset or
 //!   liability class ([`account_type`]); charge cards, overdrafts and marginal lending are
-//!   liabilities. `OTHER` is kept as an other asset and `UNKNOWN` (or a type Yapily adds later)
-//!   as [`AccountType::Unknown`]: a clear status, never a refusal of the response.
-//! - **Balances.** The account's `balance`, else its `accountBalances` (preferring
-//!   `INTERIM_AVAILABLE`, then `CLOSING_AVAILABLE`, then the first). Liability balances are
-//!   stored negative whatever sign the bank used (`-|balance|`).
+//!   liabilities. `OTHER` and `UNKNOWN` (or a type Yapily adds later) are kept as
+//!   [`AccountType::Unknown`]: a clear status, never a refusal of the response. `CHARGES`,
+//!   `COMMISSION` and `TAX` accounts may hold money or owe it: they are other assets keeping the
+//!   bank's sign, so a negative balance still lowers net worth.
+//! - **Balances.** The account's `balance`, else the booked one of its `accountBalances`
+//!   (`INTERIM_BOOKED`, `CLOSING_BOOKED`, `EXPECTED`, `OPENING_BOOKED`, then any other; an
+//!   *available* figure only when there is nothing else, since it includes credit lines).
+//!   Liability balances are stored negative whatever sign the bank used (`-|balance|`). An
+//!   asset's available balance is `INTERIM_AVAILABLE`, else `CLOSING_AVAILABLE`, when given; a
+//!   liability's is not kept (it is unused credit, not money).
 //! - **Amounts** are signed from the holder's side (negative = outflow), numbers or strings. A
 //!   real-time transaction has only `transactionAmount`; a booked one usually `amount` too.
 //! - **Other currencies.** A transaction in another currency than its account's keeps that
@@ -158,7 +163,8 @@ pub fn account_type(kind: &str) -> AccountType {
     }
 }
 
-/// The balance to take: `balance`, else the preferred of `accountBalances`.
+/// The balance to take: `balance`, else the preferred of `accountBalances` (booked before
+/// available, which includes credit lines).
 fn balance_of(
     record: &str,
     a: &Account,
@@ -167,10 +173,11 @@ fn balance_of(
         return Ok(Some((value, None)));
     }
     let rank = |b: &AccountBalance| match b.kind.as_deref() {
-        Some("INTERIM_AVAILABLE") => 0,
-        Some("CLOSING_AVAILABLE") => 1,
-        Some("INTERIM_BOOKED") => 2,
-        Some("CLOSING_BOOKED") => 3,
+        Some("INTERIM_BOOKED") => 0,
+        Some("CLOSING_BOOKED") => 1,
+        Some("EXPECTED") => 2,
+        Some("OPENING_BOOKED") => 3,
+        Some("INTERIM_AVAILABLE" | "CLOSING_AVAILABLE" | "FORWARD_AVAILABLE" | "AUTHORISED") => 5,
         _ => 4,
     };
     match a.account_balances.iter().min_by_key(|b| rank(b)) {
@@ -179,6 +186,17 @@ fn balance_of(
             Some(b.balance_amount.currency.clone()),
         ))),
         None => Ok(None),
+    }
+}
+
+/// An asset account's available balance: `INTERIM_AVAILABLE`, else `CLOSING_AVAILABLE`.
+fn available_of(record: &str, a: &Account, asset: Asset) -> Result<Option<i128>, ConnectError> {
+    let find = |kind: &str| a.account_balances.iter().find(|b| b.kind.as_deref() == Some(kind));
+    match find("INTERIM_AVAILABLE").or_else(|| find("CLOSING_AVAILABLE")) {
+        Some(b) if currency(record, &b.balance_amount.currency)? == asset => {
+            Ok(Some(valuation(record, exact(record, &b.balance_amount.amount)?, asset)?.0))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -218,6 +236,10 @@ pub fn accounts(
                 (Some(minor), exact)
             }
         };
+        let available_balance_minor = match class {
+            AccountClass::Asset => available_of(record, &a, asset)?,
+            AccountClass::Liability => None,
+        };
         let name = a.nickname.or(a.description).unwrap_or_else(|| id.clone());
         Ok(UnifiedAccount {
             account_id: format!("{}:{id}", Source::Yapily.prefix()),
@@ -230,7 +252,7 @@ pub fn accounts(
             currency: asset,
             balance_minor,
             balance_exact,
-            available_balance_minor: None,
+            available_balance_minor,
         })
     })?;
     Ok(rejections.finish(accounts))

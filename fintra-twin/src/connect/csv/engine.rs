@@ -309,6 +309,11 @@ impl Reader<'_> {
             Some(c) => self.amount_of(record, row.first(c), asset, "not a balance")?,
             None => None,
         };
+        // Liabilities are stored negative whatever sign the bank printed, as the account is.
+        let balance_after_minor = match self.account.account_type.class() {
+            AccountClass::Liability => balance_after_minor.map(|b| -b.saturating_abs()),
+            AccountClass::Asset => balance_after_minor,
+        };
         let id = self.id(record, row, date, amount_minor, &description)?;
         let fee = match &self.columns.fee {
             Some(c) => {

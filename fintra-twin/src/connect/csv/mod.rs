@@ -11,9 +11,11 @@
 //! - **Per-row errors.** A row that cannot be read (an impossible date, an amount that is not
 //!   one) is reported with its line and left out, or fails the file, as the caller's
 //!   [`BadRecordPolicy`] says; it never loses the rest of the file.
-//! - **Identity.** Rows without a provider id get a deterministic one from (date, amount,
-//!   description, occurrence of that triple in the file), so re-importing the same export — or
-//!   an overlapping one — is a no-op.
+//! - **Identity.** Rows without a provider id get a deterministic one from (account, date,
+//!   amount, description, occurrence of that combination in the file), so re-importing the same
+//!   export — or an overlapping one that holds whole days — is a no-op. Limits: a run of
+//!   identical rows on one day split across two exports gets colliding ids; a pending row that
+//!   completes later keeps its id, so staging sees it as already imported (still pending).
 //! - **Formulas.** Text is imported as it is (`+44 Telecom Ltd` is a payee, not a formula);
 //!   [`export`] neutralises formula characters when writing CSV a spreadsheet will open.
 
@@ -74,7 +76,7 @@ pub struct StatusRules {
 }
 
 impl StatusRules {
-    /// Revolut's `State`: COMPLETED, PENDING, REVERTED, DECLINED, FAILED.
+    /// Revolut's `State`: COMPLETED, PENDING, REVERTED, DECLINED, FAILED, CANCELLED.
     pub fn revolut() -> Self {
         let list = |values: &[&str]| values.iter().map(|v| (*v).to_owned()).collect();
         Self {
