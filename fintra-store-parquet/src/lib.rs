@@ -1,14 +1,19 @@
 //! # fintra-store-parquet — the cold tier
 //!
 //! [`ParquetArchive`] writes ranges of the global log as Parquet files (zstd, row groups sized
-//! for scans) on any `object_store` backend (the local file system here; S3-compatible stores
+//! for scans) on any `object_store` backend (the local file system; S3-compatible stores
 //! through the same trait), each archive with a JSON manifest (position and time range, row
 //! count, per-file sizes and a content hash); it lists archives, reads them back as events
 //! (optionally filtered by time or stream) and verifies an archive against its manifest.
 //!
+//! The files form a lake any engine can glob: `data/tenant=<t>/date=<d>/*.parquet`, Hive-style
+//! partitions, where a file appears only after the manifest that lists it ([`layout`]), so a
+//! crashed write or a delete in progress never shows rows no manifest holds.
+//!
 //! The Arrow schema is [`archive_schema`]; `docs/cold-tier.md` documents it column by column.
 
 mod arrow_rows;
+pub mod layout;
 
 use std::sync::Arc;
 
@@ -30,8 +35,10 @@ use arrow_rows::{from_batch, hex, to_batch};
 pub const ROWS_PER_FILE: usize = 1_000_000;
 /// Rows per row group (a scan unit).
 pub const ROWS_PER_ROW_GROUP: usize = 128 * 1024;
-/// The archive format version written in manifests.
-pub const FORMAT_VERSION: u32 = 1;
+/// The archive format version written in manifests: 2 is the partitioned lake layout
+/// ([`layout`]); version 1 archives (`<archive id>/part-*.parquet` beside `manifest.json`) are
+/// still listed, read, verified and deleted.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Why an archive operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -80,8 +87,15 @@ pub enum ArchiveError {
 /// One Parquet file of an archive.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArchiveFile {
-    /// Path relative to the archive root.
+    /// Path relative to the archive prefix (format 2: `data/tenant=…/date=…/…parquet`); relative
+    /// to the archive's folder in format 1.
     pub path: String,
+    /// The tenant of every row in the file (format 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The UTC date of every row's `recorded_at` (format 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<chrono::NaiveDate>,
     /// Rows.
     pub rows: u64,
     /// Size in bytes.
@@ -90,7 +104,8 @@ pub struct ArchiveFile {
     pub sha256: String,
 }
 
-/// What an archive holds, stored beside it as `manifest.json`.
+/// What an archive holds, stored as `manifests/<archive id>.json` (format 1: `manifest.json` in
+/// the archive's folder).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     /// The archive's id (`positions-<first>-<last>`).
@@ -112,6 +127,17 @@ pub struct Manifest {
     pub content_hash: String,
     /// The files.
     pub files: Vec<ArchiveFile>,
+}
+
+/// What [`ParquetArchive::recover`] finished.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Staged files of committed archives, moved into `data/`.
+    pub published: usize,
+    /// Staged files no manifest lists (a write that stopped before committing), removed.
+    pub discarded: usize,
+    /// Deletes that had stopped half-way, finished.
+    pub deletions_finished: usize,
 }
 
 /// What [`ParquetArchive::verify`] found.
@@ -217,9 +243,27 @@ impl ParquetArchive {
         self.prefix.clone().join(archive).join(file)
     }
 
-    /// Writes `events` (consecutive in log order) as one archive and returns its manifest. The
-    /// manifest is written last: an archive without one is incomplete and ignored by `list`.
-    /// Writing the same range again overwrites it with identical content.
+    fn at(&self, relative: &str) -> Result<Path, ArchiveError> {
+        layout::under(&self.prefix, relative)
+    }
+
+    /// Where a file of `manifest` is read from: its published path (format 2), or its path in
+    /// the archive's folder (format 1).
+    fn file_path(&self, manifest: &Manifest, file: &ArchiveFile) -> Result<Path, ArchiveError> {
+        if manifest.format_version >= 2 {
+            self.at(&file.path)
+        } else {
+            Ok(self.path(&manifest.archive_id, &file.path))
+        }
+    }
+
+    /// Writes `events` (consecutive in log order) as one archive and returns its manifest.
+    ///
+    /// The rows are split by tenant and by the UTC date of `recorded_at` (one or more files per
+    /// pair). Files are written to `staging/`, then the manifest (the commit point: the archive
+    /// exists from here on), then each file is moved into `data/` — so a glob over `data/` never
+    /// sees a file no manifest lists. A write that stops half-way is finished or cleaned up by
+    /// [`ParquetArchive::recover`]. Writing the same range again rewrites identical content.
     ///
     /// # Errors
     /// [`ArchiveError::Empty`]; store and Parquet errors.
@@ -228,24 +272,24 @@ impl ParquetArchive {
             return Err(ArchiveError::Empty);
         };
         let archive_id = format!("positions-{:020}-{:020}", first.position.0, last.position.0);
-        let properties = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
-            .set_max_row_group_row_count(Some(ROWS_PER_ROW_GROUP))
-            .build();
         let mut files = Vec::new();
-        for (n, chunk) in events.chunks(ROWS_PER_FILE).enumerate() {
-            let mut buffer = Vec::new();
-            let mut writer =
-                ArrowWriter::try_new(&mut buffer, archive_schema(), Some(properties.clone()))?;
-            for batch in chunk.chunks(ROWS_PER_ROW_GROUP) {
-                writer.write(&to_batch(batch)?)?;
+        for (tenant, date, rows) in partitions(events) {
+            for chunk in rows.chunks(ROWS_PER_FILE) {
+                let n = files.len();
+                let buffer = parquet_bytes(chunk)?;
+                let sha256 = hex(&Sha256::digest(&buffer));
+                let bytes = buffer.len() as u64;
+                let staged = self.at(&layout::staged_file(&archive_id, n))?;
+                self.store.put(&staged, PutPayload::from(buffer)).await?;
+                files.push(ArchiveFile {
+                    path: layout::data_file(&archive_id, &tenant, date, n),
+                    tenant: Some(tenant.clone()),
+                    date: Some(date),
+                    rows: chunk.len() as u64,
+                    bytes,
+                    sha256,
+                });
             }
-            writer.close()?;
-            let name = format!("part-{n:05}.parquet");
-            let sha256 = hex(&Sha256::digest(&buffer));
-            let bytes = buffer.len() as u64;
-            self.store.put(&self.path(&archive_id, &name), PutPayload::from(buffer)).await?;
-            files.push(ArchiveFile { path: name, rows: chunk.len() as u64, bytes, sha256 });
         }
         let manifest = Manifest {
             archive_id: archive_id.clone(),
@@ -267,8 +311,30 @@ impl ParquetArchive {
             files,
         };
         let json = serde_json::to_vec_pretty(&manifest)?;
-        self.store.put(&self.path(&archive_id, "manifest.json"), PutPayload::from(json)).await?;
+        self.store
+            .put(&self.at(&layout::manifest_file(&archive_id))?, PutPayload::from(json))
+            .await?;
+        self.publish(&manifest).await?;
         Ok(manifest)
+    }
+
+    /// Moves a committed archive's staged files into `data/` (those already there are left).
+    /// Returns how many were moved.
+    async fn publish(&self, manifest: &Manifest) -> Result<usize, ArchiveError> {
+        let mut moved = 0;
+        for (n, file) in manifest.files.iter().enumerate() {
+            let staged = self.at(&layout::staged_file(&manifest.archive_id, n))?;
+            let published = self.at(&file.path)?;
+            match self.store.rename(&staged, &published).await {
+                Ok(()) => moved += 1,
+                // Already moved (by an earlier attempt or a concurrent recovery).
+                Err(object_store::Error::NotFound { .. }) => {
+                    self.store.head(&published).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(moved)
     }
 
     /// Archives the log's events after `after` up to and including `through`.
@@ -296,7 +362,7 @@ impl ParquetArchive {
         self.write(&events).await
     }
 
-    /// Every complete archive (one with a manifest), by first position.
+    /// Every archive (one with a manifest and not being deleted), by first position.
     ///
     /// # Errors
     /// Store errors; a manifest that does not parse.
@@ -304,41 +370,127 @@ impl ParquetArchive {
         use futures::TryStreamExt;
         let objects: Vec<object_store::ObjectMeta> =
             self.store.list(Some(&self.prefix)).try_collect().await?;
+        let relative = |o: &object_store::ObjectMeta| -> Vec<String> {
+            o.location
+                .prefix_match(&self.prefix)
+                .map(|parts| parts.map(|p| p.as_ref().to_owned()).collect())
+                .unwrap_or_default()
+        };
+        let deleting: std::collections::HashSet<String> = objects
+            .iter()
+            .filter_map(|o| match relative(o).as_slice() {
+                [folder, id] if folder == layout::DELETING => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
         let mut out = Vec::new();
-        for object in objects.iter().filter(|o| o.location.filename() == Some("manifest.json")) {
+        for object in &objects {
+            let id = match relative(object).as_slice() {
+                [folder, file] if folder == layout::MANIFESTS => {
+                    file.strip_suffix(".json").map(str::to_owned)
+                }
+                [id, file] if file == "manifest.json" => Some(id.clone()),
+                _ => None,
+            };
+            let Some(id) = id.filter(|id| !deleting.contains(id)) else { continue };
             let bytes = self.store.get(&object.location).await?.bytes().await?;
-            let manifest: Manifest =
-                serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupted {
-                    archive: object.location.to_string(),
-                    reason: format!("manifest: {e}"),
-                })?;
+            let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
+                ArchiveError::Corrupted { archive: id, reason: format!("manifest: {e}") }
+            })?;
             out.push(manifest);
         }
         out.sort_by_key(|m| m.first_position);
         Ok(out)
     }
 
-    /// Deletes an archive: its manifest first (so a half-deleted archive is incomplete and
-    /// ignored by `list`), then every file under it. Deleting a missing archive is not an error.
+    /// Deletes an archive so that no reader ever sees a file its manifest does not list: a
+    /// marker in `deleting/` first (the archive stops being listed), then its files, then its
+    /// manifest, then the marker. A delete that stops half-way is finished by
+    /// [`ParquetArchive::recover`]. Deleting a missing archive is not an error.
     ///
     /// # Errors
     /// Store errors.
     pub async fn delete(&self, archive_id: &str) -> Result<(), ArchiveError> {
+        let marker = self.at(&layout::deleting_marker(archive_id))?;
+        self.store.put(&marker, PutPayload::from(Vec::new())).await?;
+        self.finish_delete(archive_id).await?;
+        ignore_missing(self.store.delete(&marker).await)
+    }
+
+    /// Removes an archive's files and manifest (its deletion marker stays).
+    async fn finish_delete(&self, archive_id: &str) -> Result<(), ArchiveError> {
         use futures::TryStreamExt;
-        match self.store.delete(&self.path(archive_id, "manifest.json")).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-        let folder = self.prefix.clone().join(archive_id);
-        let files: Vec<object_store::ObjectMeta> =
-            self.store.list(Some(&folder)).try_collect().await?;
-        for file in files {
-            match self.store.delete(&file.location).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
+        let manifest = match self.manifest(archive_id).await {
+            Ok(manifest) => Some(manifest),
+            Err(ArchiveError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let mut doomed = Vec::new();
+        if let Some(manifest) = &manifest {
+            for (n, file) in manifest.files.iter().enumerate() {
+                doomed.push(self.file_path(manifest, file)?);
+                doomed.push(self.at(&layout::staged_file(archive_id, n))?);
             }
         }
-        Ok(())
+        // Format 1 keeps everything in the archive's folder.
+        let folder = self.prefix.clone().join(archive_id);
+        let legacy: Vec<object_store::ObjectMeta> =
+            self.store.list(Some(&folder)).try_collect().await?;
+        let legacy_manifest = self.path(archive_id, "manifest.json");
+        doomed.extend(legacy.into_iter().map(|o| o.location).filter(|l| *l != legacy_manifest));
+        for path in doomed {
+            ignore_missing(self.store.delete(&path).await)?;
+        }
+        ignore_missing(self.store.delete(&self.at(&layout::manifest_file(archive_id))?).await)?;
+        ignore_missing(self.store.delete(&legacy_manifest).await)
+    }
+
+    /// Finishes what a crash interrupted (call it when an archiver starts; one archiver per
+    /// prefix at a time):
+    /// - a committed archive's files still in `staging/` are moved into `data/`;
+    /// - staged files of an archive with no manifest, older than `grace` (so that a write in
+    ///   progress elsewhere is left alone), are removed;
+    /// - deletes that stopped half-way are finished.
+    ///
+    /// # Errors
+    /// Store errors; a manifest that does not parse.
+    pub async fn recover(&self, grace: std::time::Duration) -> Result<Recovery, ArchiveError> {
+        use futures::TryStreamExt;
+        let mut report = Recovery::default();
+        let now = fintra_core::Clock::now(&fintra_core::SystemClock);
+        let cutoff = now - chrono::Duration::from_std(grace).unwrap_or(chrono::TimeDelta::MAX);
+        let deleting: Vec<object_store::ObjectMeta> =
+            self.store.list(Some(&self.at(layout::DELETING)?)).try_collect().await?;
+        for marker in deleting {
+            let Some(id) = marker.location.filename().map(str::to_owned) else { continue };
+            self.finish_delete(&id).await?;
+            ignore_missing(self.store.delete(&marker.location).await)?;
+            report.deletions_finished += 1;
+        }
+        let staged: Vec<object_store::ObjectMeta> =
+            self.store.list(Some(&self.at(layout::STAGING)?)).try_collect().await?;
+        let mut by_archive: std::collections::BTreeMap<String, Vec<object_store::ObjectMeta>> =
+            std::collections::BTreeMap::new();
+        for object in staged {
+            let parts: Vec<String> =
+                object.location.parts().map(|p| p.as_ref().to_owned()).collect();
+            if let Some(id) = parts.len().checked_sub(2).and_then(|i| parts.get(i)) {
+                by_archive.entry(id.clone()).or_default().push(object);
+            }
+        }
+        for (id, objects) in by_archive {
+            match self.manifest(&id).await {
+                Ok(manifest) => report.published += self.publish(&manifest).await?,
+                Err(ArchiveError::NotFound(_)) => {
+                    for object in objects.iter().filter(|o| o.last_modified < cutoff) {
+                        ignore_missing(self.store.delete(&object.location).await)?;
+                        report.discarded += 1;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(report)
     }
 
     /// The manifest of `archive_id`.
@@ -346,17 +498,42 @@ impl ParquetArchive {
     /// # Errors
     /// [`ArchiveError::NotFound`]; store errors.
     pub async fn manifest(&self, archive_id: &str) -> Result<Manifest, ArchiveError> {
-        let bytes = match self.store.get(&self.path(archive_id, "manifest.json")).await {
-            Ok(got) => got.bytes().await?,
-            Err(object_store::Error::NotFound { .. }) => {
-                return Err(ArchiveError::NotFound(archive_id.to_owned()));
+        let mut found = None;
+        for path in
+            [self.at(&layout::manifest_file(archive_id))?, self.path(archive_id, "manifest.json")]
+        {
+            match self.store.get(&path).await {
+                Ok(got) => {
+                    found = Some(got.bytes().await?);
+                    break;
+                }
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
-        };
+        }
+        let bytes = found.ok_or_else(|| ArchiveError::NotFound(archive_id.to_owned()))?;
         serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupted {
             archive: archive_id.to_owned(),
             reason: format!("manifest: {e}"),
         })
+    }
+
+    /// A file's bytes: from `data/`, or — for a committed archive whose files were not moved
+    /// yet — from `staging/`.
+    async fn file_bytes(
+        &self,
+        manifest: &Manifest,
+        n: usize,
+        file: &ArchiveFile,
+    ) -> Result<bytes::Bytes, ArchiveError> {
+        match self.store.get(&self.file_path(manifest, file)?).await {
+            Ok(got) => Ok(got.bytes().await?),
+            Err(object_store::Error::NotFound { .. }) if manifest.format_version >= 2 => {
+                let staged = self.at(&layout::staged_file(&manifest.archive_id, n))?;
+                Ok(self.store.get(&staged).await?.bytes().await?)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn read_all_rows(
@@ -365,9 +542,8 @@ impl ParquetArchive {
         check_files: bool,
     ) -> Result<Vec<RecordedEvent>, ArchiveError> {
         let mut events = Vec::new();
-        for file in &manifest.files {
-            let bytes =
-                self.store.get(&self.path(&manifest.archive_id, &file.path)).await?.bytes().await?;
+        for (n, file) in manifest.files.iter().enumerate() {
+            let bytes = self.file_bytes(manifest, n, file).await?;
             if check_files
                 && (bytes.len() as u64 != file.bytes || hex(&Sha256::digest(&bytes)) != file.sha256)
             {
@@ -381,6 +557,8 @@ impl ParquetArchive {
                 events.extend(from_batch(&batch?, &manifest.archive_id)?);
             }
         }
+        // Files are split by tenant and date; the log order is the positions'.
+        events.sort_by_key(|e| e.position);
         Ok(events)
     }
 
@@ -429,6 +607,40 @@ impl ParquetArchive {
             return Err(corrupted("content hash differs from the manifest".into()));
         }
         Ok(Verified { rows: manifest.rows, content_hash: hash })
+    }
+}
+
+/// `events` grouped by (tenant, UTC date of `recorded_at`), each group in log order.
+fn partitions(events: &[RecordedEvent]) -> Vec<(String, chrono::NaiveDate, Vec<RecordedEvent>)> {
+    let mut groups: std::collections::BTreeMap<(String, chrono::NaiveDate), Vec<RecordedEvent>> =
+        std::collections::BTreeMap::new();
+    for e in events {
+        let key = (e.metadata.tenant_id.as_str().to_owned(), e.recorded_at.date_naive());
+        groups.entry(key).or_default().push(e.clone());
+    }
+    groups.into_iter().map(|((tenant, date), rows)| (tenant, date, rows)).collect()
+}
+
+/// One Parquet file of `rows`.
+fn parquet_bytes(rows: &[RecordedEvent]) -> Result<Vec<u8>, ArchiveError> {
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .set_max_row_group_row_count(Some(ROWS_PER_ROW_GROUP))
+        .build();
+    let mut buffer = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut buffer, archive_schema(), Some(properties))?;
+    for batch in rows.chunks(ROWS_PER_ROW_GROUP) {
+        writer.write(&to_batch(batch)?)?;
+    }
+    writer.close()?;
+    Ok(buffer)
+}
+
+/// A missing object is what a delete wanted.
+fn ignore_missing(result: object_store::Result<()>) -> Result<(), ArchiveError> {
+    match result {
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 

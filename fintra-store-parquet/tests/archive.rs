@@ -99,7 +99,7 @@ async fn tampering_and_missing_archives_are_reported() {
     let archive = ParquetArchive::local(&dir).unwrap();
     let manifest = archive.archive_range(&log, Position::START, Position(u64::MAX)).await.unwrap();
     assert_eq!(manifest.rows, 300);
-    let file = dir.join("fintra-archive").join(&manifest.archive_id).join(&manifest.files[0].path);
+    let file = dir.join("fintra-archive").join(&manifest.files[0].path);
     let mut bytes = std::fs::read(&file).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xff;
@@ -120,8 +120,10 @@ async fn pyarrow_reads_a_fintra_archive() {
     let dir = temp_dir("interop");
     let archive = ParquetArchive::local(&dir).unwrap();
     let manifest = archive.archive_range(&log, Position::START, Position(u64::MAX)).await.unwrap();
-    let file = dir.join("fintra-archive").join(&manifest.archive_id).join(&manifest.files[0].path);
-    let script = "import sys, pyarrow.parquet as pq\nt = pq.read_table(sys.argv[1])\nprint(t.num_rows, sum(t.column('stream_version').to_pylist()), t.schema.field('occurred_at').type)";
+    assert!(!manifest.files.is_empty());
+    // The whole lake folder, as a Hive-partitioned dataset.
+    let file = dir.join("fintra-archive").join("data");
+    let script = "import sys, pyarrow.parquet as pq\nt = pq.read_table(sys.argv[1])\nprint(t.num_rows, sum(t.column('stream_version').to_pylist()), t.schema.field('occurred_at').type, sorted(set(t.column('tenant').to_pylist())))";
     let output = std::process::Command::new("python3")
         .arg("-c")
         .arg(script)
@@ -135,7 +137,7 @@ async fn pyarrow_reads_a_fintra_archive() {
         String::from_utf8_lossy(&output.stderr)
     );
     let expected_sum: u64 = events.iter().map(|e| e.stream_version.get()).sum();
-    assert_eq!(stdout.trim(), format!("300 {expected_sum} timestamp[us, tz=UTC]"));
+    assert_eq!(stdout.trim(), format!("300 {expected_sum} timestamp[us, tz=UTC] ['org_test']"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

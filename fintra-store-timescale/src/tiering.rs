@@ -23,6 +23,10 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use fintra_core::{Error, EventStore, Position, RecordedEvent, Result};
 use fintra_store_parquet::{ArchiveError, Manifest, ParquetArchive, ReadFilter};
+
+/// How long a staged archive file without a manifest is left alone before a tiering run
+/// removes it as the remains of a crashed write.
+pub const STAGED_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
 use rust_decimal::Decimal;
 use sqlx::{Acquire, PgConnection, Row};
 
@@ -124,6 +128,9 @@ impl<'a> Tiering<'a> {
         // they are tiered with their time range instead of staying behind. (Before taking a
         // connection: a pool of one must not deadlock.)
         self.store.maintain().await?;
+        // Finish archive writes and deletes a crash interrupted; staged files of uncommitted
+        // writes are left for an hour, in case another process is writing them now.
+        self.archive.recover(STAGED_GRACE).await.map_err(archive_error)?;
         let mut conn = self.store.pool().acquire().await.map_err(Error::backend)?;
         let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
             .fetch_one(&mut *conn)

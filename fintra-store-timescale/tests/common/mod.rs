@@ -301,9 +301,16 @@ async fn interrupted_tiering_finishes(
     let first = tiering.run_until(cutoff, TieringStep::Exported).await.unwrap();
     assert!(!first.exported.is_empty());
     sqlx::query("DELETE FROM fintra_tiering").execute(store.pool()).await.unwrap();
+    // As a crash before the commit point leaves it: the files still staged, no manifest.
+    let root = archive_dir.join("fintra-archive");
     for id in &first.exported {
-        std::fs::remove_file(archive_dir.join("fintra-archive").join(id).join("manifest.json"))
-            .unwrap();
+        let manifest = archive.manifest(id).await.unwrap();
+        for (n, file) in manifest.files.iter().enumerate() {
+            let staged = root.join("staging").join(id).join(format!("{n:05}.parquet"));
+            std::fs::create_dir_all(staged.parent().unwrap()).unwrap();
+            std::fs::rename(root.join(&file.path), staged).unwrap();
+        }
+        std::fs::remove_file(root.join("manifests").join(format!("{id}.json"))).unwrap();
     }
     assert!(archive.list().await.unwrap().is_empty());
     // Crash after export (state 'exported').
