@@ -133,26 +133,35 @@ pub(crate) fn each_record<T: DeserializeOwned, R>(
     rejections: &mut Rejections,
     mut map: impl FnMut(&str, T) -> Result<R, ConnectError>,
 ) -> Result<Vec<R>, ConnectError> {
+    use std::fmt::Write as _;
     let mut out = Vec::with_capacity(raws.len());
+    // One buffer for every record's name (`transactions[12]`), rewritten in place.
+    let mut record = String::with_capacity(list.len() + 12);
     for (i, raw) in raws.iter().enumerate() {
-        let record = format!("{list}[{i}]");
-        let mut deserializer = serde_json::Deserializer::from_str(raw.get());
-        let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
+        record.clear();
+        let _ = write!(record, "{list}[{i}]");
+        let record = record.as_str();
+        // The fast parser first; only a record that fails is parsed again to find the field.
+        let parsed: Result<T, _> = serde_json::from_str(raw.get()).or_else(|_| {
+            let mut deserializer = serde_json::Deserializer::from_str(raw.get());
+            serde_path_to_error::deserialize(&mut deserializer)
+        });
         let value = match parsed {
             Ok(value) => value,
             Err(error) => {
                 let path = error.path().to_string();
                 let field = (path != ".").then_some(path);
-                let at = field.as_ref().map_or(record.clone(), |f| format!("{record}.{f}"));
+                let at =
+                    field.as_ref().map_or_else(|| record.to_owned(), |f| format!("{record}.{f}"));
                 let reason = without_position(&error.into_inner().to_string());
                 let error = ConnectError::Malformed { record: at, reason };
-                rejections.reject(&record, field, error, raw.get())?;
+                rejections.reject(record, field, error, raw.get())?;
                 continue;
             }
         };
-        match map(&record, value) {
+        match map(record, value) {
             Ok(mapped) => out.push(mapped),
-            Err(error) => rejections.reject(&record, None, error, raw.get())?,
+            Err(error) => rejections.reject(record, None, error, raw.get())?,
         }
     }
     Ok(out)

@@ -278,10 +278,20 @@ impl Reader<'_> {
         {
             return text(record, "id", row.first(c));
         }
-        let key = format!("{}|{date}|{amount_minor}|{description}", self.provider_account_id);
-        let occurrence = self.seen.entry(key.clone()).or_insert(0);
-        *occurrence += 1;
-        Ok(stable_id(&format!("{key}|{occurrence}")))
+        let mut key = format!("{}|{date}|{amount_minor}|{description}", self.provider_account_id);
+        let occurrence = match self.seen.get_mut(&key) {
+            Some(n) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                self.seen.insert(key.clone(), 1);
+                1
+            }
+        };
+        key.push('|');
+        key.push_str(&occurrence.to_string());
+        Ok(stable_id(&key))
     }
 
     fn read(&mut self, record: &str, row: &Row<'_>) -> Result<Read, ConnectError> {

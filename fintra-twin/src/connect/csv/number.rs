@@ -17,12 +17,34 @@ pub enum DecimalSeparator {
 const SYMBOLS: [&str; 12] =
     ["£", "$", "€", "¥", "₹", "CHF", "GBP", "EUR", "USD", "Fr.", "kr", "zł"];
 
+/// `-?digits(.digits)?` with a point separator, read directly; `None` for anything else.
+fn plain_decimal(text: &str, separator: DecimalSeparator) -> Option<Decimal> {
+    if separator != DecimalSeparator::Point {
+        return None;
+    }
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (integer, fraction) = digits.split_once('.').unwrap_or((digits, "1"));
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !(all_digits(integer) && all_digits(fraction)) || text.len() > 30 {
+        return None;
+    }
+    text.parse::<Decimal>().ok()
+}
+
 /// The exact value of an amount cell, `None` for an empty one.
 ///
 /// # Errors
 /// The cell when it is not an amount.
 pub fn parse_amount(cell: &str, separator: DecimalSeparator) -> Result<Option<Decimal>, String> {
-    let mut text: String = cell.trim().trim_matches('"').trim().to_owned();
+    let trimmed = cell.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    // Most cells are plain: `-12.50`, `1000`. Read those without copying.
+    if let Some(plain) = plain_decimal(trimmed, separator) {
+        return Ok(Some(plain));
+    }
+    let mut text: String = trimmed.trim_matches('"').trim().to_owned();
     if text.is_empty() {
         return Ok(None);
     }
@@ -39,7 +61,9 @@ pub fn parse_amount(cell: &str, separator: DecimalSeparator) -> Result<Option<De
         text = text[..stripped.len()].to_owned();
     }
     for symbol in SYMBOLS {
-        text = text.replace(symbol, "");
+        if text.contains(symbol) {
+            text = text.replace(symbol, "");
+        }
     }
     let mut text: String = text.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}').collect();
     if let Some(rest) = text.strip_prefix(['-', '−']) {
