@@ -105,6 +105,19 @@ impl PgProjection for Summary {
     ) -> Result<(), ProjectionError> {
         self.apply_batch(conn, table, std::slice::from_ref(e)).await
     }
+    async fn forget(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        subject: &str,
+    ) -> Result<(), ProjectionError> {
+        sqlx::query(&format!("DELETE FROM {table} WHERE stream_id = $1"))
+            .bind(subject)
+            .execute(&mut *conn)
+            .await
+            .map(|_| ())
+            .map_err(|e| ProjectionError::sink("postgres", e))
+    }
     async fn apply_batch(
         &self,
         conn: &mut PgConnection,

@@ -63,6 +63,7 @@ need_for() { # package -> services
     fintra-store-timescale) echo "postgres timescale s3" ;;
     fintra-store-parquet) echo "s3 pyarrow duckdb" ;;
     fintra-projections) echo "postgres redis kafka kafka-clients" ;;
+    fintra-guard) echo "postgres redis kafka s3" ;;
     *) echo "" ;;
   esac
 }

@@ -65,6 +65,10 @@ impl ContentType {
     pub const JSON: &'static str = "application/json";
     /// `application/x-protobuf`: the compact codec.
     pub const PROTOBUF: &'static str = "application/x-protobuf";
+    /// `application/vnd.fintra.shredded`: the payload of an event whose data subject was erased
+    /// (crypto-shredding, `fintra-guard`). It is empty; the event's metadata and place in its
+    /// stream remain, so folds and replays go on without it.
+    pub const SHREDDED: &'static str = "application/vnd.fintra.shredded";
 
     /// Wraps a content type. Validated when the event is appended.
     pub fn new(value: impl Into<String>) -> Self {
@@ -163,7 +167,30 @@ pub struct RecordedEvent {
     pub payload: Bytes,
 }
 
+/// The event type of the notice that a data subject was erased (appended by `fintra-guard`'s
+/// shred to the stream `Shred-<subject>`). Its JSON payload names the subject:
+/// `{"subject": "…", "tenant": "…"}`; every projection deletes what it derived from that
+/// subject's events when it sees one ([`RecordedEvent::shredded_subject`]).
+pub const SUBJECT_SHREDDED: &str = "SubjectShredded";
+
 impl RecordedEvent {
+    /// For a [`SUBJECT_SHREDDED`] notice, the erased subject (a stream id for the twin's
+    /// profiles); `None` for any other event.
+    pub fn shredded_subject(&self) -> Option<String> {
+        if self.event_type != SUBJECT_SHREDDED {
+            return None;
+        }
+        let payload: serde_json::Value = serde_json::from_slice(&self.payload).ok()?;
+        payload.get("subject")?.as_str().map(str::to_owned)
+    }
+
+    /// True when the event's data subject was erased: its payload is gone for good
+    /// ([`ContentType::SHREDDED`]). [`Repository`](crate::Repository) skips such events when it
+    /// folds; a projection should skip them too.
+    pub fn is_shredded(&self) -> bool {
+        self.content_type.as_str() == ContentType::SHREDDED
+    }
+
     /// True when `new` carries exactly the fields this event was appended with.
     pub fn same_content_as(&self, new: &NewEvent) -> bool {
         self.event_id == new.event_id

@@ -70,8 +70,8 @@ pub use clock::{
 pub use codec::{Codec, JsonCodec, ProstCodec, RawEvent, UpcastFn, Upcasters};
 pub use error::{BoxError, Error, Result};
 pub use event::{
-    Actor, ContentType, EventMetadata, NewEvent, RecordedEvent, truncate_to_micros,
-    validate_timestamp,
+    Actor, ContentType, EventMetadata, NewEvent, RecordedEvent, SUBJECT_SHREDDED,
+    truncate_to_micros, validate_timestamp,
 };
 pub use ids::{EventId, Position, StreamId, StreamVersion, TenantId};
 pub use memory::{InMemoryEventStore, InMemorySnapshotStore};

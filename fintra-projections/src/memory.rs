@@ -20,6 +20,8 @@ pub trait MemoryProjection: Send {
     /// # Errors
     /// [`ProjectionError::Refused`] for an event it cannot take.
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError>;
+    /// Deletes everything derived from `subject`'s events (the subject was erased).
+    fn forget(&mut self, subject: &str);
 }
 
 /// A [`MemoryProjection`] with its checkpoint and parked events.
@@ -63,7 +65,10 @@ impl<P: MemoryProjection> Sink for MemorySink<P> {
         through: Position,
     ) -> Result<(), ProjectionError> {
         for event in events {
-            self.projection.apply(event)?;
+            match event.shredded_subject() {
+                Some(subject) => self.projection.forget(&subject),
+                None => self.projection.apply(event)?,
+            }
             // One event at a time: a refusal leaves the checkpoint after the last good one.
             self.checkpoint = event.position;
         }

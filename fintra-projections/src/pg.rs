@@ -35,6 +35,19 @@ pub trait PgProjection: Send + Sync {
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError>;
 
+    /// Deletes, inside the sink's transaction, every row derived from `subject`'s events: the
+    /// subject was erased (crypto-shredding) and its read-model rows must go with it. `subject`
+    /// is the erased subject's id — for the twin's profiles, the profile's stream id.
+    ///
+    /// # Errors
+    /// Sink errors.
+    async fn forget(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        subject: &str,
+    ) -> Result<(), ProjectionError>;
+
     /// Applies a batch (in log order) inside the sink's transaction. The default applies one
     /// event at a time; override it to write a page with a few set-based statements.
     ///
@@ -286,10 +299,11 @@ impl<P: PgProjection> Sink for PgSink<P> {
         through: Position,
     ) -> Result<(), ProjectionError> {
         let mut tx = crate::pg::begin(&self.pool).await?;
-        let applied = match self.projection.apply_batch(&mut tx, &self.table, events).await {
-            Ok(()) => crate::checkpoints::save(&mut tx, &self.name(), through).await,
-            Err(error) => Err(error),
-        };
+        let applied =
+            match apply_with_erasures(&self.projection, &mut tx, &self.table, events).await {
+                Ok(()) => crate::checkpoints::save(&mut tx, &self.name(), through).await,
+                Err(error) => Err(error),
+            };
         if let Err(error) = applied {
             // Roll back now rather than on drop, so the pooled connection is clean when reused.
             crate::pg::rollback(tx).await?;
@@ -315,6 +329,25 @@ impl<P: PgProjection> Sink for PgSink<P> {
         crate::checkpoints::save(&mut tx, &self.name(), event.position).await?;
         crate::pg::commit(tx).await
     }
+}
+
+/// Applies `events` in order, the runs between erasure notices as batches and each notice as a
+/// [`PgProjection::forget`].
+async fn apply_with_erasures<P: PgProjection>(
+    projection: &P,
+    conn: &mut PgConnection,
+    table: &str,
+    events: &[RecordedEvent],
+) -> Result<(), ProjectionError> {
+    let mut start = 0;
+    for (i, event) in events.iter().enumerate() {
+        if let Some(subject) = event.shredded_subject() {
+            projection.apply_batch(conn, table, &events[start..i]).await?;
+            projection.forget(conn, table, &subject).await?;
+            start = i + 1;
+        }
+    }
+    projection.apply_batch(conn, table, &events[start..]).await
 }
 
 /// Appends `events` inside the caller's transaction and applies `projection` to them in the same

@@ -34,6 +34,14 @@ redis.call('HSET', KEYS[1], 'p', ARGV[1], 'json', ARGV[2])
 return 1
 ";
 
+/// Deletes every key listed in the set KEYS[1], then the set: a subject's views.
+const FORGET: &str = r"
+local keys = redis.call('SMEMBERS', KEYS[1])
+for _, key in ipairs(keys) do redis.call('UNLINK', key) end
+redis.call('UNLINK', KEYS[1])
+return #keys
+";
+
 /// Moves the checkpoint at KEYS[1] forward only.
 const ADVANCE: &str = r"
 local current = redis.call('GET', KEYS[1])
@@ -168,6 +176,18 @@ pub struct RedisSink<P> {
     prefix: String,
     set_sha: String,
     advance_sha: String,
+    forget_sha: String,
+}
+
+/// The data subject an event belongs to, for erasure: the `fintra-subject` header a guarded
+/// store sets, else the event's stream.
+fn subject_of(event: &RecordedEvent) -> String {
+    event
+        .metadata
+        .headers
+        .get("fintra-subject")
+        .cloned()
+        .unwrap_or_else(|| event.stream_id.as_str().to_owned())
 }
 
 impl<P> std::fmt::Debug for RedisSink<P> {
@@ -195,7 +215,8 @@ impl<P: RedisProjection> RedisSink<P> {
     ) -> Result<Self, ProjectionError> {
         let set_sha = load_script(&mut conn, GUARDED_SET).await?;
         let advance_sha = load_script(&mut conn, ADVANCE).await?;
-        Ok(Self { conn, projection, prefix: prefix.to_owned(), set_sha, advance_sha })
+        let forget_sha = load_script(&mut conn, FORGET).await?;
+        Ok(Self { conn, projection, prefix: prefix.to_owned(), set_sha, advance_sha, forget_sha })
     }
 
     fn namespace(&self) -> String {
@@ -248,6 +269,7 @@ impl<P: RedisProjection> RedisSink<P> {
             {
                 self.set_sha = load_script(&mut self.conn, GUARDED_SET).await?;
                 self.advance_sha = load_script(&mut self.conn, ADVANCE).await?;
+                self.forget_sha = load_script(&mut self.conn, FORGET).await?;
                 Err(sink_error(error))
             }
             Err(error) => Err(sink_error(error)),
@@ -291,26 +313,40 @@ impl<P: RedisProjection> Sink for RedisSink<P> {
         let namespace = self.namespace();
         // Documents are whole views and the newest wins: within a page only the last document
         // per key needs writing (still guarded, so an older page replayed later changes nothing).
-        let mut latest: std::collections::HashMap<String, (Position, String)> =
+        // Each document's key is also listed under its subject, so an erasure notice finds
+        // every view derived from the subject (in this page or earlier ones) and deletes it.
+        let mut latest: std::collections::HashMap<String, (Position, String, String)> =
             std::collections::HashMap::new();
         let mut order: Vec<String> = Vec::new();
+        let mut pipe = redis::pipe();
         for event in events {
+            if let Some(subject) = event.shredded_subject() {
+                latest.retain(|_, (_, _, owner)| *owner != subject);
+                pipe.cmd("EVALSHA")
+                    .arg(&self.forget_sha)
+                    .arg(1)
+                    .arg(format!("{namespace}:subject:{subject}"))
+                    .ignore();
+                continue;
+            }
+            let subject = subject_of(event);
             for (key, json) in self.projection.views(event).await? {
-                if latest.insert(key.clone(), (event.position, json)).is_none() {
+                if latest.insert(key.clone(), (event.position, json, subject.clone())).is_none() {
                     order.push(key);
                 }
             }
         }
-        let mut pipe = redis::pipe();
         for key in order {
-            let Some((position, json)) = latest.remove(&key) else { continue };
+            let Some((position, json, subject)) = latest.remove(&key) else { continue };
+            let full = format!("{namespace}:view:{key}");
             pipe.cmd("EVALSHA")
                 .arg(&self.set_sha)
                 .arg(1)
-                .arg(format!("{namespace}:view:{key}"))
+                .arg(&full)
                 .arg(padded(position))
                 .arg(json)
                 .ignore();
+            pipe.cmd("SADD").arg(format!("{namespace}:subject:{subject}")).arg(&full).ignore();
         }
         self.advance(&mut pipe, through);
         self.run_pipeline(&pipe).await

@@ -81,7 +81,9 @@ pub trait Sink: Send {
     async fn checkpoint(&mut self) -> Result<Position, ProjectionError>;
 
     /// Applies `events` (only handled ones, in log order) and records `through` as the
-    /// checkpoint: in one transaction for SQL sinks, idempotently for others.
+    /// checkpoint: in one transaction for SQL sinks, idempotently for others. `events` also
+    /// holds every erasure notice ([`RecordedEvent::shredded_subject`]), whatever `handles`
+    /// says: on one, the sink deletes everything it derived from that subject.
     ///
     /// # Errors
     /// [`ProjectionError::Refused`] when the projection's code refuses an event; sink errors.
@@ -97,6 +99,15 @@ pub trait Sink: Send {
     /// # Errors
     /// Sink errors.
     async fn park(&mut self, event: &RecordedEvent, reason: &str) -> Result<(), ProjectionError>;
+}
+
+/// Whether `event` goes to `sink`: an erasure notice ([`fintra_core::SUBJECT_SHREDDED`]) always
+/// does, so every sink deletes what it derived from the subject; an event whose subject was
+/// erased never does (it has no payload; it only moves the checkpoint); others when the sink
+/// handles their type.
+fn delivered<K: Sink + ?Sized>(sink: &K, event: &RecordedEvent) -> bool {
+    !event.is_shredded()
+        && (event.event_type == fintra_core::SUBJECT_SHREDDED || sink.handles(&event.event_type))
 }
 
 /// What to do with an event the projection refuses.
@@ -262,7 +273,7 @@ impl<S: EventStore + 'static> ProjectionRunner<S> {
         let Some(last) = events.last() else { return Ok(()) };
         let through = last.position;
         let handled: Vec<RecordedEvent> =
-            events.iter().filter(|e| sink.handles(&e.event_type)).cloned().collect();
+            events.iter().filter(|e| delivered(sink, e)).cloned().collect();
         match sink.apply(&handled, through).await {
             Ok(()) => {
                 report.read += u64::try_from(events.len()).unwrap_or(u64::MAX);
@@ -275,7 +286,7 @@ impl<S: EventStore + 'static> ProjectionRunner<S> {
                 // from where the sink stands (a sink may have kept part of the batch).
                 let done = sink.checkpoint().await?;
                 for event in events.iter().filter(|e| e.position > done) {
-                    let handled = sink.handles(&event.event_type);
+                    let handled = delivered(sink, event);
                     let batch = if handled { std::slice::from_ref(event) } else { &[] };
                     match sink.apply(batch, event.position).await {
                         Ok(()) => {

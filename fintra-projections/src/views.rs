@@ -37,6 +37,13 @@ impl<S> std::fmt::Debug for TwinViews<S> {
 }
 
 impl<S: EventStore> TwinViews<S> {
+    /// Drops the cached twin of an erased subject (a profile stream id).
+    fn drop_twin(&self, subject: &str) {
+        if let Ok(stream) = StreamId::new(subject) {
+            self.folded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&stream);
+        }
+    }
+
     /// Views of the twins in `repository`'s store.
     pub fn new(repository: Repository<Profile, S>) -> Self {
         Self { repository, folded: Mutex::new(HashMap::new()) }
@@ -69,10 +76,13 @@ pub(crate) async fn fold_next<S: EventStore>(
 ) -> Result<Loaded<Profile>, ProjectionError> {
     match cached {
         Some(mut loaded) if loaded.version.next().ok() == Some(event.stream_version) => {
-            let decoded = repository.decode(event)?;
-            fintra_core::Aggregate::apply(&mut loaded.state, &decoded);
+            // An erased subject's event has no payload: the twin goes on without it.
+            if !event.is_shredded() {
+                let decoded = repository.decode(event)?;
+                fintra_core::Aggregate::apply(&mut loaded.state, &decoded);
+                loaded.last_occurred_at = decoded.occurred_at().or(loaded.last_occurred_at);
+            }
             loaded.version = event.stream_version;
-            loaded.last_occurred_at = decoded.occurred_at().or(loaded.last_occurred_at);
             Ok(loaded)
         }
         _ => Ok(repository.load_at_version(&event.stream_id, event.stream_version).await?),
@@ -273,6 +283,25 @@ impl<S: EventStore + 'static> crate::pg::PgProjection for TwinViews<S> {
         format!(
             "CREATE TABLE IF NOT EXISTS {table} (key text PRIMARY KEY, position bigint NOT NULL, doc jsonb NOT NULL)"
         )
+    }
+
+    async fn forget(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        table: &str,
+        subject: &str,
+    ) -> Result<(), ProjectionError> {
+        self.drop_twin(subject);
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE key = $1 OR key = $2 OR starts_with(key, $3)"
+        ))
+        .bind(format!("unified360:{subject}"))
+        .bind(format!("networth:{subject}"))
+        .bind(format!("spend:{subject}:"))
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| ProjectionError::sink("postgres", e))?;
+        Ok(())
     }
 
     async fn apply(

@@ -44,6 +44,19 @@ impl PgProjection for StreamSummary {
              last_type text NOT NULL, events bigint NOT NULL, last_position bigint NOT NULL)"
         )
     }
+    async fn forget(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        subject: &str,
+    ) -> Result<(), ProjectionError> {
+        sqlx::query(&format!("DELETE FROM {table} WHERE stream_id = $1"))
+            .bind(subject)
+            .execute(&mut *conn)
+            .await
+            .map_err(|err| ProjectionError::sink("postgres", err))?;
+        Ok(())
+    }
     async fn apply(
         &self,
         conn: &mut PgConnection,
@@ -387,6 +400,9 @@ impl MemoryProjection for Counter {
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
         self.seen.push(event.position);
         Ok(())
+    }
+    fn forget(&mut self, _subject: &str) {
+        // Positions are not personal data: nothing to delete.
     }
 }
 

@@ -274,7 +274,9 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
         if event.stream_version.get() > LOAD_EVENTS_MAX {
             return Err(Error::limit("LOAD_EVENTS_MAX", LOAD_EVENTS_MAX, event.stream_version.0));
         }
-        fold_stored(&mut loaded.state, &self.decode(event)?, event)?;
+        if !event.is_shredded() {
+            fold_stored(&mut loaded.state, &self.decode(event)?, event)?;
+        }
         loaded.version = event.stream_version;
         loaded.last_occurred_at = Some(event.occurred_at);
         Ok(())
@@ -416,7 +418,9 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
         let mut loaded = Loaded::<A>::empty();
         self.store
             .for_each_in_stream(stream, StreamVersion::FIRST, Some(as_of), |event| {
-                fold_stored(&mut loaded.state, &self.decode(&event)?, &event)?;
+                if !event.is_shredded() {
+                    fold_stored(&mut loaded.state, &self.decode(&event)?, &event)?;
+                }
                 loaded.version = event.stream_version;
                 loaded.last_occurred_at = Some(event.occurred_at);
                 Ok(())

@@ -209,6 +209,11 @@ impl RuleEngine {
         Ok(Self { rules, holding: BTreeMap::new() })
     }
 
+    /// Forgets the rule state of `subject` (an erased person's account).
+    pub fn forget(&mut self, subject: &str) {
+        self.holding.remove(subject);
+    }
+
     /// Evaluates the rules triggered by `event_type` for `subject` against `context`; returns
     /// those whose condition just became true.
     ///

@@ -112,6 +112,16 @@ impl Sink for PulseSink {
     ) -> Result<(), ProjectionError> {
         let mut engine = self.engine.clone();
         let mut emitted: Vec<(StreamId, fintra_core::NewEvent)> = Vec::new();
+        for subject in events.iter().filter_map(RecordedEvent::shredded_subject) {
+            // An erased profile: its cached twin goes, and with it the rule state of its accounts.
+            if let Ok(stream) = StreamId::new(subject)
+                && let Some(loaded) = self.folded.remove(&stream)
+            {
+                for account in loaded.state.accounts() {
+                    engine.forget(&account.account.account_id);
+                }
+            }
+        }
         for event in events.iter().filter(|e| e.stream_id.category() == Profile::CATEGORY) {
             let twin = self.twin_at(event).await?;
             let ProfileEvent::TransactionsImported { transactions, .. } =
