@@ -1,4 +1,6 @@
-//! Precision and recall of the PII redactor per entity type, on two labelled sets:
+//! Precision and recall of the PII redactor per entity type, on three labelled sets:
+//! - `tests/data/pii_heldout.jsonl`: 239 lines written by a separate pass that saw neither the
+//!   redactor nor the other sets; measured once, never used to change a rule — the honest figure;
 //! - `tests/data/pii_handwritten.jsonl`: 349 hand-written lines (statement lines, support chats,
 //!   agent notes, logs), 146 of them hard negatives; written apart from the redactor's code;
 //! - 2,400 lines generated here from templates with valid and near-miss identifiers (a check of
@@ -35,8 +37,11 @@ fn spans(text: &str, entities: &[(PiiKind, String)]) -> Vec<(PiiKind, usize, usi
 }
 
 fn handwritten() -> Vec<Labelled> {
-    let file =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pii_handwritten.jsonl");
+    labelled_file("pii_handwritten.jsonl")
+}
+
+fn labelled_file(name: &str) -> Vec<Labelled> {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
     std::fs::read_to_string(&file)
         .unwrap()
         .lines()
@@ -331,6 +336,22 @@ fn precision_and_recall_on_the_hand_written_set() {
         let c = counts[&kind];
         assert!(ratio(c.tp, c.tp + c.fp) >= 0.95 && ratio(c.tp, c.tp + c.fn_) >= 0.95, "{kind:?}");
     }
+}
+
+/// The held-out set: written by a separate pass that never saw the redactor or the first set,
+/// measured once and never used to change a rule. Its numbers are the ones to quote.
+#[test]
+fn precision_and_recall_on_the_held_out_set() {
+    let set = labelled_file("pii_heldout.jsonl");
+    assert!(set.len() >= 200, "{} lines", set.len());
+    let counts = score(&set);
+    report("held-out set", &counts);
+    let (tp, fp, fn_) =
+        counts.values().fold((0, 0, 0), |a, c| (a.0 + c.tp, a.1 + c.fp, a.2 + c.fn_));
+    println!("all types: precision {:.3}, recall {:.3}", ratio(tp, tp + fp), ratio(tp, tp + fn_));
+    // Measured once (docs/guard.md): precision 0.958, recall 0.848. Floors just under it.
+    assert!(ratio(tp, tp + fp) >= 0.95, "held-out precision {:.3}", ratio(tp, tp + fp));
+    assert!(ratio(tp, tp + fn_) >= 0.84, "held-out recall {:.3}", ratio(tp, tp + fn_));
 }
 
 #[test]
