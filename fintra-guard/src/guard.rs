@@ -9,12 +9,10 @@ use crate::GuardError;
 use crate::keys::{
     DataKey, KeyCache, KeyProvider, KeyState, KeyStore, SubjectId, WrappedKey, wrap_aad,
 };
+use crate::seal::KeyMaterial;
 
-/// A subject's data key, unwrapped.
-pub(crate) struct Unwrapped {
-    pub(crate) key: DataKey,
-    pub(crate) key_id: [u8; 16],
-}
+/// A subject's data key, unwrapped and ready to use.
+pub(crate) type Unwrapped = Arc<KeyMaterial>;
 
 /// What a read finds for a subject.
 pub(crate) enum Lookup {
@@ -69,7 +67,7 @@ impl Guard {
                 &wrapped.associated_data(),
             )
             .await?;
-        Ok(Unwrapped { key, key_id: wrapped.key_id })
+        Ok(Arc::new(KeyMaterial::new(&key, wrapped.key_id)?))
     }
 
     /// The subject's key for sealing: created (and stored) on first use.
@@ -82,8 +80,8 @@ impl Guard {
         subject: &SubjectId,
         now: DateTime<Utc>,
     ) -> Result<Unwrapped, GuardError> {
-        if let Some((key, key_id)) = self.cache.get(tenant, subject) {
-            return Ok(Unwrapped { key, key_id });
+        if let Some(material) = self.cache.get(tenant, subject) {
+            return Ok(material);
         }
         let state = match self.keys.get(tenant, subject).await? {
             Some(state) => state,
@@ -92,7 +90,7 @@ impl Guard {
         match state {
             KeyState::Active(wrapped) => {
                 let unwrapped = self.unwrap_key(&wrapped).await?;
-                self.cache.put(tenant, subject, unwrapped.key.clone(), unwrapped.key_id);
+                self.cache.put(tenant, subject, Arc::clone(&unwrapped));
                 Ok(unwrapped)
             }
             KeyState::Shredded { .. } => Err(GuardError::Shredded(subject.clone())),
@@ -130,13 +128,13 @@ impl Guard {
         tenant: &TenantId,
         subject: &SubjectId,
     ) -> Result<Lookup, GuardError> {
-        if let Some((key, key_id)) = self.cache.get(tenant, subject) {
-            return Ok(Lookup::Key(Unwrapped { key, key_id }));
+        if let Some(material) = self.cache.get(tenant, subject) {
+            return Ok(Lookup::Key(material));
         }
         match self.keys.get(tenant, subject).await? {
             Some(KeyState::Active(wrapped)) => {
                 let unwrapped = self.unwrap_key(&wrapped).await?;
-                self.cache.put(tenant, subject, unwrapped.key.clone(), unwrapped.key_id);
+                self.cache.put(tenant, subject, Arc::clone(&unwrapped));
                 Ok(Lookup::Key(unwrapped))
             }
             Some(KeyState::Shredded { .. }) => Ok(Lookup::Shredded),
@@ -178,9 +176,17 @@ impl Guard {
             }
             let mut moved = 0;
             for old in page {
-                let unwrapped = self.unwrap_key(&old).await?;
+                let key = self
+                    .provider
+                    .unwrap(
+                        &old.tenant,
+                        old.tenant_key_version,
+                        &old.wrapped,
+                        &old.associated_data(),
+                    )
+                    .await?;
                 let aad = wrap_aad(&old.tenant, &old.subject, &old.key_id, version);
-                let wrapped = self.provider.wrap(tenant, version, &unwrapped.key, &aad).await?;
+                let wrapped = self.provider.wrap(tenant, version, &key, &aad).await?;
                 let replacement =
                     WrappedKey { tenant_key_version: version, wrapped, ..old.clone() };
                 if self.keys.rewrap(&old, replacement).await? {

@@ -47,26 +47,44 @@ impl Binding<'_> {
     }
 }
 
-fn nonce_of(key: &DataKey, aad: &[u8], inner: &[u8]) -> Result<[u8; 12], GuardError> {
-    let hkdf = Hkdf::<Sha256>::new(Some(b"fintra-guard/nonce/v1"), key.as_bytes());
-    let mut nonce_key = Zeroizing::new([0u8; 32]);
-    hkdf.expand(b"synthetic nonce", nonce_key.as_mut_slice())
-        .map_err(|_| GuardError::KeyProvider("HKDF output length".to_owned()))?;
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(nonce_key.as_slice())
-        .map_err(|_| GuardError::KeyProvider("HMAC key length".to_owned()))?;
+/// A data key made ready to use: its AES-256-GCM key schedule, the keyed HMAC of its nonce key,
+/// and its id. Built once per unwrapped key (the data key itself is dropped, and zeroized, right
+/// after); the cipher state zeroizes on drop.
+pub(crate) struct KeyMaterial {
+    pub(crate) key_id: [u8; 16],
+    cipher: Aes256Gcm,
+    nonce_mac: Hmac<Sha256>,
+}
+
+impl KeyMaterial {
+    /// The material of `key`.
+    pub(crate) fn new(key: &DataKey, key_id: [u8; 16]) -> Result<Self, GuardError> {
+        let hkdf = Hkdf::<Sha256>::new(Some(b"fintra-guard/nonce/v1"), key.as_bytes());
+        let mut nonce_key = Zeroizing::new([0u8; 32]);
+        hkdf.expand(b"synthetic nonce", nonce_key.as_mut_slice())
+            .map_err(|_| GuardError::KeyProvider("HKDF output length".to_owned()))?;
+        let nonce_mac = <Hmac<Sha256> as Mac>::new_from_slice(nonce_key.as_slice())
+            .map_err(|_| GuardError::KeyProvider("HMAC key length".to_owned()))?;
+        let cipher = Aes256Gcm::new_from_slice(key.as_bytes())
+            .map_err(|_| GuardError::Seal("data key length".to_owned()))?;
+        Ok(Self { key_id, cipher, nonce_mac })
+    }
+}
+
+fn nonce_of(material: &KeyMaterial, aad: &[u8], inner: &[u8]) -> [u8; 12] {
+    let mut mac = material.nonce_mac.clone();
     mac.update(&(aad.len() as u64).to_le_bytes());
     mac.update(aad);
     mac.update(inner);
     let tag = mac.finalize().into_bytes();
     let mut nonce = [0u8; 12];
     nonce.copy_from_slice(&tag[..12]);
-    Ok(nonce)
+    nonce
 }
 
 /// Seals `payload` (of `content_type`) under `key`, bound to `binding`.
 pub(crate) fn seal(
-    key: &DataKey,
-    key_id: &[u8; 16],
+    key: &KeyMaterial,
     binding: &Binding<'_>,
     content_type: &str,
     payload: &[u8],
@@ -78,15 +96,14 @@ pub(crate) fn seal(
     inner.extend_from_slice(content_type.as_bytes());
     inner.extend_from_slice(payload);
     let aad = binding.aad();
-    let nonce = nonce_of(key, &aad, &inner)?;
-    let cipher = Aes256Gcm::new_from_slice(key.as_bytes())
-        .map_err(|_| GuardError::Seal("data key length".to_owned()))?;
-    let sealed = cipher
+    let nonce = nonce_of(key, &aad, &inner);
+    let sealed = key
+        .cipher
         .encrypt(Nonce::from_slice(&nonce), Payload { msg: &inner, aad: &aad })
         .map_err(|_| GuardError::Seal("encryption failed".to_owned()))?;
     let mut out = Vec::with_capacity(HEADER + sealed.len());
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(key_id);
+    out.extend_from_slice(&key.key_id);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&sealed);
     Ok(out)
@@ -109,16 +126,14 @@ pub(crate) fn key_id_of(sealed: &[u8]) -> Result<[u8; 16], GuardError> {
 
 /// Opens what [`seal`] made with the same key and binding: the content type and payload.
 pub(crate) fn open(
-    key: &DataKey,
+    key: &KeyMaterial,
     binding: &Binding<'_>,
     sealed: &[u8],
 ) -> Result<(String, Vec<u8>), GuardError> {
     key_id_of(sealed)?;
     let (nonce, ciphertext) = (&sealed[20..HEADER], &sealed[HEADER..]);
-    let cipher = Aes256Gcm::new_from_slice(key.as_bytes())
-        .map_err(|_| GuardError::Seal("data key length".to_owned()))?;
     let inner = Zeroizing::new(
-        cipher
+        key.cipher
             .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: &binding.aad() })
             .map_err(|_| GuardError::Tampered("sealed payload does not authenticate".to_owned()))?,
     );
@@ -143,13 +158,14 @@ mod tests {
 
     #[test]
     fn sealing_is_deterministic_bound_and_authenticated() {
-        let key = DataKey::from_bytes([7; 32]);
-        let id = [1; 16];
+        let Ok(key) = KeyMaterial::new(&DataKey::from_bytes([7; 32]), [1; 16]) else {
+            panic!("key material")
+        };
         let here = binding(&[b"tenant", b"subject", b"event-1"]);
-        let a = seal(&key, &id, &here, "application/json", b"{\"n\":1}").unwrap_or_default();
-        let b = seal(&key, &id, &here, "application/json", b"{\"n\":1}").unwrap_or_default();
+        let a = seal(&key, &here, "application/json", b"{\"n\":1}").unwrap_or_default();
+        let b = seal(&key, &here, "application/json", b"{\"n\":1}").unwrap_or_default();
         assert_eq!(a, b, "the same event seals to the same bytes");
-        let other = seal(&key, &id, &here, "application/json", b"{\"n\":2}").unwrap_or_default();
+        let other = seal(&key, &here, "application/json", b"{\"n\":2}").unwrap_or_default();
         assert_ne!(a[20..32], other[20..32], "different payloads never share a nonce");
         assert_eq!(
             open(&key, &here, &a).ok(),

@@ -81,8 +81,8 @@ impl<S: SnapshotStore> SnapshotStore for GuardedSnapshots<S> {
             &version,
             &schema,
         );
-        let sealed = seal(&key.key, &key.key_id, &binding, "application/json", &snapshot.state)
-            .map_err(guard_error)?;
+        let sealed =
+            seal(&key, &binding, "application/json", &snapshot.state).map_err(guard_error)?;
         self.inner.save(&Snapshot { state: Bytes::from(sealed), ..snapshot.clone() }).await
     }
 
@@ -107,7 +107,7 @@ impl<S: SnapshotStore> SnapshotStore for GuardedSnapshots<S> {
         let (version, schema) =
             (snapshot.version.get().to_le_bytes(), snapshot.schema_version.to_le_bytes());
         let binding = snapshot_binding(&self.tenant, subject.as_str(), stream, &version, &schema);
-        let (_, state) = open(&key.key, &binding, &snapshot.state)
+        let (_, state) = open(&key, &binding, &snapshot.state)
             .map_err(|e| Error::corrupted(format!("the snapshot of {stream}: {e}")))?;
         Ok(Some(Snapshot { state: Bytes::from(state), ..snapshot }))
     }

@@ -11,7 +11,7 @@ use fintra_core::{
 };
 
 use crate::GuardError;
-use crate::guard::{Guard, Lookup};
+use crate::guard::{Guard, Lookup, Unwrapped};
 use crate::keys::SubjectId;
 use crate::seal::{Binding, SEALED, key_id_of, open, seal};
 
@@ -168,22 +168,34 @@ impl<S: EventStore> GuardedStore<S> {
         &self.guard
     }
 
-    async fn seal_event(&self, stream: &StreamId, event: &NewEvent) -> Result<NewEvent> {
+    async fn seal_event(
+        &self,
+        stream: &StreamId,
+        event: &NewEvent,
+        last: &mut Option<(SubjectId, TenantId, Unwrapped)>,
+    ) -> Result<NewEvent> {
         let Some(subject) = self.policy.subject(stream, event) else { return Ok(event.clone()) };
         let tenant = &event.metadata.tenant_id;
-        let key = self
-            .guard
-            .key_for_sealing(tenant, &subject, self.clock.now())
-            .await
-            .map_err(guard_error)?;
+        // A batch is usually one subject's: look its key up once.
+        let key = match last {
+            Some((s, t, key)) if *s == subject && t == tenant => Arc::clone(key),
+            _ => {
+                let key = self
+                    .guard
+                    .key_for_sealing(tenant, &subject, self.clock.now())
+                    .await
+                    .map_err(guard_error)?;
+                *last = Some((subject.clone(), tenant.clone(), Arc::clone(&key)));
+                key
+            }
+        };
         let mut metadata = event.metadata.clone();
         metadata.headers.insert(SUBJECT_HEADER.to_owned(), subject.as_str().to_owned());
         let id = event.event_id.as_bytes();
         let schema = event.schema_version.to_le_bytes();
         let binding = event_binding(tenant, &subject, stream, id, &event.event_type, &schema);
-        let sealed =
-            seal(&key.key, &key.key_id, &binding, event.content_type.as_str(), &event.payload)
-                .map_err(guard_error)?;
+        let sealed = seal(&key, &binding, event.content_type.as_str(), &event.payload)
+            .map_err(guard_error)?;
         Ok(NewEvent {
             metadata,
             content_type: ContentType::new(SEALED),
@@ -192,7 +204,11 @@ impl<S: EventStore> GuardedStore<S> {
         })
     }
 
-    async fn open_event(&self, mut event: RecordedEvent) -> Result<RecordedEvent> {
+    async fn open_event(
+        &self,
+        mut event: RecordedEvent,
+        memo: &mut Vec<(SubjectId, TenantId, Unwrapped)>,
+    ) -> Result<RecordedEvent> {
         if event.content_type.as_str() != SEALED {
             return Ok(event);
         }
@@ -205,7 +221,19 @@ impl<S: EventStore> GuardedStore<S> {
                 Error::corrupted(format!("sealed event {} names no subject", event.event_id))
             })?;
         let tenant = event.metadata.tenant_id.clone();
-        let lookup = self.guard.key_for_opening(&tenant, &subject).await.map_err(guard_error)?;
+        let lookup = match memo.iter().find(|(s, t, _)| *s == subject && *t == tenant) {
+            Some((_, _, key)) => Lookup::Key(Arc::clone(key)),
+            None => {
+                let lookup =
+                    self.guard.key_for_opening(&tenant, &subject).await.map_err(guard_error)?;
+                if let Lookup::Key(key) = &lookup
+                    && memo.len() < 64
+                {
+                    memo.push((subject.clone(), tenant.clone(), Arc::clone(key)));
+                }
+                lookup
+            }
+        };
         let key = match lookup {
             Lookup::Shredded => return Ok(shredded(event)),
             Lookup::Key(key) if key_id_of(&event.payload).ok() == Some(key.key_id) => key,
@@ -222,7 +250,7 @@ impl<S: EventStore> GuardedStore<S> {
         let schema = event.schema_version.to_le_bytes();
         let binding =
             event_binding(&tenant, &subject, &event.stream_id, id, &event.event_type, &schema);
-        let (content_type, payload) = open(&key.key, &binding, &event.payload).map_err(|e| {
+        let (content_type, payload) = open(&key, &binding, &event.payload).map_err(|e| {
             guard_error(match e {
                 GuardError::Tampered(reason) => {
                     GuardError::Tampered(format!("event {}: {reason}", event.event_id))
@@ -237,8 +265,10 @@ impl<S: EventStore> GuardedStore<S> {
 
     async fn open_all(&self, events: Vec<RecordedEvent>) -> Result<Vec<RecordedEvent>> {
         let mut out = Vec::with_capacity(events.len());
+        // The keys of this page's subjects, looked up once each.
+        let mut memo = Vec::new();
         for event in events {
-            out.push(self.open_event(event).await?);
+            out.push(self.open_event(event, &mut memo).await?);
         }
         Ok(out)
     }
@@ -326,8 +356,9 @@ impl<S: EventStore> EventStore for GuardedStore<S> {
         events: &[NewEvent],
     ) -> Result<AppendResult> {
         let mut sealed = Vec::with_capacity(events.len());
+        let mut last = None;
         for event in events {
-            sealed.push(self.seal_event(stream, event).await?);
+            sealed.push(self.seal_event(stream, event, &mut last).await?);
         }
         self.inner.append(stream, expected, &sealed).await
     }

@@ -4,9 +4,12 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use fintra_core::TenantId;
 
-use super::{DataKey, SubjectId};
+use super::SubjectId;
+use crate::seal::KeyMaterial;
 
 /// How long an unwrapped data key is kept by default.
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(300);
@@ -14,13 +17,12 @@ pub const KEY_CACHE_TTL: Duration = Duration::from_secs(300);
 pub const KEY_CACHE_ENTRIES_MAX: usize = 10_000;
 
 struct Entry {
-    key: DataKey,
-    key_id: [u8; 16],
+    material: Arc<KeyMaterial>,
     expires: Instant,
 }
 
 /// Unwrapped data keys by (tenant, subject): at most `capacity`, each for at most `ttl`.
-/// Evicted keys are zeroized ([`DataKey`] zeroizes on drop). Shredding evicts at once in this
+/// Evicted keys are zeroized (the cipher state zeroizes on drop). Shredding evicts at once in this
 /// process; another process's cache keeps a key until its `ttl` runs out, so a shred is
 /// complete everywhere after one `ttl` (docs/guard.md).
 pub struct KeyCache {
@@ -52,14 +54,12 @@ impl KeyCache {
         Self { entries: Mutex::new(HashMap::new()), ttl, capacity }
     }
 
-    /// The cached key of a subject and its key id, if fresh.
-    pub fn get(&self, tenant: &TenantId, subject: &SubjectId) -> Option<(DataKey, [u8; 16])> {
+    /// The cached key of a subject, if fresh.
+    pub(crate) fn get(&self, tenant: &TenantId, subject: &SubjectId) -> Option<Arc<KeyMaterial>> {
         let mut entries = self.entries.lock().ok()?;
         let slot = (tenant.clone(), subject.clone());
         match entries.get(&slot) {
-            Some(entry) if entry.expires > Instant::now() => {
-                Some((entry.key.clone(), entry.key_id))
-            }
+            Some(entry) if entry.expires > Instant::now() => Some(Arc::clone(&entry.material)),
             Some(_) => {
                 entries.remove(&slot);
                 None
@@ -69,7 +69,7 @@ impl KeyCache {
     }
 
     /// Keeps a key; when full, expired keys go first, then an arbitrary one.
-    pub fn put(&self, tenant: &TenantId, subject: &SubjectId, key: DataKey, key_id: [u8; 16]) {
+    pub(crate) fn put(&self, tenant: &TenantId, subject: &SubjectId, material: Arc<KeyMaterial>) {
         if self.capacity == 0 {
             return;
         }
@@ -84,7 +84,7 @@ impl KeyCache {
             entries.remove(&victim);
         }
         let expires = Instant::now() + self.ttl;
-        entries.insert((tenant.clone(), subject.clone()), Entry { key, key_id, expires });
+        entries.insert((tenant.clone(), subject.clone()), Entry { material, expires });
     }
 
     /// Drops a subject's key now.

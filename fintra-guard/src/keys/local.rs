@@ -16,7 +16,7 @@ use crate::GuardError;
 /// Tenant keys derived from master keys held in memory: `tenant key = HKDF-SHA256(master,
 /// salt "fintra-guard/tenant-key/v1", info = tenant id)`. Each master key has a version;
 /// [`LocalKeyProvider::with_version`] adds a newer one, which new data keys use and
-/// [`crate::rotate_tenant_key`] rewraps older data keys with.
+/// [`Guard::rotate_tenant_key`](crate::Guard::rotate_tenant_key) rewraps older data keys with.
 ///
 /// Load the master key from a file ([`LocalKeyProvider::from_file`]) or an environment variable
 /// ([`LocalKeyProvider::from_env`]): 32 bytes written as 64 hex digits. Keep it out of the
