@@ -13,12 +13,13 @@
 //! twice gives the same bytes (so a retried append is recognised as the same event), and two
 //! different payloads never share a nonce under one key.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use bytes::Bytes;
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::GuardError;
 use crate::keys::DataKey;
@@ -28,22 +29,26 @@ pub const SEALED: &str = "application/vnd.fintra.sealed";
 
 const MAGIC: &[u8; 4] = b"fgs1";
 const HEADER: usize = 4 + 16 + 12;
+const TAG: usize = 16;
 
-/// What a sealed payload is bound to (its associated data).
+/// What a sealed payload is bound to: its associated data, built once from the binding's parts.
 #[derive(Clone, Debug)]
-pub(crate) struct Binding<'a> {
-    /// Length-prefixed parts, in order.
-    pub(crate) parts: Vec<&'a [u8]>,
+pub(crate) struct Binding {
+    aad: Vec<u8>,
 }
 
-impl Binding<'_> {
-    fn aad(&self) -> Vec<u8> {
-        let mut aad = b"fintra-guard/seal/v1".to_vec();
-        for part in &self.parts {
+impl Binding {
+    /// The binding of `parts` (tenant, subject, stream, …), each length-prefixed, in order.
+    pub(crate) fn of(parts: &[&[u8]]) -> Self {
+        const LABEL: &[u8] = b"fintra-guard/seal/v1";
+        let len = LABEL.len() + parts.iter().map(|p| 8 + p.len()).sum::<usize>();
+        let mut aad = Vec::with_capacity(len);
+        aad.extend_from_slice(LABEL);
+        for part in parts {
             aad.extend_from_slice(&(part.len() as u64).to_le_bytes());
             aad.extend_from_slice(part);
         }
-        aad
+        Self { aad }
     }
 }
 
@@ -71,41 +76,50 @@ impl KeyMaterial {
     }
 }
 
-fn nonce_of(material: &KeyMaterial, aad: &[u8], inner: &[u8]) -> [u8; 12] {
+fn nonce_of(
+    material: &KeyMaterial,
+    aad: &[u8],
+    content_type_len: u16,
+    content_type: &str,
+    payload: &[u8],
+) -> [u8; 12] {
     let mut mac = material.nonce_mac.clone();
     mac.update(&(aad.len() as u64).to_le_bytes());
     mac.update(aad);
-    mac.update(inner);
+    // The inner bytes, without building them: content type length, content type, payload.
+    mac.update(&content_type_len.to_le_bytes());
+    mac.update(content_type.as_bytes());
+    mac.update(payload);
     let tag = mac.finalize().into_bytes();
     let mut nonce = [0u8; 12];
     nonce.copy_from_slice(&tag[..12]);
     nonce
 }
 
-/// Seals `payload` (of `content_type`) under `key`, bound to `binding`.
+/// Seals `payload` (of `content_type`) under `key`, bound to `binding`. One buffer: the header
+/// and the inner bytes are written into it, and the inner bytes are encrypted in place.
 pub(crate) fn seal(
     key: &KeyMaterial,
-    binding: &Binding<'_>,
+    binding: &Binding,
     content_type: &str,
     payload: &[u8],
 ) -> Result<Vec<u8>, GuardError> {
     let content_type_len = u16::try_from(content_type.len())
         .map_err(|_| GuardError::Seal("content type longer than 65535 bytes".to_owned()))?;
-    let mut inner = Zeroizing::new(Vec::with_capacity(2 + content_type.len() + payload.len()));
-    inner.extend_from_slice(&content_type_len.to_le_bytes());
-    inner.extend_from_slice(content_type.as_bytes());
-    inner.extend_from_slice(payload);
-    let aad = binding.aad();
-    let nonce = nonce_of(key, &aad, &inner);
-    let sealed = key
-        .cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: &inner, aad: &aad })
-        .map_err(|_| GuardError::Seal("encryption failed".to_owned()))?;
-    let mut out = Vec::with_capacity(HEADER + sealed.len());
+    let aad = &binding.aad;
+    let nonce = nonce_of(key, aad, content_type_len, content_type, payload);
+    let mut out = Vec::with_capacity(HEADER + 2 + content_type.len() + payload.len() + TAG);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&key.key_id);
     out.extend_from_slice(&nonce);
-    out.extend_from_slice(&sealed);
+    out.extend_from_slice(&content_type_len.to_le_bytes());
+    out.extend_from_slice(content_type.as_bytes());
+    out.extend_from_slice(payload);
+    let tag = key
+        .cipher
+        .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut out[HEADER..])
+        .map_err(|_| GuardError::Seal("encryption failed".to_owned()))?;
+    out.extend_from_slice(&tag);
     Ok(out)
 }
 
@@ -124,36 +138,52 @@ pub(crate) fn key_id_of(sealed: &[u8]) -> Result<[u8; 16], GuardError> {
     Ok(id)
 }
 
-/// Opens what [`seal`] made with the same key and binding: the content type and payload.
+/// Opens what [`seal`] made with the same key and binding: the content type and payload. The
+/// payload is a view into the one buffer the ciphertext was decrypted into.
 pub(crate) fn open(
     key: &KeyMaterial,
-    binding: &Binding<'_>,
+    binding: &Binding,
     sealed: &[u8],
-) -> Result<(String, Vec<u8>), GuardError> {
+) -> Result<(String, Bytes), GuardError> {
     key_id_of(sealed)?;
-    let (nonce, ciphertext) = (&sealed[20..HEADER], &sealed[HEADER..]);
-    let inner = Zeroizing::new(
-        key.cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: &binding.aad() })
-            .map_err(|_| GuardError::Tampered("sealed payload does not authenticate".to_owned()))?,
-    );
-    let (len, rest) = inner
-        .split_first_chunk::<2>()
-        .ok_or_else(|| GuardError::Tampered("sealed payload too short".to_owned()))?;
+    if sealed.len() < HEADER + TAG {
+        return Err(GuardError::Tampered("sealed payload too short".to_owned()));
+    }
+    let nonce = &sealed[20..HEADER];
+    let (ciphertext, tag) = sealed[HEADER..].split_at(sealed.len() - HEADER - TAG);
+    let mut inner = ciphertext.to_vec();
+    if key
+        .cipher
+        .decrypt_in_place_detached(
+            Nonce::from_slice(nonce),
+            &binding.aad,
+            &mut inner,
+            Tag::from_slice(tag),
+        )
+        .is_err()
+    {
+        // What did not authenticate is not plaintext, but clear it all the same.
+        inner.zeroize();
+        return Err(GuardError::Tampered("sealed payload does not authenticate".to_owned()));
+    }
+    let Some((len, rest)) = inner.split_first_chunk::<2>() else {
+        return Err(GuardError::Tampered("sealed payload too short".to_owned()));
+    };
     let len = usize::from(u16::from_le_bytes(*len));
     let content_type = rest
         .get(..len)
         .and_then(|c| std::str::from_utf8(c).ok())
-        .ok_or_else(|| GuardError::Tampered("sealed content type unreadable".to_owned()))?;
-    Ok((content_type.to_owned(), rest[len..].to_vec()))
+        .ok_or_else(|| GuardError::Tampered("sealed content type unreadable".to_owned()))?
+        .to_owned();
+    Ok((content_type, Bytes::from(inner).slice(2 + len..)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn binding<'a>(parts: &[&'a [u8]]) -> Binding<'a> {
-        Binding { parts: parts.to_vec() }
+    fn binding(parts: &[&[u8]]) -> Binding {
+        Binding::of(parts)
     }
 
     #[test]
@@ -169,7 +199,7 @@ mod tests {
         assert_ne!(a[20..32], other[20..32], "different payloads never share a nonce");
         assert_eq!(
             open(&key, &here, &a).ok(),
-            Some(("application/json".to_owned(), b"{\"n\":1}".to_vec()))
+            Some(("application/json".to_owned(), Bytes::from_static(b"{\"n\":1}")))
         );
         let elsewhere = binding(&[b"tenant", b"subject", b"event-2"]);
         assert!(matches!(open(&key, &elsewhere, &a), Err(GuardError::Tampered(_))));

@@ -44,23 +44,21 @@ impl<S: SnapshotStore> GuardedSnapshots<S> {
     }
 }
 
-fn snapshot_binding<'a>(
-    tenant: &'a TenantId,
-    subject: &'a str,
-    stream: &'a StreamId,
-    version: &'a [u8],
-    schema: &'a [u8],
-) -> Binding<'a> {
-    Binding {
-        parts: vec![
-            b"snapshot",
-            tenant.as_str().as_bytes(),
-            subject.as_bytes(),
-            stream.as_str().as_bytes(),
-            version,
-            schema,
-        ],
-    }
+fn snapshot_binding(
+    tenant: &TenantId,
+    subject: &str,
+    stream: &StreamId,
+    version: &[u8],
+    schema: &[u8],
+) -> Binding {
+    Binding::of(&[
+        b"snapshot",
+        tenant.as_str().as_bytes(),
+        subject.as_bytes(),
+        stream.as_str().as_bytes(),
+        version,
+        schema,
+    ])
 }
 
 #[async_trait]
@@ -109,6 +107,6 @@ impl<S: SnapshotStore> SnapshotStore for GuardedSnapshots<S> {
         let binding = snapshot_binding(&self.tenant, subject.as_str(), stream, &version, &schema);
         let (_, state) = open(&key, &binding, &snapshot.state)
             .map_err(|e| Error::corrupted(format!("the snapshot of {stream}: {e}")))?;
-        Ok(Some(Snapshot { state: Bytes::from(state), ..snapshot }))
+        Ok(Some(Snapshot { state, ..snapshot }))
     }
 }

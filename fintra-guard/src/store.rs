@@ -74,25 +74,23 @@ impl SubjectPolicy for StreamSubjects {
 }
 
 /// The binding of an event's sealed payload.
-fn event_binding<'a>(
-    tenant: &'a TenantId,
-    subject: &'a SubjectId,
-    stream: &'a StreamId,
-    event_id: &'a [u8],
-    event_type: &'a str,
-    schema_version: &'a [u8],
-) -> Binding<'a> {
-    Binding {
-        parts: vec![
-            b"event",
-            tenant.as_str().as_bytes(),
-            subject.as_str().as_bytes(),
-            stream.as_str().as_bytes(),
-            event_id,
-            event_type.as_bytes(),
-            schema_version,
-        ],
-    }
+fn event_binding(
+    tenant: &TenantId,
+    subject: &str,
+    stream: &StreamId,
+    event_id: &[u8],
+    event_type: &str,
+    schema_version: &[u8],
+) -> Binding {
+    Binding::of(&[
+        b"event",
+        tenant.as_str().as_bytes(),
+        subject.as_bytes(),
+        stream.as_str().as_bytes(),
+        event_id,
+        event_type.as_bytes(),
+        schema_version,
+    ])
 }
 
 pub(crate) fn guard_error(error: GuardError) -> Error {
@@ -193,7 +191,8 @@ impl<S: EventStore> GuardedStore<S> {
         metadata.headers.insert(SUBJECT_HEADER.to_owned(), subject.as_str().to_owned());
         let id = event.event_id.as_bytes();
         let schema = event.schema_version.to_le_bytes();
-        let binding = event_binding(tenant, &subject, stream, id, &event.event_type, &schema);
+        let binding =
+            event_binding(tenant, subject.as_str(), stream, id, &event.event_type, &schema);
         let sealed = seal(&key, &binding, event.content_type.as_str(), &event.payload)
             .map_err(guard_error)?;
         Ok(NewEvent {
@@ -212,20 +211,26 @@ impl<S: EventStore> GuardedStore<S> {
         if event.content_type.as_str() != SEALED {
             return Ok(event);
         }
-        let subject = event
-            .metadata
-            .headers
-            .get(SUBJECT_HEADER)
-            .and_then(|s| SubjectId::new(s.clone()).ok())
-            .ok_or_else(|| {
-                Error::corrupted(format!("sealed event {} names no subject", event.event_id))
-            })?;
-        let tenant = event.metadata.tenant_id.clone();
-        let lookup = match memo.iter().find(|(s, t, _)| *s == subject && *t == tenant) {
+        let Some(named) = event.metadata.headers.get(SUBJECT_HEADER) else {
+            return Err(Error::corrupted(format!(
+                "sealed event {} names no subject",
+                event.event_id
+            )));
+        };
+        // Most events of a page belong to a few subjects: compare the header text with the
+        // page's memo before validating it into a `SubjectId`.
+        let memoised = memo
+            .iter()
+            .find(|(s, t, _)| s.as_str() == named.as_str() && *t == event.metadata.tenant_id);
+        let lookup = match memoised {
             Some((_, _, key)) => Lookup::Key(Arc::clone(key)),
             None => {
+                let subject = SubjectId::new(named.clone()).map_err(|_| {
+                    Error::corrupted(format!("sealed event {} names no subject", event.event_id))
+                })?;
+                let tenant = &event.metadata.tenant_id;
                 let lookup =
-                    self.guard.key_for_opening(&tenant, &subject).await.map_err(guard_error)?;
+                    self.guard.key_for_opening(tenant, &subject).await.map_err(guard_error)?;
                 if let Lookup::Key(key) = &lookup
                     && memo.len() < 64
                 {
@@ -241,15 +246,21 @@ impl<S: EventStore> GuardedStore<S> {
             // here from another subject (or the key store lost this subject's key).
             Lookup::Key(_) | Lookup::Missing => {
                 return Err(Error::corrupted(format!(
-                    "event {}: its sealed payload is not under subject {subject}'s key",
+                    "event {}: its sealed payload is not under subject {named}'s key",
                     event.event_id
                 )));
             }
         };
         let id = event.event_id.as_bytes();
         let schema = event.schema_version.to_le_bytes();
-        let binding =
-            event_binding(&tenant, &subject, &event.stream_id, id, &event.event_type, &schema);
+        let binding = event_binding(
+            &event.metadata.tenant_id,
+            named,
+            &event.stream_id,
+            id,
+            &event.event_type,
+            &schema,
+        );
         let (content_type, payload) = open(&key, &binding, &event.payload).map_err(|e| {
             guard_error(match e {
                 GuardError::Tampered(reason) => {
@@ -259,7 +270,7 @@ impl<S: EventStore> GuardedStore<S> {
             })
         })?;
         event.content_type = ContentType::new(content_type);
-        event.payload = Bytes::from(payload);
+        event.payload = payload;
         Ok(event)
     }
 
