@@ -1,7 +1,46 @@
 //! # fintra-ml — the Brain
 //!
-//! This crate will hold the fast brain (categorisation cascade, merchant resolution, recurrence
-//! detection, anomaly scores) and the slow brain (training from archives, ONNX models served by a
-//! pure-Rust runtime, cash-flow forecasts) described in DESIGN §7.
+//! The fast brain's enrichment, part 1: what happened in a transaction.
 //!
-//! It has no public items yet: nothing here pretends to work before it does.
+//! - [`descriptor`]: a raw bank description split into intermediary, counterparty, noise and
+//!   the kind of movement, on tokens (never raw substrings);
+//! - [`catalogue`]: real merchants shipped as data, with their statement spellings;
+//! - [`index`]: sparse n-gram embeddings and the [`index::VectorIndex`] trait, with an
+//!   in-process inverted index and an exact brute-force reference;
+//! - [`resolve`]: the Merchant Truth Engine — candidates from the index, scored on words;
+//! - [`cascade`]: the categorisation cascade with lineage — user rules, bank phrasing,
+//!   merchant truth, keywords, MCC;
+//! - [`taxonomy`] and [`mcc`]: the two-level taxonomy and the ISO 18245 fallback.
+//!
+//! Not here yet (see `docs/brain.md`): the trained model and its ONNX export, the Qdrant
+//! backend, the Enrichment Refinery projection, forecasts and anomaly scores.
+//!
+//! ```
+//! use fintra_ml::{Cascade, Catalogue, Transaction};
+//!
+//! let cascade = Cascade::new(&Catalogue::builtin()?);
+//! let result = cascade.categorise(&Transaction {
+//!     description: "CARD PAYMENT TO TESCO STORES 3297 ON 12 MAR",
+//!     amount_minor: -2_350,
+//!     mcc: None,
+//!     country: Some("GB"),
+//!     profile: None,
+//! });
+//! assert_eq!(result.category, "groceries.supermarket");
+//! assert_eq!(result.merchant.as_deref(), Some("Tesco"));
+//! # Ok::<(), fintra_ml::catalogue::CatalogueError>(())
+//! ```
+
+pub mod cascade;
+pub mod catalogue;
+pub mod descriptor;
+pub mod index;
+pub mod mcc;
+pub mod resolve;
+pub mod taxonomy;
+
+pub use cascade::{Cascade, Categorisation, Layer, Lineage, Transaction};
+pub use catalogue::{Catalogue, Merchant};
+pub use descriptor::{Descriptor, Kind, parse};
+pub use resolve::{Resolution, Resolver};
+pub use taxonomy::Taxonomy;

@@ -1,0 +1,581 @@
+//! The categorisation cascade (spec §4.7): user rules, then the bank's phrasing for movements
+//! that are not purchases (cash, fees, interest, salary, transfers), then merchant truth, then
+//! descriptor keywords, then the MCC fallback. Every answer carries its lineage.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::catalogue::Catalogue;
+use crate::descriptor::{Descriptor, Kind, fold, parse};
+use crate::mcc;
+use crate::resolve::{Resolution, Resolver};
+use crate::taxonomy::UNCATEGORISED;
+
+/// One transaction to categorise.
+#[derive(Clone, Copy, Debug)]
+pub struct Transaction<'a> {
+    /// The raw bank description.
+    pub description: &'a str,
+    /// Signed amount in minor units: negative is money out.
+    pub amount_minor: i64,
+    /// The card network's merchant category code, when the provider sends one.
+    pub mcc: Option<u16>,
+    /// ISO 3166 alpha-2 country of the account or the transaction, when known.
+    pub country: Option<&'a str>,
+    /// The profile the transaction belongs to (user rules are per profile).
+    pub profile: Option<&'a str>,
+}
+
+/// Which layer of the cascade decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    /// A rule the user made by correcting an earlier transaction.
+    UserRule,
+    /// The bank's phrasing: cash, fees, interest, salary, transfers.
+    BankPhrasing,
+    /// A catalogue merchant.
+    MerchantTruth,
+    /// A generic business word in the counterparty ("CAFE", "PHARMACY").
+    Keywords,
+    /// The card network's merchant category code.
+    Mcc,
+    /// Nothing was sure.
+    Unknown,
+}
+
+/// Where a category came from.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Lineage {
+    /// The deciding layer.
+    pub layer: Layer,
+    /// The merchant, when one was resolved (whichever layer decided).
+    pub merchant_id: Option<String>,
+    /// The catalogue and rule-set version ([`CASCADE_VERSION`]).
+    pub version: String,
+    /// What matched: the spelling, phrase, keyword or code.
+    pub evidence: String,
+}
+
+/// The version recorded in every lineage.
+pub const CASCADE_VERSION: &str = "cascade-1";
+
+/// The cascade's answer.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Categorisation {
+    /// Detailed category id.
+    pub category: String,
+    /// Confidence in `[0, 1]`.
+    pub confidence: f32,
+    /// The merchant's display name, when one was resolved.
+    pub merchant: Option<String>,
+    /// The kind of movement the phrasing says.
+    pub kind: Kind,
+    /// Where the answer came from.
+    pub lineage: Lineage,
+}
+
+/// Words that say what a business is, for counterparties no catalogue knows.
+const KEYWORDS: &[(&str, &str)] = &[
+    ("CAFE", "eating_out.coffee"),
+    ("CAFFE", "eating_out.coffee"),
+    ("COFFEE", "eating_out.coffee"),
+    ("ESPRESSO", "eating_out.coffee"),
+    ("ROASTERS", "eating_out.coffee"),
+    ("KAFFEE", "eating_out.coffee"),
+    ("RESTAURANT", "eating_out.restaurant"),
+    ("RISTORANTE", "eating_out.restaurant"),
+    ("RESTAURANTE", "eating_out.restaurant"),
+    ("TRATTORIA", "eating_out.restaurant"),
+    ("PIZZERIA", "eating_out.restaurant"),
+    ("PIZZA", "eating_out.restaurant"),
+    ("SUSHI", "eating_out.restaurant"),
+    ("BISTRO", "eating_out.restaurant"),
+    ("BRASSERIE", "eating_out.restaurant"),
+    ("GRILL", "eating_out.restaurant"),
+    ("KITCHEN", "eating_out.restaurant"),
+    ("DINER", "eating_out.restaurant"),
+    ("TAQUERIA", "eating_out.restaurant"),
+    ("CANTINA", "eating_out.restaurant"),
+    ("NOODLE", "eating_out.restaurant"),
+    ("RAMEN", "eating_out.restaurant"),
+    ("CURRY", "eating_out.restaurant"),
+    ("TANDOORI", "eating_out.restaurant"),
+    ("THAI", "eating_out.restaurant"),
+    ("SEAFOOD", "eating_out.restaurant"),
+    ("SHACK", "eating_out.restaurant"),
+    ("STEAKHOUSE", "eating_out.restaurant"),
+    ("KEBAB", "eating_out.fast_food"),
+    ("BURGER", "eating_out.fast_food"),
+    ("CHIPPY", "eating_out.fast_food"),
+    ("TAKEAWAY", "eating_out.fast_food"),
+    ("IMBISS", "eating_out.fast_food"),
+    ("PUB", "eating_out.bar"),
+    ("BAR", "eating_out.bar"),
+    ("TAVERN", "eating_out.bar"),
+    ("BREWERY", "eating_out.bar"),
+    ("BREWING", "eating_out.bar"),
+    ("TAPROOM", "eating_out.bar"),
+    ("KNEIPE", "eating_out.bar"),
+    ("BAKERY", "groceries.specialty"),
+    ("BAECKEREI", "groceries.specialty"),
+    ("BACKEREI", "groceries.specialty"),
+    ("BOULANGERIE", "groceries.specialty"),
+    ("PATISSERIE", "groceries.specialty"),
+    ("BAKKERIJ", "groceries.specialty"),
+    ("PANADERIA", "groceries.specialty"),
+    ("BUTCHER", "groceries.specialty"),
+    ("BUTCHERS", "groceries.specialty"),
+    ("METZGEREI", "groceries.specialty"),
+    ("BOUCHERIE", "groceries.specialty"),
+    ("DELI", "groceries.specialty"),
+    ("GREENGROCER", "groceries.specialty"),
+    ("GROCERY", "groceries.supermarket"),
+    ("GROCERIES", "groceries.supermarket"),
+    ("SUPERMARKET", "groceries.supermarket"),
+    ("SUPERMARKT", "groceries.supermarket"),
+    ("SUPERMERCADO", "groceries.supermarket"),
+    ("SUPERMERCATO", "groceries.supermarket"),
+    ("EPICERIE", "groceries.convenience"),
+    ("OFF", "groceries.alcohol"),
+    ("WINE", "groceries.alcohol"),
+    ("WINES", "groceries.alcohol"),
+    ("LIQUOR", "groceries.alcohol"),
+    ("PHARMACY", "health.pharmacy"),
+    ("CHEMIST", "health.pharmacy"),
+    ("APOTHEKE", "health.pharmacy"),
+    ("PHARMACIE", "health.pharmacy"),
+    ("FARMACIA", "health.pharmacy"),
+    ("APOTHEEK", "health.pharmacy"),
+    ("DENTAL", "health.dental"),
+    ("DENTIST", "health.dental"),
+    ("ZAHNARZT", "health.dental"),
+    ("OPTICIAN", "health.optical"),
+    ("OPTICIANS", "health.optical"),
+    ("OPTIK", "health.optical"),
+    ("CLINIC", "health.medical"),
+    ("HOSPITAL", "health.medical"),
+    ("MEDICAL", "health.medical"),
+    ("PRAXIS", "health.medical"),
+    ("GYM", "health.fitness"),
+    ("FITNESS", "health.fitness"),
+    ("YOGA", "health.fitness"),
+    ("PILATES", "health.fitness"),
+    ("BARBER", "health.personal_care"),
+    ("BARBERS", "health.personal_care"),
+    ("SALON", "health.personal_care"),
+    ("HAIR", "health.personal_care"),
+    ("FRISEUR", "health.personal_care"),
+    ("COIFFURE", "health.personal_care"),
+    ("NAILS", "health.personal_care"),
+    ("SPA", "health.personal_care"),
+    ("PARKING", "transport.parking"),
+    ("PARKHAUS", "transport.parking"),
+    ("CARPARK", "transport.parking"),
+    ("TAXI", "transport.taxi"),
+    ("TAXIS", "transport.taxi"),
+    ("CABS", "transport.taxi"),
+    ("PETROL", "transport.fuel"),
+    ("FUEL", "transport.fuel"),
+    ("TANKSTELLE", "transport.fuel"),
+    ("GARAGE", "transport.vehicle_maintenance"),
+    ("TYRES", "transport.vehicle_maintenance"),
+    ("AUTOWERKSTATT", "transport.vehicle_maintenance"),
+    ("HOTEL", "travel.lodging"),
+    ("HOSTEL", "travel.lodging"),
+    ("MOTEL", "travel.lodging"),
+    ("AIRLINES", "travel.flights"),
+    ("AIRWAYS", "travel.flights"),
+    ("FLORIST", "shopping.gifts"),
+    ("FLOWERS", "shopping.gifts"),
+    ("BLUMEN", "shopping.gifts"),
+    ("BOOKS", "shopping.books"),
+    ("BOOKSHOP", "shopping.books"),
+    ("BUCHHANDLUNG", "shopping.books"),
+    ("LIBRAIRIE", "shopping.books"),
+    ("VET", "shopping.pets"),
+    ("VETS", "shopping.pets"),
+    ("VETERINARY", "shopping.pets"),
+    ("TIERARZT", "shopping.pets"),
+    ("PETS", "shopping.pets"),
+    ("HARDWARE", "shopping.home_garden"),
+    ("GARDEN", "shopping.home_garden"),
+    ("FURNITURE", "shopping.home_garden"),
+    ("BOUTIQUE", "shopping.clothing"),
+    ("SHOES", "shopping.clothing"),
+    ("CINEMA", "entertainment.cinema_theatre"),
+    ("KINO", "entertainment.cinema_theatre"),
+    ("THEATRE", "entertainment.cinema_theatre"),
+    ("THEATER", "entertainment.cinema_theatre"),
+    ("MUSEUM", "entertainment.attractions"),
+    ("ZOO", "entertainment.attractions"),
+    ("LOTTERY", "entertainment.gambling"),
+    ("LOTTO", "entertainment.gambling"),
+    ("CASINO", "entertainment.gambling"),
+    ("BET", "entertainment.gambling"),
+    ("CHARITY", "government.donations"),
+    ("FOUNDATION", "government.donations"),
+    ("SCHOOL", "services.education"),
+    ("UNIVERSITY", "services.education"),
+    ("NURSERY", "services.childcare"),
+    ("KITA", "services.childcare"),
+    ("LAUNDRY", "services.other"),
+    ("LAUNDERETTE", "services.other"),
+    ("SOLICITORS", "services.professional"),
+    ("ACCOUNTANTS", "services.professional"),
+    ("INSURANCE", "bills.other"),
+    ("VERSICHERUNG", "bills.other"),
+    ("ASSURANCE", "bills.other"),
+];
+
+/// Words of a transfer reference that say what it is for.
+const TRANSFER_PURPOSES: &[(&str, &str)] = &[
+    ("RENT", "housing.rent"),
+    ("MIETE", "housing.rent"),
+    ("LOYER", "housing.rent"),
+    ("HUUR", "housing.rent"),
+    ("ALQUILER", "housing.rent"),
+    ("AFFITTO", "housing.rent"),
+    ("MORTGAGE", "housing.mortgage"),
+    ("SAVINGS", "transfers.savings"),
+    ("SAVER", "transfers.savings"),
+    ("SAVE", "transfers.savings"),
+    ("POT", "transfers.savings"),
+    ("ISA", "transfers.savings"),
+    ("SPAREN", "transfers.savings"),
+    ("SPARKONTO", "transfers.savings"),
+    ("TAGESGELD", "transfers.savings"),
+    ("EPARGNE", "transfers.savings"),
+    ("LIVRET", "transfers.savings"),
+    ("SPAARREKENING", "transfers.savings"),
+    ("UMBUCHUNG", "transfers.own_account"),
+    ("OWN", "transfers.own_account"),
+    ("CURRENT", "transfers.own_account"),
+    ("ACCT", "transfers.own_account"),
+    ("HMRC", "government.tax"),
+    ("FINANZAMT", "government.tax"),
+    ("IRS", "government.tax"),
+    ("KINDERGELD", "income.benefits"),
+    ("DWP", "income.benefits"),
+    ("BENEFIT", "income.benefits"),
+    ("UC", "income.benefits"),
+    ("PENSION", "income.pension"),
+];
+
+/// The user rules of every profile: a correction becomes a rule for that profile at once.
+#[derive(Debug, Default)]
+pub struct UserRules {
+    rules: RwLock<HashMap<(String, String), String>>,
+}
+
+impl UserRules {
+    /// The rule key of a transaction: its merchant id when one resolves, else its counterparty.
+    fn key(descriptor: &Descriptor, merchant: Option<&Resolution>) -> String {
+        match merchant {
+            Some(m) => format!("merchant:{}", m.merchant.id),
+            None => format!("counterparty:{}", descriptor.counterparty_text()),
+        }
+    }
+}
+
+/// The cascade: taxonomy, catalogue, resolver and user rules.
+#[derive(Debug)]
+pub struct Cascade {
+    resolver: Resolver,
+    rules: Arc<UserRules>,
+}
+
+impl Cascade {
+    /// The cascade over `catalogue`.
+    pub fn new(catalogue: &Catalogue) -> Self {
+        Self { resolver: Resolver::new(catalogue), rules: Arc::new(UserRules::default()) }
+    }
+
+    /// The resolver.
+    pub fn resolver(&self) -> &Resolver {
+        &self.resolver
+    }
+
+    /// Records a user's correction: from now on, transactions of this profile with the same
+    /// merchant (or, with none, the same counterparty) get `category`.
+    pub fn learn(&self, profile: &str, transaction: &Transaction<'_>, category: &str) {
+        let descriptor = parse(transaction.description);
+        let merchant = self.resolver.resolve(&descriptor, transaction.country);
+        let key = UserRules::key(&descriptor, merchant.as_ref());
+        if let Ok(mut rules) = self.rules.rules.write() {
+            rules.insert((profile.to_owned(), key), category.to_owned());
+        }
+    }
+
+    /// Categorises one transaction. Never fails: what nothing recognises is
+    /// [`UNCATEGORISED`] with a low confidence.
+    pub fn categorise(&self, t: &Transaction<'_>) -> Categorisation {
+        let d = parse(t.description);
+        let merchant = self.resolver.resolve(&d, t.country);
+        let (category, confidence, layer, evidence) = self
+            .user_rule(t, &d, merchant.as_ref())
+            .or_else(|| not_a_purchase(t, &d, merchant.as_ref()))
+            .or_else(|| merchant_truth(t, &d, merchant.as_ref()))
+            .or_else(|| by_purpose(t, &d))
+            .or_else(|| by_keyword(t, &d))
+            .or_else(|| by_mcc(t))
+            .unwrap_or((UNCATEGORISED.to_owned(), 0.1, Layer::Unknown, String::new()));
+        // Cash, interest, fees and salary have no merchant: the bank or employer named in the
+        // line is not someone the person bought from.
+        let merchant = merchant.filter(|_| {
+            !(layer == Layer::BankPhrasing
+                && matches!(d.kind, Kind::Cash | Kind::Interest | Kind::Fee | Kind::Salary))
+        });
+        Categorisation {
+            category,
+            confidence,
+            merchant: merchant.as_ref().map(|m| m.merchant.name.clone()),
+            kind: d.kind,
+            lineage: Lineage {
+                layer,
+                merchant_id: merchant.as_ref().map(|m| m.merchant.id.clone()),
+                version: CASCADE_VERSION.to_owned(),
+                evidence,
+            },
+        }
+    }
+
+    fn user_rule(
+        &self,
+        t: &Transaction<'_>,
+        d: &Descriptor,
+        merchant: Option<&Resolution>,
+    ) -> Option<Decision> {
+        let profile = t.profile?;
+        let key = UserRules::key(d, merchant);
+        let rules = self.rules.rules.read().ok()?;
+        let category = rules.get(&(profile.to_owned(), key.clone()))?;
+        Some((category.clone(), 0.99, Layer::UserRule, key))
+    }
+}
+
+/// A layer's answer: category, confidence, layer, evidence.
+type Decision = (String, f32, Layer, String);
+
+fn decision(category: &str, confidence: f32, layer: Layer, evidence: &str) -> Option<Decision> {
+    Some((category.to_owned(), confidence, layer, evidence.to_owned()))
+}
+
+/// Cash, interest, fees, salary and refunds, by the bank's phrasing.
+fn not_a_purchase(
+    t: &Transaction<'_>,
+    d: &Descriptor,
+    merchant: Option<&Resolution>,
+) -> Option<Decision> {
+    let money_in = t.amount_minor > 0;
+    // "CASH" or "FEE" that belongs to the merchant's own name (Cash App) says nothing.
+    let in_name = |word: &str| {
+        merchant.is_some_and(|m| m.matched.to_uppercase().split(' ').any(|w| w == word))
+    };
+    let (category, confidence, evidence) = match d.kind {
+        Kind::Cash if in_name("CASH") => return None,
+        Kind::Cash => (if money_in { "cash.deposit" } else { "cash.withdrawal" }, 0.9, "cash"),
+        Kind::Interest => {
+            (if money_in { "income.interest" } else { "fees.interest" }, 0.9, "interest")
+        }
+        Kind::Fee if merchant.is_none() => {
+            let c = if d.has_word("OVERDRAFT") || d.has_word("UEBERZIEHUNG") {
+                "fees.overdraft"
+            } else if d.has_word("FOREIGN") || d.has_phrase("NON STERLING") || d.has_word("FX") {
+                "fees.foreign"
+            } else if d.has_word("ATM") {
+                "fees.atm"
+            } else if d.has_word("LATE") || d.has_word("RETURNED") || d.has_word("UNPAID") {
+                "fees.late"
+            } else {
+                "fees.bank"
+            };
+            (c, 0.85, "fee")
+        }
+        Kind::Salary if money_in => ("income.salary", 0.9, "salary"),
+        Kind::Refund if money_in => ("income.refund", 0.85, "refund"),
+        _ => return None,
+    };
+    decision(category, confidence, Layer::BankPhrasing, evidence)
+}
+
+/// What a line's words say was bought from a merchant that sells several things: a
+/// supermarket's petrol station, an insurer's home, car or health cover, a bank's mortgage,
+/// card or loan. `None` when they say nothing more than the merchant's category.
+fn product(category: &str, d: &Descriptor, in_name: &dyn Fn(&str) -> bool) -> Option<&'static str> {
+    let any = |list: &[&str]| d.words.iter().any(|w| list.contains(&w.as_str()) && !in_name(w));
+    let financial = category.starts_with("loans.")
+        || category.starts_with("transfers.")
+        || matches!(category, "fees.bank" | "housing.mortgage");
+    let insurer = category.ends_with("insurance") || category == "bills.other" || financial;
+    if category.starts_with("groceries.")
+        && any(&["PETROL", "PFS", "FUEL", "TANKSTELLE", "CARBURANT", "GASOLINERA"])
+    {
+        return Some("transport.fuel");
+    }
+    if insurer {
+        if any(&[
+            "HOME",
+            "CONTENTS",
+            "BUILDINGS",
+            "HAUSRAT",
+            "HAUSRATVERSICHERUNG",
+            "WOHNGEBAEUDE",
+            "HABITATION",
+            "HOGAR",
+            "WOONHUIS",
+            "INBOEDEL",
+        ]) {
+            return Some("housing.home_insurance");
+        }
+        if any(&["MOTOR", "KFZ", "AUTOVERSICHERUNG", "VEHICLE", "CAR"]) {
+            return Some("transport.vehicle_insurance");
+        }
+        if any(&[
+            "HEALTH",
+            "DENTAL",
+            "KRANKENVERSICHERUNG",
+            "ZAHNZUSATZVERSICHERUNG",
+            "ZORGVERZEKERING",
+            "MUTUELLE",
+            "SANTE",
+            "SALUD",
+        ]) {
+            return Some("health.insurance");
+        }
+    }
+    if financial {
+        if any(&["MORTGAGE", "HYPOTHEK", "HYPOTHEEK", "HIPOTECA", "MUTUO"]) {
+            return Some("housing.mortgage");
+        }
+        if any(&["CREDITCARD", "KREDITKARTE", "BARCLAYCARD"]) || d.has_phrase("CREDIT CARD") {
+            return Some("loans.credit_card");
+        }
+        if any(&["LOAN", "DARLEHEN", "RATENKREDIT", "PRESTAMO", "PRESTITO", "LENING"]) {
+            return Some("loans.loan_payment");
+        }
+    }
+    None
+}
+
+/// Words of a reference that, outside the merchant's own name, say the line is a savings or
+/// housing transfer rather than a purchase ("TARGET SAVINGS POT").
+const STRONG_PURPOSES: &[&str] =
+    &["SAVINGS", "POT", "SAVER", "ISA", "RENT", "MIETE", "LOYER", "HUUR", "ALQUILER", "AFFITTO"];
+
+/// The merchant's category; money in from a shop is a refund, from the state a benefit.
+fn merchant_truth(
+    t: &Transaction<'_>,
+    d: &Descriptor,
+    merchant: Option<&Resolution>,
+) -> Option<Decision> {
+    let m = merchant?;
+    let money_in = t.amount_minor > 0;
+    let spelled = fold(&m.matched);
+    let in_name = |w: &str| spelled.split(|c: char| !c.is_ascii_alphanumeric()).any(|s| s == w);
+    if d.kind != Kind::CardPurchase
+        && d.words.iter().any(|w| STRONG_PURPOSES.contains(&w.as_str()) && !in_name(w))
+    {
+        return None;
+    }
+    let category = m.merchant.category.as_str();
+    let transfer_like = matches!(d.kind, Kind::Transfer | Kind::StandingOrder);
+    if money_in && category.starts_with("government.") {
+        return decision("income.benefits", 0.8 * m.confidence, Layer::MerchantTruth, &m.matched);
+    }
+    // Money in from a payer (a bank, a broker, a lender) keeps the merchant's category; from a
+    // shop it is a refund.
+    let payer =
+        ["income.", "transfers.", "investments.", "loans."].iter().any(|p| category.starts_with(p));
+    if money_in && !payer {
+        if transfer_like {
+            return None;
+        }
+        return decision("income.refund", 0.75 * m.confidence, Layer::MerchantTruth, &m.matched);
+    }
+    if let Some(product) = product(category, d, &in_name) {
+        return decision(product, 0.9 * m.confidence, Layer::MerchantTruth, &m.matched);
+    }
+    decision(category, 0.95 * m.confidence, Layer::MerchantTruth, &m.matched)
+}
+
+/// Transfers and standing orders, by what their reference says they are for.
+fn by_purpose(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
+    let money_in = t.amount_minor > 0;
+    let purpose = d.words.iter().find_map(|w| {
+        TRANSFER_PURPOSES.iter().find(|(word, _)| w == word).map(|(word, c)| (*word, *c))
+    });
+    let transfer = matches!(d.kind, Kind::Transfer | Kind::StandingOrder | Kind::DirectDebit);
+    if !(transfer || (purpose.is_some() && d.kind == Kind::Unknown)) {
+        return None;
+    }
+    if let Some((word, category)) = purpose {
+        let category = match category {
+            "transfers.own_account" | "transfers.savings" => category,
+            c if money_in && !c.starts_with("income.") => "transfers.from_person",
+            c => c,
+        };
+        return decision(category, 0.8, Layer::BankPhrasing, word);
+    }
+    if matches!(d.kind, Kind::Transfer | Kind::StandingOrder) {
+        let c = if money_in { "transfers.from_person" } else { "transfers.to_person" };
+        return decision(c, 0.7, Layer::BankPhrasing, "transfer");
+    }
+    None
+}
+
+/// A generic business word in the counterparty.
+fn by_keyword(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
+    let (word, category) = d
+        .counterparty
+        .iter()
+        .find_map(|w| KEYWORDS.iter().find(|(k, _)| w == k).map(|(k, c)| (*k, *c)))?;
+    let category = if t.amount_minor > 0 { "income.refund" } else { category };
+    decision(category, 0.6, Layer::Keywords, word)
+}
+
+/// The card network's merchant category code.
+fn by_mcc(t: &Transaction<'_>) -> Option<Decision> {
+    let code = t.mcc?;
+    decision(mcc::category(code)?, 0.7, Layer::Mcc, &format!("mcc {code:04}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn txn(description: &str, amount_minor: i64) -> Transaction<'_> {
+        Transaction { description, amount_minor, mcc: None, country: None, profile: Some("p1") }
+    }
+
+    #[test]
+    fn the_misfires_of_substring_rules_are_gone() {
+        let c = Cascade::new(&Catalogue::builtin().unwrap_or_default());
+        let own = c.categorise(&txn("TRANSFER FROM CURRENT ACCT", 50_000));
+        assert_eq!(own.category, "transfers.own_account");
+        let shack = c.categorise(&txn("SHELLFISH SHACK", -4_200));
+        assert_eq!(shack.category, "eating_out.restaurant");
+        assert_eq!(shack.merchant, None);
+    }
+
+    #[test]
+    fn a_correction_becomes_a_rule_for_that_profile_only() {
+        let c = Cascade::new(&Catalogue::builtin().unwrap_or_default());
+        let t = txn("SQ *JOES PLACE BROOKLYN NY", -1_250);
+        c.learn("p1", &t, "eating_out.bar");
+        assert_eq!(c.categorise(&t).lineage.layer, Layer::UserRule);
+        let other = Transaction { profile: Some("p2"), ..t };
+        assert_ne!(c.categorise(&other).lineage.layer, Layer::UserRule);
+    }
+
+    #[test]
+    fn bad_input_is_uncategorised_with_low_confidence() {
+        let c = Cascade::new(&Catalogue::builtin().unwrap_or_default());
+        let huge = "Z".repeat(10_000);
+        for raw in ["", "🙂🙂", "\u{fffd}\u{fffd}\u{fffd}", huge.as_str()] {
+            let r = c.categorise(&txn(raw, -100));
+            assert_eq!(r.category, UNCATEGORISED);
+            assert!(r.confidence < 0.5);
+        }
+    }
+}
