@@ -215,22 +215,41 @@ impl VectorIndex for InMemoryIndex {
     }
 
     fn search(&self, query: &SparseVector, k: usize, filter: &Filter) -> Vec<Hit> {
-        let mut scores: HashMap<u32, f32> = HashMap::new();
+        // Dense accumulators over the slots, and the list of slots touched: no hashing in the
+        // inner loop.
+        let mut scores = vec![0.0f32; self.slots.len()];
+        let mut touched: Vec<u32> = Vec::new();
         for (d, qv) in query.dims.iter().zip(&query.values) {
             if let Some(list) = self.postings.get(d) {
                 for (slot, v) in list {
-                    *scores.entry(*slot).or_default() += qv * v;
+                    if let Some(score) = scores.get_mut(*slot as usize) {
+                        if *score == 0.0 {
+                            touched.push(*slot);
+                        }
+                        *score += qv * v;
+                    }
                 }
             }
         }
-        let hits = scores
+        // Rank by score (then id) on borrowed ids; clone only the k kept.
+        let mut ranked: Vec<(f32, &str)> = touched
             .into_iter()
-            .filter(|(_, score)| *score > 0.0)
-            .filter_map(|(slot, score)| {
+            .filter_map(|slot| {
+                let score = scores[slot as usize];
                 let point = self.slots.get(slot as usize)?.as_ref()?;
-                filter.admits(point.tenant.as_ref()).then(|| Hit { id: point.id.clone(), score })
+                (score > 0.0 && filter.admits(point.tenant.as_ref()))
+                    .then_some((score, point.id.as_str()))
             })
             .collect();
+        let order =
+            |a: &(f32, &str), b: &(f32, &str)| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1));
+        if ranked.len() > k && k > 0 {
+            ranked.select_nth_unstable_by(k - 1, order);
+            ranked.truncate(k);
+        }
+        ranked.sort_by(order);
+        ranked.truncate(k);
+        let hits = ranked.into_iter().map(|(score, id)| Hit { id: id.to_owned(), score }).collect();
         top_k(hits, k)
     }
 
