@@ -60,14 +60,26 @@ fn fnv1a(parts: &[&[u8]]) -> u32 {
 /// hashed into [`DIMENSIONS`], L2-normalised. Text is folded first (uppercase, accents to
 /// ASCII); only letters and digits count.
 pub fn embed(text: &str) -> SparseVector {
+    embed_with(text, true)
+}
+
+/// The word features of [`embed`] alone (no character n-grams), normalised: a cheap first query
+/// whose posting lists are short. Its hits share at least one whole word with `text`.
+pub fn embed_words(text: &str) -> SparseVector {
+    embed_with(text, false)
+}
+
+fn embed_with(text: &str, grams: bool) -> SparseVector {
     let folded = fold(text);
     let mut weights: HashMap<u32, f32> = HashMap::new();
     for word in folded.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
         *weights.entry(fnv1a(&[b"w", word.as_bytes()])).or_default() += 1.0;
-        let padded: Vec<u8> =
-            std::iter::once(b'<').chain(word.bytes()).chain(std::iter::once(b'>')).collect();
-        for gram in padded.windows(3) {
-            *weights.entry(fnv1a(&[b"g", gram])).or_default() += 0.5;
+        if grams {
+            let padded: Vec<u8> =
+                std::iter::once(b'<').chain(word.bytes()).chain(std::iter::once(b'>')).collect();
+            for gram in padded.windows(3) {
+                *weights.entry(fnv1a(&[b"g", gram])).or_default() += 0.5;
+            }
         }
     }
     let norm = weights.values().map(|w| w * w).sum::<f32>().sqrt();

@@ -11,10 +11,13 @@ use std::sync::Arc;
 
 use crate::catalogue::{Catalogue, Merchant};
 use crate::descriptor::{Descriptor, IntermediaryRole, Kind, fold, is_noise};
-use crate::index::{Filter, InMemoryIndex, Point, VectorIndex, embed};
+use crate::index::{Filter, InMemoryIndex, Point, SparseVector, VectorIndex, embed, embed_words};
 
 /// Below this score a counterparty is "unknown".
 pub const RESOLVE_THRESHOLD: f32 = 0.62;
+
+/// A word-stage match this good skips the n-gram stage.
+const SURE: f32 = 0.8;
 
 /// How many candidates the index returns per query.
 const CANDIDATES: usize = 12;
@@ -34,6 +37,7 @@ struct Spelling {
     merchant: Arc<Merchant>,
     text: String,
     words: Vec<String>,
+    vector: SparseVector,
 }
 
 /// Resolves counterparties against a catalogue.
@@ -127,9 +131,11 @@ impl Resolver {
                     continue;
                 }
                 let id = format!("{}#{}", merchant.id, seen.len());
-                index.upsert(Point { id: id.clone(), tenant: None, vector: embed(&w.join(" ")) });
+                let vector = embed(&w.join(" "));
+                index.upsert(Point { id: id.clone(), tenant: None, vector: vector.clone() });
                 seen.push(w.clone());
-                spellings.insert(id, Spelling { merchant: Arc::clone(&merchant), text, words: w });
+                let spelling = Spelling { merchant: Arc::clone(&merchant), text, words: w, vector };
+                spellings.insert(id, spelling);
             }
         }
         Self { index, spellings }
@@ -170,12 +176,38 @@ impl Resolver {
         if query.is_empty() {
             return None;
         }
-        let vector = embed(&query.join(" "));
-        let hits = self.index.search(&vector, CANDIDATES, &Filter::default());
+        let text = query.join(" ");
+        let vector = embed(&text);
+        // First the spellings that share a whole word (short posting lists). Unless one of them
+        // is a sure match, the full n-gram query too (typos, truncation, glued words), and the
+        // better of the two.
+        let by_words = self.pick(query, &vector, &embed_words(&text), country, cut, first_only);
+        if by_words.as_ref().is_some_and(|r| r.confidence >= SURE) {
+            return by_words;
+        }
+        let by_grams = self.pick(query, &vector, &vector, country, cut, first_only);
+        match (by_words, by_grams) {
+            (Some(w), Some(g)) => Some(if g.confidence > w.confidence { g } else { w }),
+            (w, g) => w.or(g),
+        }
+    }
+
+    /// The best of the candidates `probe` retrieves, scored against the full `vector`.
+    fn pick(
+        &self,
+        query: &[String],
+        vector: &SparseVector,
+        probe: &SparseVector,
+        country: Option<&str>,
+        cut: bool,
+        first_only: bool,
+    ) -> Option<Resolution> {
+        let hits = self.index.search(probe, CANDIDATES, &Filter::default());
         let mut best: Option<(f32, usize, &Spelling)> = None;
         for hit in hits {
             let Some(spelling) = self.spellings.get(&hit.id) else { continue };
-            let score = score(query, spelling, hit.score, country, cut, first_only);
+            let cosine = spelling.vector.dot(vector);
+            let score = score(query, spelling, cosine, country, cut, first_only);
             let len = spelling.words.len();
             let better = match &best {
                 None => true,
