@@ -44,3 +44,7 @@ pub use catalogue::{Catalogue, Merchant};
 pub use descriptor::{Descriptor, Kind, parse};
 pub use resolve::{Resolution, Resolver};
 pub use taxonomy::Taxonomy;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/brain.md")]
+struct BrainGuide;
