@@ -173,6 +173,11 @@ pub struct RecordedEvent {
 /// subject's events when it sees one ([`RecordedEvent::shredded_subject`]).
 pub const SUBJECT_SHREDDED: &str = "SubjectShredded";
 
+/// The metadata header naming an event's data subject (`fintra-guard` seals the payload with
+/// that subject's key, and erases it with the subject). Code that appends events derived from a
+/// subject's data — Pulse signals, for one — sets it so they are sealed and erased too.
+pub const SUBJECT_HEADER: &str = "fintra-subject";
+
 impl RecordedEvent {
     /// For a [`SUBJECT_SHREDDED`] notice, the erased subject (a stream id for the twin's
     /// profiles); `None` for any other event.

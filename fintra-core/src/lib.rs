@@ -70,7 +70,7 @@ pub use clock::{
 pub use codec::{Codec, JsonCodec, ProstCodec, RawEvent, UpcastFn, Upcasters};
 pub use error::{BoxError, Error, Result};
 pub use event::{
-    Actor, ContentType, EventMetadata, NewEvent, RecordedEvent, SUBJECT_SHREDDED,
+    Actor, ContentType, EventMetadata, NewEvent, RecordedEvent, SUBJECT_HEADER, SUBJECT_SHREDDED,
     truncate_to_micros, validate_timestamp,
 };
 pub use ids::{EventId, Position, StreamId, StreamVersion, TenantId};

@@ -17,7 +17,7 @@ use crate::seal::{Binding, SEALED, key_id_of, open, seal};
 
 /// The metadata header naming an event's data subject. The decorator sets it on every event it
 /// seals (reads use it to find the key); set it yourself to tag an event explicitly.
-pub const SUBJECT_HEADER: &str = "fintra-subject";
+pub use fintra_core::SUBJECT_HEADER;
 
 /// The event type of the event [`GuardedStore::shred`] appends.
 pub use fintra_core::SUBJECT_SHREDDED;
@@ -203,6 +203,22 @@ impl<S: EventStore> GuardedStore<S> {
         })
     }
 
+    /// The events as this decorator would append them to `stream`: a subject's sealed with its
+    /// key (and named in [`SUBJECT_HEADER`]), the rest unchanged. For code that writes through
+    /// another path than [`EventStore::append`] — a sink appending in its own transaction, such
+    /// as Pulse's signals (`PulseSink::with_sealer` in `fintra-projections`).
+    ///
+    /// # Errors
+    /// A shredded subject; key-store and provider errors.
+    pub async fn seal(&self, stream: &StreamId, events: &[NewEvent]) -> Result<Vec<NewEvent>> {
+        let mut sealed = Vec::with_capacity(events.len());
+        let mut last = None;
+        for event in events {
+            sealed.push(self.seal_event(stream, event, &mut last).await?);
+        }
+        Ok(sealed)
+    }
+
     async fn open_event(
         &self,
         mut event: RecordedEvent,
@@ -366,11 +382,7 @@ impl<S: EventStore> EventStore for GuardedStore<S> {
         expected: ExpectedVersion,
         events: &[NewEvent],
     ) -> Result<AppendResult> {
-        let mut sealed = Vec::with_capacity(events.len());
-        let mut last = None;
-        for event in events {
-            sealed.push(self.seal_event(stream, event, &mut last).await?);
-        }
+        let sealed = self.seal(stream, events).await?;
         self.inner.append(stream, expected, &sealed).await
     }
 

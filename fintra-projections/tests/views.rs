@@ -10,11 +10,12 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use fintra_core::testing::conformance::read_entire_log;
 use fintra_core::{
-    Asset, EventMetadata, EventStore, ManualClock, RecordedEvent, Repository, StreamId,
+    Asset, EventMetadata, EventStore, ManualClock, NewEvent, RecordedEvent, Repository, StreamId,
 };
+use fintra_guard::{Guard, GuardedStore, InMemoryKeyStore, LocalKeyProvider, SubjectId};
 use fintra_projections::pulse::{
-    HttpTransport, PulseDelivery, PulseSink, RetryPolicy, Rule, RuleEngine, Subscription,
-    WebhookDelivery,
+    HttpTransport, PulseDelivery, PulseSink, RetryPolicy, Rule, RuleEngine, SignalSealer,
+    Subscription, WebhookDelivery,
 };
 use fintra_projections::views::{TransactionFilter, TwinViews, query_transactions};
 use fintra_projections::{ProjectionRunner, RedisSink, RedisViews, RunnerOptions};
@@ -234,8 +235,13 @@ async fn views_in_redis_match_the_engines_and_name_their_source() {
 
 /// A twin whose checking account goes low twice in six days: its repository and stream version.
 async fn low_balance_twin(schema: &TestSchema) -> (Repository<Profile, PgEventStore>, u64) {
+    low_balance_twin_in(schema.store()).await
+}
+
+/// The low-balance twin written through `store`.
+async fn low_balance_twin_in<S: EventStore>(store: S) -> (Repository<Profile, S>, u64) {
     let clock = Arc::new(ManualClock::new(now()));
-    let repository = Repository::<Profile, _>::new(schema.store()).with_clock(clock);
+    let repository = Repository::<Profile, _>::new(store).with_clock(clock);
     let stream = repository.stream_id(uuid::Uuid::from_u128(9)).unwrap();
     let meta = EventMetadata::default();
     repository
@@ -392,4 +398,67 @@ async fn pulse_rules_run_over_the_twins_and_fire_once_per_transition() {
         received.iter().all(|r| r.contains("Idempotency-Key: app:")
             && r.contains("\"type\":\"low_balance_warning\""))
     );
+}
+
+/// Seals Pulse signals with the guard, as a host wires it.
+struct Seal(Arc<GuardedStore<PgEventStore>>);
+
+#[async_trait::async_trait]
+impl SignalSealer for Seal {
+    async fn seal(
+        &self,
+        stream: &StreamId,
+        events: Vec<NewEvent>,
+    ) -> fintra_core::Result<Vec<NewEvent>> {
+        self.0.seal(stream, &events).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulse_reads_sealed_twins_and_its_signals_are_sealed_and_erased_with_the_profile() {
+    let schema = TestSchema::new().await;
+    let guard = Arc::new(Guard::new(
+        Arc::new(LocalKeyProvider::new([0x33; 32])),
+        Arc::new(InMemoryKeyStore::new()),
+    ));
+    let guarded = Arc::new(GuardedStore::new(schema.store(), guard));
+    let (repository, _) = low_balance_twin_in(Arc::clone(&guarded)).await;
+    let profile = repository.stream_id(uuid::Uuid::from_u128(9)).unwrap();
+    let runner = ProjectionRunner::new(Arc::clone(&guarded), RunnerOptions::default());
+    let reader: Arc<dyn EventStore> = guarded.clone();
+    let mut sink = PulseSink::new(
+        schema.store(),
+        "pulse_sealed",
+        RuleEngine::new(vec![low_balance_rule()]).unwrap(),
+    )
+    .await
+    .unwrap()
+    .with_reader(reader)
+    .with_sealer(Arc::new(Seal(Arc::clone(&guarded))));
+    runner.catch_up(&mut sink).await.unwrap();
+
+    let pulse = StreamId::new(format!("pulse-{}", uuid::Uuid::from_u128(9))).unwrap();
+    let options = fintra_core::ReadStreamOptions::default();
+    let below = schema.store().read_stream(&pulse, options).await.unwrap();
+    assert_eq!(below.len(), 2, "the same two firings as without Guard");
+    for signal in &below {
+        assert_eq!(signal.content_type.as_str(), fintra_guard::SEALED, "stored sealed");
+        assert_eq!(
+            signal.metadata.headers.get(fintra_core::SUBJECT_HEADER),
+            Some(&profile.as_str().to_owned())
+        );
+        assert!(!String::from_utf8_lossy(&signal.payload).contains("low_balance"));
+    }
+    let above = guarded.read_stream(&pulse, options).await.unwrap();
+    assert!(
+        above
+            .iter()
+            .all(|s| String::from_utf8_lossy(&s.payload).contains("\"rule_id\":\"low_balance\""))
+    );
+
+    let subject = SubjectId::new(profile.as_str()).unwrap();
+    guarded.shred(&subject, &EventMetadata::default()).await.unwrap();
+    let after = guarded.read_stream(&pulse, options).await.unwrap();
+    assert_eq!(after.len(), 2);
+    assert!(after.iter().all(RecordedEvent::is_shredded), "the signals went with the profile");
 }

@@ -2,10 +2,12 @@
 //! the events they fire are appended — together with the rule state and the checkpoint, in one
 //! transaction, so a crash neither loses nor repeats a firing.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use fintra_core::{
-    Aggregate, EventMetadata, ExpectedVersion, Loaded, Position, RecordedEvent, Repository,
-    StreamId,
+    Aggregate, EventMetadata, EventStore, ExpectedVersion, Loaded, NewEvent, Position,
+    RecordedEvent, Repository, SUBJECT_HEADER, StreamId,
 };
 use fintra_store_postgres::PgEventStore;
 use fintra_twin::{Profile, ProfileEvent};
@@ -24,6 +26,33 @@ const PARKED: &str = "CREATE TABLE IF NOT EXISTS fintra_pulse_parked (
 
 use crate::checkpoints::pg_error as pg;
 
+/// Seals the signals a [`PulseSink`] appends before they are written, in the sink's own
+/// transaction. With `fintra-guard`, wrap `GuardedStore::seal`: the signals of a profile are then
+/// sealed with its key and erased with it.
+///
+/// ```text
+/// struct Seal(Arc<GuardedStore<PgEventStore>>);
+///
+/// #[async_trait]
+/// impl SignalSealer for Seal {
+///     async fn seal(&self, stream: &StreamId, events: Vec<NewEvent>) -> fintra_core::Result<Vec<NewEvent>> {
+///         self.0.seal(stream, &events).await
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait SignalSealer: Send + Sync {
+    /// The events as they should be stored on `stream`.
+    ///
+    /// # Errors
+    /// Whatever stops sealing; the sink's batch then fails and is retried.
+    async fn seal(
+        &self,
+        stream: &StreamId,
+        events: Vec<NewEvent>,
+    ) -> fintra_core::Result<Vec<NewEvent>>;
+}
+
 /// The client-facing type of an imported transaction (spec §3.2).
 pub const TRANSACTION_CREATED: &str = "core.transaction.created";
 
@@ -37,8 +66,9 @@ pub struct PulseSink {
     store: PgEventStore,
     pool: PgPool,
     engine: RuleEngine,
-    twins: Repository<Profile, PgEventStore>,
+    twins: Repository<Profile, Arc<dyn EventStore>>,
     folded: std::collections::HashMap<StreamId, Loaded<Profile>>,
+    sealer: Option<Arc<dyn SignalSealer>>,
 }
 
 impl std::fmt::Debug for PulseSink {
@@ -73,13 +103,54 @@ impl PulseSink {
             }
             None => engine,
         };
-        let twins = Repository::<Profile, _>::new(store.clone());
-        Ok(Self { name: name.to_owned(), store, pool, engine, twins, folded: Default::default() })
+        let reader: Arc<dyn EventStore> = Arc::new(store.clone());
+        let twins = Repository::<Profile, _>::new(reader);
+        Ok(Self {
+            name: name.to_owned(),
+            store,
+            pool,
+            engine,
+            twins,
+            folded: Default::default(),
+            sealer: None,
+        })
+    }
+
+    /// Reads the twins through `reader` instead of the PostgreSQL store itself — a
+    /// `GuardedStore` over it when profiles are sealed. Give the runner the same reader.
+    #[must_use]
+    pub fn with_reader(mut self, reader: Arc<dyn EventStore>) -> Self {
+        self.twins = Repository::<Profile, _>::new(reader);
+        self
+    }
+
+    /// Seals every signal before it is appended (see [`SignalSealer`]). Signals always name
+    /// their profile in the [`SUBJECT_HEADER`] header and carry its tenant.
+    #[must_use]
+    pub fn with_sealer(mut self, sealer: Arc<dyn SignalSealer>) -> Self {
+        self.sealer = Some(sealer);
+        self
     }
 
     /// The rule state (for inspection).
     pub fn engine(&self) -> &RuleEngine {
         &self.engine
+    }
+
+    /// The signals as they are to be stored: through the sealer, if there is one.
+    async fn seal_all(
+        &self,
+        emitted: Vec<(StreamId, NewEvent)>,
+    ) -> Result<Vec<(StreamId, Vec<NewEvent>)>, ProjectionError> {
+        let mut sealed = Vec::with_capacity(emitted.len());
+        for (stream, new) in emitted {
+            let new = match &self.sealer {
+                Some(sealer) => sealer.seal(&stream, vec![new]).await?,
+                None => vec![new],
+            };
+            sealed.push((stream, new));
+        }
+        Ok(sealed)
     }
 
     async fn twin_at(&mut self, event: &RecordedEvent) -> Result<Profile, ProjectionError> {
@@ -154,18 +225,22 @@ impl Sink for PulseSink {
                         format!("{}|{}|{n}|{k}|{}", event.event_id, fire.rule_id, fire.subject);
                     let id = uuid::Uuid::from_u128(fnv128(&seed));
                     let stream = StreamId::new(format!("pulse-{profile_id}"))?;
-                    emitted.push((
-                        stream,
-                        emitted_event(fire, id, event.occurred_at, EventMetadata::default()),
-                    ));
+                    // Derived from the profile's data: its subject and tenant go with it.
+                    let mut metadata = EventMetadata {
+                        tenant_id: event.metadata.tenant_id.clone(),
+                        ..EventMetadata::default()
+                    };
+                    metadata
+                        .headers
+                        .insert(SUBJECT_HEADER.to_owned(), event.stream_id.as_str().to_owned());
+                    emitted.push((stream, emitted_event(fire, id, event.occurred_at, metadata)));
                 }
             }
         }
+        let sealed = self.seal_all(emitted).await?;
         let mut tx = crate::pg::begin(&self.pool).await?;
-        for (stream, new) in emitted {
-            self.store
-                .append_in(&mut tx, &stream, ExpectedVersion::Any, std::slice::from_ref(&new))
-                .await?;
+        for (stream, new) in sealed {
+            self.store.append_in(&mut tx, &stream, ExpectedVersion::Any, &new).await?;
         }
         let state =
             serde_json::to_value(&engine).map_err(|e| ProjectionError::sink("postgres", e))?;
