@@ -307,6 +307,13 @@ impl Cascade {
         }
     }
 
+    /// Forgets every rule of an erased profile.
+    pub fn forget_profile(&self, profile: &str) {
+        if let Ok(mut rules) = self.rules.rules.write() {
+            rules.retain(|(p, _), _| p != profile);
+        }
+    }
+
     /// Categorises one transaction. Never fails: what nothing recognises is
     /// [`UNCATEGORISED`] with a low confidence.
     pub fn categorise(&self, t: &Transaction<'_>) -> Categorisation {
@@ -566,6 +573,8 @@ mod tests {
         assert_eq!(c.categorise(&t).lineage.layer, Layer::UserRule);
         let other = Transaction { profile: Some("p2"), ..t };
         assert_ne!(c.categorise(&other).lineage.layer, Layer::UserRule);
+        c.forget_profile("p1");
+        assert_ne!(c.categorise(&t).lineage.layer, Layer::UserRule, "erased with the profile");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`resolve`]: the Merchant Truth Engine — candidates from the index, scored on words;
 //! - [`cascade`]: the categorisation cascade with lineage — user rules, bank phrasing,
 //!   merchant truth, keywords, MCC;
+//! - [`emerging`]: unknown counterparties seen across many profiles, grouped for review;
 //! - [`taxonomy`] and [`mcc`]: the two-level taxonomy and the ISO 18245 fallback.
 //!
 //! Not here yet (see `docs/brain.md`): the trained model and its ONNX export, the Qdrant
@@ -34,6 +35,7 @@
 pub mod cascade;
 pub mod catalogue;
 pub mod descriptor;
+pub mod emerging;
 pub mod index;
 pub mod mcc;
 pub mod resolve;
@@ -42,6 +44,7 @@ pub mod taxonomy;
 pub use cascade::{Cascade, Categorisation, Layer, Lineage, Transaction};
 pub use catalogue::{Catalogue, Merchant};
 pub use descriptor::{Descriptor, Kind, parse};
+pub use emerging::{Cluster, EmergingMerchants};
 pub use resolve::{Resolution, Resolver};
 pub use taxonomy::Taxonomy;
 
