@@ -13,7 +13,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{Duration, TimeZone, Utc};
 use fintra_core::testing::conformance::event;
@@ -27,16 +26,15 @@ use fintra_guard::{
     Guard, GuardedSnapshots, GuardedStore, KeyProvider, KeyState, LocalKeyProvider, SubjectId,
 };
 use fintra_projections::kafka::{KafkaPublisher, connect, ensure_topic};
-use fintra_projections::{
-    PgProjection, PgSink, ProjectionError, ProjectionRunner, RedisProjection, RedisSink,
-    RunnerOptions,
-};
+use fintra_projections::{PgSink, ProjectionRunner, RedisSink, RunnerOptions};
 use fintra_store_parquet::{ParquetArchive, S3Config};
 use fintra_store_postgres::testing::PrivateCluster;
 use fintra_store_postgres::{PgEventStore, PgSnapshotStore, PgStoreOptions};
 use fintra_store_timescale::tiering::{TieredLog, Tiering};
 use fintra_store_timescale::{TimescaleEventStore, TimescaleStoreOptions};
-use sqlx::PgConnection;
+
+mod common;
+use common::notes::Notes;
 
 const MASTER: [u8; 32] = [0x5a; 32];
 
@@ -59,78 +57,6 @@ fn note(n: u64, canary: &str) -> NewEvent {
     e.metadata.tenant_id = tenant();
     e.payload = Bytes::from(format!("{{\"note\":\"{canary} #{n}\"}}"));
     e
-}
-
-/// A read model that keeps each note's text (the kind of derived copy erasure must reach).
-struct Notes;
-
-fn note_text(e: &RecordedEvent) -> Result<String, ProjectionError> {
-    let v: serde_json::Value =
-        serde_json::from_slice(&e.payload).map_err(ProjectionError::refused)?;
-    Ok(v["note"].as_str().unwrap_or_default().to_owned())
-}
-
-#[async_trait]
-impl PgProjection for Notes {
-    fn name(&self) -> &str {
-        "notes"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn handles(&self, event_type: &str) -> bool {
-        event_type == "Noted"
-    }
-    fn create_table(&self, table: &str) -> String {
-        format!(
-            "CREATE TABLE IF NOT EXISTS {table} (event_id uuid PRIMARY KEY, stream_id text NOT NULL, note text NOT NULL)"
-        )
-    }
-    async fn apply(
-        &self,
-        conn: &mut PgConnection,
-        table: &str,
-        e: &RecordedEvent,
-    ) -> Result<(), ProjectionError> {
-        sqlx::query(&format!("INSERT INTO {table} VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"))
-            .bind(e.event_id)
-            .bind(e.stream_id.as_str())
-            .bind(note_text(e)?)
-            .execute(&mut *conn)
-            .await
-            .map_err(|err| ProjectionError::sink("postgres", err))?;
-        Ok(())
-    }
-    async fn forget(
-        &self,
-        conn: &mut PgConnection,
-        table: &str,
-        subject: &str,
-    ) -> Result<(), ProjectionError> {
-        sqlx::query(&format!("DELETE FROM {table} WHERE stream_id = $1"))
-            .bind(subject)
-            .execute(&mut *conn)
-            .await
-            .map_err(|err| ProjectionError::sink("postgres", err))?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl RedisProjection for Notes {
-    fn name(&self) -> &str {
-        "notes"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn handles(&self, event_type: &str) -> bool {
-        event_type == "Noted"
-    }
-    async fn views(&self, e: &RecordedEvent) -> Result<Vec<(String, String)>, ProjectionError> {
-        let doc = serde_json::json!({ "note": note_text(e)? }).to_string();
-        Ok(vec![(format!("{}:{}", e.stream_id, e.stream_version), doc)])
-    }
 }
 
 /// Every file under `dir` (recursively).
@@ -347,10 +273,12 @@ async fn build(run: &str) -> World {
 async fn project(world: &World, run: &str) {
     let guarded = Arc::new(GuardedStore::new(world.hot.clone(), world.guarded.guard().clone()));
     let runner = ProjectionRunner::new(guarded, RunnerOptions::default());
-    let mut pg = PgSink::new(world.hot.pool().clone(), Notes).await.unwrap();
+    let mut pg = PgSink::new(world.hot.pool().clone(), Notes::default()).await.unwrap();
     runner.catch_up(&mut pg).await.unwrap();
     let mut redis =
-        RedisSink::new(world.redis.clone(), &format!("at-rest-{run}"), Notes).await.unwrap();
+        RedisSink::new(world.redis.clone(), &format!("at-rest-{run}"), Notes::default())
+            .await
+            .unwrap();
     runner.catch_up(&mut redis).await.unwrap();
     let raw = ProjectionRunner::new(Arc::new(world.hot.clone()), RunnerOptions::default());
     let mut kafka =

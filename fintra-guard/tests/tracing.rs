@@ -12,21 +12,20 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use fintra_core::testing::conformance::event;
 use fintra_core::{
-    EventStore, ExpectedVersion, NewEvent, Position, ReadStreamOptions, RecordedEvent, Snapshot,
-    SnapshotStore, StreamId, StreamVersion, TenantId,
+    EventStore, ExpectedVersion, NewEvent, Position, ReadStreamOptions, Snapshot, SnapshotStore,
+    StreamId, StreamVersion, TenantId,
 };
 use fintra_guard::keys::postgres::PgKeyStore;
 use fintra_guard::{Guard, GuardedSnapshots, GuardedStore, LocalKeyProvider, SubjectId};
-use fintra_projections::{
-    PgProjection, PgSink, PoisonPolicy, ProjectionError, ProjectionRunner, RunnerOptions,
-};
+use fintra_projections::{PgSink, PoisonPolicy, ProjectionRunner, RunnerOptions};
 use fintra_store_postgres::PgSnapshotStore;
 use fintra_store_postgres::testing::TestSchema;
-use sqlx::PgConnection;
+
+mod common;
+use common::notes::Notes;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
@@ -98,62 +97,6 @@ fn note(n: u64, canary: &str) -> NewEvent {
     e.metadata.tenant_id = tenant();
     e.payload = Bytes::from(format!("{{\"note\":\"{canary} #{n}\"}}"));
     e
-}
-
-/// Applies notes to a table (`refuse == false`), or refuses every one of them.
-struct Notes {
-    refuse: bool,
-}
-
-#[async_trait]
-impl PgProjection for Notes {
-    fn name(&self) -> &str {
-        if self.refuse { "strict_notes" } else { "notes" }
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn handles(&self, event_type: &str) -> bool {
-        event_type == "Noted"
-    }
-    fn create_table(&self, table: &str) -> String {
-        format!(
-            "CREATE TABLE IF NOT EXISTS {table} (event_id uuid PRIMARY KEY, stream_id text NOT NULL, note text NOT NULL)"
-        )
-    }
-    async fn apply(
-        &self,
-        conn: &mut PgConnection,
-        table: &str,
-        e: &RecordedEvent,
-    ) -> Result<(), ProjectionError> {
-        if self.refuse {
-            return Err(ProjectionError::refused("this projection takes version 2 notes only"));
-        }
-        let v: serde_json::Value =
-            serde_json::from_slice(&e.payload).map_err(ProjectionError::refused)?;
-        sqlx::query(&format!("INSERT INTO {table} VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"))
-            .bind(e.event_id)
-            .bind(e.stream_id.as_str())
-            .bind(v["note"].as_str().unwrap_or_default())
-            .execute(&mut *conn)
-            .await
-            .map_err(|err| ProjectionError::sink("postgres", err))?;
-        Ok(())
-    }
-    async fn forget(
-        &self,
-        conn: &mut PgConnection,
-        table: &str,
-        subject: &str,
-    ) -> Result<(), ProjectionError> {
-        sqlx::query(&format!("DELETE FROM {table} WHERE stream_id = $1"))
-            .bind(subject)
-            .execute(&mut *conn)
-            .await
-            .map_err(|err| ProjectionError::sink("postgres", err))?;
-        Ok(())
-    }
 }
 
 #[test]

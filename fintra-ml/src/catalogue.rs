@@ -44,14 +44,40 @@ pub struct Merchant {
 
 /// A row that could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{source_name} line {line}: {reason}")]
+#[error("{source_name} line {line}: {problem}")]
 pub struct CatalogueError {
     /// The file or source name given to the loader.
     pub source_name: String,
     /// 1-based line number.
     pub line: usize,
     /// What is wrong.
-    pub reason: String,
+    pub problem: RowProblem,
+}
+
+/// What is wrong with a catalogue line.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RowProblem {
+    /// The first line is not [`HEADER`].
+    #[error("the header must be `{HEADER}`")]
+    Header,
+    /// Not eight tab-separated fields.
+    #[error("{0} fields, expected 8")]
+    FieldCount(usize),
+    /// An id outside `[a-z0-9_]+`.
+    #[error("id `{0}` is not [a-z0-9_]+")]
+    Id(String),
+    /// An empty name.
+    #[error("empty name")]
+    EmptyName,
+    /// A category the taxonomy does not have.
+    #[error("unknown category `{0}`")]
+    Category(String),
+    /// A subscription flag other than `true`, `false` or empty.
+    #[error("subscription `{0}` is not true/false")]
+    Subscription(String),
+    /// An MCC that is not 4 digits.
+    #[error("mcc `{0}` is not 4 digits")]
+    Mcc(String),
 }
 
 /// Merchants by id.
@@ -90,10 +116,10 @@ impl Catalogue {
         text: &str,
         taxonomy: &Taxonomy,
     ) -> Result<usize, CatalogueError> {
-        let error = |line: usize, reason: String| CatalogueError {
+        let error = |line: usize, problem: RowProblem| CatalogueError {
             source_name: source_name.to_owned(),
             line,
-            reason,
+            problem,
         };
         let mut rows = Vec::new();
         for (n, line) in text.lines().enumerate() {
@@ -101,14 +127,14 @@ impl Catalogue {
             let line = line.trim_end_matches('\r');
             if n == 0 {
                 if line != HEADER {
-                    return Err(error(line_no, format!("the header must be `{HEADER}`")));
+                    return Err(error(line_no, RowProblem::Header));
                 }
                 continue;
             }
             if line.trim().is_empty() || line.starts_with('#') {
                 continue;
             }
-            rows.push(parse_row(line, taxonomy).map_err(|reason| error(line_no, reason))?);
+            rows.push(parse_row(line, taxonomy).map_err(|problem| error(line_no, problem))?);
         }
         let added = rows.len();
         for row in rows {
@@ -160,26 +186,26 @@ impl Catalogue {
 }
 
 /// One row of a catalogue file.
-fn parse_row(line: &str, taxonomy: &Taxonomy) -> Result<Merchant, String> {
+fn parse_row(line: &str, taxonomy: &Taxonomy) -> Result<Merchant, RowProblem> {
     let fields: Vec<&str> = line.split('\t').collect();
     let [id, name, aliases, category, countries, website, subscription, mcc] = fields[..] else {
-        return Err(format!("{} fields, expected 8", fields.len()));
+        return Err(RowProblem::FieldCount(fields.len()));
     };
     if id.is_empty()
         || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     {
-        return Err(format!("id `{id}` is not [a-z0-9_]+"));
+        return Err(RowProblem::Id(id.to_owned()));
     }
     if name.trim().is_empty() {
-        return Err("empty name".to_owned());
+        return Err(RowProblem::EmptyName);
     }
     if !taxonomy.contains(category) {
-        return Err(format!("unknown category `{category}`"));
+        return Err(RowProblem::Category(category.to_owned()));
     }
     let subscription = match subscription {
         "true" => true,
         "false" | "" => false,
-        other => return Err(format!("subscription `{other}` is not true/false")),
+        other => return Err(RowProblem::Subscription(other.to_owned())),
     };
     let mcc = match mcc {
         "" => None,
@@ -187,7 +213,7 @@ fn parse_row(line: &str, taxonomy: &Taxonomy) -> Result<Merchant, String> {
             code.parse::<u16>()
                 .ok()
                 .filter(|c| (1..=9999).contains(c))
-                .ok_or_else(|| format!("mcc `{code}` is not 4 digits"))?,
+                .ok_or_else(|| RowProblem::Mcc(code.to_owned()))?,
         ),
     };
     let split = |s: &str| -> Vec<String> {
@@ -230,7 +256,10 @@ mod tests {
             "{HEADER}\nok\tOk\tOK\tgroceries.supermarket\tGB\t\tfalse\t5411\nbad\tBad\tBAD\tnot.a_category\tGB\t\tfalse\t\n"
         );
         let err = c.extend_tsv("mine.tsv", &text, &taxonomy).err();
-        assert_eq!(err.map(|e| (e.line, e.source_name)), Some((3, "mine.tsv".to_owned())));
+        assert_eq!(
+            err.map(|e| (e.line, e.source_name, e.problem)),
+            Some((3, "mine.tsv".to_owned(), RowProblem::Category("not.a_category".to_owned())))
+        );
         assert!(c.is_empty(), "nothing is added from a file with an error");
         assert!(c.extend_tsv("x", "id\tname\n", &taxonomy).is_err());
     }

@@ -145,10 +145,16 @@ pub trait VectorIndex: Send + Sync {
     }
 }
 
-fn top_k(mut hits: Vec<Hit>, k: usize) -> Vec<Hit> {
-    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-    hits.truncate(k);
-    hits
+/// The best `k` of `(score, id)` pairs, best first (ties by id); ids are cloned only for the k
+/// kept.
+fn top_k(mut ranked: Vec<(f32, &str)>, k: usize) -> Vec<Hit> {
+    let order = |a: &(f32, &str), b: &(f32, &str)| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1));
+    if ranked.len() > k && k > 0 {
+        ranked.select_nth_unstable_by(k - 1, order);
+    }
+    ranked.truncate(k);
+    ranked.sort_by(order);
+    ranked.into_iter().map(|(score, id)| Hit { id: id.to_owned(), score }).collect()
 }
 
 /// Exact search by scanning every point: the reference the other backends are measured with.
@@ -165,14 +171,14 @@ impl VectorIndex for BruteForceIndex {
         self.points.remove(id).is_some()
     }
     fn search(&self, query: &SparseVector, k: usize, filter: &Filter) -> Vec<Hit> {
-        let hits = self
+        let ranked = self
             .points
             .values()
             .filter(|p| filter.admits(p.tenant.as_ref()))
-            .map(|p| Hit { id: p.id.clone(), score: p.vector.dot(query) })
-            .filter(|h| h.score > 0.0)
+            .map(|p| (p.vector.dot(query), p.id.as_str()))
+            .filter(|(score, _)| *score > 0.0)
             .collect();
-        top_k(hits, k)
+        top_k(ranked, k)
     }
     fn len(&self) -> usize {
         self.points.len()
@@ -243,8 +249,7 @@ impl VectorIndex for InMemoryIndex {
                 }
             }
         }
-        // Rank by score (then id) on borrowed ids; clone only the k kept.
-        let mut ranked: Vec<(f32, &str)> = touched
+        let ranked = touched
             .into_iter()
             .filter_map(|slot| {
                 let score = scores[slot as usize];
@@ -253,16 +258,7 @@ impl VectorIndex for InMemoryIndex {
                     .then_some((score, point.id.as_str()))
             })
             .collect();
-        let order =
-            |a: &(f32, &str), b: &(f32, &str)| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1));
-        if ranked.len() > k && k > 0 {
-            ranked.select_nth_unstable_by(k - 1, order);
-            ranked.truncate(k);
-        }
-        ranked.sort_by(order);
-        ranked.truncate(k);
-        let hits = ranked.into_iter().map(|(score, id)| Hit { id: id.to_owned(), score }).collect();
-        top_k(hits, k)
+        top_k(ranked, k)
     }
 
     fn len(&self) -> usize {

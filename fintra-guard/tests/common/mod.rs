@@ -1,0 +1,3 @@
+//! Helpers shared by the guard's integration tests.
+
+pub(crate) mod notes;
