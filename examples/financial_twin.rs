@@ -2,7 +2,8 @@
 //!
 //! Imports 18 months of one person's messy bank data (Plaid, Yapily and a CSV export from
 //! `examples/data/`) through Connect's normalise → stage → approve flow into an event-sourced
-//! twin, then prints the Unified 360 summary, the recurring income and bills it detected,
+//! twin, with the Brain (`fintra-ml`) categorising every transaction at staging; then prints the
+//! categories with where they came from,  the Unified 360 summary, the recurring income and bills it detected,
 //! monthly burn and free cash flow, the twin as of a past date, and two what-if forks; it writes
 //! a net-worth-over-time chart (SVG) and says where.
 //!
@@ -26,8 +27,9 @@ use fintra_core::{
     Asset, EventMetadata, EventStore, ExecuteError, InMemoryEventStore, ManualClock, Money,
     Repository, StreamId,
 };
+use fintra_ml::Brain;
 use fintra_twin::connect::{StagedImport, stage};
-use fintra_twin::fos::{FlowType, ManualAsset};
+use fintra_twin::fos::{FlowType, Lineage, ManualAsset};
 use fintra_twin::{
     Profile, ProfileCommand, ProfileRejection, WhatIf, net_worth_timeline, unified_360,
 };
@@ -107,19 +109,22 @@ fn progress_bar(label: &str, done: usize, total: usize) {
 }
 
 async fn import<S: EventStore>(
-    twin: &Repository<Profile, S>,
-    stream: &StreamId,
+    twin: &Twin<S>,
     data: Normalised,
     label: &str,
 ) -> Result<StagedImport, Failure> {
-    let current = twin.load(stream).await?.state;
+    let (repository, stream) = (&twin.repository, &twin.stream);
+    let current = repository.load(stream).await?.state;
     let import_id = uuid::Uuid::from_u128(u128::from(data.source as u8) + 1);
-    let staged = stage(&current, import_id, data.source, data.accounts, data.transactions);
+    let mut staged = stage(&current, import_id, data.source, data.accounts, data.transactions);
+    // Connect asks the Brain through its `Categoriser` trait before the import is reviewed.
+    let now = fintra_core::Clock::now(twin.clock.as_ref());
+    staged.categorise(&twin.brain, Some(stream.as_str()), now);
     let review = staged.clone();
     progress_bar(label, 0, staged.report.new_transactions);
     // Thirty booking days per step: one append each, so the bar moves as the months go in.
     staged
-        .approve_in_steps(twin, stream, &EventMetadata::default(), 30, |done, total| {
+        .approve_in_steps(repository, stream, &EventMetadata::default(), 30, |done, total| {
             progress_bar(label, done, total)
         })
         .await?;
@@ -131,6 +136,7 @@ struct Twin<S> {
     repository: Repository<Profile, S>,
     stream: StreamId,
     clock: Arc<ManualClock>,
+    brain: Brain,
     first_day: NaiveDate,
     today: NaiveDate,
 }
@@ -143,7 +149,8 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
     ));
     let repository = Repository::<Profile, _>::new(store).with_clock(clock.clone());
     let stream = repository.stream_id(uuid::Uuid::from_u128(0x7a11))?;
-    let twin = Twin { repository, stream, clock, first_day, today };
+    let brain = Brain::builtin()?;
+    let twin = Twin { repository, stream, clock, brain, first_day, today };
     println!("fintra Financial Twin — {store_name}, data {first_day} … {today}\n");
     let create = ProfileCommand::Create { profile_id: "usr_ada".into(), base_currency: Asset::GBP };
     match twin.repository.execute(&twin.stream, &create, &EventMetadata::default()).await {
@@ -151,6 +158,7 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
         Err(other) => return Err(other.into()),
     }
     let profile = connect(&twin).await?;
+    print_categories(&profile);
     let report = fintra_twin::report(&profile, today);
     print_unified_360(&twin, &report).await?;
     print_cashflow(&report.cashflow);
@@ -174,7 +182,7 @@ async fn connect<S: EventStore>(twin: &Twin<S>) -> Result<Profile, Failure> {
         ("csv", csv_file(&data_dir, now)?),
     ] {
         let rejected = data.rejected.len();
-        let staged = import(repository, stream, data, label).await?;
+        let staged = import(twin, data, label).await?;
         let r = &staged.report;
         total += r.transactions;
         println!(
@@ -220,6 +228,34 @@ async fn connect<S: EventStore>(twin: &Twin<S>) -> Result<Profile, Failure> {
         started.elapsed()
     );
     Ok(current.state)
+}
+
+/// The Brain's work: how many transactions each layer decided, and the most frequent merchants
+/// with their category, source and confidence.
+#[allow(clippy::print_stdout, reason = "an example talks to its reader")]
+fn print_categories(profile: &Profile) {
+    let mut by_source: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut by_merchant: std::collections::BTreeMap<(&str, &str), (usize, &Lineage)> =
+        Default::default();
+    for t in profile.transactions() {
+        let Some(e) = t.transaction.enrichment.as_ref() else { continue };
+        *by_source.entry(e.lineage.source.as_str()).or_default() += 1;
+        let merchant = e.merchant_name.as_deref().unwrap_or("—");
+        by_merchant.entry((merchant, e.category.as_str())).or_insert((0, &e.lineage)).0 += 1;
+    }
+    let total: usize = by_source.values().sum();
+    println!("Brain: {total} transactions categorised at staging");
+    for (source, n) in &by_source {
+        println!("  {source:<26} {n:>5}");
+    }
+    let mut top: Vec<_> = by_merchant.into_iter().collect();
+    top.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+    println!("  {:<22} {:<30} {:<24} {:>10}  seen", "merchant", "category", "source", "confidence");
+    for ((merchant, category), (n, lineage)) in top.into_iter().take(10) {
+        let confidence = lineage.confidence.map_or(0.0, |c| c.value());
+        println!("  {merchant:<22} {category:<30} {:<24} {confidence:>10.2}  {n}", lineage.source);
+    }
+    println!();
 }
 
 #[allow(clippy::print_stdout, reason = "an example talks to its reader")]

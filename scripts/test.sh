@@ -64,12 +64,13 @@ need_for() { # package -> services
     fintra-store-parquet) echo "s3 pyarrow duckdb" ;;
     fintra-projections) echo "postgres redis kafka kafka-clients" ;;
     fintra-guard) echo "postgres redis kafka s3" ;;
+    fintra-ml) echo "postgres" ;;
     *) echo "" ;;
   esac
 }
 why() {
   case "$1" in
-    postgres) echo "the PostgreSQL stores, projections and the torture suite" ;;
+    postgres) echo "the PostgreSQL stores, projections, the Brain's refinery and the torture suite" ;;
     redis) echo "the Redis read models" ;;
     kafka) echo "the Kafka publisher's tests" ;;
     s3) echo "Parquet archives on S3 (tiering and the archive tests)" ;;

@@ -322,6 +322,7 @@ impl Cascade {
         let (category, confidence, layer, evidence) = self
             .user_rule(t, &d, merchant.as_ref())
             .or_else(|| not_a_purchase(t, &d, merchant.as_ref()))
+            .or_else(|| by_phrase(&d))
             .or_else(|| merchant_truth(t, &d, merchant.as_ref()))
             .or_else(|| by_purpose(t, &d))
             .or_else(|| by_keyword(t, &d))
@@ -504,6 +505,35 @@ fn merchant_truth(
         return decision(product, 0.9 * m.confidence, Layer::MerchantTruth, &m.matched);
     }
     decision(category, 0.95 * m.confidence, Layer::MerchantTruth, &m.matched)
+}
+
+/// Bank phrases that say what a payment is for when no merchant is named: bills paid to a
+/// public body, card and loan repayments.
+const PHRASES: &[(&str, &str)] = &[
+    ("COUNCIL TAX", "bills.council_tax"),
+    ("TV LICENCE", "bills.tv_licence"),
+    ("TV LICENSING", "bills.tv_licence"),
+    ("PAYMENT THANK YOU", "loans.credit_card"),
+    ("PAYMENT RECEIVED THANK YOU", "loans.credit_card"),
+    ("CREDIT CARD PAYMENT", "loans.credit_card"),
+    ("CREDIT CARD REPAYMENT", "loans.credit_card"),
+    ("CARD REPAYMENT", "loans.credit_card"),
+    ("VISA PAYMENT", "loans.credit_card"),
+    ("MASTERCARD PAYMENT", "loans.credit_card"),
+    ("AUTOPAY PAYMENT", "loans.credit_card"),
+    ("MORTGAGE PAYMENT", "housing.mortgage"),
+    ("MORTGAGE REPAYMENT", "housing.mortgage"),
+    ("STUDENT LOAN", "loans.student_loan"),
+    ("LOAN REPAYMENT", "loans.loan_payment"),
+    ("LOAN PAYMENT", "loans.loan_payment"),
+    ("LOAN DRAWDOWN", "transfers.other"),
+    ("LOAN ADVANCE", "transfers.other"),
+];
+
+/// A bank phrase naming the payment's purpose.
+fn by_phrase(d: &Descriptor) -> Option<Decision> {
+    let (phrase, category) = PHRASES.iter().find(|(p, _)| d.has_phrase(p))?;
+    decision(category, 0.85, Layer::BankPhrasing, phrase)
 }
 
 /// Transfers and standing orders, by what their reference says they are for.

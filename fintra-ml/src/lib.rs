@@ -32,19 +32,23 @@
 //! # Ok::<(), fintra_ml::catalogue::CatalogueError>(())
 //! ```
 
+pub mod brain;
 pub mod cascade;
 pub mod catalogue;
 pub mod descriptor;
 pub mod emerging;
 pub mod index;
 pub mod mcc;
+pub mod refinery;
 pub mod resolve;
 pub mod taxonomy;
 
+pub use brain::Brain;
 pub use cascade::{Cascade, Categorisation, Layer, Lineage, Transaction};
 pub use catalogue::{Catalogue, Merchant};
 pub use descriptor::{Descriptor, Kind, parse};
 pub use emerging::{Cluster, EmergingMerchants};
+pub use refinery::{EnrichmentRefinery, RefineError, RefineReport};
 pub use resolve::{Resolution, Resolver};
 pub use taxonomy::Taxonomy;
 

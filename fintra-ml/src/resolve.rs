@@ -66,8 +66,44 @@ fn words(text: &str) -> Vec<String> {
 
 /// Words a spelling may have that say nothing about which merchant it is.
 const WEAK: &[&str] = &[
-    "THE", "AND", "&", "OF", "LTD", "LIMITED", "INC", "LLC", "PLC", "GMBH", "SA", "AG", "BV", "CO",
-    "COM", "UK", "US", "STORE", "STORES", "SHOP", "MARKET", "MKT",
+    "THE",
+    "AND",
+    "&",
+    "OF",
+    "LTD",
+    "LIMITED",
+    "INC",
+    "LLC",
+    "PLC",
+    "GMBH",
+    "SA",
+    "AG",
+    "BV",
+    "CO",
+    "COM",
+    "UK",
+    "US",
+    "STORE",
+    "STORES",
+    "SHOP",
+    "MARKET",
+    "MKT",
+    // Corporate words any business may carry ("ZQXW HOLDINGS" is not "888 HOLDINGS").
+    "HOLDING",
+    "HOLDINGS",
+    "GROUP",
+    "INTERNATIONAL",
+    "INTL",
+    "SERVICES",
+    "SOLUTIONS",
+    "TRADING",
+    "ENTERPRISES",
+    "CORP",
+    "CORPORATION",
+    "COMPANY",
+    "PARTNERS",
+    "GLOBAL",
+    "EUROPE",
 ];
 
 fn one_edit(a: &str, b: &str) -> bool {
@@ -320,5 +356,8 @@ mod tests {
         assert_eq!(id("CARD PAYMENT TO TESCO STORES 3297 ON 12 MAR").as_deref(), Some("tesco"));
         assert_eq!(id("SHELLFISH SHACK"), None);
         assert_eq!(id("FPO J SMITH REF RENT"), None);
+        // A corporate word alone names no merchant ("888 HOLDINGS" once matched this).
+        assert_eq!(id("ZQXW HOLDINGS 8812"), None);
+        assert_eq!(id("QVORNA TRADING GROUP LTD"), None);
     }
 }

@@ -54,9 +54,54 @@ pub fn primary(detailed: &str) -> &str {
     detailed.split_once('.').map_or(detailed, |(p, _)| p)
 }
 
+/// Words written in capitals when a category is displayed.
+const ACRONYMS: &[&str] = &["atm", "bnpl", "diy", "ev", "tv"];
+
+/// The display form the twin and the Views use: `"eating_out.coffee"` → `"Eating Out > Coffee"`.
+/// Text that is not an id (no dot: a person's own category) is returned as it is.
+pub fn display(id: &str) -> String {
+    let Some((primary, detailed)) = id.split_once('.') else { return id.to_owned() };
+    let words = |part: &str| {
+        part.split('_')
+            .filter(|w| !w.is_empty())
+            .map(|w| {
+                if ACRONYMS.contains(&w) {
+                    return w.to_uppercase();
+                }
+                let mut chars = w.chars();
+                chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    format!("{} > {}", words(primary), words(detailed))
+}
+
+/// The id of a displayed category (`"Eating Out > Coffee"` → `"eating_out.coffee"`), when it is
+/// one of the taxonomy's.
+pub fn from_display(taxonomy: &Taxonomy, display: &str) -> Option<String> {
+    let (primary, detailed) = display.split_once(" > ")?;
+    let part = |p: &str| p.trim().to_lowercase().split_whitespace().collect::<Vec<_>>().join("_");
+    let id = format!("{}.{}", part(primary), part(detailed));
+    taxonomy.contains(&id).then_some(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_category_displays_and_reads_back() {
+        let t = Taxonomy::builtin();
+        for id in t.detailed() {
+            let shown = display(id);
+            assert_eq!(from_display(&t, &shown).as_deref(), Some(id), "{shown}");
+        }
+        assert_eq!(display("eating_out.coffee"), "Eating Out > Coffee");
+        assert_eq!(display("bills.tv_licence"), "Bills > TV Licence");
+        assert_eq!(display("My own bucket"), "My own bucket");
+        assert_eq!(from_display(&t, "Pets > Grooming"), None);
+    }
 
     #[test]
     fn the_builtin_taxonomy_is_two_level_and_names_the_fallback() {

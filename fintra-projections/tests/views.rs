@@ -76,8 +76,9 @@ async fn imported_twin(
         plaid::transactions(body.as_bytes(), &accounts, now(), BadRecordPolicy::FailDocument)
             .unwrap()
             .records;
-    let staged =
+    let mut staged =
         stage(&Profile::default(), uuid::Uuid::from_u128(1), Source::Plaid, accounts, txns);
+    staged.categorise(&fintra_ml::Brain::builtin().unwrap(), Some(stream.as_str()), now());
     staged.approve(&repository, &stream, &meta, |_, _| {}).await.unwrap();
     let version = repository.store().stream_version(&stream).await.unwrap().get();
     let log = read_entire_log(repository.store(), 1_000, usize::try_from(version).unwrap()).await;
@@ -137,7 +138,7 @@ async fn assert_spend_view(views: &RedisViews, stream: &StreamId) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["category"] == "Groceries")
+        .find(|c| c["category"] == "Groceries > Supermarket")
         .unwrap();
     assert_eq!(
         (groceries["spend_minor"].as_i64(), groceries["change_minor"].as_i64()),

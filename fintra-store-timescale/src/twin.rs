@@ -87,7 +87,9 @@ impl TwinRollups {
                 }
                 Some(Fact::Points(points))
             }
-            ProfileEvent::TransactionAmended { transaction, .. } => Some(Fact::Reverse {
+            // A new category moves the transaction's spend point to the new category.
+            ProfileEvent::TransactionAmended { transaction, .. }
+            | ProfileEvent::TransactionCategorised { transaction, .. } => Some(Fact::Reverse {
                 source: transaction.transaction_id.clone(),
                 at: event.occurred_at,
                 then: transaction_points(&transaction, &point)?,

@@ -1,8 +1,8 @@
 //! Amendments: the provider's new version of a transaction it sent before (same id), folded so
 //! balances move by the difference.
 
-use crate::fos::UnifiedTransaction;
-use crate::{Profile, ProfileEvent, ProfileRejection};
+use crate::fos::{Enrichment, UnifiedTransaction};
+use crate::{IMPORT_EVENTS_MAX, Profile, ProfileEvent, ProfileRejection};
 
 impl Profile {
     /// `AmendTransaction`: a known, uncorrected transaction of the same account and currency;
@@ -45,7 +45,12 @@ impl Profile {
             return;
         };
         let Some(stored) = self.transactions.get_mut(&transaction.transaction_id) else { return };
+        // A person's category outlives the provider's new version of the transaction.
+        let user = stored.transaction.enrichment.take().filter(|e| e.lineage.is_user());
         stored.transaction = transaction.clone();
+        if user.is_some() {
+            stored.transaction.enrichment = user;
+        }
         let (now_posted, now_open) = (stored.is_effective_posted(), stored.is_open_pending());
         let Some(account) = self.accounts.get_mut(&transaction.account_id) else { return };
         if was_posted {
@@ -57,6 +62,53 @@ impl Profile {
             account.balance_minor = account.balance_minor.saturating_add(transaction.amount_minor);
         } else if now_open {
             account.pending_minor = account.pending_minor.saturating_add(transaction.amount_minor);
+        }
+    }
+}
+
+impl Profile {
+    /// `Categorise`: one `TransactionCategorised` per transaction whose enrichment changes.
+    pub(crate) fn decide_categorisation(
+        &self,
+        changes: &[(String, Enrichment)],
+    ) -> Result<Vec<ProfileEvent>, ProfileRejection> {
+        if changes.len() > IMPORT_EVENTS_MAX {
+            return Err(ProfileRejection::TooManyCategorisations { actual: changes.len() });
+        }
+        let mut events = Vec::new();
+        for (id, enrichment) in changes {
+            if enrichment.category.trim().is_empty() {
+                return Err(ProfileRejection::EmptyCategory { transaction_id: id.clone() });
+            }
+            let known = self
+                .transaction(id)
+                .ok_or_else(|| ProfileRejection::UnknownTransaction(id.clone()))?;
+            let old = known.transaction.enrichment.as_ref();
+            let unchanged = old.is_some_and(|o| o.same_decision(enrichment));
+            let outranked =
+                old.is_some_and(|o| o.lineage.is_user()) && !enrichment.lineage.is_user();
+            if known.corrected.is_some() || unchanged || outranked {
+                continue;
+            }
+            let transaction = UnifiedTransaction {
+                enrichment: Some(enrichment.clone()),
+                ..known.transaction.clone()
+            };
+            events.push(ProfileEvent::TransactionCategorised {
+                transaction_id: id.clone(),
+                old_category: old.map(|o| o.category.clone()),
+                new_category: enrichment.category.clone(),
+                confidence: enrichment.lineage.confidence,
+                transaction: Box::new(transaction),
+            });
+        }
+        Ok(events)
+    }
+
+    /// Sets the transaction's enrichment (only that: balances do not move).
+    pub(crate) fn fold_categorisation(&mut self, categorised: &UnifiedTransaction) {
+        if let Some(stored) = self.transactions.get_mut(&categorised.transaction_id) {
+            stored.transaction.enrichment.clone_from(&categorised.enrichment);
         }
     }
 }

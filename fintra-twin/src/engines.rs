@@ -134,10 +134,11 @@ pub fn spend_by_category(profile: &Profile, month: NaiveDate) -> BTreeMap<String
             continue;
         }
         match l1(category) {
-            "Transfers" | "Income" => {}
-            "Refunds" if tx.amount_minor > 0 => {
+            _ if is_transfer(category) => {}
+            _ if is_refund(category) && tx.amount_minor > 0 => {
                 *out.entry(category.to_owned()).or_default() -= tx.amount_minor
             }
+            "Transfers" | "Income" => {}
             _ if tx.amount_minor < 0 => {
                 *out.entry(category.to_owned()).or_default() -= tx.amount_minor
             }
@@ -146,6 +147,24 @@ pub fn spend_by_category(profile: &Profile, month: NaiveDate) -> BTreeMap<String
     }
     out
 }
+
+/// A refund lowers spending instead of counting as income: the Brain files it `Income > Refund`
+/// (earlier twins had a `Refunds` primary).
+fn is_refund(category: &str) -> bool {
+    category == REFUND || l1(category) == "Refunds"
+}
+
+/// Money moving between the person's own accounts: a transfer, or a credit-card repayment (the
+/// purchases it pays for were counted when made).
+fn is_transfer(category: &str) -> bool {
+    l1(category) == "Transfers" || category == CARD_REPAYMENT
+}
+
+/// The Brain's category of a credit-card repayment.
+const CARD_REPAYMENT: &str = "Loans > Credit Card";
+
+/// The Brain's category of money back from a merchant.
+const REFUND: &str = "Income > Refund";
 
 /// HEALTHY, WATCH or AT_RISK (the Unified 360 `cash_flow.status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,8 +207,10 @@ pub struct CashflowReport {
     pub status: CashflowStatus,
 }
 
+/// Primary categories of essential spending (`Utilities` and `Insurance` are earlier twins'
+/// names; the Brain files them under `Bills` and with what they insure).
 const ESSENTIAL: &[&str] =
-    &["Housing", "Utilities", "Groceries", "Transport", "Insurance", "Loans"];
+    &["Housing", "Bills", "Utilities", "Groceries", "Transport", "Insurance", "Loans"];
 
 /// Transactions that count as the person's own income and spending: posted, uncorrected, in the
 /// base currency, on current, savings or credit-card accounts.
@@ -210,7 +231,7 @@ fn spending_view(profile: &Profile, currency: Asset) -> Vec<(&TwinTransaction, &
                 .transaction
                 .enrichment
                 .as_ref()
-                .map_or("General > Other", |e| e.category.as_str());
+                .map_or(crate::connect::UNCATEGORISED_OUT, |e| e.category.as_str());
             (t, category)
         })
         .collect()
@@ -296,7 +317,7 @@ fn occurrences_by_payee(
 ) -> BTreeMap<(String, FlowType), Vec<Occurrence>> {
     let mut groups: BTreeMap<(String, FlowType), Vec<Occurrence>> = BTreeMap::new();
     for (t, category) in spending_view(profile, currency) {
-        if matches!(l1(category), "Transfers" | "Refunds") {
+        if is_transfer(category) || is_refund(category) {
             continue;
         }
         let tx = &t.transaction;
@@ -422,9 +443,9 @@ pub fn cashflow(profile: &Profile, today: NaiveDate) -> CashflowReport {
             let top = l1(category);
             let amount = tx.amount_minor;
             match top {
-                "Transfers" => {}
+                _ if is_transfer(category) => {}
+                _ if is_refund(category) && amount > 0 => spend -= amount,
                 "Income" if amount > 0 => income += amount,
-                "Refunds" if amount > 0 => spend -= amount,
                 _ if amount < 0 => {
                     spend -= amount;
                     if ESSENTIAL.contains(&top) {
@@ -529,8 +550,9 @@ pub fn solvency_score(
                 && profile
                     .account(&t.transaction.account_id)
                     .is_some_and(|a| a.account.account_type == AccountType::Checking);
-            let gambling =
-                t.transaction.enrichment.as_ref().is_some_and(|e| e.category == "Gambling");
+            let gambling = t.transaction.enrichment.as_ref().is_some_and(|e| {
+                e.category == "Entertainment > Gambling" || e.category_l1() == "Gambling"
+            });
             overdrawn || gambling
         })
         .count();

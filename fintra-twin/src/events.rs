@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::profile::{AccountAnchor, IMPORT_EVENTS_MAX, IMPORT_TRANSACTIONS_MAX, ProfileInfo};
-use crate::fos::{ManualAsset, Source, UnifiedAccount, UnifiedTransaction};
+use crate::fos::{Confidence, Enrichment, ManualAsset, Source, UnifiedAccount, UnifiedTransaction};
 use fintra_core::{Asset, DomainEvent};
 
 /// What callers ask the twin to do.
@@ -44,6 +44,15 @@ pub enum ProfileCommand {
         transaction: Box<UnifiedTransaction>,
         /// Why (e.g. "modified by Plaid transactions/sync").
         reason: String,
+    },
+    /// Sets transactions' merchant and category (the Brain's refinery, or a person's correction
+    /// with lineage source [`USER_SOURCE`](crate::fos::USER_SOURCE)). Records one
+    /// `TransactionCategorised` per transaction whose enrichment changes; a transaction already
+    /// so categorised, one corrected away, or one a person categorised (when this is not a
+    /// person's) is left as it is. At most [`IMPORT_EVENTS_MAX`] per command.
+    Categorise {
+        /// (transaction id, its new enrichment).
+        changes: Vec<(String, Enrichment)>,
     },
     /// Removes a transaction from the derived state with a compensating event; history keeps
     /// both.
@@ -92,6 +101,20 @@ pub enum ProfileEvent {
         /// Why.
         reason: String,
     },
+    /// `TransactionCategorised` (spec §3): a transaction's merchant and category changed,
+    /// effective on its booking date.
+    TransactionCategorised {
+        /// The transaction.
+        transaction_id: String,
+        /// Its category before (`None` when it had none).
+        old_category: Option<String>,
+        /// Its category now (`enrichment.category`).
+        new_category: String,
+        /// The setter's confidence (`enrichment.lineage.confidence`).
+        confidence: Option<Confidence>,
+        /// The transaction as it now stands: its `enrichment` is the new one, with lineage.
+        transaction: Box<UnifiedTransaction>,
+    },
     /// A compensating correction (spec §4.15), effective on the corrected transaction's date.
     TransactionCorrected {
         /// The transaction.
@@ -116,6 +139,7 @@ impl DomainEvent for ProfileEvent {
             Self::ManualAssetValued(_) => "ManualAssetValued",
             Self::TransactionCorrected { .. } => "TransactionCorrected",
             Self::TransactionAmended { .. } => "TransactionAmended",
+            Self::TransactionCategorised { .. } => "TransactionCategorised",
         }
     }
 
@@ -126,6 +150,7 @@ impl DomainEvent for ProfileEvent {
             Self::TransactionsImported { date, .. } | Self::TransactionCorrected { date, .. } => {
                 midnight(*date)
             }
+            Self::TransactionCategorised { transaction, .. } => midnight(transaction.date),
             Self::ManualAssetValued(asset) => midnight(asset.valuation_date),
             Self::TransactionAmended { transaction, .. } => midnight(transaction.date),
         })
@@ -179,6 +204,18 @@ pub enum ProfileRejection {
     /// No such transaction.
     #[error("unknown transaction {0}")]
     UnknownTransaction(String),
+    /// More categorisations in one command than one append holds.
+    #[error("{actual} categorisations in one command; at most {IMPORT_EVENTS_MAX}")]
+    TooManyCategorisations {
+        /// How many.
+        actual: usize,
+    },
+    /// A category must name at least a primary category.
+    #[error("transaction {transaction_id}: the category is empty")]
+    EmptyCategory {
+        /// The transaction.
+        transaction_id: String,
+    },
     /// The transaction was already corrected.
     #[error("transaction {0} is already corrected")]
     AlreadyCorrected(String),

@@ -169,13 +169,90 @@ pub enum Recurrence {
     Subscription,
 }
 
-/// Who set an enriched field (lineage, spec §4.21).
+/// Who set an enriched field (lineage, spec §2.8 and §4.21): the read models show it as `_meta`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lineage {
-    /// `PROVIDER` (the source's own field), `RULES_V1` (fintra's rules), `USER`, or a model name.
+    /// `PROVIDER` (the source's own field), `FINTRA_BASIC` (Connect's direction default),
+    /// `USER` (a person's correction), or the Brain's layer and version
+    /// (`BRAIN:merchant_truth`).
     pub source: String,
     /// When it was set.
     pub updated_at: DateTime<Utc>,
+    /// How sure the setter was, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Confidence>,
+    /// The version of the model or rule set that decided (`cascade-1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The catalogue merchant the setter resolved, when it resolved one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_id: Option<String>,
+}
+
+impl Lineage {
+    /// Lineage of `source` at `updated_at`, with no confidence, version or merchant id.
+    pub fn new(source: impl Into<String>, updated_at: DateTime<Utc>) -> Self {
+        Self {
+            source: source.into(),
+            updated_at,
+            confidence: None,
+            version: None,
+            merchant_id: None,
+        }
+    }
+
+    /// True when a person set the field (a user's correction outranks every automatic one).
+    pub fn is_user(&self) -> bool {
+        self.source == USER_SOURCE
+    }
+}
+
+/// The lineage source of a person's own correction.
+pub const USER_SOURCE: &str = "USER";
+
+/// A confidence in `[0, 1]`, kept exactly in basis points (so events compare and hash exactly)
+/// and written as a decimal (`0.9512`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Confidence(u16);
+
+impl Confidence {
+    /// Certain.
+    pub const CERTAIN: Self = Self(10_000);
+
+    /// `value` rounded to basis points; out-of-range values are clamped and NaN is 0.
+    pub fn new(value: f64) -> Self {
+        let clamped = if value.is_nan() { 0.0 } else { value.clamp(0.0, 1.0) };
+        // In [0, 10_000] after the clamp: the cast cannot truncate or change sign.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let bp = (clamped * 10_000.0).round() as u16;
+        Self(bp)
+    }
+
+    /// The value in `[0, 1]`.
+    pub fn value(self) -> f64 {
+        f64::from(self.0) / 10_000.0
+    }
+
+    /// Basis points, 0–10,000.
+    pub fn basis_points(self) -> u16 {
+        self.0
+    }
+}
+
+impl Serialize for Confidence {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.value())
+    }
+}
+
+impl<'de> Deserialize<'de> for Confidence {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = f64::deserialize(deserializer)?;
+        if !(0.0..=1.0).contains(&value) {
+            return Err(serde::de::Error::custom(format!("confidence {value} is outside [0, 1]")));
+        }
+        Ok(Self::new(value))
+    }
 }
 
 /// Cleaned merchant, category and recurrence (spec §2.4).
@@ -196,6 +273,17 @@ impl Enrichment {
     /// The top category level (`category_l1`).
     pub fn category_l1(&self) -> &str {
         self.category.split(" > ").next().unwrap_or(&self.category)
+    }
+
+    /// True when `other` says the same merchant and category from the same source and version
+    /// (when it was set aside): recategorising to it would change nothing.
+    pub fn same_decision(&self, other: &Self) -> bool {
+        self.merchant_name == other.merchant_name
+            && self.category == other.category
+            && self.lineage.source == other.lineage.source
+            && self.lineage.version == other.lineage.version
+            && self.lineage.merchant_id == other.lineage.merchant_id
+            && self.lineage.confidence == other.lineage.confidence
     }
 }
 

@@ -392,6 +392,7 @@ impl Aggregate for Profile {
             ProfileCommand::AmendTransaction { transaction, reason } => {
                 self.decide_amendment(transaction, reason)
             }
+            ProfileCommand::Categorise { changes } => self.decide_categorisation(changes),
             ProfileCommand::CorrectTransaction { transaction_id, reason } => {
                 if reason.trim().is_empty() {
                     return Err(ProfileRejection::ReasonRequired);
@@ -444,6 +445,9 @@ impl Aggregate for Profile {
             }
             ProfileEvent::TransactionAmended { transaction, .. } => {
                 self.fold_amendment(transaction);
+            }
+            ProfileEvent::TransactionCategorised { transaction, .. } => {
+                self.fold_categorisation(transaction);
             }
             ProfileEvent::TransactionCorrected { transaction_id, reason, .. } => {
                 let Some(t) = self.transactions.get_mut(transaction_id) else { return };

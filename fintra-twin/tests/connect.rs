@@ -99,8 +99,10 @@ fn plaid_transactions_are_signed_negative_for_outflows_and_link_pending() {
     assert_eq!(txns[3].pending_transaction_id.as_deref(), Some("plaid:p3"));
     assert_eq!(txns[0].provider_transaction_id, "t1");
     let enrichment = txns[0].enrichment.as_ref().unwrap();
+    // Connect alone cleans the name and files by direction; the Brain (fintra-ml) categorises.
     assert_eq!(enrichment.merchant_name.as_deref(), Some("Starbucks"));
-    assert_eq!(enrichment.lineage.source, "RULES_V1");
+    assert_eq!(enrichment.lineage.source, fintra_twin::connect::BASIC_LINEAGE);
+    assert_eq!(enrichment.category, fintra_twin::connect::UNCATEGORISED_OUT);
 }
 
 fn plaid_error(doc: &str) -> ConnectError {
@@ -189,7 +191,14 @@ fn both_generic_csv_layouts_read_their_rows() {
     let txns = import.transactions.records;
     assert_eq!(import.account.balance_minor, Some(97_690), "newest row's running balance");
     assert_eq!(txns[0].amount_minor, -2_310);
-    assert_eq!(txns[0].enrichment.as_ref().unwrap().category, "Groceries");
+    assert_eq!(
+        txns[0].enrichment.as_ref().unwrap().category,
+        fintra_twin::connect::UNCATEGORISED_OUT
+    );
+    assert_eq!(
+        txns[1].enrichment.as_ref().unwrap().category,
+        fintra_twin::connect::UNCATEGORISED_IN
+    );
     let out_in = "Transaction Date;Transaction Description;Money Out;Money In;Balance\n2024-01-01;RENT ;850.00;;150.00\n2024-01-03;REFUND SHOP;;20.00;170.00\n";
     let import = csv(out_in, &CsvMapping::money_in_out_preset());
     let txns = &import.transactions.records;

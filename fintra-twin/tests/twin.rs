@@ -11,10 +11,10 @@ use fintra_core::testing::AggregateSpec;
 use fintra_core::{
     Asset, EventMetadata, EventStore, InMemoryEventStore, ManualClock, Repository, StreamId,
 };
-use fintra_twin::connect::categorise;
+use fintra_twin::connect::{BasicCategoriser, CategoriseRequest, Categoriser};
 use fintra_twin::fos::{
-    AccountType, FlowType, Frequency, ManualAsset, Source, TransactionStatus, UnifiedAccount,
-    UnifiedTransaction,
+    AccountType, Enrichment, FlowType, Frequency, Lineage, ManualAsset, Source, TransactionStatus,
+    UnifiedAccount, UnifiedTransaction,
 };
 use fintra_twin::{
     self, CashflowStatus, Profile, ProfileCommand, ProfileEvent, ProfileRejection, WhatIf,
@@ -40,6 +40,39 @@ fn account(id: &str, account_type: AccountType, balance_minor: i128) -> UnifiedA
     }
 }
 
+/// The categories these engine tests need, set by hand as the Brain would set them (the
+/// Brain's own accuracy is tested in fintra-ml); anything else gets Connect's basic default.
+fn enrichment(description: &str, amount_minor: i128) -> Enrichment {
+    let category = match description {
+        "ACME SALARY" => Some("Income > Salary"),
+        "RENT OCEAN LTD" => Some("Housing > Rent"),
+        "NETFLIX.COM" => Some("Subscriptions > Video"),
+        "TESCO STORES 3021" => Some("Groceries > Supermarket"),
+        "CINEMA CITY" => Some("Entertainment > Cinema Theatre"),
+        "CREDIT CARD PAYMENT" | "PAYMENT THANK YOU" => Some("Loans > Credit Card"),
+        "PUREGYM" => Some("Health > Fitness"),
+        "BET365 LTD" => Some("Entertainment > Gambling"),
+        "CASH WITHDRAWAL" => Some("Cash > Withdrawal"),
+        _ => None,
+    };
+    let basic = BasicCategoriser.categorise(&CategoriseRequest {
+        profile: None,
+        description,
+        amount_minor,
+        provider_merchant: None,
+        provider_category: None,
+        now: chrono::DateTime::UNIX_EPOCH,
+    });
+    match category {
+        Some(category) => Enrichment {
+            category: category.to_owned(),
+            lineage: Lineage::new("TEST", chrono::DateTime::UNIX_EPOCH),
+            ..basic
+        },
+        None => basic,
+    }
+}
+
 fn txn(
     id: &str,
     account: &str,
@@ -58,7 +91,7 @@ fn txn(
         date,
         description: description.into(),
         balance_after_minor: None,
-        enrichment: Some(categorise(description, amount_minor, None, chrono::DateTime::UNIX_EPOCH)),
+        enrichment: Some(enrichment(description, amount_minor)),
         provider_category: None,
         original: None,
     }
@@ -461,6 +494,93 @@ async fn the_balance_sheet_on_a_day_equals_time_travel_to_that_day() {
     }
     let spend = fintra_twin::spend_by_category(&now, d(2024, 3, 1));
     assert_eq!(spend["Housing > Rent"], 1_500_00);
-    assert_eq!(spend["Groceries"], 150_00);
-    assert!(!spend.contains_key("General > Other"), "the corrected cinema visit is gone");
+    assert_eq!(spend["Groceries > Supermarket"], 150_00);
+    assert!(
+        !spend.contains_key("Entertainment > Cinema Theatre"),
+        "the corrected cinema visit is gone"
+    );
+}
+
+/// An automatic categorisation with a given category, source and confidence.
+fn categorised(category: &str, source: &str) -> Enrichment {
+    let mut lineage = Lineage::new(source, chrono::DateTime::UNIX_EPOCH);
+    lineage.confidence = Some(fintra_twin::fos::Confidence::new(0.9));
+    Enrichment {
+        merchant_name: Some("Tesco".into()),
+        category: category.into(),
+        recurrence: None,
+        lineage,
+    }
+}
+
+#[tokio::test]
+async fn categorisations_are_recorded_once_and_a_persons_choice_outranks_the_brain() {
+    let twin = Twin::new(d(2024, 7, 1)).await;
+    let (accounts, txns) = household();
+    twin.import(accounts, txns).await;
+    let id = "csv:gro1a".to_owned();
+    let brain = categorised("Groceries > Supermarket", "BRAIN:merchant_truth");
+    let command = ProfileCommand::Categorise { changes: vec![(id.clone(), brain.clone())] };
+    let profile = twin.profile().await;
+    let ctx_now = Utc.from_utc_datetime(&d(2024, 7, 1).and_hms_opt(12, 0, 0).unwrap());
+    let ids = fintra_core::SequentialIdGenerator::default();
+    let ctx = fintra_core::DecideContext::new(ctx_now, &ids);
+    let events = fintra_core::Aggregate::decide(&profile, &command, &ctx).unwrap();
+    let [ProfileEvent::TransactionCategorised { old_category, new_category, confidence, .. }] =
+        events.as_slice()
+    else {
+        panic!("one TransactionCategorised expected, got {events:?}")
+    };
+    assert_eq!(old_category.as_deref(), Some("Groceries > Supermarket"));
+    assert_eq!(new_category, "Groceries > Supermarket");
+    assert_eq!(confidence.map(|c| c.basis_points()), Some(9_000));
+    twin.run(command.clone()).await;
+    let after = twin.profile().await;
+    assert_eq!(
+        after.transaction(&id).unwrap().transaction.enrichment.as_ref(),
+        Some(&brain),
+        "the twin holds the new enrichment"
+    );
+    let again = fintra_core::Aggregate::decide(&after, &command, &ctx).unwrap();
+    assert!(again.is_empty(), "the same categorisation twice records nothing: {again:?}");
+
+    // A person's correction wins, and the Brain cannot undo it, nor a provider's amendment.
+    let user = categorised("Shopping > Other", fintra_twin::fos::USER_SOURCE);
+    twin.run(ProfileCommand::Categorise { changes: vec![(id.clone(), user.clone())] }).await;
+    let brain_again = categorised("Groceries > Convenience", "BRAIN:merchant_truth");
+    let profile = twin.profile().await;
+    let ignored = fintra_core::Aggregate::decide(
+        &profile,
+        &ProfileCommand::Categorise { changes: vec![(id.clone(), brain_again)] },
+        &ctx,
+    )
+    .unwrap();
+    assert!(ignored.is_empty(), "the Brain does not overwrite a person's category");
+    let mut amended = profile.transaction(&id).unwrap().transaction.clone();
+    amended.description = "TESCO STORES 3021 LONDON".into();
+    amended.enrichment = Some(enrichment("TESCO STORES 3021", -100_00));
+    twin.run(ProfileCommand::AmendTransaction {
+        transaction: Box::new(amended),
+        reason: "modified by the provider".into(),
+    })
+    .await;
+    let kept = twin.profile().await;
+    assert_eq!(kept.transaction(&id).unwrap().transaction.enrichment.as_ref(), Some(&user));
+    let spend = fintra_twin::spend_by_category(&kept, d(2024, 1, 1));
+    assert_eq!(spend["Shopping > Other"], 100_00, "the engines read the new category");
+
+    // Unknown ids and empty categories are refused; the whole command records nothing.
+    let refused = fintra_core::Aggregate::decide(
+        &kept,
+        &ProfileCommand::Categorise { changes: vec![("csv:nope".into(), user.clone())] },
+        &ctx,
+    );
+    assert_eq!(refused, Err(ProfileRejection::UnknownTransaction("csv:nope".into())));
+    let empty = categorised(" ", "BRAIN:keywords");
+    let refused = fintra_core::Aggregate::decide(
+        &kept,
+        &ProfileCommand::Categorise { changes: vec![(id.clone(), empty)] },
+        &ctx,
+    );
+    assert_eq!(refused, Err(ProfileRejection::EmptyCategory { transaction_id: id }));
 }

@@ -1,55 +1,142 @@
-//! Rule-based merchant cleaning and categorisation (lineage `RULES_V1`).
+//! Categorisation at the border. Connect asks a [`Categoriser`] for each transaction's merchant
+//! and category; fintra-ml's cascade (the Brain) is the one to plug in. Without it,
+//! [`BasicCategoriser`] keeps the provider's merchant name (or the cleaned description) and
+//! decides the category by direction alone — it knows no merchant and guesses nothing.
 //!
-//! A deterministic first stage of the spec's categorisation cascade (§4.7): known merchant
-//! patterns map to a clean name and a category; anything else gets a cleaned-up description and
-//! a default category by direction. The rules are a table, so they are easy to read and extend.
+//! Categories are written `Primary > Detailed` in the Brain's taxonomy (`docs/brain.md`): the
+//! twin's engines read the primary (`Income`, `Transfers`, `Housing`, …).
 
 use chrono::{DateTime, Utc};
 
-use crate::fos::{Enrichment, Lineage};
+use crate::fos::{Enrichment, Lineage, ProviderCategory, UnifiedTransaction};
 
-/// The lineage tag of fields these rules set.
-pub const RULES_LINEAGE: &str = "RULES_V1";
+/// Lineage source of [`BasicCategoriser`]'s fields.
+pub const BASIC_LINEAGE: &str = "FINTRA_BASIC";
+/// Lineage source of a field the provider set (its own cleaned merchant name).
+pub const PROVIDER_LINEAGE: &str = "PROVIDER";
+/// What [`BasicCategoriser`] files money out under.
+pub const UNCATEGORISED_OUT: &str = "Other > Uncategorised";
+/// What [`BasicCategoriser`] files money in under.
+pub const UNCATEGORISED_IN: &str = "Income > Other";
 
-/// (patterns any of which the upper-cased description contains, merchant, category).
-const RULES: &[(&[&str], Option<&str>, &str)] = &[
-    (&["STARBUCKS", "STBKS"], Some("Starbucks"), "Food & Drink > Coffee"),
-    (&["PRET A MANGER", "PRET "], Some("Pret A Manger"), "Food & Drink > Coffee"),
-    (&["DELIVEROO"], Some("Deliveroo"), "Food & Drink > Takeaway"),
-    (&["AMZN MKTPL", "AMAZON", "AMZN"], Some("Amazon"), "Shopping"),
-    (&["SHELL"], Some("Shell Oil"), "Transport > Fuel"),
-    (&["UBER * TRIP", "UBER TRIP", "UBER *"], Some("Uber"), "Transport > Taxi"),
-    (&["TFL TRAVEL", "TFL.GOV", "TRAINLINE"], Some("TfL"), "Transport > Public Transport"),
-    (&["TESCO"], Some("Tesco"), "Groceries"),
-    (&["SAINSBURY"], Some("Sainsbury's"), "Groceries"),
-    (&["LIDL"], Some("Lidl"), "Groceries"),
-    (&["NETFLIX"], Some("Netflix"), "Subscriptions > Streaming"),
-    (&["SPOTIFY"], Some("Spotify"), "Subscriptions > Streaming"),
-    (&["PUREGYM"], Some("PureGym"), "Health > Fitness"),
-    (&["SALARY", "PAYROLL"], None, "Income > Salary"),
-    (&["DIVIDEND"], None, "Income > Dividends"),
-    (&["INTEREST EARNED", "INTEREST PAID TO YOU"], None, "Income > Interest"),
-    (&["RENT "], None, "Housing > Rent"),
-    (&["COUNCIL TAX"], None, "Utilities > Council Tax"),
-    (&["BRITISH GAS", "OCTOPUS ENERGY", "EDF ENERGY"], None, "Utilities > Energy"),
-    (&["THAMES WATER"], Some("Thames Water"), "Utilities > Water"),
-    (&["VODAFONE", "EE LIMITED"], None, "Utilities > Phone"),
-    (&["INSURANCE"], None, "Insurance"),
-    (&["LOAN REPAYMENT", "LOAN PAYMENT"], None, "Loans > Repayment"),
-    (&["PAYMENT THANK YOU", "CREDIT CARD PAYMENT"], None, "Transfers > Credit Card Payment"),
-    (
-        &["TRANSFER TO SAVINGS", "TRANSFER FROM CURRENT", "INTERNAL TRANSFER"],
-        None,
-        "Transfers > Internal",
-    ),
-    (&["REFUND"], None, "Refunds"),
-    (&["OVERDRAFT FEE", "LATE FEE", "ANNUAL FEE", "FOREIGN FEE"], None, "Fees & Interest"),
-    (&["INTEREST CHARGE"], None, "Fees & Interest"),
-    (&["BET365", "PADDY POWER", "WILLIAM HILL"], None, "Gambling"),
-];
+/// One transaction to categorise, as Connect knows it.
+#[derive(Clone, Copy, Debug)]
+pub struct CategoriseRequest<'a> {
+    /// The profile it belongs to, when known (user rules are per profile).
+    pub profile: Option<&'a str>,
+    /// The raw description.
+    pub description: &'a str,
+    /// Signed minor units: negative is money out.
+    pub amount_minor: i128,
+    /// The provider's own cleaned merchant name (Plaid `merchant_name`).
+    pub provider_merchant: Option<&'a str>,
+    /// The provider's own category.
+    pub provider_category: Option<&'a ProviderCategory>,
+    /// When the categorisation runs (stamped on the lineage).
+    pub now: DateTime<Utc>,
+}
 
-/// Cleans a raw description into a merchant name: drops processor prefixes (`SQ *`, `PAYPAL *`),
-/// store numbers (`#1123`, trailing digits) and region codes, and title-cases the rest.
+impl<'a> CategoriseRequest<'a> {
+    /// The request for a transaction already normalised: a merchant name whose lineage is
+    /// [`PROVIDER_LINEAGE`] is passed on as the provider's.
+    pub fn for_transaction(
+        transaction: &'a UnifiedTransaction,
+        profile: Option<&'a str>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let provider_merchant = transaction
+            .enrichment
+            .as_ref()
+            .filter(|e| e.lineage.source == PROVIDER_LINEAGE)
+            .and_then(|e| e.merchant_name.as_deref());
+        Self {
+            profile,
+            description: &transaction.description,
+            amount_minor: transaction.amount_minor,
+            provider_merchant,
+            provider_category: transaction.provider_category.as_ref(),
+            now,
+        }
+    }
+}
+
+/// Decides a transaction's merchant and category. Implementations never fail: what they do not
+/// recognise gets an "uncategorised" answer with a low confidence.
+pub trait Categoriser: Send + Sync {
+    /// The enrichment for `request`.
+    fn categorise(&self, request: &CategoriseRequest<'_>) -> Enrichment;
+}
+
+/// The categoriser without a Brain: merchant from the provider or the cleaned description,
+/// category [`UNCATEGORISED_OUT`] or [`UNCATEGORISED_IN`] by direction.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BasicCategoriser;
+
+impl Categoriser for BasicCategoriser {
+    fn categorise(&self, r: &CategoriseRequest<'_>) -> Enrichment {
+        let category = if r.amount_minor < 0 { UNCATEGORISED_OUT } else { UNCATEGORISED_IN };
+        let (merchant, source) = match r.provider_merchant.filter(|m| !m.trim().is_empty()) {
+            Some(m) => (Some(m.trim().to_owned()), PROVIDER_LINEAGE),
+            None => {
+                let cleaned = clean_merchant(r.description);
+                ((!cleaned.is_empty()).then_some(cleaned), BASIC_LINEAGE)
+            }
+        };
+        Enrichment {
+            merchant_name: merchant,
+            category: category.to_owned(),
+            recurrence: None,
+            lineage: Lineage::new(source, r.now),
+        }
+    }
+}
+
+/// Connect's normalisers' first pass ([`BasicCategoriser`]); [`categorise_with`] replaces it
+/// with a real categoriser's answer.
+pub(crate) fn categorise(
+    description: &str,
+    amount_minor: i128,
+    provider_merchant: Option<&str>,
+    now: DateTime<Utc>,
+) -> Enrichment {
+    BasicCategoriser.categorise(&CategoriseRequest {
+        profile: None,
+        description,
+        amount_minor,
+        provider_merchant,
+        provider_category: None,
+        now,
+    })
+}
+
+/// Categorises every transaction with `categoriser`, for `profile`: a transaction a person has
+/// categorised ([`Lineage::is_user`]) keeps its enrichment; any other's is replaced. Returns
+/// how many changed.
+pub fn categorise_with(
+    transactions: &mut [UnifiedTransaction],
+    categoriser: &dyn Categoriser,
+    profile: Option<&str>,
+    now: DateTime<Utc>,
+) -> usize {
+    let mut changed = 0;
+    for t in transactions.iter_mut() {
+        if t.enrichment.as_ref().is_some_and(|e| e.lineage.is_user()) {
+            continue;
+        }
+        let enrichment =
+            categoriser.categorise(&CategoriseRequest::for_transaction(t, profile, now));
+        if t.enrichment.as_ref().is_none_or(|old| !old.same_decision(&enrichment)) {
+            changed += 1;
+        }
+        // The provider's merchant name stays the provider's when the categoriser found none.
+        t.enrichment = Some(enrichment);
+    }
+    changed
+}
+
+/// Cleans a raw description into a display name: drops processor prefixes (`SQ *`,
+/// `PAYPAL *`), store numbers (`#1123`, all-digit words) and a trailing two-letter region code,
+/// and title-cases the rest. An empty or all-noise description gives an empty name.
 pub fn clean_merchant(description: &str) -> String {
     let mut text = description.trim().to_uppercase();
     for prefix in ["SQ *", "SQ*", "PAYPAL *", "PP*", "CRV*", "SP * ", "SP *"] {
@@ -67,7 +154,7 @@ pub fn clean_merchant(description: &str) -> String {
         Some((last, rest)) if !rest.is_empty() && last.len() == 2 => rest.to_vec(),
         _ => words,
     };
-    let cleaned: Vec<String> = words
+    words
         .iter()
         .map(|w| {
             let mut chars = w.chars();
@@ -76,93 +163,82 @@ pub fn clean_merchant(description: &str) -> String {
                 None => String::new(),
             }
         })
-        .collect();
-    if cleaned.is_empty() { description.trim().to_owned() } else { cleaned.join(" ") }
-}
-
-/// Merchant and category for a transaction description and signed amount.
-/// `provider_merchant` (a provider's own cleaned name) is used when no rule matches.
-pub fn categorise(
-    description: &str,
-    amount_minor: i128,
-    provider_merchant: Option<&str>,
-    now: DateTime<Utc>,
-) -> Enrichment {
-    let upper = description.to_uppercase();
-    let rule = RULES.iter().find(|(patterns, _, _)| patterns.iter().any(|p| upper.contains(p)));
-    let refund = amount_minor > 0 && upper.contains("REFUND");
-    let (merchant, category, source) = match rule {
-        Some((_, merchant, _)) if refund => (
-            merchant.map(str::to_owned).or_else(|| Some(clean_merchant(description))),
-            "Refunds".to_owned(),
-            RULES_LINEAGE,
-        ),
-        Some((_, merchant, category)) => (
-            merchant.map(str::to_owned).or_else(|| Some(clean_merchant(description))),
-            (*category).to_owned(),
-            RULES_LINEAGE,
-        ),
-        None => {
-            let category = if amount_minor < 0 { "General > Other" } else { "Income > Other" };
-            match provider_merchant.filter(|m| !m.trim().is_empty()) {
-                Some(m) => (Some(m.trim().to_owned()), category.to_owned(), "PROVIDER"),
-                None => (Some(clean_merchant(description)), category.to_owned(), RULES_LINEAGE),
-            }
-        }
-    };
-    Enrichment {
-        merchant_name: merchant,
-        category,
-        recurrence: None,
-        lineage: Lineage { source: source.to_owned(), updated_at: now },
-    }
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn merchant(description: &str) -> Option<String> {
-        categorise(description, -100, None, DateTime::UNIX_EPOCH).merchant_name
+    fn basic(description: &str, amount_minor: i128, provider: Option<&str>) -> Enrichment {
+        categorise(description, amount_minor, provider, DateTime::UNIX_EPOCH)
     }
 
     #[test]
-    fn the_spec_merchant_examples_normalise() {
-        for raw in ["STARBUCKS #112", "STBKS COFFEE", "SQ *STARBUCKS #1123"] {
-            assert_eq!(merchant(raw).as_deref(), Some("Starbucks"), "{raw}");
-        }
-        for raw in ["AMZN MKTPL WA", "AMZN MKTPL PAYMENTS WA"] {
-            let e = categorise(raw, -100, None, DateTime::UNIX_EPOCH);
-            assert_eq!(
-                (e.merchant_name.as_deref(), e.category.as_str()),
-                (Some("Amazon"), "Shopping")
-            );
-        }
-        let shell = categorise("SHELL 5532", -100, None, DateTime::UNIX_EPOCH);
-        assert_eq!(shell.merchant_name.as_deref(), Some("Shell Oil"));
-        assert_eq!(shell.category, "Transport > Fuel");
-        assert_eq!(shell.category_l1(), "Transport");
-        assert_eq!(merchant("UBER * TRIP").as_deref(), Some("Uber"));
-    }
-
-    #[test]
-    fn a_refund_keeps_its_merchant() {
-        let refund = categorise("AMZN MKTPL WA REFUND", 1999, None, DateTime::UNIX_EPOCH);
-        assert_eq!(
-            (refund.merchant_name.as_deref(), refund.category.as_str()),
-            (Some("Amazon"), "Refunds")
-        );
-    }
-
-    #[test]
-    fn unknown_merchants_are_cleaned_and_defaulted_by_direction() {
+    fn descriptions_are_cleaned_into_names() {
         assert_eq!(clean_merchant("SQ *BLUE BOTTLE #44 CA"), "Blue Bottle");
-        let out = categorise("CORNER SHOP 1234", -500, None, DateTime::UNIX_EPOCH);
-        assert_eq!(out.category, "General > Other");
-        let income = categorise("ACME LTD", 500, Some("Acme"), DateTime::UNIX_EPOCH);
+        assert_eq!(clean_merchant("STARBUCKS #112"), "Starbucks");
+        assert_eq!(clean_merchant("AMZN MKTPL WA"), "Amzn Mktpl");
+        assert_eq!(clean_merchant("  1234 5678 "), "");
+        assert_eq!(clean_merchant(""), "");
+    }
+
+    #[test]
+    fn the_basic_categoriser_goes_by_direction_and_guesses_no_merchant_category() {
+        // "CURRENT " contains "RENT ": substring rules filed this as rent. No rule runs here.
+        let transfer = basic("TRANSFER FROM CURRENT ACCT", -500, None);
+        assert_eq!(transfer.category, UNCATEGORISED_OUT);
+        assert_eq!(transfer.lineage.source, BASIC_LINEAGE);
+        let income = basic("ACME LTD", 500, Some("Acme"));
         assert_eq!(
             (income.category.as_str(), income.lineage.source.as_str()),
-            ("Income > Other", "PROVIDER")
+            (UNCATEGORISED_IN, PROVIDER_LINEAGE)
+        );
+        assert_eq!(income.merchant_name.as_deref(), Some("Acme"));
+        assert_eq!(basic("", -1, None).merchant_name, None);
+    }
+
+    struct Fixed;
+    impl Categoriser for Fixed {
+        fn categorise(&self, r: &CategoriseRequest<'_>) -> Enrichment {
+            Enrichment {
+                merchant_name: r.provider_merchant.map(str::to_owned),
+                category: "Groceries > Supermarket".to_owned(),
+                recurrence: None,
+                lineage: Lineage::new("TEST", r.now),
+            }
+        }
+    }
+
+    #[test]
+    fn categorise_with_passes_the_provider_merchant_on_and_keeps_a_users_choice() {
+        let tx = |id: &str, enrichment: Enrichment| UnifiedTransaction {
+            transaction_id: id.to_owned(),
+            account_id: "a".to_owned(),
+            provider_transaction_id: id.to_owned(),
+            pending_transaction_id: None,
+            amount_minor: -100,
+            currency: fintra_core::Asset::iso("GBP").unwrap(),
+            status: crate::fos::TransactionStatus::Posted,
+            date: chrono::NaiveDate::MIN,
+            description: "TESCO STORES 3297".to_owned(),
+            balance_after_minor: None,
+            enrichment: Some(enrichment),
+            provider_category: None,
+            original: None,
+        };
+        let mut user = basic("TESCO STORES 3297", -100, None);
+        user.category = "Shopping > Other".to_owned();
+        user.lineage = Lineage::new(crate::fos::USER_SOURCE, DateTime::UNIX_EPOCH);
+        let mut txs = vec![tx("p", basic("TESCO STORES 3297", -100, Some("Tesco"))), tx("u", user)];
+        assert_eq!(categorise_with(&mut txs, &Fixed, None, DateTime::UNIX_EPOCH), 1);
+        let first =
+            txs[0].enrichment.as_ref().map(|e| (e.category.as_str(), e.merchant_name.as_deref()));
+        assert_eq!(first, Some(("Groceries > Supermarket", Some("Tesco"))));
+        assert_eq!(
+            txs[1].enrichment.as_ref().map(|e| e.category.as_str()),
+            Some("Shopping > Other")
         );
     }
 }

@@ -20,7 +20,11 @@ mod staging;
 pub mod yapily;
 
 pub use changes::{ChangesReport, StagedChanges, StagedSync, stage_sync};
-pub use enrich::{RULES_LINEAGE, categorise, clean_merchant};
+pub(crate) use enrich::categorise;
+pub use enrich::{
+    BASIC_LINEAGE, BasicCategoriser, CategoriseRequest, Categoriser, PROVIDER_LINEAGE,
+    UNCATEGORISED_IN, UNCATEGORISED_OUT, categorise_with, clean_merchant,
+};
 pub use report::{BadRecordPolicy, Normalised, QUARANTINE_BYTES_MAX, RejectedRecord};
 pub use router::{HealthStats, Provider, ProviderError, ProviderRouter};
 pub use staging::{ImportReceipt, StageReport, StagedImport, stage};

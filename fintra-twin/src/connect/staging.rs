@@ -131,6 +131,17 @@ fn chunk_by_days(
 }
 
 impl StagedImport {
+    /// Replaces Connect's first-pass categories with `categoriser`'s (the Brain's cascade) for
+    /// `profile`, before review; returns how many changed. See [`super::categorise_with`].
+    pub fn categorise(
+        &mut self,
+        categoriser: &dyn super::Categoriser,
+        profile: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> usize {
+        super::categorise_with(&mut self.transactions, categoriser, profile, now)
+    }
+
     /// Approves the import into `stream`: new accounts and transactions become events
     /// (one `TransactionsImported` per booking day), split into several commands when larger
     /// than one append holds. Approving twice records nothing the second time.
