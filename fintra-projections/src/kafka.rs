@@ -31,6 +31,13 @@ use crate::runner::{ProjectionError, Sink};
 /// The default topic.
 pub const CORE_EVENTS_TOPIC: &str = "core.events";
 
+/// The Brain's topic (spec §1.4): what the Brain concluded about the twin.
+pub const BRAIN_INSIGHTS_TOPIC: &str = "brain.insights";
+
+/// The event types a [`BRAIN_INSIGHTS_TOPIC`] publisher carries
+/// ([`KafkaPublisher::with_event_types`]).
+pub const BRAIN_INSIGHT_EVENTS: &[&str] = &["TransactionCategorised"];
+
 fn kafka_error(error: rskafka::client::error::Error) -> ProjectionError {
     ProjectionError::sink("kafka", error)
 }
@@ -149,6 +156,8 @@ pub struct KafkaPublisher {
     partitions: Vec<PartitionClient>,
     checkpoints: PgPool,
     format: MessageFormat,
+    /// Only these event types are published (all when `None`).
+    event_types: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for KafkaPublisher {
@@ -157,6 +166,7 @@ impl std::fmt::Debug for KafkaPublisher {
             .field("name", &self.name)
             .field("partitions", &self.partitions.len())
             .field("format", &self.format)
+            .field("event_types", &self.event_types)
             .finish_non_exhaustive()
     }
 }
@@ -191,7 +201,18 @@ impl KafkaPublisher {
             partitions: clients,
             checkpoints,
             format: MessageFormat::default(),
+            event_types: None,
         })
+    }
+
+    /// The same publisher carrying only events of `types` (and every erasure notice, so
+    /// consumers learn of erasures): `brain.insights` is
+    /// `with_event_types(BRAIN_INSIGHT_EVENTS)` on [`BRAIN_INSIGHTS_TOPIC`]. Other events only
+    /// move its checkpoint.
+    #[must_use]
+    pub fn with_event_types<T: Into<String>>(mut self, types: impl IntoIterator<Item = T>) -> Self {
+        self.event_types = Some(types.into_iter().map(Into::into).collect());
+        self
     }
 
     /// The same publisher writing values in `format`.
@@ -291,8 +312,8 @@ impl Sink for KafkaPublisher {
         self.name.clone()
     }
 
-    fn handles(&self, _event_type: &str) -> bool {
-        true
+    fn handles(&self, event_type: &str) -> bool {
+        self.event_types.as_ref().is_none_or(|types| types.iter().any(|t| t == event_type))
     }
 
     async fn checkpoint(&mut self) -> Result<Position, ProjectionError> {

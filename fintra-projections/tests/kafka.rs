@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use fintra_core::testing::conformance::{event, read_entire_log, stream};
 use fintra_core::{EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent};
-use fintra_projections::kafka::{KafkaPublisher, connect, ensure_topic};
+use fintra_projections::kafka::{
+    BRAIN_INSIGHT_EVENTS, KafkaPublisher, connect, ensure_topic,
+};
 use fintra_projections::{ProjectionRunner, RunnerOptions, Sink};
 use fintra_store_postgres::PgEventStore;
 use fintra_store_postgres::testing::TestSchema;
@@ -155,4 +157,37 @@ async fn every_event_reaches_kafka_in_stream_order_across_a_restart() {
     for (stream, list) in versions {
         assert_eq!(list, (1..=25).collect::<Vec<u64>>(), "{stream} in order, complete");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_brain_insights_publisher_carries_only_the_brains_events() {
+    let client = kafka_client().await;
+    let topic = format!("{}-insights", test_topic());
+    ensure_topic(&client, &topic, 3).await.unwrap();
+    let schema = TestSchema::new().await;
+    let store = schema.store();
+    let mut wanted = HashSet::new();
+    for s in 0..4u64 {
+        let batch: Vec<NewEvent> = (0..10)
+            .map(|k| {
+                let mut e = event(s * 1_000 + k);
+                if k % 3 == 0 {
+                    e.event_type = "TransactionCategorised".to_owned();
+                    wanted.insert(e.event_id.to_string());
+                }
+                e
+            })
+            .collect();
+        store.append(&stream(&format!("b{s}")), ExpectedVersion::Any, &batch).await.unwrap();
+    }
+    let mut publisher = KafkaPublisher::new(&client, &topic, 3, schema.pool.clone())
+        .await
+        .unwrap()
+        .with_event_types(BRAIN_INSIGHT_EVENTS.iter().copied());
+    let runner = ProjectionRunner::new(Arc::new(store.clone()), RunnerOptions::default());
+    runner.catch_up(&mut publisher).await.unwrap();
+    let (seen, _, _) = consume_all(&client, &topic).await;
+    assert_eq!(seen, wanted, "exactly the TransactionCategorised events");
+    let log = read_entire_log(&store, 1_000, 40).await;
+    assert_eq!(publisher.checkpoint().await.unwrap(), log.last().unwrap().position);
 }
