@@ -4,10 +4,16 @@
 //!    transaction, over the hand-written statement lines of `fintra-ml/tests/data` (real-world
 //!    shapes, not generated), repeated;
 //! 2. the vector index backends at 10k and 100k points: build time, queries/s, recall@1 against
-//!    brute force for queries with one character dropped.
+//!    brute force for queries with one character dropped;
+//! 3. end to end on PostgreSQL and Redis: an import appended by Connect (uncategorised) → the
+//!    Enrichment Refinery, woken by `NOTIFY`, appends `TransactionCategorised` → the Views
+//!    runner, woken by `NOTIFY`, writes the month's spend document → the category is readable in
+//!    Redis. p50 and p99 from the append's start to the read.
 //!
 //! `cargo bench -p benches --bench brain`. `FINTRA_BRAIN_ROUNDS` (default 20) repeats of the
-//! line set; `FINTRA_BRAIN_QUERIES` (default 2,000) index queries per size.
+//! line set; `FINTRA_BRAIN_QUERIES` (default 2,000) index queries per size;
+//! `FINTRA_BRAIN_LIVE_SAMPLES` (default 200) end-to-end samples (needs PostgreSQL at
+//! `FINTRA_DATABASE_URL` and Redis at `FINTRA_REDIS_URL`, as `scripts/test.sh` starts them).
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its table")]
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss, reason = "benchmark harness")]
@@ -138,5 +144,156 @@ fn main() {
         for row in index(size, queries) {
             println!("{row}");
         }
+    }
+    println!();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(live::end_to_end(env("FINTRA_BRAIN_LIVE_SAMPLES", 200)));
+}
+
+mod live {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use fintra_core::{Asset, EventMetadata, Repository, StreamId};
+    use fintra_ml::{Brain, EnrichmentRefinery};
+    use fintra_projections::views::TwinViews;
+    use fintra_projections::{ProjectionRunner, RedisSink, RedisViews, RunnerOptions};
+    use fintra_store_postgres::PgEventStore;
+    use fintra_store_postgres::testing::TestSchema;
+    use fintra_twin::connect::BadRecordPolicy;
+    use fintra_twin::connect::csv::{CsvAccount, CsvMapping, normalise};
+    use fintra_twin::fos::AccountType;
+    use fintra_twin::{Profile, ProfileCommand};
+
+    /// A profile with one account and one coffee purchase, imported as Connect alone files it.
+    async fn import(repository: &Repository<Profile, PgEventStore>, k: u64) -> StreamId {
+        let stream = repository.stream_id(uuid::Uuid::from_u128(u128::from(k) + 1)).unwrap();
+        let create =
+            ProfileCommand::Create { profile_id: format!("usr_{k}"), base_currency: Asset::GBP };
+        repository.execute(&stream, &create, &EventMetadata::default()).await.unwrap();
+        stream
+    }
+
+    fn command(k: u64) -> ProfileCommand {
+        let account = CsvAccount {
+            provider_account_id: format!("acc{k}"),
+            name: "Current".into(),
+            account_type: AccountType::Checking,
+            currency: Asset::GBP,
+            institution_id: None,
+        };
+        let csv =
+            format!("Date,Description,Amount,Balance\n02/01/2024,SQ *STARBUCKS #{k},-4.50,95.50\n");
+        let read = normalise(
+            csv.as_bytes(),
+            &CsvMapping::signed_amount_preset(),
+            &account,
+            chrono::DateTime::UNIX_EPOCH,
+            BadRecordPolicy::FailDocument,
+        )
+        .unwrap();
+        let (accounts, transactions) = (vec![read.account], read.transactions.records);
+        let anchors = Profile::default().anchors(&accounts, &transactions).unwrap();
+        ProfileCommand::Import {
+            import_id: uuid::Uuid::from_u128(u128::from(k) + 1),
+            source: fintra_twin::fos::Source::Csv,
+            accounts,
+            transactions,
+            anchors,
+        }
+    }
+
+    pub(super) async fn end_to_end(samples: u64) {
+        let schema = TestSchema::new().await;
+        let store = schema.store();
+        let repository = Repository::<Profile, _>::new(store.clone());
+        let redis = redis().await;
+        let prefix = format!("fintra_bench_brain_{}", std::process::id());
+        let views = TwinViews::new(Repository::<Profile, _>::new(store.clone()));
+        let mut sink = RedisSink::new(redis.clone(), &prefix, views).await.unwrap();
+        sink.activate().await.unwrap();
+        let options =
+            RunnerOptions { poll_interval: Duration::from_millis(100), ..Default::default() };
+        let runner = ProjectionRunner::new(Arc::new(store.clone()), options);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let wake = store.listen().await.unwrap();
+        let mut stop_views = stopped.clone();
+        let views_task = tokio::spawn(async move {
+            runner
+                .run(&mut sink, Some(Box::new(wake)), async move {
+                    let _ = stop_views.changed().await;
+                })
+                .await
+                .unwrap();
+            sink
+        });
+        let mut refinery = EnrichmentRefinery::new(
+            Repository::<Profile, _>::new(store.clone()),
+            Brain::builtin().unwrap(),
+        );
+        let mut listener = store.listen().await.unwrap();
+        let refinery_task = tokio::spawn(async move {
+            while !*stopped.borrow() {
+                refinery.catch_up().await.unwrap();
+                let _ = listener.wait(Duration::from_millis(100)).await;
+            }
+        });
+        let reader = RedisViews::new(redis.clone(), &prefix);
+        let mut latencies = Vec::new();
+        for k in 0..samples {
+            let stream = import(&repository, k).await;
+            let command = command(k);
+            let started = Instant::now();
+            repository.execute(&stream, &command, &EventMetadata::default()).await.unwrap();
+            let key = format!("spend:{stream}:2024-01");
+            loop {
+                let doc = reader.get("twin_views", &key).await.unwrap();
+                if doc.as_ref().is_some_and(|(_, d)| d.contains("Eating Out > Coffee")) {
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "{key} shows no coffee 10 s after the import: {doc:?}"
+                );
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+            latencies.push(started.elapsed());
+        }
+        stop.send(true).unwrap();
+        let sink = views_task.await.unwrap();
+        refinery_task.await.unwrap();
+        sink.drop_version().await.unwrap();
+        print(latencies, samples);
+    }
+
+    async fn redis() -> redis::aio::MultiplexedConnection {
+        let redis_url =
+            std::env::var("FINTRA_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        redis::Client::open(redis_url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap_or_else(|e| {
+                panic!("Redis at {redis_url} unreachable ({e}): run scripts/test.sh")
+            })
+    }
+
+    fn print(mut latencies: Vec<Duration>, samples: u64) {
+        latencies.sort();
+        let ms = |per_mille: usize| {
+            let i = (latencies.len() - 1) * per_mille / 1000;
+            latencies[i].as_secs_f64() * 1000.0
+        };
+        println!(
+            "| end to end ({samples} imports, PostgreSQL + Redis, live workers woken by NOTIFY) | p50 | p99 | max |"
+        );
+        println!("|---|---:|---:|---:|");
+        println!(
+            "| append → refinery categorises → Views write → category readable in Redis | {:.1} ms | {:.1} ms | {:.1} ms |",
+            ms(500),
+            ms(990),
+            ms(1000)
+        );
     }
 }

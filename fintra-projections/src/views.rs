@@ -229,7 +229,8 @@ impl<S: EventStore + 'static> RedisProjection for TwinViews<S> {
     }
 
     fn version(&self) -> u32 {
-        1
+        // 2: amendments and categorisations update the views.
+        2
     }
 
     fn handles(&self, event_type: &str) -> bool {
@@ -240,6 +241,8 @@ impl<S: EventStore + 'static> RedisProjection for TwinViews<S> {
                 | "TransactionsImported"
                 | "ManualAssetValued"
                 | "TransactionCorrected"
+                | "TransactionAmended"
+                | "TransactionCategorised"
         )
     }
 
@@ -254,8 +257,13 @@ impl<S: EventStore + 'static> RedisProjection for TwinViews<S> {
             (format!("unified360:{stream}"), unified_360_view(&profile, event).to_string()),
             (format!("networth:{stream}"), net_worth_view(&profile, event).to_string()),
         ];
-        if event.event_type == "TransactionsImported" || event.event_type == "TransactionCorrected"
-        {
+        if matches!(
+            event.event_type.as_str(),
+            "TransactionsImported"
+                | "TransactionCorrected"
+                | "TransactionAmended"
+                | "TransactionCategorised"
+        ) {
             out.push((
                 format!("spend:{stream}:{}", month_key(month)),
                 spend_view(&profile, month, event).to_string(),
@@ -272,7 +280,8 @@ impl<S: EventStore + 'static> crate::pg::PgProjection for TwinViews<S> {
     }
 
     fn version(&self) -> u32 {
-        1
+        // 2: amendments and categorisations update the views.
+        2
     }
 
     fn handles(&self, event_type: &str) -> bool {

@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use fintra_core::testing::conformance::{event, read_entire_log, stream};
 use fintra_core::{EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent};
-use fintra_projections::kafka::{
-    BRAIN_INSIGHT_EVENTS, KafkaPublisher, connect, ensure_topic,
-};
+use fintra_projections::kafka::{BRAIN_INSIGHT_EVENTS, KafkaPublisher, connect, ensure_topic};
 use fintra_projections::{ProjectionRunner, RunnerOptions, Sink};
 use fintra_store_postgres::PgEventStore;
 use fintra_store_postgres::testing::TestSchema;

@@ -228,10 +228,42 @@ async fn views_in_redis_match_the_engines_and_name_their_source() {
     assert_spend_view(&views, &stream).await;
     assert_networth_timeline(&views, &stream).await;
     assert_transaction_queries(&profile);
-    sink.drop_version().await.unwrap();
 
     // The same documents as PostgreSQL JSONB.
     assert_pg_views(&schema, &runner, &stream, &last).await;
+
+    assert_a_categorisation_moves_spend(&repository, &stream, &runner, &mut sink, &views).await;
+    sink.drop_version().await.unwrap();
+}
+
+/// A person files June's Tesco under shopping: the month's spend document follows.
+async fn assert_a_categorisation_moves_spend(
+    repository: &Repository<Profile, PgEventStore>,
+    stream: &StreamId,
+    runner: &ProjectionRunner<PgEventStore>,
+    sink: &mut RedisSink<TwinViews<PgEventStore>>,
+    views: &RedisViews,
+) {
+    let profile = repository.load(stream).await.unwrap().state;
+    let tesco = profile.transaction("plaid:t6_2").unwrap().transaction.clone();
+    let mut mine = tesco.enrichment.clone().unwrap();
+    mine.category = "Shopping > Other".into();
+    mine.lineage = fintra_twin::fos::Lineage::new(fintra_twin::fos::USER_SOURCE, now());
+    let command = ProfileCommand::Categorise { changes: vec![(tesco.transaction_id, mine)] };
+    repository.execute(stream, &command, &EventMetadata::default()).await.unwrap();
+    runner.catch_up(sink).await.unwrap();
+    let (_, spend) =
+        views.get("twin_views", &format!("spend:{stream}:2024-06")).await.unwrap().unwrap();
+    let spend: serde_json::Value = serde_json::from_str(&spend).unwrap();
+    let categories: Vec<&str> = spend["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["spend_minor"].as_i64() != Some(0))
+        .map(|c| c["category"].as_str().unwrap())
+        .collect();
+    assert!(categories.contains(&"Shopping > Other"), "{spend}");
+    assert!(!categories.contains(&"Groceries > Supermarket"), "{spend}");
 }
 
 /// A twin whose checking account goes low twice in six days: its repository and stream version.
