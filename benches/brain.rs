@@ -5,13 +5,16 @@
 //!    shapes, not generated), repeated;
 //! 2. the vector index backends at 10k and 100k points: build time, queries/s, recall@1 against
 //!    brute force for queries with one character dropped;
-//! 3. end to end on PostgreSQL and Redis: an import appended by Connect (uncategorised) → the
+//! 3. the slow brain: generating and featurising 1,000,000 labelled lines, training the model,
+//!    its ONNX size, and one prediction in process and through `tract-onnx`;
+//! 4. end to end on PostgreSQL and Redis: an import appended by Connect (uncategorised) → the
 //!    Enrichment Refinery, woken by `NOTIFY`, appends `TransactionCategorised` → the Views
 //!    runner, woken by `NOTIFY`, writes the month's spend document → the category is readable in
 //!    Redis. p50 and p99 from the append's start to the read.
 //!
 //! `cargo bench -p benches --bench brain`. `FINTRA_BRAIN_ROUNDS` (default 20) repeats of the
 //! line set; `FINTRA_BRAIN_QUERIES` (default 2,000) index queries per size;
+//! `FINTRA_BRAIN_TRAIN_LINES` (default 1,000,000) training lines;
 //! `FINTRA_BRAIN_LIVE_SAMPLES` (default 200) end-to-end samples (needs PostgreSQL at
 //! `FINTRA_DATABASE_URL` and Redis at `FINTRA_REDIS_URL`, as `scripts/test.sh` starts them).
 
@@ -146,9 +149,75 @@ fn main() {
         }
     }
     println!();
+    training(env("FINTRA_BRAIN_TRAIN_LINES", 1_000_000));
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(live::end_to_end(env("FINTRA_BRAIN_LIVE_SAMPLES", 200)));
+}
+
+/// Training on generated lines, the model's size, and prediction cost in Rust and in tract.
+fn training(lines: u64) {
+    use fintra_ml::model::onnx::to_onnx;
+    use fintra_ml::model::{FEATURES_DIM, OnnxModel, TrainOptions, generate, train_on_lines};
+    let catalogue = Catalogue::builtin().unwrap();
+    let n = usize::try_from(lines).unwrap();
+    let started = Instant::now();
+    let generated = generate(&catalogue, n, 11);
+    let generation = started.elapsed();
+    let started = Instant::now();
+    let model = train_on_lines(
+        generated.iter().map(|l| (l.text.as_str(), l.amount_minor, l.category.as_str())),
+        TrainOptions::default(),
+    );
+    let training = started.elapsed();
+    let onnx = to_onnx(&model);
+    let path = std::env::temp_dir().join(format!("fintra-bench-{}.onnx", std::process::id()));
+    std::fs::write(&path, &onnx).unwrap();
+    let served = OnnxModel::load(&path).unwrap();
+    let features: Vec<_> = lines_features(&generated[..2_000.min(n)], FEATURES_DIM);
+    let time = |f: &dyn Fn(&fintra_ml::model::SparseFeatures)| {
+        let started = Instant::now();
+        for x in &features {
+            f(x);
+        }
+        started.elapsed().as_secs_f64() * 1e6 / features.len() as f64
+    };
+    let rust = time(&|x| {
+        std::hint::black_box(model.predict(x));
+    });
+    let tract = time(&|x| {
+        std::hint::black_box(fintra_ml::model::Classifier::predict(&served, x).unwrap());
+    });
+    let _ = std::fs::remove_file(&path);
+    println!(
+        "| slow brain ({lines} generated lines, {} classes, {FEATURES_DIM} features) | value |",
+        model.classes.len()
+    );
+    println!("|---|---:|");
+    println!("| generate lines | {:.1} s |", generation.as_secs_f64());
+    println!(
+        "| featurise + train ({} epochs, one core) | {:.1} s |",
+        model.card.epochs,
+        training.as_secs_f64()
+    );
+    println!(
+        "| accuracy on the 1 in 10 generated lines held out (not real lines) | {:.3} |",
+        model.card.holdout_accuracy.unwrap_or(0.0)
+    );
+    println!("| ONNX file | {:.1} MB |", onnx.len() as f64 / 1e6);
+    println!("| one prediction, Rust (sparse) | {rust:.1} µs |");
+    println!("| one prediction, tract-onnx (dense input) | {tract:.1} µs |");
+    println!();
+}
+
+fn lines_features(
+    lines: &[fintra_ml::model::LabelledLine],
+    dim: usize,
+) -> Vec<fintra_ml::model::SparseFeatures> {
+    lines
+        .iter()
+        .map(|l| fintra_ml::model::featurise(&fintra_ml::parse(&l.text), l.amount_minor, dim))
+        .collect()
 }
 
 mod live {

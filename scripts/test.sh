@@ -64,7 +64,7 @@ need_for() { # package -> services
     fintra-store-parquet) echo "s3 pyarrow duckdb" ;;
     fintra-projections) echo "postgres redis kafka kafka-clients" ;;
     fintra-guard) echo "postgres redis kafka s3" ;;
-    fintra-ml) echo "postgres" ;;
+    fintra-ml) echo "postgres onnxruntime" ;;
     *) echo "" ;;
   esac
 }
@@ -77,6 +77,7 @@ why() {
     timescale) echo "the warm store's TimescaleDB layout (a PGlite test server)" ;;
     pyarrow) echo "the Parquet interoperability test" ;;
     duckdb) echo "the lake test in which DuckDB reads an archive folder after a crash" ;;
+    onnxruntime) echo "the Brain's ONNX parity test (onnxruntime against tract)" ;;
     kafka-clients) echo "the librdkafka consumer test (confluent-kafka) and the envelope's JSON Schema (jsonschema)" ;;
   esac
 }
@@ -89,13 +90,13 @@ for arg in "$@"; do
 done
 services=""
 if [ "${#packages[@]}" -eq 0 ]; then
-  services="postgres redis kafka kafka-clients s3 timescale pyarrow duckdb"
+  services="postgres redis kafka kafka-clients s3 timescale pyarrow duckdb onnxruntime"
 else
   for package in "${packages[@]}"; do services="$services $(need_for "$package")"; done
 fi
 needs() { case " $services " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
-for service in postgres redis kafka kafka-clients s3 timescale pyarrow duckdb; do
+for service in postgres redis kafka kafka-clients s3 timescale pyarrow duckdb onnxruntime; do
   needs "$service" && say "needs $service: $(why "$service")"
 done
 [ -n "${services// /}" ] || say "the selected packages need no service"
@@ -126,6 +127,7 @@ pip_module() { # service, python module, PyPI requirement...
 }
 pip_module pyarrow pyarrow pyarrow
 pip_module duckdb duckdb duckdb
+pip_module onnxruntime onnxruntime onnxruntime numpy
 pip_module kafka-clients confluent_kafka confluent-kafka
 pip_module kafka-clients jsonschema jsonschema
 [ -z "${services// /}" ] || say "ready:${services}"

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use fintra_twin::connect::{CategoriseRequest, Categoriser, clean_merchant};
 use fintra_twin::fos::{Confidence, Enrichment, Lineage, ProviderCategory};
 
-use crate::cascade::{CASCADE_VERSION, Cascade, Categorisation, Layer, Transaction};
+use crate::cascade::{Cascade, Categorisation, Layer, Transaction};
 use crate::catalogue::{Catalogue, CatalogueError};
 use crate::taxonomy::{self, UNCATEGORISED};
 
@@ -84,7 +84,7 @@ impl Categoriser for Brain {
             .or_else(|| Some(clean_merchant(r.description)).filter(|m| !m.is_empty()));
         let mut lineage = Lineage::new(format!("{BRAIN_SOURCE}:{layer}"), r.now);
         lineage.confidence = Some(Confidence::new(confidence));
-        lineage.version = Some(CASCADE_VERSION.to_owned());
+        lineage.version = Some(decided.lineage.version.clone());
         lineage.merchant_id = decided.lineage.merchant_id;
         Enrichment {
             merchant_name: merchant,
@@ -102,6 +102,7 @@ pub fn layer_name(layer: Layer) -> &'static str {
         Layer::BankPhrasing => "bank_phrasing",
         Layer::MerchantTruth => "merchant_truth",
         Layer::Keywords => "keywords",
+        Layer::Model => "model",
         Layer::Mcc => "mcc",
         Layer::Unknown => "unknown",
     }

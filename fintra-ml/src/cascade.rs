@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use crate::catalogue::Catalogue;
 use crate::descriptor::{Descriptor, Kind, fold, parse};
 use crate::mcc;
+use crate::model::{Classifier, featurise};
 use crate::resolve::{Resolution, Resolver};
 use crate::taxonomy::UNCATEGORISED;
 
@@ -38,6 +39,8 @@ pub enum Layer {
     MerchantTruth,
     /// A generic business word in the counterparty ("CAFE", "PHARMACY").
     Keywords,
+    /// The trained model ([`crate::model`]), when one is loaded.
+    Model,
     /// The card network's merchant category code.
     Mcc,
     /// Nothing was sure.
@@ -278,17 +281,39 @@ impl UserRules {
     }
 }
 
-/// The cascade: taxonomy, catalogue, resolver and user rules.
+/// The least probability at which the model's answer is taken; below it the cascade goes on
+/// to the MCC and then to "uncategorised".
+pub const MODEL_THRESHOLD: f32 = 0.6;
+
+/// The cascade: taxonomy, catalogue, resolver, user rules and, when loaded, the model.
 #[derive(Debug)]
 pub struct Cascade {
     resolver: Resolver,
     rules: Arc<UserRules>,
+    model: RwLock<Option<Arc<dyn Classifier>>>,
 }
 
 impl Cascade {
     /// The cascade over `catalogue`.
     pub fn new(catalogue: &Catalogue) -> Self {
-        Self { resolver: Resolver::new(catalogue), rules: Arc::new(UserRules::default()) }
+        Self {
+            resolver: Resolver::new(catalogue),
+            rules: Arc::new(UserRules::default()),
+            model: RwLock::new(None),
+        }
+    }
+
+    /// Loads `model` as the ML layer (or removes it with `None`), at run time: categorisations
+    /// that follow carry its version in their lineage.
+    pub fn set_model(&self, model: Option<Arc<dyn Classifier>>) {
+        if let Ok(mut slot) = self.model.write() {
+            *slot = model;
+        }
+    }
+
+    /// The loaded model, if any.
+    pub fn model(&self) -> Option<Arc<dyn Classifier>> {
+        self.model.read().ok().and_then(|m| m.clone())
     }
 
     /// The resolver.
@@ -326,6 +351,7 @@ impl Cascade {
             .or_else(|| merchant_truth(t, &d, merchant.as_ref()))
             .or_else(|| by_purpose(t, &d))
             .or_else(|| by_keyword(t, &d))
+            .or_else(|| self.by_model(t, &d))
             .or_else(|| by_mcc(t))
             .unwrap_or((UNCATEGORISED.to_owned(), 0.1, Layer::Unknown, String::new()));
         // Cash, interest, fees and salary have no merchant: the bank or employer named in the
@@ -342,10 +368,28 @@ impl Cascade {
             lineage: Lineage {
                 layer,
                 merchant_id: merchant.as_ref().map(|m| m.merchant.id.clone()),
-                version: CASCADE_VERSION.to_owned(),
+                version: match (layer, self.model()) {
+                    (Layer::Model, Some(model)) => model.version().to_owned(),
+                    _ => CASCADE_VERSION.to_owned(),
+                },
                 evidence,
             },
         }
+    }
+
+    /// The model's answer for money out with a counterparty, when it is sure enough.
+    fn by_model(&self, t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
+        if t.amount_minor >= 0 || d.counterparty.is_empty() {
+            return None;
+        }
+        let model = self.model()?;
+        let features = featurise(d, t.amount_minor, model.dim());
+        // A runtime failure is a model that has nothing to say: the cascade goes on.
+        let p = model.predict(&features).ok()?;
+        let (best, prob) = p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+        let category = model.classes().get(best)?;
+        (*prob >= MODEL_THRESHOLD)
+            .then(|| (category.clone(), *prob, Layer::Model, model.version().to_owned()))
     }
 
     fn user_rule(

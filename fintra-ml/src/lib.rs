@@ -9,12 +9,16 @@
 //!   in-process inverted index and an exact brute-force reference;
 //! - [`resolve`]: the Merchant Truth Engine — candidates from the index, scored on words;
 //! - [`cascade`]: the categorisation cascade with lineage — user rules, bank phrasing,
-//!   merchant truth, keywords, MCC;
+//!   merchant truth, keywords, the model, MCC;
+//! - [`model`]: the shared featuriser, training in Rust, the line generator, ONNX export and
+//!   (feature `onnx`) serving with `tract-onnx`;
+//! - [`brain`]: the cascade as Connect's `Categoriser`, in the twin's terms;
+//! - [`refinery`]: the Enrichment Refinery, appending `TransactionCategorised` from the log;
 //! - [`emerging`]: unknown counterparties seen across many profiles, grouped for review;
 //! - [`taxonomy`] and [`mcc`]: the two-level taxonomy and the ISO 18245 fallback.
 //!
-//! Not here yet (see `docs/brain.md`): the trained model and its ONNX export, the Qdrant
-//! backend, the Enrichment Refinery projection, forecasts and anomaly scores.
+//! Not here yet (see `docs/brain.md`): a shipped model, training from the cold tier, the Qdrant
+//! backend, forecasts and anomaly scores.
 //!
 //! ```
 //! use fintra_ml::{Cascade, Catalogue, Transaction};
@@ -39,6 +43,7 @@ pub mod descriptor;
 pub mod emerging;
 pub mod index;
 pub mod mcc;
+pub mod model;
 pub mod refinery;
 pub mod resolve;
 pub mod taxonomy;
