@@ -21,6 +21,9 @@ pub const BRAIN_SOURCE: &str = "BRAIN";
 /// Confidence given to a provider's own category when the cascade had nothing.
 const PROVIDER_CONFIDENCE: f64 = 0.5;
 
+/// The lineage version of a category mapped from Plaid's `personal_finance_category`.
+pub const PLAID_MAPPING_VERSION: &str = "plaid-pfc-v1";
+
 /// The cascade behind Connect's [`Categoriser`] trait.
 #[derive(Clone, Debug)]
 pub struct Brain {
@@ -67,14 +70,27 @@ impl Categoriser for Brain {
     fn categorise(&self, r: &CategoriseRequest<'_>) -> Enrichment {
         let decided = self.decide(r);
         let provider = r.provider_category.and_then(provider_category);
-        let (category, confidence, layer) = match provider {
-            Some(category) if decided.lineage.layer == Layer::Unknown => {
-                (category.to_owned(), PROVIDER_CONFIDENCE, "provider_category")
-            }
+        let unknown = decided.lineage.layer == Layer::Unknown;
+        let (category, confidence, layer, version) = match provider {
+            Some(category) if unknown => (
+                category.to_owned(),
+                PROVIDER_CONFIDENCE,
+                "provider_category",
+                PLAID_MAPPING_VERSION.to_owned(),
+            ),
+            // Money in that nothing recognised is income of an unknown kind, as Connect files
+            // it without the Brain: the twin's engines count it as income.
+            _ if unknown && r.amount_minor > 0 => (
+                "income.other".to_owned(),
+                f64::from(decided.confidence),
+                layer_name(decided.lineage.layer),
+                decided.lineage.version.clone(),
+            ),
             _ => (
                 decided.category.clone(),
                 f64::from(decided.confidence),
                 layer_name(decided.lineage.layer),
+                decided.lineage.version.clone(),
             ),
         };
         let merchant = decided
@@ -84,7 +100,7 @@ impl Categoriser for Brain {
             .or_else(|| Some(clean_merchant(r.description)).filter(|m| !m.is_empty()));
         let mut lineage = Lineage::new(format!("{BRAIN_SOURCE}:{layer}"), r.now);
         lineage.confidence = Some(Confidence::new(confidence));
-        lineage.version = Some(decided.lineage.version.clone());
+        lineage.version = Some(version);
         lineage.merchant_id = decided.lineage.merchant_id;
         Enrichment {
             merchant_name: merchant,
@@ -152,7 +168,8 @@ const PLAID_DETAILED: &[(&str, &str)] = &[
     ("INCOME_INTEREST_EARNED", "income.interest"),
     ("INCOME_RETIREMENT_PENSION", "income.pension"),
     ("INCOME_UNEMPLOYMENT", "income.benefits"),
-    ("INCOME_TAX_REFUND", "income.refund"),
+    // A tax refund is income, not money back from a purchase.
+    ("INCOME_TAX_REFUND", "income.other"),
     ("TRANSFER_IN_SAVINGS", "transfers.savings"),
     ("TRANSFER_OUT_SAVINGS", "transfers.savings"),
     ("TRANSFER_IN_ACCOUNT_TRANSFER", "transfers.own_account"),
@@ -274,6 +291,9 @@ mod tests {
         let filled = brain.categorise(&r);
         assert_eq!(filled.category, "Eating Out > Coffee");
         assert_eq!(filled.lineage.source, "BRAIN:provider_category");
+        assert_eq!(filled.lineage.version.as_deref(), Some(PLAID_MAPPING_VERSION));
+        let income = brain.categorise(&request("ZQXW 8812", 5_000));
+        assert_eq!(income.category, "Income > Other");
     }
 
     #[test]

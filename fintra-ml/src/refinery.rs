@@ -3,9 +3,10 @@
 //! where the Brain's answer differs from what the twin holds.
 //!
 //! - **What it reads.** Profile streams only: `TransactionsImported` and `TransactionAmended`
-//!   are categorised; a person's own `TransactionCategorised` (lineage `USER`) becomes a user
-//!   rule for that profile at once, so the next import of the same merchant follows it; an
-//!   erasure notice forgets the profile's rules.
+//!   are categorised (their current version in the twin, each once per page); a person's own
+//!   `TransactionCategorised` (lineage `USER`) becomes a user rule for that profile (keyed by
+//!   its stream id) at once, so the next import of the same merchant follows it; an erasure
+//!   notice forgets the profile's rules.
 //! - **Idempotent.** Each page's categorisations go through the profile's own decider
 //!   (`ProfileCommand::Categorise`), which records nothing for a transaction already so
 //!   categorised, one corrected away, or one a person categorised. Replaying the log from any
@@ -23,7 +24,7 @@ use fintra_core::{
     Repository, SUBJECT_HEADER, StreamId, SystemClock,
 };
 use fintra_twin::connect::{CategoriseRequest, Categoriser};
-use fintra_twin::fos::{Enrichment, UnifiedTransaction};
+use fintra_twin::fos::UnifiedTransaction;
 use fintra_twin::{IMPORT_EVENTS_MAX, Profile, ProfileCommand, ProfileEvent, ProfileRejection};
 use tracing::{Instrument, debug, info_span};
 
@@ -72,6 +73,8 @@ pub struct EnrichmentRefinery<S, C = JsonCodec<ProfileEvent>> {
     brain: Brain,
     taxonomy: Taxonomy,
     checkpoint: Position,
+    /// Corrections up to here are learned (behind `checkpoint` after `with_checkpoint`).
+    learned_through: Position,
     page_size: usize,
     clock: Arc<dyn Clock>,
 }
@@ -85,10 +88,11 @@ impl<S, C> std::fmt::Debug for EnrichmentRefinery<S, C> {
     }
 }
 
-/// One page's work for one stream.
+/// One page's work for one stream: the transactions to categorise, in order, once each.
 #[derive(Default)]
 struct StreamWork {
-    changes: Vec<(String, Enrichment)>,
+    ids: Vec<String>,
+    seen: std::collections::HashSet<String>,
     metadata: Option<EventMetadata>,
 }
 
@@ -100,6 +104,7 @@ impl<S: EventStore, C: Codec<ProfileEvent>> EnrichmentRefinery<S, C> {
             brain,
             taxonomy: Taxonomy::builtin(),
             checkpoint: Position::START,
+            learned_through: Position::START,
             page_size: 500,
             clock: Arc::new(SystemClock),
         }
@@ -112,7 +117,9 @@ impl<S: EventStore, C: Codec<ProfileEvent>> EnrichmentRefinery<S, C> {
         self
     }
 
-    /// Starts after `checkpoint` (a position saved from [`RefineReport::checkpoint`]).
+    /// Starts after `checkpoint` (a position saved from [`RefineReport::checkpoint`]). The
+    /// first catch-up still reads the log before it, learning people's corrections only, so
+    /// the user rules are whole.
     #[must_use]
     pub fn with_checkpoint(mut self, checkpoint: Position) -> Self {
         self.checkpoint = checkpoint;
@@ -144,14 +151,25 @@ impl<S: EventStore, C: Codec<ProfileEvent>> EnrichmentRefinery<S, C> {
         let mut report = RefineReport { checkpoint: self.checkpoint, ..RefineReport::default() };
         let span = info_span!("fintra.brain.refinery", from = self.checkpoint.0);
         async {
+            // Started from a saved checkpoint: relearn the corrections before it first.
+            while self.learned_through < self.checkpoint {
+                let from = self.learned_through;
+                let page = self.repository.store().read_all(from, self.page_size).await?;
+                let Some(last) = page.last().map(|e| e.position) else { break };
+                let upto: Vec<RecordedEvent> =
+                    page.into_iter().filter(|e| e.position <= self.checkpoint).collect();
+                self.refine_page(&upto, &mut report, true).await?;
+                self.learned_through = last.min(self.checkpoint);
+            }
             loop {
                 let page =
                     self.repository.store().read_all(self.checkpoint, self.page_size).await?;
                 let Some(last) = page.last().map(|e| e.position) else { break };
-                self.refine_page(&page, &mut report).await?;
+                self.refine_page(&page, &mut report, false).await?;
                 report.read =
                     report.read.saturating_add(u64::try_from(page.len()).unwrap_or(u64::MAX));
                 self.checkpoint = last;
+                self.learned_through = last;
                 report.checkpoint = last;
             }
             Ok(report)
@@ -160,10 +178,14 @@ impl<S: EventStore, C: Codec<ProfileEvent>> EnrichmentRefinery<S, C> {
         .await
     }
 
+    /// Refines one page: learns people's corrections and forgets erased profiles; unless
+    /// `learn_only`, then categorises the current version of every transaction the page
+    /// imported or amended (each once, however often the page names it).
     async fn refine_page(
         &self,
         page: &[RecordedEvent],
         report: &mut RefineReport,
+        learn_only: bool,
     ) -> Result<(), RefineError> {
         let mut work: BTreeMap<StreamId, StreamWork> = BTreeMap::new();
         for event in page {
@@ -174,46 +196,74 @@ impl<S: EventStore, C: Codec<ProfileEvent>> EnrichmentRefinery<S, C> {
             if event.is_shredded() || event.stream_id.category() != Profile::CATEGORY {
                 continue;
             }
-            let profile = rule_key(event);
-            let transactions: Vec<UnifiedTransaction> = match self.repository.decode(event)? {
-                ProfileEvent::TransactionsImported { transactions, .. } => transactions,
-                ProfileEvent::TransactionAmended { transaction, .. } => vec![*transaction],
+            let ids: Vec<String> = match self.repository.decode(event)? {
+                ProfileEvent::TransactionsImported { transactions, .. } => {
+                    transactions.into_iter().map(|t| t.transaction_id).collect()
+                }
+                ProfileEvent::TransactionAmended { transaction, .. } => {
+                    vec![transaction.transaction_id]
+                }
                 ProfileEvent::TransactionCategorised { transaction, .. } => {
-                    if self.learn(&profile, &transaction) {
+                    if self.learn(event.stream_id.as_str(), &transaction) {
                         report.rules_learned += 1;
                     }
                     continue;
                 }
                 _ => continue,
             };
-            let now = self.clock.now();
+            if learn_only {
+                continue;
+            }
             let entry = work.entry(event.stream_id.clone()).or_default();
-            for t in &transactions {
-                report.transactions += 1;
-                if t.enrichment.as_ref().is_some_and(|e| e.lineage.is_user()) {
-                    continue;
+            for id in ids {
+                if entry.seen.insert(id.clone()) {
+                    entry.ids.push(id);
                 }
-                let request = CategoriseRequest::for_transaction(t, Some(&profile), now);
-                entry.changes.push((t.transaction_id.clone(), self.brain.categorise(&request)));
             }
             entry.metadata.get_or_insert_with(|| refinery_metadata(event));
         }
         for (stream, work) in work {
-            let metadata = work.metadata.unwrap_or_default();
-            for chunk in work.changes.chunks(IMPORT_EVENTS_MAX) {
-                let command = ProfileCommand::Categorise { changes: chunk.to_vec() };
-                match self.repository.execute(&stream, &command, &metadata).await {
-                    Ok(executed) => {
-                        let appended = u64::try_from(executed.events.len()).unwrap_or(u64::MAX);
-                        report.categorised = report.categorised.saturating_add(appended);
-                        debug!(stream = %stream, appended, "categorised");
-                    }
-                    Err(error) => {
-                        return Err(match error.into_rejection() {
-                            Ok(reason) => RefineError::Rejected { stream, reason },
-                            Err(store) => store.into(),
-                        });
-                    }
+            self.categorise_stream(&stream, work, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Categorises the current version of `work`'s transactions in `stream` (one command per
+    /// [`IMPORT_EVENTS_MAX`]); the twin records only what changes.
+    async fn categorise_stream(
+        &self,
+        stream: &StreamId,
+        work: StreamWork,
+        report: &mut RefineReport,
+    ) -> Result<(), RefineError> {
+        let profile = self.repository.load(stream).await?.state;
+        let now = self.clock.now();
+        let mut changes = Vec::new();
+        for id in work.ids {
+            let Some(t) = profile.transaction(&id) else { continue };
+            report.transactions += 1;
+            let users = t.transaction.enrichment.as_ref().is_some_and(|e| e.lineage.is_user());
+            if t.corrected.is_some() || users {
+                continue;
+            }
+            let request =
+                CategoriseRequest::for_transaction(&t.transaction, Some(stream.as_str()), now);
+            changes.push((id, self.brain.categorise(&request)));
+        }
+        let metadata = work.metadata.unwrap_or_default();
+        for chunk in changes.chunks(IMPORT_EVENTS_MAX) {
+            let command = ProfileCommand::Categorise { changes: chunk.to_vec() };
+            match self.repository.execute(stream, &command, &metadata).await {
+                Ok(executed) => {
+                    let appended = u64::try_from(executed.events.len()).unwrap_or(u64::MAX);
+                    report.categorised = report.categorised.saturating_add(appended);
+                    debug!(stream = %stream, appended, "categorised");
+                }
+                Err(error) => {
+                    return Err(match error.into_rejection() {
+                        Ok(reason) => RefineError::Rejected { stream: stream.clone(), reason },
+                        Err(store) => store.into(),
+                    });
                 }
             }
         }
@@ -241,17 +291,6 @@ impl<S: EventStore, C: Codec<ProfileEvent>> EnrichmentRefinery<S, C> {
         self.brain.cascade().learn(profile, &transaction, &category);
         true
     }
-}
-
-/// The key a profile's user rules are kept under: its data subject when the event names one
-/// (so an erasure forgets them), else its stream.
-fn rule_key(event: &RecordedEvent) -> String {
-    event
-        .metadata
-        .headers
-        .get(SUBJECT_HEADER)
-        .cloned()
-        .unwrap_or_else(|| event.stream_id.to_string())
 }
 
 /// The metadata of the refinery's events: the source event's tenant, correlation and subject

@@ -58,8 +58,13 @@ pub fn primary(detailed: &str) -> &str {
 const ACRONYMS: &[&str] = &["atm", "bnpl", "diy", "ev", "tv"];
 
 /// The display form the twin and the Views use: `"eating_out.coffee"` → `"Eating Out > Coffee"`.
-/// Text that is not an id (no dot: a person's own category) is returned as it is.
+/// Text that is not one of the shipped taxonomy's ids (a person's own category, "Misc. stuff")
+/// is returned as it is.
 pub fn display(id: &str) -> String {
+    static BUILTIN: std::sync::OnceLock<Taxonomy> = std::sync::OnceLock::new();
+    if !BUILTIN.get_or_init(Taxonomy::builtin).contains(id) {
+        return id.to_owned();
+    }
     let Some((primary, detailed)) = id.split_once('.') else { return id.to_owned() };
     let words = |part: &str| {
         part.split('_')
@@ -100,6 +105,7 @@ mod tests {
         assert_eq!(display("eating_out.coffee"), "Eating Out > Coffee");
         assert_eq!(display("bills.tv_licence"), "Bills > TV Licence");
         assert_eq!(display("My own bucket"), "My own bucket");
+        assert_eq!(display("Misc. stuff"), "Misc. stuff");
         assert_eq!(from_display(&t, "Pets > Grooming"), None);
     }
 

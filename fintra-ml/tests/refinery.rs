@@ -140,6 +140,9 @@ async fn the_refinery_on<S: EventStore + Clone>(store: S) {
     let kept = profile.transaction(&tesco_id).unwrap().transaction.enrichment.clone();
     assert_eq!(kept, Some(mine), "the Brain never overrides a person");
 
+    a_restarted_refinery_relearns_the_rules(&store, &repository, &stream, refinery.checkpoint())
+        .await;
+
     // The rule is the profile's own: another profile's Tesco stays groceries.
     let other = create(&repository, 43).await;
     import(&repository, &other, "06/02/2024,TESCO STORES 3297 LONDON,-12.00,100.00\n").await;
@@ -149,6 +152,30 @@ async fn the_refinery_on<S: EventStore + Clone>(store: S) {
         category(&theirs, "TESCO STORES 3297 LONDON")[0].category,
         "Groceries > Supermarket"
     );
+}
+
+/// A refinery started from a saved checkpoint, with a fresh Brain, relearns the corrections
+/// made before it: the next Tesco purchase still follows the person's rule.
+async fn a_restarted_refinery_relearns_the_rules<S: EventStore + Clone>(
+    store: &S,
+    repository: &Repository<Profile, S>,
+    stream: &StreamId,
+    checkpoint: fintra_core::Position,
+) {
+    let mut resumed = EnrichmentRefinery::new(
+        Repository::<Profile, _>::new(store.clone()),
+        Brain::builtin().unwrap(),
+    )
+    .with_clock(clock())
+    .with_checkpoint(checkpoint);
+    import(repository, stream, "07/02/2024,TESCO STORES 3297 LONDON,-9.00,3439.91\n").await;
+    let report = resumed.catch_up().await.unwrap();
+    assert_eq!(report.rules_learned, 1, "{report:?}");
+    assert_eq!(report.categorised, 1, "{report:?}");
+    let profile = repository.load(stream).await.unwrap().state;
+    for e in category(&profile, "TESCO STORES 3297 LONDON") {
+        assert_eq!(e.category, "Shopping > Other");
+    }
 }
 
 #[tokio::test]

@@ -1,8 +1,15 @@
 //! Amendments: the provider's new version of a transaction it sent before (same id), folded so
 //! balances move by the difference.
 
+use std::collections::HashMap;
+
+use crate::connect::TEXT_BYTES_MAX;
+use crate::connect::{BASIC_LINEAGE, PROVIDER_LINEAGE};
 use crate::fos::{Enrichment, UnifiedTransaction};
 use crate::{IMPORT_EVENTS_MAX, Profile, ProfileEvent, ProfileRejection};
+
+/// Longest category accepted, in bytes.
+pub(crate) const CATEGORY_BYTES_MAX: usize = 256;
 
 impl Profile {
     /// `AmendTransaction`: a known, uncorrected transaction of the same account and currency;
@@ -28,8 +35,21 @@ impl Profile {
         if old.same_provider_facts(transaction) {
             return Ok(Vec::new());
         }
+        // The event says what the twin will hold: a person's category stays, and so does an
+        // earlier categoriser's over Connect's first pass (the refinery re-categorises the new
+        // version when it runs).
+        let mut recorded = transaction.clone();
+        if let Some(kept) = old.enrichment.as_ref().filter(|o| {
+            o.lineage.is_user()
+                || recorded.enrichment.as_ref().is_none_or(|n| {
+                    matches!(n.lineage.source.as_str(), BASIC_LINEAGE | PROVIDER_LINEAGE)
+                        && !matches!(o.lineage.source.as_str(), BASIC_LINEAGE | PROVIDER_LINEAGE)
+                })
+        }) {
+            recorded.enrichment = Some(kept.clone());
+        }
         Ok(vec![ProfileEvent::TransactionAmended {
-            transaction: Box::new(transaction.clone()),
+            transaction: Box::new(recorded),
             reason: reason.to_owned(),
         }])
     }
@@ -45,7 +65,8 @@ impl Profile {
             return;
         };
         let Some(stored) = self.transactions.get_mut(&transaction.transaction_id) else { return };
-        // A person's category outlives the provider's new version of the transaction.
+        // A person's category outlives the provider's new version (events recorded before the
+        // decider carried it over may still lack it).
         let user = stored.transaction.enrichment.take().filter(|e| e.lineage.is_user());
         stored.transaction = transaction.clone();
         if user.is_some() {
@@ -76,20 +97,30 @@ impl Profile {
             return Err(ProfileRejection::TooManyCategorisations { actual: changes.len() });
         }
         let mut events = Vec::new();
+        // What earlier entries of this command set: a later entry is judged against them.
+        let mut pending: HashMap<&str, &Enrichment> = HashMap::new();
         for (id, enrichment) in changes {
+            let invalid =
+                |reason| ProfileRejection::InvalidCategory { transaction_id: id.clone(), reason };
             if enrichment.category.trim().is_empty() {
-                return Err(ProfileRejection::EmptyCategory { transaction_id: id.clone() });
+                return Err(invalid("the category is empty"));
+            }
+            if enrichment.category.len() > CATEGORY_BYTES_MAX
+                || enrichment.merchant_name.as_ref().is_some_and(|m| m.len() > TEXT_BYTES_MAX)
+            {
+                return Err(invalid("the category or merchant name is too long"));
             }
             let known = self
                 .transaction(id)
                 .ok_or_else(|| ProfileRejection::UnknownTransaction(id.clone()))?;
-            let old = known.transaction.enrichment.as_ref();
+            let old = pending.get(id.as_str()).copied().or(known.transaction.enrichment.as_ref());
             let unchanged = old.is_some_and(|o| o.same_decision(enrichment));
             let outranked =
                 old.is_some_and(|o| o.lineage.is_user()) && !enrichment.lineage.is_user();
             if known.corrected.is_some() || unchanged || outranked {
                 continue;
             }
+            pending.insert(id.as_str(), enrichment);
             let transaction = UnifiedTransaction {
                 enrichment: Some(enrichment.clone()),
                 ..known.transaction.clone()

@@ -49,7 +49,9 @@ pub enum ProfileCommand {
     /// with lineage source [`USER_SOURCE`](crate::fos::USER_SOURCE)). Records one
     /// `TransactionCategorised` per transaction whose enrichment changes; a transaction already
     /// so categorised, one corrected away, or one a person categorised (when this is not a
-    /// person's) is left as it is. At most [`IMPORT_EVENTS_MAX`] per command.
+    /// person's) is left as it is; a later entry for the same transaction is judged against the
+    /// earlier one. At most [`IMPORT_EVENTS_MAX`] per command; categories up to 256 bytes,
+    /// merchant names up to 1 KiB.
     Categorise {
         /// (transaction id, its new enrichment).
         changes: Vec<(String, Enrichment)>,
@@ -210,11 +212,13 @@ pub enum ProfileRejection {
         /// How many.
         actual: usize,
     },
-    /// A category must name at least a primary category.
-    #[error("transaction {transaction_id}: the category is empty")]
-    EmptyCategory {
+    /// A categorisation with an empty or over-long category or merchant name.
+    #[error("transaction {transaction_id}: {reason}")]
+    InvalidCategory {
         /// The transaction.
         transaction_id: String,
+        /// Why.
+        reason: &'static str,
     },
     /// The transaction was already corrected.
     #[error("transaction {0} is already corrected")]

@@ -169,12 +169,13 @@ pub enum Recurrence {
     Subscription,
 }
 
-/// Who set an enriched field (lineage, spec §2.8 and §4.21): the read models show it as `_meta`.
+/// Who set an enriched field (lineage, spec §2.8 and §4.21), serialised as `_meta` wherever the
+/// enrichment is (events, the transactions query).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lineage {
     /// `PROVIDER` (the source's own field), `FINTRA_BASIC` (Connect's direction default),
-    /// `USER` (a person's correction), or the Brain's layer and version
-    /// (`BRAIN:merchant_truth`).
+    /// `USER` (a person's correction), or the Brain's deciding layer (`BRAIN:merchant_truth`;
+    /// its version is in `version`).
     pub source: String,
     /// When it was set.
     pub updated_at: DateTime<Utc>,
@@ -260,7 +261,7 @@ impl<'de> Deserialize<'de> for Confidence {
 pub struct Enrichment {
     /// The cleaned merchant name ("Starbucks").
     pub merchant_name: Option<String>,
-    /// Hierarchical category, levels joined by " > " ("Food & Drink > Coffee").
+    /// Hierarchical category, levels joined by " > " ("Eating Out > Coffee").
     pub category: String,
     /// Recurrence, once detected.
     pub recurrence: Option<Recurrence>,

@@ -501,6 +501,10 @@ async fn the_balance_sheet_on_a_day_equals_time_travel_to_that_day() {
     );
 }
 
+fn brain_again_for_test() -> Enrichment {
+    categorised("Groceries > Convenience", "BRAIN:merchant_truth")
+}
+
 /// An automatic categorisation with a given category, source and confidence.
 fn categorised(category: &str, source: &str) -> Enrichment {
     let mut lineage = Lineage::new(source, chrono::DateTime::UNIX_EPOCH);
@@ -582,5 +586,18 @@ async fn categorisations_are_recorded_once_and_a_persons_choice_outranks_the_bra
         &ProfileCommand::Categorise { changes: vec![(id.clone(), empty)] },
         &ctx,
     );
-    assert_eq!(refused, Err(ProfileRejection::EmptyCategory { transaction_id: id }));
+    assert_eq!(
+        refused,
+        Err(ProfileRejection::InvalidCategory {
+            transaction_id: id.clone(),
+            reason: "the category is empty"
+        })
+    );
+    // Two entries for one transaction in one command: the later is judged against the earlier,
+    // so the Brain's cannot slip past the person's.
+    let both = ProfileCommand::Categorise {
+        changes: vec![(id.clone(), user.clone()), (id.clone(), brain_again_for_test())],
+    };
+    let decided = fintra_core::Aggregate::decide(&after, &both, &ctx).unwrap();
+    assert_eq!(decided.len(), 1, "only the person's is recorded: {decided:?}");
 }

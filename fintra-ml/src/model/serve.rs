@@ -13,6 +13,9 @@ use super::{Classifier, ModelError};
 
 type Plan = Arc<TypedRunnableModel>;
 
+/// The widest input accepted: each prediction allocates one dense row of it.
+const DIM_MAX: usize = 1 << 22;
+
 /// An exported model loaded from its ONNX file and optimised for one row at a time.
 pub struct OnnxModel {
     plan: Plan,
@@ -53,12 +56,25 @@ impl OnnxModel {
             .and_then(|fact| fact.shape.dims().nth(1).and_then(|d| d.concretize()))
             .and_then(|d| d.to_usize().ok())
             .ok_or_else(|| invalid("the input has no fixed width".to_owned()))?;
-        let plan = model
+        if dim == 0 || dim > DIM_MAX {
+            return Err(invalid(format!("an input width of {dim} (at most {DIM_MAX})")));
+        }
+        let typed = model
             .with_input_fact(0, f32::fact([1, dim]).into())
             .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
             .map_err(|e| invalid(format!("{e:#}")))?;
-        Ok(Self { plan, classes, card, dim, path: path.to_owned() })
+        let plan = typed.into_runnable().map_err(|e| invalid(format!("{e:#}")))?;
+        let loaded = Self { plan, classes, card, dim, path: path.to_owned() };
+        // One run on an empty row: the output must have one probability per class label.
+        let outputs =
+            loaded.predict(&SparseFeatures::default()).map_err(|e| invalid(e.to_string()))?.len();
+        if outputs != loaded.classes.len() {
+            return Err(invalid(format!(
+                "{outputs} outputs for {} class labels",
+                loaded.classes.len()
+            )));
+        }
+        Ok(loaded)
     }
 
     /// The model card stored in the file.

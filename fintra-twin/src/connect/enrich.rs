@@ -28,7 +28,9 @@ pub struct CategoriseRequest<'a> {
     pub description: &'a str,
     /// Signed minor units: negative is money out.
     pub amount_minor: i128,
-    /// The provider's own cleaned merchant name (Plaid `merchant_name`).
+    /// A merchant name known before this categoriser runs: the provider's own (Plaid
+    /// `merchant_name`), or the name an earlier categorisation kept without resolving a
+    /// catalogue merchant. A categoriser that resolves no merchant keeps it.
     pub provider_merchant: Option<&'a str>,
     /// The provider's own category.
     pub provider_category: Option<&'a ProviderCategory>,
@@ -37,8 +39,9 @@ pub struct CategoriseRequest<'a> {
 }
 
 impl<'a> CategoriseRequest<'a> {
-    /// The request for a transaction already normalised: a merchant name whose lineage is
-    /// [`PROVIDER_LINEAGE`] is passed on as the provider's.
+    /// The request for a transaction already normalised: its merchant name is passed on unless
+    /// it came from a resolved catalogue merchant (`lineage.merchant_id`), so a provider's name
+    /// survives any number of categorisations.
     pub fn for_transaction(
         transaction: &'a UnifiedTransaction,
         profile: Option<&'a str>,
@@ -47,7 +50,7 @@ impl<'a> CategoriseRequest<'a> {
         let provider_merchant = transaction
             .enrichment
             .as_ref()
-            .filter(|e| e.lineage.source == PROVIDER_LINEAGE)
+            .filter(|e| e.lineage.merchant_id.is_none())
             .and_then(|e| e.merchant_name.as_deref());
         Self {
             profile,
