@@ -6,7 +6,8 @@
 //! 2. the vector index backends at 10k and 100k points: build time, queries/s, recall@1 against
 //!    brute force for queries with one character dropped;
 //! 3. the slow brain: generating and featurising 1,000,000 labelled lines, training the model,
-//!    its ONNX size, and one prediction in process and through `tract-onnx`;
+//!    its ONNX size, and one prediction in process and (with `--features onnx`) through
+//!    `tract-onnx`;
 //! 4. end to end on PostgreSQL and Redis: an import appended by Connect (uncategorised) → the
 //!    Enrichment Refinery, woken by `NOTIFY`, appends `TransactionCategorised` → the Views
 //!    runner, woken by `NOTIFY`, writes the month's spend document → the category is readable in
@@ -158,7 +159,7 @@ fn main() {
 /// Training on generated lines, the model's size, and prediction cost in Rust and in tract.
 fn training(lines: u64) {
     use fintra_ml::model::onnx::to_onnx;
-    use fintra_ml::model::{FEATURES_DIM, OnnxModel, TrainOptions, generate, train_on_lines};
+    use fintra_ml::model::{FEATURES_DIM, TrainOptions, generate, train_on_lines};
     let catalogue = Catalogue::builtin().unwrap();
     let n = usize::try_from(lines).unwrap();
     let started = Instant::now();
@@ -171,9 +172,6 @@ fn training(lines: u64) {
     );
     let training = started.elapsed();
     let onnx = to_onnx(&model);
-    let path = std::env::temp_dir().join(format!("fintra-bench-{}.onnx", std::process::id()));
-    std::fs::write(&path, &onnx).unwrap();
-    let served = OnnxModel::load(&path).unwrap();
     let features: Vec<_> = lines_features(&generated[..2_000.min(n)], FEATURES_DIM);
     let time = |f: &dyn Fn(&fintra_ml::model::SparseFeatures)| {
         let started = Instant::now();
@@ -185,10 +183,21 @@ fn training(lines: u64) {
     let rust = time(&|x| {
         std::hint::black_box(model.predict(x));
     });
-    let tract = time(&|x| {
-        std::hint::black_box(fintra_ml::model::Classifier::predict(&served, x).unwrap());
-    });
-    let _ = std::fs::remove_file(&path);
+    #[cfg(feature = "onnx")]
+    let tract = {
+        let path = std::env::temp_dir().join(format!("fintra-bench-{}.onnx", std::process::id()));
+        std::fs::write(&path, &onnx).unwrap();
+        let served = fintra_ml::model::OnnxModel::load(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        format!(
+            "{:.1} µs",
+            time(&|x| {
+                std::hint::black_box(fintra_ml::model::Classifier::predict(&served, x).unwrap());
+            })
+        )
+    };
+    #[cfg(not(feature = "onnx"))]
+    let tract = "run with `--features onnx`".to_owned();
     println!(
         "| slow brain ({lines} generated lines, {} classes, {FEATURES_DIM} features) | value |",
         model.classes.len()
@@ -206,7 +215,7 @@ fn training(lines: u64) {
     );
     println!("| ONNX file | {:.1} MB |", onnx.len() as f64 / 1e6);
     println!("| one prediction, Rust (sparse) | {rust:.1} µs |");
-    println!("| one prediction, tract-onnx (dense input) | {tract:.1} µs |");
+    println!("| one prediction, tract-onnx (dense input) | {tract} |");
     println!();
 }
 
