@@ -51,11 +51,7 @@ impl Brain {
 
     /// The cascade's answer for a request, before it is put in the twin's terms.
     pub fn decide(&self, r: &CategoriseRequest<'_>) -> Categorisation {
-        let amount_minor = i64::try_from(r.amount_minor).unwrap_or(if r.amount_minor < 0 {
-            i64::MIN
-        } else {
-            i64::MAX
-        });
+        let amount_minor = saturating_i64(r.amount_minor);
         self.cascade.categorise(&Transaction {
             description: r.description,
             amount_minor,
@@ -109,6 +105,12 @@ impl Categoriser for Brain {
             lineage,
         }
     }
+}
+
+/// The twin's `i128` amount as the cascade's `i64`, clamped (an amount beyond `i64` is only
+/// ever "very large" to a categoriser).
+pub(crate) fn saturating_i64(amount_minor: i128) -> i64 {
+    i64::try_from(amount_minor).unwrap_or(if amount_minor < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// The lineage name of a layer (`merchant_truth`).

@@ -28,7 +28,7 @@ use fintra_twin::fos::UnifiedTransaction;
 use fintra_twin::{IMPORT_EVENTS_MAX, Profile, ProfileCommand, ProfileEvent, ProfileRejection};
 use tracing::{Instrument, debug, info_span};
 
-use crate::brain::Brain;
+use crate::brain::{Brain, saturating_i64};
 use crate::cascade::Transaction;
 use crate::taxonomy::{self, Taxonomy};
 
@@ -279,8 +279,7 @@ impl<S: EventStore, C: Codec<ProfileEvent>> EnrichmentRefinery<S, C> {
         };
         let category = taxonomy::from_display(&self.taxonomy, &enrichment.category)
             .unwrap_or_else(|| enrichment.category.clone());
-        let amount_minor = i64::try_from(categorised.amount_minor)
-            .unwrap_or(if categorised.amount_minor < 0 { i64::MIN } else { i64::MAX });
+        let amount_minor = saturating_i64(categorised.amount_minor);
         let transaction = Transaction {
             description: &categorised.description,
             amount_minor,

@@ -24,6 +24,14 @@ use serde_json::{Value, json};
 use crate::redis::RedisProjection;
 use crate::runner::ProjectionError;
 
+/// Events that change a month's transactions: they also rewrite that month's spend document.
+const TRANSACTION_EVENTS: &[&str] = &[
+    "TransactionsImported",
+    "TransactionCorrected",
+    "TransactionAmended",
+    "TransactionCategorised",
+];
+
 /// The twin Views, kept in Redis.
 pub struct TwinViews<S> {
     repository: Repository<Profile, S>,
@@ -234,16 +242,8 @@ impl<S: EventStore + 'static> RedisProjection for TwinViews<S> {
     }
 
     fn handles(&self, event_type: &str) -> bool {
-        matches!(
-            event_type,
-            "ProfileCreated"
-                | "AccountLinked"
-                | "TransactionsImported"
-                | "ManualAssetValued"
-                | "TransactionCorrected"
-                | "TransactionAmended"
-                | "TransactionCategorised"
-        )
+        matches!(event_type, "ProfileCreated" | "AccountLinked" | "ManualAssetValued")
+            || TRANSACTION_EVENTS.contains(&event_type)
     }
 
     async fn views(&self, event: &RecordedEvent) -> Result<Vec<(String, String)>, ProjectionError> {
@@ -257,13 +257,7 @@ impl<S: EventStore + 'static> RedisProjection for TwinViews<S> {
             (format!("unified360:{stream}"), unified_360_view(&profile, event).to_string()),
             (format!("networth:{stream}"), net_worth_view(&profile, event).to_string()),
         ];
-        if matches!(
-            event.event_type.as_str(),
-            "TransactionsImported"
-                | "TransactionCorrected"
-                | "TransactionAmended"
-                | "TransactionCategorised"
-        ) {
+        if TRANSACTION_EVENTS.contains(&event.event_type.as_str()) {
             out.push((
                 format!("spend:{stream}:{}", month_key(month)),
                 spend_view(&profile, month, event).to_string(),

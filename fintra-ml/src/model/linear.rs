@@ -66,6 +66,11 @@ pub fn softmax(logits: &mut [f32]) {
     }
 }
 
+/// The index and value of the largest probability (`None` for none).
+pub fn argmax(p: &[f32]) -> Option<(usize, f32)> {
+    p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, p)| (i, *p))
+}
+
 impl LinearModel {
     /// Class probabilities of `x`.
     pub fn predict(&self, x: &SparseFeatures) -> Vec<f32> {
@@ -87,9 +92,7 @@ impl LinearModel {
 
     /// The most probable class and its probability (`None` without classes).
     pub fn top(&self, x: &SparseFeatures) -> Option<(&str, f32)> {
-        let p = self.predict(x);
-        let (best, prob) =
-            p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, p)| (i, *p))?;
+        let (best, prob) = argmax(&self.predict(x))?;
         Some((self.classes.get(best)?.as_str(), prob))
     }
 }

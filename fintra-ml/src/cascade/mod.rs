@@ -7,7 +7,12 @@ use std::sync::{Arc, RwLock};
 
 use crate::catalogue::Catalogue;
 use crate::descriptor::{Descriptor, Kind, fold, parse};
+mod words;
+
+use words::{KEYWORDS, PHRASES, STRONG_PURPOSES, TRANSFER_PURPOSES};
+
 use crate::mcc;
+use crate::model::linear::argmax;
 use crate::model::{Classifier, featurise};
 use crate::resolve::{Resolution, Resolver};
 use crate::taxonomy::UNCATEGORISED;
@@ -77,193 +82,6 @@ pub struct Categorisation {
     /// Where the answer came from.
     pub lineage: Lineage,
 }
-
-/// Words that say what a business is, for counterparties no catalogue knows.
-const KEYWORDS: &[(&str, &str)] = &[
-    ("CAFE", "eating_out.coffee"),
-    ("CAFFE", "eating_out.coffee"),
-    ("COFFEE", "eating_out.coffee"),
-    ("ESPRESSO", "eating_out.coffee"),
-    ("ROASTERS", "eating_out.coffee"),
-    ("KAFFEE", "eating_out.coffee"),
-    ("RESTAURANT", "eating_out.restaurant"),
-    ("RISTORANTE", "eating_out.restaurant"),
-    ("RESTAURANTE", "eating_out.restaurant"),
-    ("TRATTORIA", "eating_out.restaurant"),
-    ("PIZZERIA", "eating_out.restaurant"),
-    ("PIZZA", "eating_out.restaurant"),
-    ("SUSHI", "eating_out.restaurant"),
-    ("BISTRO", "eating_out.restaurant"),
-    ("BRASSERIE", "eating_out.restaurant"),
-    ("GRILL", "eating_out.restaurant"),
-    ("KITCHEN", "eating_out.restaurant"),
-    ("DINER", "eating_out.restaurant"),
-    ("TAQUERIA", "eating_out.restaurant"),
-    ("CANTINA", "eating_out.restaurant"),
-    ("NOODLE", "eating_out.restaurant"),
-    ("RAMEN", "eating_out.restaurant"),
-    ("CURRY", "eating_out.restaurant"),
-    ("TANDOORI", "eating_out.restaurant"),
-    ("THAI", "eating_out.restaurant"),
-    ("SEAFOOD", "eating_out.restaurant"),
-    ("SHACK", "eating_out.restaurant"),
-    ("STEAKHOUSE", "eating_out.restaurant"),
-    ("KEBAB", "eating_out.fast_food"),
-    ("BURGER", "eating_out.fast_food"),
-    ("CHIPPY", "eating_out.fast_food"),
-    ("TAKEAWAY", "eating_out.fast_food"),
-    ("IMBISS", "eating_out.fast_food"),
-    ("PUB", "eating_out.bar"),
-    ("BAR", "eating_out.bar"),
-    ("TAVERN", "eating_out.bar"),
-    ("BREWERY", "eating_out.bar"),
-    ("BREWING", "eating_out.bar"),
-    ("TAPROOM", "eating_out.bar"),
-    ("KNEIPE", "eating_out.bar"),
-    ("BAKERY", "groceries.specialty"),
-    ("BAECKEREI", "groceries.specialty"),
-    ("BACKEREI", "groceries.specialty"),
-    ("BOULANGERIE", "groceries.specialty"),
-    ("PATISSERIE", "groceries.specialty"),
-    ("BAKKERIJ", "groceries.specialty"),
-    ("PANADERIA", "groceries.specialty"),
-    ("BUTCHER", "groceries.specialty"),
-    ("BUTCHERS", "groceries.specialty"),
-    ("METZGEREI", "groceries.specialty"),
-    ("BOUCHERIE", "groceries.specialty"),
-    ("DELI", "groceries.specialty"),
-    ("GREENGROCER", "groceries.specialty"),
-    ("GROCERY", "groceries.supermarket"),
-    ("GROCERIES", "groceries.supermarket"),
-    ("SUPERMARKET", "groceries.supermarket"),
-    ("SUPERMARKT", "groceries.supermarket"),
-    ("SUPERMERCADO", "groceries.supermarket"),
-    ("SUPERMERCATO", "groceries.supermarket"),
-    ("EPICERIE", "groceries.convenience"),
-    ("OFF", "groceries.alcohol"),
-    ("WINE", "groceries.alcohol"),
-    ("WINES", "groceries.alcohol"),
-    ("LIQUOR", "groceries.alcohol"),
-    ("PHARMACY", "health.pharmacy"),
-    ("CHEMIST", "health.pharmacy"),
-    ("APOTHEKE", "health.pharmacy"),
-    ("PHARMACIE", "health.pharmacy"),
-    ("FARMACIA", "health.pharmacy"),
-    ("APOTHEEK", "health.pharmacy"),
-    ("DENTAL", "health.dental"),
-    ("DENTIST", "health.dental"),
-    ("ZAHNARZT", "health.dental"),
-    ("OPTICIAN", "health.optical"),
-    ("OPTICIANS", "health.optical"),
-    ("OPTIK", "health.optical"),
-    ("CLINIC", "health.medical"),
-    ("HOSPITAL", "health.medical"),
-    ("MEDICAL", "health.medical"),
-    ("PRAXIS", "health.medical"),
-    ("GYM", "health.fitness"),
-    ("FITNESS", "health.fitness"),
-    ("YOGA", "health.fitness"),
-    ("PILATES", "health.fitness"),
-    ("BARBER", "health.personal_care"),
-    ("BARBERS", "health.personal_care"),
-    ("SALON", "health.personal_care"),
-    ("HAIR", "health.personal_care"),
-    ("FRISEUR", "health.personal_care"),
-    ("COIFFURE", "health.personal_care"),
-    ("NAILS", "health.personal_care"),
-    ("SPA", "health.personal_care"),
-    ("PARKING", "transport.parking"),
-    ("PARKHAUS", "transport.parking"),
-    ("CARPARK", "transport.parking"),
-    ("TAXI", "transport.taxi"),
-    ("TAXIS", "transport.taxi"),
-    ("CABS", "transport.taxi"),
-    ("PETROL", "transport.fuel"),
-    ("FUEL", "transport.fuel"),
-    ("TANKSTELLE", "transport.fuel"),
-    ("GARAGE", "transport.vehicle_maintenance"),
-    ("TYRES", "transport.vehicle_maintenance"),
-    ("AUTOWERKSTATT", "transport.vehicle_maintenance"),
-    ("HOTEL", "travel.lodging"),
-    ("HOSTEL", "travel.lodging"),
-    ("MOTEL", "travel.lodging"),
-    ("AIRLINES", "travel.flights"),
-    ("AIRWAYS", "travel.flights"),
-    ("FLORIST", "shopping.gifts"),
-    ("FLOWERS", "shopping.gifts"),
-    ("BLUMEN", "shopping.gifts"),
-    ("BOOKS", "shopping.books"),
-    ("BOOKSHOP", "shopping.books"),
-    ("BUCHHANDLUNG", "shopping.books"),
-    ("LIBRAIRIE", "shopping.books"),
-    ("VET", "shopping.pets"),
-    ("VETS", "shopping.pets"),
-    ("VETERINARY", "shopping.pets"),
-    ("TIERARZT", "shopping.pets"),
-    ("PETS", "shopping.pets"),
-    ("HARDWARE", "shopping.home_garden"),
-    ("GARDEN", "shopping.home_garden"),
-    ("FURNITURE", "shopping.home_garden"),
-    ("BOUTIQUE", "shopping.clothing"),
-    ("SHOES", "shopping.clothing"),
-    ("CINEMA", "entertainment.cinema_theatre"),
-    ("KINO", "entertainment.cinema_theatre"),
-    ("THEATRE", "entertainment.cinema_theatre"),
-    ("THEATER", "entertainment.cinema_theatre"),
-    ("MUSEUM", "entertainment.attractions"),
-    ("ZOO", "entertainment.attractions"),
-    ("LOTTERY", "entertainment.gambling"),
-    ("LOTTO", "entertainment.gambling"),
-    ("CASINO", "entertainment.gambling"),
-    ("BET", "entertainment.gambling"),
-    ("CHARITY", "government.donations"),
-    ("FOUNDATION", "government.donations"),
-    ("SCHOOL", "services.education"),
-    ("UNIVERSITY", "services.education"),
-    ("NURSERY", "services.childcare"),
-    ("KITA", "services.childcare"),
-    ("LAUNDRY", "services.other"),
-    ("LAUNDERETTE", "services.other"),
-    ("SOLICITORS", "services.professional"),
-    ("ACCOUNTANTS", "services.professional"),
-    ("INSURANCE", "bills.other"),
-    ("VERSICHERUNG", "bills.other"),
-    ("ASSURANCE", "bills.other"),
-];
-
-/// Words of a transfer reference that say what it is for.
-const TRANSFER_PURPOSES: &[(&str, &str)] = &[
-    ("RENT", "housing.rent"),
-    ("MIETE", "housing.rent"),
-    ("LOYER", "housing.rent"),
-    ("HUUR", "housing.rent"),
-    ("ALQUILER", "housing.rent"),
-    ("AFFITTO", "housing.rent"),
-    ("MORTGAGE", "housing.mortgage"),
-    ("SAVINGS", "transfers.savings"),
-    ("SAVER", "transfers.savings"),
-    ("SAVE", "transfers.savings"),
-    ("POT", "transfers.savings"),
-    ("ISA", "transfers.savings"),
-    ("SPAREN", "transfers.savings"),
-    ("SPARKONTO", "transfers.savings"),
-    ("TAGESGELD", "transfers.savings"),
-    ("EPARGNE", "transfers.savings"),
-    ("LIVRET", "transfers.savings"),
-    ("SPAARREKENING", "transfers.savings"),
-    ("UMBUCHUNG", "transfers.own_account"),
-    ("OWN", "transfers.own_account"),
-    ("CURRENT", "transfers.own_account"),
-    ("ACCT", "transfers.own_account"),
-    ("HMRC", "government.tax"),
-    ("FINANZAMT", "government.tax"),
-    ("IRS", "government.tax"),
-    ("KINDERGELD", "income.benefits"),
-    ("DWP", "income.benefits"),
-    ("BENEFIT", "income.benefits"),
-    ("UC", "income.benefits"),
-    ("PENSION", "income.pension"),
-];
 
 /// The user rules of every profile: a correction becomes a rule for that profile at once.
 #[derive(Debug, Default)]
@@ -386,10 +204,10 @@ impl Cascade {
         let features = featurise(d, t.amount_minor, model.dim());
         // A runtime failure is a model that has nothing to say: the cascade goes on.
         let p = model.predict(&features).ok()?;
-        let (best, prob) = p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+        let (best, prob) = argmax(&p)?;
         let category = model.classes().get(best)?;
-        (*prob >= MODEL_THRESHOLD)
-            .then(|| (category.clone(), *prob, Layer::Model, model.version().to_owned()))
+        (prob >= MODEL_THRESHOLD)
+            .then(|| (category.clone(), prob, Layer::Model, model.version().to_owned()))
     }
 
     fn user_rule(
@@ -510,11 +328,6 @@ fn product(category: &str, d: &Descriptor, in_name: &dyn Fn(&str) -> bool) -> Op
     None
 }
 
-/// Words of a reference that, outside the merchant's own name, say the line is a savings or
-/// housing transfer rather than a purchase ("TARGET SAVINGS POT").
-const STRONG_PURPOSES: &[&str] =
-    &["SAVINGS", "POT", "SAVER", "ISA", "RENT", "MIETE", "LOYER", "HUUR", "ALQUILER", "AFFITTO"];
-
 /// The merchant's category; money in from a shop is a refund, from the state a benefit.
 fn merchant_truth(
     t: &Transaction<'_>,
@@ -550,29 +363,6 @@ fn merchant_truth(
     }
     decision(category, 0.95 * m.confidence, Layer::MerchantTruth, &m.matched)
 }
-
-/// Bank phrases that say what a payment is for when no merchant is named: bills paid to a
-/// public body, card and loan repayments.
-const PHRASES: &[(&str, &str)] = &[
-    ("COUNCIL TAX", "bills.council_tax"),
-    ("TV LICENCE", "bills.tv_licence"),
-    ("TV LICENSING", "bills.tv_licence"),
-    ("PAYMENT THANK YOU", "loans.credit_card"),
-    ("PAYMENT RECEIVED THANK YOU", "loans.credit_card"),
-    ("CREDIT CARD PAYMENT", "loans.credit_card"),
-    ("CREDIT CARD REPAYMENT", "loans.credit_card"),
-    ("CARD REPAYMENT", "loans.credit_card"),
-    ("VISA PAYMENT", "loans.credit_card"),
-    ("MASTERCARD PAYMENT", "loans.credit_card"),
-    ("AUTOPAY PAYMENT", "loans.credit_card"),
-    ("MORTGAGE PAYMENT", "housing.mortgage"),
-    ("MORTGAGE REPAYMENT", "housing.mortgage"),
-    ("STUDENT LOAN", "loans.student_loan"),
-    ("LOAN REPAYMENT", "loans.loan_payment"),
-    ("LOAN PAYMENT", "loans.loan_payment"),
-    ("LOAN DRAWDOWN", "transfers.other"),
-    ("LOAN ADVANCE", "transfers.other"),
-];
 
 /// A bank phrase naming the payment's purpose.
 fn by_phrase(d: &Descriptor) -> Option<Decision> {
