@@ -36,16 +36,21 @@
 //! # Ok::<(), fintra_ml::catalogue::CatalogueError>(())
 //! ```
 
+pub mod anomaly;
 pub mod brain;
 pub mod cascade;
 pub mod catalogue;
 pub mod descriptor;
 pub mod emerging;
+pub mod forecast;
 pub mod index;
 pub mod mcc;
 pub mod model;
+mod num;
+pub mod population;
 pub mod refinery;
 pub mod resolve;
+mod rng;
 pub mod taxonomy;
 
 pub use brain::Brain;

@@ -475,6 +475,8 @@ pub enum Frequency {
     Weekly,
     /// Every 14 days.
     Biweekly,
+    /// Every 28 days (pay on every fourth Friday).
+    FourWeekly,
     /// Every month.
     Monthly,
     /// Every 3 months.

@@ -336,7 +336,9 @@ fn merchant_truth(
 ) -> Option<Decision> {
     let m = merchant?;
     let money_in = t.amount_minor > 0;
-    let spelled = fold(&m.matched);
+    // Words of the merchant's own name ("Mortgage Advice Bureau") say nothing about the
+    // payment; words of a product spelling ("HALIFAX MORTGAGE") do.
+    let spelled = fold(&m.merchant.name);
     let in_name = |w: &str| spelled.split(|c: char| !c.is_ascii_alphanumeric()).any(|s| s == w);
     if d.kind != Kind::CardPurchase
         && d.words.iter().any(|w| STRONG_PURPOSES.contains(&w.as_str()) && !in_name(w))

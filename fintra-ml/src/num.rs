@@ -1,0 +1,44 @@
+//! Conversions between money (integer minor units) and the floating point that statistics
+//! need, in one place: each says what it does at the edges, and none panics.
+
+/// Minor units as `f64` (exact below 2^53, the nearest value beyond).
+#[allow(clippy::cast_precision_loss, reason = "amounts far below 2^53 are exact; beyond, nearest")]
+pub(crate) fn f(x: i128) -> f64 {
+    x as f64
+}
+
+/// A count as `f64`.
+#[allow(clippy::cast_precision_loss, reason = "counts far below 2^53")]
+pub(crate) fn fu(x: usize) -> f64 {
+    x as f64
+}
+
+/// `f64` to minor units, truncated toward zero; NaN is 0 and infinities saturate.
+#[allow(clippy::cast_possible_truncation, reason = "saturating by definition of `as`")]
+pub(crate) fn minor(x: f64) -> i128 {
+    x as i128
+}
+
+/// `f64` to a count, truncated; negative and NaN are 0.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "saturating by definition of `as`"
+)]
+pub(crate) fn count(x: f64) -> usize {
+    x as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_edges_saturate() {
+        assert_eq!(minor(f64::NAN), 0);
+        assert_eq!(minor(f64::INFINITY), i128::MAX);
+        assert_eq!(count(-3.0), 0);
+        assert_eq!(minor(f(-1_234)), -1_234);
+        assert!((fu(3) - 3.0).abs() < f64::EPSILON);
+    }
+}
