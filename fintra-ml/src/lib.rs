@@ -17,8 +17,16 @@
 //! - [`emerging`]: unknown counterparties seen across many profiles, grouped for review;
 //! - [`taxonomy`] and [`mcc`]: the two-level taxonomy and the ISO 18245 fallback.
 //!
+//! Part 2, "am I okay?":
+//!
+//! - [`forecast`]: a daily balance forecast with P10, P50 and P90, seasonal-naive as the
+//!   baseline, and the rolling-origin backtest metrics (MASE, pinball, coverage);
+//! - [`anomaly`]: per-transaction anomaly scores with their reasons;
+//! - [`population`]: a seeded population of synthetic people with known truth, imported through
+//!   Connect, to measure both.
+//!
 //! Not here yet (see `docs/brain.md`): a shipped model, training from the cold tier, the Qdrant
-//! backend, forecasts and anomaly scores.
+//! backend, the `brain.risk.*` and `brain.nudge.*` events, and the batch slow brain.
 //!
 //! ```
 //! use fintra_ml::{Cascade, Catalogue, Transaction};

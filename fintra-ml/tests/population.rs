@@ -14,17 +14,15 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
-use fintra_core::{Asset, EventMetadata, InMemoryEventStore, Repository};
+use chrono::{Datelike, Duration, NaiveDate};
 use fintra_ml::Brain;
 use fintra_ml::anomaly::{AnomalyScorer, Observation, average_precision};
 use fintra_ml::forecast::backtest::{Backtest, BacktestReport, mase_scale};
 use fintra_ml::forecast::{CashHistory, ForecastConfig, Method, forecast};
-use fintra_ml::population::{PopulationConfig, SyntheticLine, SyntheticProfile, generate};
-use fintra_twin::connect::csv::{CsvAccount, CsvMapping, normalise};
-use fintra_twin::connect::{BadRecordPolicy, CategoriseRequest, Categoriser, stage};
-use fintra_twin::fos::{AccountType, Enrichment, FlowType, Source};
-use fintra_twin::{Profile, ProfileCommand, recurring_streams};
+use fintra_ml::population::{PopulationConfig, SyntheticLine, SyntheticProfile, generate, import};
+use fintra_twin::connect::{CategoriseRequest, Categoriser};
+use fintra_twin::fos::{Enrichment, FlowType};
+use fintra_twin::{Profile, recurring_streams};
 
 /// The bars, in one place. Where a bar is not met yet, the floor below it is the
 /// measured level, so a regression still fails; `docs/brain.md` says which.
@@ -62,44 +60,6 @@ impl Categoriser for Remembered {
         self.seen.lock().unwrap().insert(key, e.clone());
         e
     }
-}
-
-/// Imports a synthetic statement through Connect into a fresh in-memory twin.
-async fn import(person: &SyntheticProfile, categoriser: &Remembered) -> Profile {
-    let repository = Repository::<Profile, _>::new(InMemoryEventStore::new());
-    let n = u128::try_from(person.index).unwrap() + 1;
-    let stream = repository.stream_id(uuid::Uuid::from_u128(n)).unwrap();
-    let create =
-        ProfileCommand::Create { profile_id: format!("usr_{n}"), base_currency: Asset::GBP };
-    repository.execute(&stream, &create, &EventMetadata::default()).await.unwrap();
-    let account = CsvAccount {
-        provider_account_id: "current".into(),
-        name: "Current".into(),
-        account_type: AccountType::Checking,
-        currency: Asset::GBP,
-        institution_id: None,
-    };
-    let now = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-    let csv = person.csv();
-    let read = normalise(
-        csv.as_bytes(),
-        &CsvMapping::signed_amount_preset(),
-        &account,
-        now,
-        BadRecordPolicy::FailDocument,
-    )
-    .unwrap();
-    let current = repository.load(&stream).await.unwrap().state;
-    let mut staged = stage(
-        &current,
-        uuid::Uuid::from_u128(n),
-        Source::Csv,
-        vec![read.account],
-        read.transactions.records,
-    );
-    staged.categorise(categoriser, Some(&format!("usr_{n}")), now);
-    staged.approve(&repository, &stream, &EventMetadata::default(), |_, _| {}).await.unwrap();
-    repository.load(&stream).await.unwrap().state
 }
 
 /// The rolling origins: varied days of the month, each leaving 90 days of truth after it.
@@ -347,7 +307,7 @@ async fn forecasts_recurrence_and_anomalies_on_a_population_with_known_truth() {
         workers.push(tokio::spawn(async move {
             let mut tally = Tally::new();
             for person in people.iter().skip(worker).step_by(2) {
-                let profile = import(person, &categoriser).await;
+                let profile = import(person, categoriser.as_ref()).await.unwrap();
                 backtest(&profile, &mut tally);
                 recurrence(&profile, person, &mut tally);
                 anomalies(&profile, person, &mut tally);
