@@ -5,7 +5,8 @@
 //! twin, with the Brain (`fintra-ml`) categorising every transaction at staging; then prints the
 //! categories with where they came from,  the Unified 360 summary, the recurring income and bills it detected,
 //! monthly burn and free cash flow, the twin as of a past date, and two what-if forks; it writes
-//! a net-worth-over-time chart (SVG) and says where.
+//! a net-worth-over-time chart (SVG) and says where. Last, the Brain's balance forecast for the
+//! next 90 days with its P10–P90 band (a second SVG) and the warnings and nudges it calls for.
 //!
 //! ```text
 //! cargo run --release --example financial_twin                       # in-memory store
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use examples::outlook::OutlookError;
 use examples::twin_import::{Normalised, csv_file, plaid_files, yapily_files};
 use fintra_core::{
     Asset, EventMetadata, EventStore, ExecuteError, InMemoryEventStore, ManualClock, Money,
@@ -163,7 +165,57 @@ async fn run<S: EventStore>(store: S, store_name: &str, out: &Path) -> Result<()
     print_unified_360(&twin, &report).await?;
     print_cashflow(&report.cashflow);
     print_time_travel_and_forks(&twin, &report.cashflow).await?;
-    write_chart(&twin, out).await
+    write_chart(&twin, out).await?;
+    print_outlook(&profile, today, out)
+}
+
+/// The Brain's "am I okay?": the balance forecast at 30, 60 and 90 days, its chart, and the
+/// warnings and nudges it calls for.
+#[allow(clippy::print_stdout, reason = "an example talks to its reader")]
+fn print_outlook(profile: &Profile, today: NaiveDate, out: &Path) -> Result<(), Failure> {
+    let outlook = match examples::outlook::outlook(profile, today, out) {
+        Ok(o) => o,
+        Err(OutlookError::Forecast(e)) => {
+            println!(
+                "
+Balance forecast: {e}"
+            );
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let f = &outlook.forecast;
+    println!(
+        "
+Balance forecast (cash, {:?}), from {}",
+        f.method,
+        gbp(f.opening_balance_minor)
+    );
+    for p in f.headline() {
+        println!(
+            "  {}  P50 {:>12}   P10 {:>12}   P90 {:>12}",
+            p.target_date,
+            gbp(p.predicted_balance_minor),
+            gbp(p.lower_bound_minor),
+            gbp(p.upper_bound_minor)
+        );
+    }
+    match f.days_until_zero_p10 {
+        Some(days) => println!("  one chance in ten of an overdraft within {days} days"),
+        None => println!("  no overdraft in sight (P10 stays above zero for 90 days)"),
+    }
+    for caveat in &f.caveats {
+        println!("  note: {}", serde_json::to_string(caveat)?);
+    }
+    println!("Brain events (warnings and nudges, each once per change)");
+    if outlook.events.is_empty() {
+        println!("  none");
+    }
+    for event in &outlook.events {
+        println!("  {:<30} {}", event.event_type(), serde_json::to_string(event)?);
+    }
+    println!("Balance forecast chart written to {}", outlook.chart.display());
+    Ok(())
 }
 
 /// Connect: the three sample sources normalised, staged and approved, a manual asset valued

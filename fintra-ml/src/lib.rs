@@ -22,11 +22,13 @@
 //! - [`forecast`]: a daily balance forecast with P10, P50 and P90, seasonal-naive as the
 //!   baseline, and the rolling-origin backtest metrics (MASE, pinball, coverage);
 //! - [`anomaly`]: per-transaction anomaly scores with their reasons;
+//! - [`insight`]: `brain.risk.*`, `brain.nudge.*` and `brain.insight.*` events, each once per
+//!   transition;
 //! - [`population`]: a seeded population of synthetic people with known truth, imported through
 //!   Connect, to measure both.
 //!
 //! Not here yet (see `docs/brain.md`): a shipped model, training from the cold tier, the Qdrant
-//! backend, the `brain.risk.*` and `brain.nudge.*` events, and the batch slow brain.
+//! backend, delivery of the Brain's events through the log and Pulse, and the batch slow brain.
 //!
 //! ```
 //! use fintra_ml::{Cascade, Catalogue, Transaction};
@@ -52,6 +54,7 @@ pub mod descriptor;
 pub mod emerging;
 pub mod forecast;
 pub mod index;
+pub mod insight;
 pub mod mcc;
 pub mod model;
 mod num;

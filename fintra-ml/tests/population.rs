@@ -19,6 +19,7 @@ use fintra_ml::Brain;
 use fintra_ml::anomaly::{AnomalyScorer, Observation, average_precision};
 use fintra_ml::forecast::backtest::{Backtest, BacktestReport, mase_scale};
 use fintra_ml::forecast::{CashHistory, ForecastConfig, Method, forecast};
+use fintra_ml::insight::{InsightRules, InsightState, Signals};
 use fintra_ml::population::{PopulationConfig, SyntheticLine, SyntheticProfile, generate, import};
 use fintra_twin::connect::{CategoriseRequest, Categoriser};
 use fintra_twin::fos::{Enrichment, FlowType};
@@ -85,6 +86,8 @@ struct Tally {
     alerts: usize,
     profile_months: usize,
     misses: Vec<String>,
+    insights: BTreeMap<&'static str, usize>,
+    repeated: usize,
 }
 
 impl Tally {
@@ -113,6 +116,10 @@ impl Tally {
         self.alerts += t.alerts;
         self.profile_months += t.profile_months;
         self.misses.extend(t.misses);
+        for (k, v) in t.insights {
+            *self.insights.entry(k).or_default() += v;
+        }
+        self.repeated += t.repeated;
     }
 }
 
@@ -153,6 +160,7 @@ fn backtest(profile: &Profile, tally: &mut Tally) {
     let full = CashHistory::from_profile(profile, end).unwrap();
     let first = full.flows.first().unwrap().date;
     let actual = full.daily_balances(first);
+    let (rules, mut insight) = (InsightRules::default(), InsightState::default());
     for origin in origins() {
         let history = CashHistory::from_profile(profile, origin).unwrap();
         let streams = recurring_streams(profile, origin);
@@ -164,6 +172,12 @@ fn backtest(profile: &Profile, tally: &mut Tally) {
         else {
             continue;
         };
+        // The Brain's events at this origin: said once, not again for the same picture.
+        let signals = Signals::from_profile(profile, origin, Some(model.clone())).unwrap();
+        for event in insight.evaluate(&rules, &signals) {
+            *tally.insights.entry(event.event_type()).or_default() += 1;
+        }
+        tally.repeated += insight.evaluate(&rules, &signals).len();
         let at = usize::try_from((origin - first).num_days()).unwrap();
         let past = &actual[at.saturating_sub(365)..=at];
         let Some(scale) = mase_scale(past) else { continue };
@@ -351,6 +365,9 @@ async fn forecasts_recurrence_and_anomalies_on_a_population_with_known_truth() {
         all.false_alerts
     );
 
+    println!("brain events at the origins: {:?} (repeated: {})", all.insights, all.repeated);
+    assert_eq!(all.repeated, 0, "an event repeated while its condition held");
+    assert!(all.insights.contains_key("brain.insight.salary_received"), "{:?}", all.insights);
     let r30 = all.backtests[&30].0.report();
     assert!(r30.improvement >= Bars::FORECAST_IMPROVEMENT_30D, "{r30:?}");
     assert!((Bars::COVERAGE.0..=Bars::COVERAGE.1).contains(&r30.coverage_model), "{r30:?}");
