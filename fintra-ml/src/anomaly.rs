@@ -12,9 +12,9 @@
 //! | amount far off this payee's usual: robust z = (amount − median) / (1.4826 · MAD), floored | up to 0.9 from z = 4 |
 //! | amount far off this category's usual (payee too new) | up to 0.55 from z = 5 |
 //! | the same payee and amount again within an hour / a day | 0.75 / 0.35 |
-//! | more movements in the last hour than usual | 0.3 at 2 earlier, +0.15 each |
+//! | two or more earlier movements in the last hour | 0.3 at 2, +0.15 each, at most 0.8 |
 //! | the same payee three or more times in an hour | 0.45 |
-//! | more movements in 24 hours than the person's busiest usual day | 0.25 |
+//! | at least two more movements in 24 hours than the busiest of the last 90 days (after 30 days) | 0.25 |
 //! | a payee never seen (after [`AnomalyConfig::warm_up`] movements) | 0.25 |
 //! | a country never seen | 0.45 |
 //! | an hour of day that holds under 0.5 % of the history | 0.35 |

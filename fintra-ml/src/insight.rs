@@ -7,10 +7,10 @@
 //!
 //! | event | fires when | re-arms when |
 //! |---|---|---|
-//! | `brain.risk.overdraft_warning` (`days_until_zero`, `amount`) | the forecast's P10 falls below zero within [`InsightRules::warning_days`] | P10 stays above zero for `warning_days + 7` days |
-//! | `brain.nudge.idle_cash` (`moveable_amount`) | cash beyond [`InsightRules::idle_months_of_burn`] months of spending reaches [`InsightRules::idle_minimum_minor`] | it falls under half of that |
-//! | `brain.insight.salary_received` (`amount`, `confidence`) | a payment of a recurring earned-income stream (not interest or dividends) is booked | — (each payment once) |
-//! | `brain.risk.budget_threshold` (`category`, `percent`) | a category's spend this month crosses each of [`InsightRules::budget_levels`] of its budget | the next month |
+//! | `brain.risk.overdraft_warning` (`days_until_zero`, `amount_minor`) | the forecast's P10 falls below zero within [`InsightRules::warning_days`] | P10 stays above zero for `warning_days + 7` days |
+//! | `brain.nudge.idle_cash` (`moveable_amount_minor`) | cash beyond [`InsightRules::idle_months_of_burn`] months of spending reaches [`InsightRules::idle_minimum_minor`] | it falls under half of that |
+//! | `brain.insight.salary_received` (`amount_minor`, `confidence`) | a payment of a recurring earned-income stream (not interest or dividends), dated within a week of the last look, is booked | — (each payment once) |
+//! | `brain.risk.budget_threshold` (`category`, `percent`) | a category's spend this month crosses a level of [`InsightRules::budget_levels`] of its budget (the highest newly crossed, once per look) | the next month |
 //!
 //! The hysteresis on the first two keeps a balance that hovers at a threshold from alerting
 //! every day. The idle-cash nudge knows nothing of interest rates (the twin holds none): it

@@ -25,7 +25,7 @@
 //! - [`insight`]: `brain.risk.*`, `brain.nudge.*` and `brain.insight.*` events, each once per
 //!   transition;
 //! - [`population`]: a seeded population of synthetic people with known truth, imported through
-//!   Connect, to measure both.
+//!   Connect, to measure them.
 //!
 //! Not here yet (see `docs/brain.md`): a shipped model, training from the cold tier, the Qdrant
 //! backend, delivery of the Brain's events through the log and Pulse, and the batch slow brain.
