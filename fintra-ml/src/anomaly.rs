@@ -220,7 +220,7 @@ impl AnomalyScorer {
         let within = |minutes: i64| {
             self.recent.iter().filter(move |(t, _, _)| {
                 let age = (now - *t).num_minutes();
-                (0..=minutes).contains(&age)
+                (0..minutes).contains(&age)
             })
         };
         let same =

@@ -20,11 +20,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate};
 use fintra_core::Asset;
-use fintra_twin::fos::{AccountType, FlowType};
+use fintra_twin::fos::FlowType;
 use fintra_twin::{Profile, cashflow, spend_by_category};
 use serde::{Deserialize, Serialize};
 
-use crate::forecast::BalanceForecast;
+use crate::forecast::{BalanceForecast, CashHistory};
 use crate::taxonomy::display;
 
 /// A Pulse-deliverable Brain event.
@@ -125,7 +125,7 @@ pub struct Signals {
     pub currency: Asset,
     /// The balance forecast, when one could be made.
     pub forecast: Option<BalanceForecast>,
-    /// Cash in current and savings accounts.
+    /// Cash in current and savings accounts at the end of `today` (posted movements).
     pub cash_minor: i128,
     /// Average monthly spending.
     pub monthly_burn_minor: i128,
@@ -146,16 +146,9 @@ impl Signals {
     ) -> Option<Self> {
         let currency = profile.info.as_ref()?.base_currency;
         let report = cashflow(profile, today);
-        let cash_minor = profile
-            .accounts()
-            .filter(|a| {
-                a.account.currency == currency
-                    && matches!(
-                        a.account.account_type,
-                        AccountType::Checking | AccountType::Savings
-                    )
-            })
-            .fold(0i128, |sum, a| sum.saturating_add(a.available_minor()));
+        // Cash as it stood at the end of `today` (a past day too), read as the forecast reads it.
+        let cash_minor =
+            CashHistory::from_profile(profile, today).map_or(0, |h| h.closing_balance_minor);
         // Pay, not returns: interest and dividends recur too, but are no salary.
         let returns = [display("income.interest"), display("income.dividends")];
         let mut income_payments = Vec::new();

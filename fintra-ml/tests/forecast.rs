@@ -48,13 +48,13 @@ fn nothing_or_one_transaction_is_not_enough_history() {
 }
 
 #[test]
-fn a_history_that_stopped_long_ago_is_not_enough_either() {
+fn a_history_that_stopped_long_ago_is_stale() {
     let flows = (0..60).map(|d| (d, -1_500)).collect();
     let stale = history(200, 10_000, flows);
-    assert!(matches!(
+    assert_eq!(
         forecast(&stale, &[], &ForecastConfig::default()),
-        Err(ForecastError::NotEnoughHistory { .. })
-    ));
+        Err(ForecastError::StaleHistory { last: day(59), days: 141 })
+    );
 }
 
 #[test]

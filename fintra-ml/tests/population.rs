@@ -74,7 +74,7 @@ fn origins() -> Vec<NaiveDate> {
 /// What one person contributes.
 #[derive(Default)]
 struct Tally {
-    backtests: BTreeMap<usize, (Backtest, Backtest)>,
+    backtests: BTreeMap<usize, Backtest>,
     detected: usize,
     detected_real: usize,
     ambiguous: usize,
@@ -94,16 +94,14 @@ impl Tally {
     fn new() -> Self {
         let mut t = Self::default();
         for h in [30, 60, 90] {
-            t.backtests.insert(h, (Backtest::new(h), Backtest::new(h)));
+            t.backtests.insert(h, Backtest::new(h));
         }
         t
     }
 
     fn merge(&mut self, t: Tally) {
-        for (h, (m, n)) in t.backtests {
-            let slot = self.backtests.get_mut(&h).unwrap();
-            slot.0.merge(&m);
-            slot.1.merge(&n);
+        for (h, b) in t.backtests {
+            self.backtests.get_mut(&h).unwrap().merge(&b);
         }
         self.detected += t.detected;
         self.detected_real += t.detected_real;
@@ -182,10 +180,8 @@ fn backtest(profile: &Profile, tally: &mut Tally) {
         let past = &actual[at.saturating_sub(365)..=at];
         let Some(scale) = mase_scale(past) else { continue };
         let future = &actual[at + 1..];
-        for (model_bt, naive_bt) in tally.backtests.values_mut() {
-            model_bt.add(&model, &naive, future, scale);
-            // The second slot keeps the naive-vs-naive sanity check: improvement 0.
-            naive_bt.add(&naive, &naive, future, scale);
+        for backtest in tally.backtests.values_mut() {
+            backtest.add(&model, &naive, future, scale);
         }
     }
 }
@@ -334,9 +330,8 @@ async fn forecasts_recurrence_and_anomalies_on_a_population_with_known_truth() {
         all.merge(w.await.unwrap());
     }
     println!("imported and evaluated in {:?}", started.elapsed());
-    for (h, (model, sanity)) in &all.backtests {
-        print("forecast", &model.report());
-        assert!(sanity.report().improvement.abs() < 1e-9, "h={h}");
+    for backtest in all.backtests.values() {
+        print("forecast", &backtest.report());
     }
     let precision = all.detected_real as f64 / all.detected.max(1) as f64;
     let recall = all.real_found as f64 / all.real.max(1) as f64;
@@ -368,7 +363,7 @@ async fn forecasts_recurrence_and_anomalies_on_a_population_with_known_truth() {
     println!("brain events at the origins: {:?} (repeated: {})", all.insights, all.repeated);
     assert_eq!(all.repeated, 0, "an event repeated while its condition held");
     assert!(all.insights.contains_key("brain.insight.salary_received"), "{:?}", all.insights);
-    let r30 = all.backtests[&30].0.report();
+    let r30 = all.backtests[&30].report();
     assert!(r30.improvement >= Bars::FORECAST_IMPROVEMENT_30D, "{r30:?}");
     assert!((Bars::COVERAGE.0..=Bars::COVERAGE.1).contains(&r30.coverage_model), "{r30:?}");
     assert!(precision >= Bars::RECURRENCE_PRECISION, "precision {precision}");

@@ -19,15 +19,17 @@ pub fn mase_scale(balances: &[i128]) -> Option<f64> {
     if balances.len() < 2 * SEASON_DAYS {
         return None;
     }
-    let changes: Vec<f64> =
-        balances.windows(SEASON_DAYS + 1).map(|w| f((w[SEASON_DAYS] - w[0]).abs())).collect();
+    let changes: Vec<f64> = balances
+        .windows(SEASON_DAYS + 1)
+        .map(|w| f(w[SEASON_DAYS].saturating_sub(w[0]).saturating_abs()))
+        .collect();
     let mean = changes.iter().sum::<f64>() / fu(changes.len());
     (mean > 0.0).then_some(mean)
 }
 
 /// Pinball (quantile) loss of `predicted` for quantile `q` when `actual` happened.
 pub fn pinball(actual: i128, predicted: i128, q: f64) -> f64 {
-    let diff = f(actual - predicted);
+    let diff = f(actual.saturating_sub(predicted));
     if diff >= 0.0 { q * diff } else { (q - 1.0) * diff }
 }
 
@@ -98,7 +100,7 @@ impl Backtest {
             let mut abs = 0.0;
             let mut loss = 0.0;
             for (day, y) in forecast.days.iter().zip(actual).take(self.horizon) {
-                abs += f((y - day.p50_minor).abs());
+                abs += f(y.saturating_sub(day.p50_minor).saturating_abs());
                 loss += pinball(*y, day.p10_minor, 0.1)
                     + pinball(*y, day.p50_minor, 0.5)
                     + pinball(*y, day.p90_minor, 0.9);

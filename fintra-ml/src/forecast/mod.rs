@@ -56,6 +56,15 @@ pub enum ForecastError {
         /// Posted cash movements.
         flows: usize,
     },
+    /// The history stopped long before the forecast day (no movement for [`GAP_DAYS`] days or
+    /// more): what it knew no longer describes today.
+    #[error("the cash history stopped on {last}, {days} days before the forecast day")]
+    StaleHistory {
+        /// The last movement.
+        last: NaiveDate,
+        /// Days from it to the forecast day.
+        days: u32,
+    },
     /// The profile has no current or savings account in its base currency.
     #[error("the profile has no cash account in its base currency")]
     NoCashAccount,
@@ -368,8 +377,12 @@ fn usable_start(
         }
     }
     // A gap between the last movement and the forecast day counts too.
-    if history.flows.last().is_some_and(|last| (history.as_of - last.date).num_days() >= GAP_DAYS) {
-        return Err(not_enough(0, 0));
+    if let Some(last) = history.flows.last() {
+        let days = (history.as_of - last.date).num_days();
+        if days >= GAP_DAYS {
+            let days = u32::try_from(days).unwrap_or(u32::MAX);
+            return Err(ForecastError::StaleHistory { last: last.date, days });
+        }
     }
     let days = (history.as_of - start).num_days() + 1;
     if days < i64::from(MIN_HISTORY_DAYS) || used < MIN_FLOWS {

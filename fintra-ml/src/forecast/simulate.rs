@@ -85,7 +85,8 @@ fn recurring_path(history: &CashHistory, streams: &[CashflowStream], horizon: us
             .collect();
         // The amount as this history knows it (the median of its last three payments), so a
         // calibration origin does not see a price rise that came after it.
-        let mut last: Vec<i128> = paid.iter().rev().take(3).map(|f| f.amount_minor.abs()).collect();
+        let mut last: Vec<i128> =
+            paid.iter().rev().take(3).map(|f| f.amount_minor.saturating_abs()).collect();
         last.sort_unstable();
         let amount = last.get(last.len() / 2).copied().unwrap_or(s.amount_minor);
         let sign = if s.flow == FlowType::Income { 1 } else { -1 };

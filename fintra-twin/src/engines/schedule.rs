@@ -144,7 +144,9 @@ pub(super) fn next_payment(
 
 /// Months of the year a monthly stream pauses in, learned from its last year: council tax in
 /// ten instalments skips February and March. Needs a full year of the stream and at most
-/// three months off; a payment within three days of a month counts for it (weekend moves).
+/// three months off. A payment counts for its own calendar month; a month without one is not
+/// a pause when a neighbour holds two and one of them lies within three days of the shared
+/// edge (a weekend move across a month end).
 fn break_months(dates: &[NaiveDate]) -> [bool; 12] {
     let mut breaks = [false; 12];
     let (Some(first), Some(last)) = (dates.first(), dates.last()) else { return breaks };
@@ -152,12 +154,25 @@ fn break_months(dates: &[NaiveDate]) -> [bool; 12] {
     if *first > year_ago + Duration::days(20) {
         return breaks;
     }
+    let recent: Vec<NaiveDate> = dates.iter().copied().filter(|d| *d > year_ago).collect();
+    let in_month = |m: NaiveDate| -> Vec<NaiveDate> {
+        recent.iter().copied().filter(|d| first_of_month(*d) == m).collect()
+    };
     let mut paid = [false; 12];
     let mut month = first_of_month(year_ago);
     while month <= *last {
         let Some(next) = month.checked_add_months(Months::new(1)) else { break };
-        let (from, to) = (month - Duration::days(3), next + Duration::days(3));
-        if dates.iter().any(|d| *d > year_ago && *d >= from && *d < to) {
+        let Some(previous) = month.checked_sub_months(Months::new(1)) else { break };
+        let moved_here = |neighbour: Vec<NaiveDate>| {
+            neighbour.len() >= 2
+                && neighbour.iter().any(|d| {
+                    (*d - month).num_days().abs() <= 3 || (*d - next).num_days().abs() <= 3
+                })
+        };
+        if !in_month(month).is_empty()
+            || moved_here(in_month(previous))
+            || moved_here(in_month(next))
+        {
             paid[month.month0() as usize] = true;
         }
         month = next;
@@ -189,4 +204,38 @@ pub fn payment_schedule(
         from = next;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default()
+    }
+
+    #[test]
+    fn ten_instalments_pause_in_february_and_march() {
+        let dates: Vec<NaiveDate> = (0..24u32)
+            .map(|k| d(2023 + i32::try_from(k / 12).unwrap_or(0), k % 12 + 1, 1))
+            .filter(|day| !matches!(day.month(), 2 | 3))
+            .collect();
+        let breaks = break_months(&dates);
+        let paused: Vec<u32> = (1..=12u32).filter(|m| breaks[*m as usize - 1]).collect();
+        assert_eq!(paused, [2, 3]);
+        let next = next_payment(&dates, Frequency::Monthly, d(2025, 1, 15));
+        assert_eq!(next, Some(d(2025, 4, 1)));
+    }
+
+    #[test]
+    fn a_weekend_move_across_a_month_end_is_not_a_pause() {
+        // Due on the 30th; November 2024's moved to Monday 2 December.
+        let mut dates: Vec<NaiveDate> = (0..12u32)
+            .map(|k| d(2024, k + 1, if k == 1 { 29 } else { 30 }))
+            .filter(|day| day.month() != 11)
+            .collect();
+        dates.push(d(2024, 12, 2));
+        dates.sort_unstable();
+        assert_eq!(break_months(&dates), [false; 12]);
+    }
 }
