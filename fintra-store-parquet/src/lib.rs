@@ -4,7 +4,8 @@
 //! for scans) on any `object_store` backend (the local file system; S3-compatible stores
 //! through the same trait), each archive with a JSON manifest (position and time range, row
 //! count, per-file sizes and a content hash); it lists archives, reads them back as events
-//! (optionally filtered by time or stream) and verifies an archive against its manifest.
+//! (optionally filtered by time or stream), in whole or in bounded batches ([`ParquetArchive::scan`]),
+//! and verifies an archive against its manifest.
 //!
 //! The files form a lake any engine can glob: `data/tenant=<t>/date=<d>/*.parquet`, Hive-style
 //! partitions, where a file appears only after the manifest that lists it ([`layout`]), so a
@@ -15,6 +16,7 @@
 mod arrow_rows;
 mod housekeeping;
 pub mod layout;
+mod scan;
 
 use std::sync::Arc;
 
@@ -31,6 +33,7 @@ use sha2::{Digest, Sha256};
 
 pub use arrow_rows::{archive_schema, content_hash};
 use arrow_rows::{from_batch, hex, to_batch};
+pub use scan::{SCAN_BATCH_ROWS, Scanned};
 
 /// Rows per Parquet file.
 pub const ROWS_PER_FILE: usize = 1_000_000;
