@@ -18,13 +18,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Datelike, NaiveDate};
-use fintra_core::Asset;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use fintra_core::{Asset, ContentType, EventMetadata, NewEvent, StreamId};
 use fintra_twin::fos::FlowType;
 use fintra_twin::{Profile, cashflow, spend_by_category};
 use serde::{Deserialize, Serialize};
 
 use crate::forecast::{BalanceForecast, CashHistory};
+use crate::slow::content_id;
 use crate::taxonomy::display;
 
 /// A Pulse-deliverable Brain event.
@@ -37,6 +38,7 @@ pub enum BrainEvent {
         /// Days until P10 first falls below zero.
         days_until_zero: u32,
         /// The lowest P10 balance within the warning window (negative), minor units.
+        #[serde(with = "crate::num::amount_serde")]
         amount_minor: i128,
         /// Currency.
         currency: Asset,
@@ -45,6 +47,7 @@ pub enum BrainEvent {
     #[serde(rename = "brain.nudge.idle_cash")]
     IdleCash {
         /// How much is beyond the buffer, minor units.
+        #[serde(with = "crate::num::amount_serde")]
         moveable_amount_minor: i128,
         /// Currency.
         currency: Asset,
@@ -57,6 +60,7 @@ pub enum BrainEvent {
         /// The payer.
         merchant: String,
         /// Amount, minor units.
+        #[serde(with = "crate::num::amount_serde")]
         amount_minor: i128,
         /// The stream's confidence, 0..=1.
         confidence: f64,
@@ -69,8 +73,10 @@ pub enum BrainEvent {
         /// The first day of the month.
         month: NaiveDate,
         /// Spent so far, minor units.
+        #[serde(with = "crate::num::amount_serde")]
         spent_minor: i128,
         /// The budget, minor units.
+        #[serde(with = "crate::num::amount_serde")]
         budget_minor: i128,
         /// The level crossed, in percent of the budget.
         percent: u32,
@@ -87,6 +93,46 @@ impl BrainEvent {
             Self::BudgetThreshold { .. } => "brain.risk.budget_threshold",
         }
     }
+
+    /// The event to append to the profile's Brain stream ([`brain_stream`]), where Pulse's
+    /// webhook delivery picks it up by type (a subscription to `brain.*`). Typed
+    /// [`event_type`](Self::event_type), JSON (the fields above, with `type`), dated
+    /// `occurred_at` (the day the Brain looked), with an id derived from the stream, the type,
+    /// the time and the body: appending the same firing twice is an idempotent replay.
+    ///
+    /// # Errors
+    /// `Codec` if the body does not encode (a non-finite confidence).
+    pub fn new_event(
+        &self,
+        stream: &StreamId,
+        occurred_at: DateTime<Utc>,
+        metadata: EventMetadata,
+    ) -> fintra_core::Result<NewEvent> {
+        let payload = serde_json::to_vec(self).map_err(|e| fintra_core::Error::Codec {
+            event_type: self.event_type().to_owned(),
+            schema_version: 1,
+            source: e.into(),
+        })?;
+        Ok(NewEvent {
+            event_id: content_id(stream, self.event_type(), occurred_at, &payload),
+            event_type: self.event_type().to_owned(),
+            schema_version: 1,
+            occurred_at,
+            metadata,
+            content_type: ContentType::json(),
+            payload: payload.into(),
+        })
+    }
+}
+
+/// The stream of a profile's Brain outputs — `brain-<id>` for `profile-<id>` (any other
+/// name: `brain-<name>`) — where [`BrainEvent`]s and `ForecastUpdated` go.
+///
+/// # Errors
+/// `InvalidInput` when the name would exceed the stream-id limit.
+pub fn brain_stream(profile: &StreamId) -> fintra_core::Result<StreamId> {
+    let id = profile.as_str().strip_prefix("profile-").unwrap_or(profile.as_str());
+    StreamId::new(format!("brain-{id}"))
 }
 
 /// The thresholds.

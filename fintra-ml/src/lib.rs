@@ -24,11 +24,13 @@
 //! - [`anomaly`]: per-transaction anomaly scores with their reasons;
 //! - [`insight`]: `brain.risk.*`, `brain.nudge.*` and `brain.insight.*` events, each once per
 //!   transition;
+//! - [`slow`]: the slow brain in batch — profiles folded from the cold tier's archives, their
+//!   forecasts recomputed in parallel and written back as `ForecastUpdated`;
 //! - [`population`]: a seeded population of synthetic people with known truth, imported through
 //!   Connect, to measure them.
 //!
-//! Not here yet (see `docs/brain.md`): a shipped model, training from the cold tier, the Qdrant
-//! backend, delivery of the Brain's events through the log and Pulse, and the batch slow brain.
+//! Not here yet (see `docs/brain.md`): a shipped model, training from the cold tier, and the
+//! Qdrant backend.
 //!
 //! ```
 //! use fintra_ml::{Cascade, Catalogue, Transaction};
@@ -62,6 +64,7 @@ pub mod population;
 pub mod refinery;
 pub mod resolve;
 mod rng;
+pub mod slow;
 pub mod taxonomy;
 
 pub use brain::Brain;

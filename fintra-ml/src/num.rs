@@ -42,3 +42,32 @@ mod tests {
         assert!((fu(3) - 3.0).abs() < f64::EPSILON);
     }
 }
+
+/// Serde for an `i128` amount inside a buffered (internally tagged) enum, which cannot hold
+/// 128-bit integers: a JSON number when it fits `i64` (every real amount), a decimal string
+/// beyond. Reads either.
+pub(crate) mod amount_serde {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Wire {
+        Small(i64),
+        Text(String),
+    }
+
+    #[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's `with` passes a reference")]
+    pub(crate) fn serialize<S: Serializer>(value: &i128, s: S) -> Result<S::Ok, S::Error> {
+        match i64::try_from(*value) {
+            Ok(small) => s.serialize_i64(small),
+            Err(_) => s.serialize_str(&value.to_string()),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
+        match Wire::deserialize(d)? {
+            Wire::Small(small) => Ok(i128::from(small)),
+            Wire::Text(text) => text.parse().map_err(D::Error::custom),
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The slow brain in batch: every profile's forecast recomputed from the log as archived in the
+//! cold tier, in parallel, with bounded memory, written back as `ForecastUpdated` events.
+//!
+//! The job has three steps, each usable alone:
+//!
+//! 1. **Fold.** A [`ProfileFold`] takes the events of any source in batches — the cold tier's
+//!    `ParquetArchive::scan` (one file and 4,096 rows in memory at a time), then the hot tier's
+//!    `read_all` for the tail after the last archive — and folds the `profile-…` streams of one
+//!    [`Shard`]. Memory is what the folded profiles of that shard hold; a lake too large for
+//!    one pass is folded in `n` shards, one pass each.
+//! 2. **Forecast.** [`SlowBrain::forecast`] runs [`forecast_profile`] on every folded profile
+//!    across [`SlowBrainConfig::threads`] OS threads and returns one [`ForecastUpdate`] per
+//!    profile, or the typed reason it has none. It is CPU-bound and blocks its caller until
+//!    done: call it from a thread of its own (`tokio::task::spawn_blocking`), not on an async
+//!    executor's worker.
+//! 3. **Write.** [`append_updates`] appends each update as `ForecastUpdated` to the profile's
+//!    Brain stream ([`brain_stream`]: `brain-<id>` beside `profile-<id>`). Event ids come from
+//!    the content, so running the job again over the same log appends nothing new, and a run
+//!    cancelled half-way is finished by running it again.
+//!
+//! The slow brain reads events as stored. Archives of a store sealed by `fintra-guard` hold
+//! ciphertext: fold the guarded store's reads (which unseal), not its raw archive, or the
+//! profiles are reported in [`Folded::skipped`] as undecodable.
+
+mod fold;
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::NaiveDate;
+use fintra_core::{
+    ContentType, EventMetadata, EventStore, ExpectedVersion, NewEvent, StreamId, TenantId,
+};
+use serde::{Deserialize, Serialize};
+
+pub use fold::{
+    Folded, FoldedProfile, PENDING_EVENTS_MAX, ProfileFold, Shard, SkipReason, Skipped,
+};
+
+use crate::forecast::{BalanceForecast, ForecastConfig, ForecastError, forecast_profile};
+pub use crate::insight::brain_stream;
+
+/// The event type the slow brain writes.
+pub const FORECAST_UPDATED: &str = "ForecastUpdated";
+
+/// How the batch runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlowBrainConfig {
+    /// The forecast's settings.
+    pub forecast: ForecastConfig,
+    /// The last day of history for every profile; `None`: each profile's last transaction.
+    pub as_of: Option<NaiveDate>,
+    /// Worker threads for [`SlowBrain::forecast`] (at least 1).
+    pub threads: usize,
+}
+
+impl Default for SlowBrainConfig {
+    fn default() -> Self {
+        Self {
+            forecast: ForecastConfig::default(),
+            as_of: None,
+            threads: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        }
+    }
+}
+
+/// The body of a `ForecastUpdated` event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForecastUpdated {
+    /// The profile's stream.
+    pub profile_stream: StreamId,
+    /// The profile's id (`ProfileInfo::profile_id`).
+    pub profile_id: String,
+    /// The profile version the forecast was made from.
+    pub source_version: u64,
+    /// The forecast.
+    pub forecast: BalanceForecast,
+}
+
+/// One profile's new forecast, ready to append.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForecastUpdate {
+    /// The profile's tenant (the event's metadata).
+    pub tenant: TenantId,
+    /// The Brain stream it goes to.
+    pub stream: StreamId,
+    /// The last profile event folded (the event's causation).
+    pub caused_by: uuid::Uuid,
+    /// The body.
+    pub event: ForecastUpdated,
+}
+
+impl ForecastUpdate {
+    /// The event to append: type [`FORECAST_UPDATED`], JSON, dated the end of `as_of`, with an
+    /// id derived from its stream and content.
+    ///
+    /// # Errors
+    /// `Codec` if the body does not encode (it always does for a forecast from
+    /// [`SlowBrain::forecast`]).
+    pub fn new_event(&self) -> fintra_core::Result<NewEvent> {
+        let payload = serde_json::to_vec(&self.event).map_err(|e| fintra_core::Error::Codec {
+            event_type: FORECAST_UPDATED.to_owned(),
+            schema_version: 1,
+            source: e.into(),
+        })?;
+        let occurred_at = fintra_twin::end_of_day(self.event.forecast.as_of);
+        let metadata = EventMetadata {
+            tenant_id: self.tenant.clone(),
+            causation_id: Some(self.caused_by),
+            ..EventMetadata::default()
+        };
+        Ok(NewEvent {
+            event_id: content_id(&self.stream, FORECAST_UPDATED, occurred_at, &payload),
+            event_type: FORECAST_UPDATED.to_owned(),
+            schema_version: 1,
+            occurred_at,
+            metadata,
+            content_type: ContentType::json(),
+            payload: payload.into(),
+        })
+    }
+}
+
+/// A profile without a new forecast, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForecastFailure {
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// The profile's stream.
+    pub stream: StreamId,
+    /// Why.
+    pub error: ForecastError,
+}
+
+/// What [`SlowBrain::forecast`] made, in the order of its input.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Forecasts {
+    /// One per profile that could be forecast.
+    pub updates: Vec<ForecastUpdate>,
+    /// The others, with their typed reason (too little history, no cash account, …).
+    pub failures: Vec<ForecastFailure>,
+}
+
+/// The batch forecaster.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SlowBrain {
+    config: SlowBrainConfig,
+}
+
+impl SlowBrain {
+    /// A slow brain with `config`.
+    pub fn new(config: SlowBrainConfig) -> Self {
+        Self { config }
+    }
+
+    /// Its settings.
+    pub fn config(&self) -> &SlowBrainConfig {
+        &self.config
+    }
+
+    /// Forecasts every profile of `folded`, on [`SlowBrainConfig::threads`] threads. Blocks
+    /// until all are done (see the module documentation); the result does not depend on the
+    /// number of threads.
+    pub fn forecast(&self, folded: &[FoldedProfile]) -> Forecasts {
+        let results: Vec<Mutex<Option<Result<ForecastUpdate, ForecastFailure>>>> =
+            folded.iter().map(|_| Mutex::new(None)).collect();
+        let cursor = AtomicUsize::new(0);
+        let work = || {
+            loop {
+                let n = cursor.fetch_add(1, Ordering::Relaxed);
+                let (Some(profile), Some(slot)) = (folded.get(n), results.get(n)) else { break };
+                let made = self.one(profile);
+                if let Ok(mut slot) = slot.lock() {
+                    *slot = Some(made);
+                }
+            }
+        };
+        let threads = self.config.threads.clamp(1, folded.len().max(1));
+        std::thread::scope(|scope| {
+            for _ in 1..threads {
+                scope.spawn(work);
+            }
+            work();
+        });
+        let mut out = Forecasts::default();
+        for (slot, profile) in results.into_iter().zip(folded) {
+            // Every slot is filled: a worker that panicked has already made `scope` panic.
+            // Recomputing an empty one keeps this total without an `unwrap`.
+            let made = slot.into_inner().ok().flatten().unwrap_or_else(|| self.one(profile));
+            match made {
+                Ok(update) => out.updates.push(update),
+                Err(failure) => out.failures.push(failure),
+            }
+        }
+        out
+    }
+
+    fn one(&self, folded: &FoldedProfile) -> Result<ForecastUpdate, ForecastFailure> {
+        let fail = |error| ForecastFailure {
+            tenant: folded.tenant.clone(),
+            stream: folded.stream.clone(),
+            error,
+        };
+        let info = folded.profile.info.as_ref().ok_or_else(|| fail(ForecastError::NoProfile))?;
+        let as_of = self
+            .config
+            .as_of
+            .or_else(|| folded.profile.last_transaction_date())
+            .unwrap_or_else(|| info.created_at.date_naive());
+        let forecast =
+            forecast_profile(&folded.profile, as_of, &self.config.forecast).map_err(fail)?;
+        let stream = brain_stream(&folded.stream).map_err(|_| fail(ForecastError::NoProfile))?;
+        Ok(ForecastUpdate {
+            tenant: folded.tenant.clone(),
+            stream,
+            caused_by: folded.last_event,
+            event: ForecastUpdated {
+                profile_stream: folded.stream.clone(),
+                profile_id: info.profile_id.clone(),
+                source_version: folded.version.0,
+                forecast,
+            },
+        })
+    }
+}
+
+/// What [`append_updates`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Appended {
+    /// Updates written.
+    pub written: usize,
+    /// Updates already in the log (a rerun), left as they were.
+    pub replayed: usize,
+}
+
+/// Appends each update to its Brain stream (one append per profile, any version).
+///
+/// Cancel-safe: each append commits whole or not at all, and the ids are derived from the
+/// content, so calling again with the same updates writes only what is missing.
+///
+/// # Errors
+/// The first store error; the updates before it are written.
+pub async fn append_updates<S: EventStore + ?Sized>(
+    store: &S,
+    updates: &[ForecastUpdate],
+) -> fintra_core::Result<Appended> {
+    let mut done = Appended::default();
+    for update in updates {
+        let result =
+            store.append(&update.stream, ExpectedVersion::Any, &[update.new_event()?]).await?;
+        if result.replayed {
+            done.replayed += 1;
+        } else {
+            done.written += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// An event id from what the event says: the same stream, type, time and body give the same
+/// id (so a rerun is an idempotent replay), anything else a different one. FNV-1a, 128 bits,
+/// marked as a version 8 (custom) UUID.
+pub(crate) fn content_id(
+    stream: &StreamId,
+    event_type: &str,
+    occurred_at: chrono::DateTime<chrono::Utc>,
+    payload: &[u8],
+) -> uuid::Uuid {
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013B;
+    let mut hash: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    let micros = occurred_at.timestamp_micros().to_le_bytes();
+    for part in [stream.as_str().as_bytes(), event_type.as_bytes(), &micros, payload] {
+        for byte in part.iter().chain(&[0xff]) {
+            hash = (hash ^ u128::from(*byte)).wrapping_mul(PRIME);
+        }
+    }
+    uuid::Builder::from_custom_bytes(hash.to_be_bytes()).into_uuid()
+}
+
+#[cfg(test)]
+mod tests;
