@@ -18,8 +18,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use fintra_core::{Asset, ContentType, EventMetadata, NewEvent, StreamId};
+use chrono::{Datelike, NaiveDate};
+use fintra_core::{Asset, ContentType, EventMetadata, NewEvent, StreamId, TenantId};
 use fintra_twin::fos::FlowType;
 use fintra_twin::{Profile, cashflow, spend_by_category};
 use serde::{Deserialize, Serialize};
@@ -95,24 +95,36 @@ impl BrainEvent {
     }
 
     /// The event to append to the profile's Brain stream ([`brain_stream`]), where Pulse's
-    /// webhook delivery picks it up by type (a subscription to `brain.*`). Typed
-    /// [`event_type`](Self::event_type), JSON (the fields above, with `type`), dated
-    /// `occurred_at` (the day the Brain looked), with an id derived from the stream, the type,
-    /// the time and the body: appending the same firing twice is an idempotent replay.
+    /// webhook delivery (`fintra_projections::pulse::PulseDelivery`) picks it up by type (a
+    /// subscription to `brain.*`). Typed [`event_type`](Self::event_type), JSON (the fields
+    /// above, with `type`), dated the end of `day` (the day the Brain looked), with `tenant` in
+    /// its metadata and nothing else there.
+    ///
+    /// Everything in it follows from `(stream, tenant, day, self)`, and its id is derived from
+    /// them: appending the same firing again — a retry after a crash, a re-evaluation of the
+    /// same day — is an idempotent replay, never a second delivery.
     ///
     /// # Errors
-    /// `Codec` if the body does not encode (a non-finite confidence).
+    /// `InvalidInput` for a non-finite `confidence` (JSON has no NaN).
     pub fn new_event(
         &self,
         stream: &StreamId,
-        occurred_at: DateTime<Utc>,
-        metadata: EventMetadata,
+        tenant: &TenantId,
+        day: NaiveDate,
     ) -> fintra_core::Result<NewEvent> {
+        if let Self::SalaryReceived { confidence, .. } = self
+            && !confidence.is_finite()
+        {
+            let reason = format!("{confidence} is not a number JSON can hold");
+            return Err(fintra_core::Error::invalid("confidence", reason));
+        }
         let payload = serde_json::to_vec(self).map_err(|e| fintra_core::Error::Codec {
             event_type: self.event_type().to_owned(),
             schema_version: 1,
             source: e.into(),
         })?;
+        let occurred_at = fintra_twin::end_of_day(day);
+        let metadata = EventMetadata { tenant_id: tenant.clone(), ..EventMetadata::default() };
         Ok(NewEvent {
             event_id: content_id(stream, self.event_type(), occurred_at, &payload),
             event_type: self.event_type().to_owned(),

@@ -10,7 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use fintra_core::testing::conformance::read_entire_log;
 use fintra_core::{
-    Asset, EventMetadata, EventStore, ManualClock, NewEvent, RecordedEvent, Repository, StreamId,
+    Asset, ContentType, EventMetadata, EventStore, ExpectedVersion, ManualClock, NewEvent,
+    RecordedEvent, Repository, StreamId,
 };
 use fintra_guard::{Guard, GuardedStore, InMemoryKeyStore, LocalKeyProvider, SubjectId};
 use fintra_projections::pulse::{
@@ -376,7 +377,7 @@ async fn deliver_to_webhook(
     let subscription = Subscription {
         subscription_id: "app".into(),
         url,
-        patterns: vec!["low_balance_*".into()],
+        patterns: vec!["low_balance_*".into(), "brain.*".into()],
         secret: "s".into(),
     };
     let delivery = WebhookDelivery::new(
@@ -422,15 +423,35 @@ async fn pulse_rules_run_over_the_twins_and_fire_once_per_transition() {
     runner.catch_up(&mut again).await.unwrap();
     assert_eq!(repository.store().stream_version(&pulse).await.unwrap().get(), 2);
 
-    // Delivery: the fired events reach a webhook subscribed to them, once each.
+    // A Brain event on the profile's Brain stream (as `fintra_ml::insight` writes it).
+    let brain = fintra_core::StreamId::new(format!("brain-{}", uuid::Uuid::from_u128(9))).unwrap();
+    let nudge = NewEvent {
+        event_id: uuid::Uuid::from_u128(0xB1),
+        event_type: "brain.nudge.idle_cash".into(),
+        schema_version: 1,
+        occurred_at: chrono::DateTime::UNIX_EPOCH,
+        metadata: EventMetadata::default(),
+        content_type: ContentType::json(),
+        payload:
+            br#"{"type":"brain.nudge.idle_cash","moveable_amount_minor":50000,"currency":"GBP"}"#
+                .as_slice()
+                .into(),
+    };
+    repository.store().append(&brain, ExpectedVersion::NoStream, &[nudge]).await.unwrap();
+
+    // Delivery: the fired events and the Brain's reach a webhook subscribed to them, once each.
     let (url, received) = webhook_server().await;
     deliver_to_webhook(&schema, &runner, url).await;
     let received = received.lock().unwrap().clone();
-    assert_eq!(received.len(), 2, "each fired event delivered once");
-    assert!(
-        received.iter().all(|r| r.contains("Idempotency-Key: app:")
-            && r.contains("\"type\":\"low_balance_warning\""))
-    );
+    assert_eq!(received.len(), 3, "each event delivered once");
+    assert!(received.iter().all(|r| r.contains("Idempotency-Key: app:")));
+    let low = received.iter().filter(|r| r.contains("\"type\":\"low_balance_warning\""));
+    assert_eq!(low.count(), 2);
+    let profile = format!("\"profile_id\":\"{}\"", uuid::Uuid::from_u128(9));
+    let nudges: Vec<_> =
+        received.iter().filter(|r| r.contains("\"type\":\"brain.nudge.idle_cash\"")).collect();
+    assert_eq!(nudges.len(), 1);
+    assert!(nudges[0].contains(&profile) && nudges[0].contains("\"moveable_amount_minor\":50000"));
 }
 
 /// Seals Pulse signals with the guard, as a host wires it.

@@ -28,13 +28,15 @@ impl ParquetArchive {
     ///
     /// Order: files in manifest order (format 2 splits them by tenant and by the date of
     /// `recorded_at`), rows of a file in log order. One stream's events therefore arrive in
-    /// version order unless the stream spans tenants or a midnight at which two commits were
-    /// recorded out of position order; a consumer that needs strict stream order checks
+    /// version order unless the stream crosses a midnight at which two commits were recorded
+    /// out of position order; a consumer that needs strict stream order checks
     /// `stream_version` (the Brain's `ProfileFold` does). [`read`](Self::read) returns the whole
     /// archive in log order instead.
     ///
     /// A file that is missing or unreadable stops the scan with its error; rows already handed
-    /// over stay handed over. Dropping the future stops between batches.
+    /// over stay handed over. The scan yields to the executor after every batch, so other tasks
+    /// run and dropping the future stops it between batches. Decoding a batch and `visit` run
+    /// on the polling thread: keep `visit` short, or scan from a blocking thread.
     ///
     /// # Errors
     /// Store, Parquet and decode errors; [`ArchiveError::NotFound`] for an unknown archive.
@@ -61,8 +63,29 @@ impl ParquetArchive {
                 if !kept.is_empty() {
                     visit(kept);
                 }
+                YieldNow(false).await;
             }
         }
         Ok(scanned)
+    }
+}
+
+/// Returns `Pending` once (after asking to be polled again), then `Ready`: a runtime-agnostic
+/// yield point.
+struct YieldNow(bool);
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }

@@ -166,7 +166,7 @@ struct Prepared {
 }
 
 /// Batches at least this large are decoded on several threads.
-const PARALLEL_DECODE_EVENTS: usize = 256;
+pub const PARALLEL_DECODE_EVENTS: usize = 256;
 
 /// Folds the `profile-…` streams of one [`Shard`] out of events handed over in batches.
 ///
@@ -313,6 +313,9 @@ impl<C: Codec<ProfileEvent>> ProfileFold<C> {
             return;
         }
         if event.version.0 != folding.version.0.saturating_add(1) {
+            if folding.pending.contains_key(&event.version.0) {
+                return; // held back already (a re-read)
+            }
             if folding.pending.len() >= PENDING_EVENTS_MAX {
                 folding.pending.clear();
                 folding.failed = Some(SkipReason::TooManyPending);

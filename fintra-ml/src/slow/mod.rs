@@ -34,7 +34,8 @@ use fintra_core::{
 use serde::{Deserialize, Serialize};
 
 pub use fold::{
-    Folded, FoldedProfile, PENDING_EVENTS_MAX, ProfileFold, Shard, SkipReason, Skipped,
+    Folded, FoldedProfile, PARALLEL_DECODE_EVENTS, PENDING_EVENTS_MAX, ProfileFold, Shard,
+    SkipReason, Skipped,
 };
 
 use crate::forecast::{BalanceForecast, ForecastConfig, ForecastError, forecast_profile};

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use fintra_core::testing::conformance::read_entire_log;
 use fintra_core::{
-    EventMetadata, EventStore, InMemoryEventStore, Position, RecordedEvent, Repository, StreamId,
-    StreamVersion,
+    EventMetadata, InMemoryEventStore, RecordedEvent, Repository, StreamId, StreamVersion,
 };
 use fintra_twin::{Profile, ProfileCommand};
 
@@ -29,7 +29,7 @@ async fn log() -> (Arc<InMemoryEventStore>, Vec<RecordedEvent>) {
         base_currency: fintra_core::Asset::GBP,
     };
     repository.execute(&empty, &create, &EventMetadata::default()).await.unwrap();
-    let events = store.read_all(Position::START, 10_000).await.unwrap();
+    let events = read_entire_log(&*store, 1_000, 0).await;
     (store, events)
 }
 
@@ -147,10 +147,8 @@ async fn the_batch_forecasts_match_one_by_one_and_rerunning_appends_nothing() {
     assert_eq!(first, Appended { written: 3, replayed: 0 });
     let again = append_updates(&*store, &made.updates).await.unwrap();
     assert_eq!(again, Appended { written: 0, replayed: 3 });
-    let back: Vec<RecordedEvent> = store
-        .read_all(Position::START, 10_000)
+    let back: Vec<RecordedEvent> = read_entire_log(&*store, 1_000, 0)
         .await
-        .unwrap()
         .into_iter()
         .filter(|e| e.stream_id == made.updates[0].stream)
         .collect();
@@ -163,16 +161,27 @@ async fn the_batch_forecasts_match_one_by_one_and_rerunning_appends_nothing() {
 #[test]
 fn a_brain_event_id_follows_its_content() {
     let stream = StreamId::new("brain-1").unwrap();
+    let tenant = fintra_core::TenantId::default();
     let event =
         BrainEvent::IdleCash { moveable_amount_minor: 50_000, currency: fintra_core::Asset::GBP };
-    let day = chrono::DateTime::UNIX_EPOCH;
-    let later = day + chrono::Duration::days(1);
-    let a = event.new_event(&stream, day, EventMetadata::default()).unwrap();
-    let b = event.new_event(&stream, day, EventMetadata::default()).unwrap();
-    let c = event.new_event(&stream, later, EventMetadata::default()).unwrap();
-    assert_eq!(a, b);
+    let day = chrono::NaiveDate::from_ymd_opt(2024, 3, 1).unwrap();
+    let a = event.new_event(&stream, &tenant, day).unwrap();
+    let b = event.new_event(&stream, &tenant, day).unwrap();
+    let c = event.new_event(&stream, &tenant, day.succ_opt().unwrap()).unwrap();
+    assert_eq!(a, b, "the same firing is the same event, so a retry replays");
     assert_ne!(a.event_id, c.event_id);
     assert_eq!(a.event_type, "brain.nudge.idle_cash");
+    fintra_core::validate_timestamp("occurred_at", a.occurred_at).unwrap();
+    let nan = BrainEvent::SalaryReceived {
+        transaction_id: "t".into(),
+        merchant: "m".into(),
+        amount_minor: 1,
+        confidence: f64::NAN,
+    };
+    assert!(matches!(
+        nan.new_event(&stream, &tenant, day),
+        Err(fintra_core::Error::InvalidInput { field: "confidence", .. })
+    ));
     let body: BrainEvent = serde_json::from_slice(&a.payload).unwrap();
     assert_eq!(body, event);
     // Amounts beyond i64 survive the tagged form too.

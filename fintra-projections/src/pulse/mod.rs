@@ -13,7 +13,7 @@ mod sink;
 mod webhook;
 
 pub use rules::{Fired, Rule, RuleEngine, RuleError, matches};
-pub use sink::{PulseDelivery, PulseSink, SignalSealer, TRANSACTION_CREATED};
+pub use sink::{DELIVERED, PulseDelivery, PulseSink, SignalSealer, TRANSACTION_CREATED};
 pub use webhook::{
     Envelope, EnvelopeUser, HttpTransport, Outcome, RetryPolicy, Subscription, Transport,
     TransportError, WebhookDelivery, signature,

@@ -300,8 +300,19 @@ fn fnv128(text: &str) -> u128 {
     (u128::from(a) << 64) | u128::from(b)
 }
 
-/// Delivers the events in `pulse-…` streams to the webhook subscriptions that want them, as a
-/// projection: a page is delivered (each event to each matching subscription, retried per the
+/// The stream categories whose events [`PulseDelivery`] sends: the signals [`PulseSink`] fires
+/// (`pulse-<id>`) and the Brain's outputs (`brain-<id>`: `brain.risk.*`, `brain.nudge.*`,
+/// `brain.insight.*` from `fintra_ml::insight`, and `ForecastUpdated`).
+pub const DELIVERED: [&str; 2] = ["pulse", "brain"];
+
+/// The profile a delivered stream speaks for: its name after the category.
+fn profile_of(stream: &StreamId) -> String {
+    let name = stream.as_str();
+    name.split_once('-').map_or(name, |(_, id)| id).to_owned()
+}
+
+/// Delivers the events in `pulse-…` and `brain-…` streams ([`DELIVERED`]) to the webhook
+/// subscriptions that want them, as a projection: a page is delivered (each event to each matching subscription, retried per the
 /// policy, dead-lettered after the last attempt), then the checkpoint moves (at-least-once; the
 /// idempotency key lets receivers drop repeats).
 pub struct PulseDelivery<T> {
@@ -359,7 +370,7 @@ impl<T: super::Transport> Sink for PulseDelivery<T> {
         events: &[RecordedEvent],
         through: Position,
     ) -> Result<(), ProjectionError> {
-        for event in events.iter().filter(|e| e.stream_id.category() == "pulse") {
+        for event in events.iter().filter(|e| DELIVERED.contains(&e.stream_id.category())) {
             let data: serde_json::Value =
                 serde_json::from_slice(&event.payload).unwrap_or(serde_json::Value::Null);
             let envelope = super::Envelope {
@@ -369,7 +380,7 @@ impl<T: super::Transport> Sink for PulseDelivery<T> {
                 created_at: event.recorded_at,
                 data,
                 user: super::EnvelopeUser {
-                    profile_id: event.stream_id.as_str().trim_start_matches("pulse-").to_owned(),
+                    profile_id: profile_of(&event.stream_id),
                     external_id: None,
                 },
             };
