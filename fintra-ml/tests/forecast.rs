@@ -117,3 +117,28 @@ fn the_same_history_gives_the_same_forecast() {
     let a = forecast(&h, &[], &ForecastConfig::default()).unwrap();
     assert_eq!(a, forecast(&h, &[], &ForecastConfig::default()).unwrap());
 }
+
+#[test]
+fn dates_at_chronos_limits_are_typed_errors_not_panics() {
+    let at = |as_of: NaiveDate, flows: Vec<NaiveDate>| CashHistory {
+        as_of,
+        currency: Asset::GBP,
+        closing_balance_minor: 1_000,
+        flows: flows
+            .into_iter()
+            .map(|date| Flow { date, amount_minor: -10, payee: "shop".into() })
+            .collect(),
+    };
+    let config = ForecastConfig::default();
+    for as_of in [NaiveDate::MAX, NaiveDate::MIN, NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap()] {
+        let edge = at(as_of, vec![as_of; 20]);
+        assert_eq!(forecast(&edge, &[], &config), Err(ForecastError::DateOutOfRange(as_of)));
+    }
+    // Movements dated at chrono's first day, seen from a normal one: old, not a crash.
+    let ancient = at(day(0), vec![NaiveDate::MIN, NaiveDate::MIN, NaiveDate::MIN]);
+    assert!(forecast(&ancient, &[], &config).is_err());
+    // The end of chrono's last day is its last microsecond, not a panic.
+    let end = fintra_twin::end_of_day(NaiveDate::MAX);
+    assert_eq!(end.date_naive(), NaiveDate::MAX);
+    assert_eq!(end.timestamp_subsec_micros(), 999_999);
+}

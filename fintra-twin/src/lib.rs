@@ -169,9 +169,13 @@ pub fn unified_360(now: &TwinReport, net_worth_30d_ago_minor: i128) -> Unified36
     }
 }
 
-/// The end of `day` (the last microsecond), for "as of that day" questions.
+/// The end of `day` (the last microsecond), for "as of that day" questions. Never panics, on
+/// chrono's last day either.
 pub fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
-    day.and_time(NaiveTime::MIN).and_utc() + Duration::days(1) - Duration::microseconds(1)
+    let start = day.and_time(NaiveTime::MIN).and_utc();
+    start
+        .checked_add_signed(Duration::days(1) - Duration::microseconds(1))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// The twin as it was at the end of `day` on the effective timeline (spec §4.16).

@@ -22,7 +22,7 @@ pub mod backtest;
 mod naive;
 mod simulate;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use fintra_core::Asset;
 use fintra_twin::fos::{AccountType, CashflowStream, FlowType, Forecast};
 use fintra_twin::{Profile, engines};
@@ -71,6 +71,10 @@ pub enum ForecastError {
     /// The profile was never created.
     #[error("the profile has not been created")]
     NoProfile,
+    /// A forecast day outside the years 1 to 9999, where the log's timestamps live (and date
+    /// arithmetic stays far from chrono's limits).
+    #[error("the forecast day {0} is outside the years 1 to 9999")]
+    DateOutOfRange(NaiveDate),
     /// A horizon of zero days or beyond the longest.
     #[error("a horizon of {0} days is outside 1..={MAX_HORIZON_DAYS}")]
     Horizon(u32),
@@ -313,6 +317,9 @@ pub fn forecast(
 ) -> Result<BalanceForecast, ForecastError> {
     if config.horizon_days == 0 || config.horizon_days > MAX_HORIZON_DAYS {
         return Err(ForecastError::Horizon(config.horizon_days));
+    }
+    if !(1..=9999).contains(&history.as_of.year()) {
+        return Err(ForecastError::DateOutOfRange(history.as_of));
     }
     let mut caveats = Vec::new();
     let first = usable_start(history, &mut caveats)?;
