@@ -71,13 +71,14 @@ async fn forecasts_from_the_archived_log_match_the_live_twins() {
         assert_eq!(update.event.source_version, live.version.0);
     }
 
+    let fired = updates.iter().map(|u| u.fired.len()).sum();
     assert_eq!(
         append_updates(&*store, &updates).await.unwrap(),
-        Appended { written: people.len(), replayed: 0 }
+        Appended { written: people.len(), fired, replayed: 0 }
     );
     assert_eq!(
         append_updates(&*store, &updates).await.unwrap(),
-        Appended { written: 0, replayed: people.len() }
+        Appended { written: 0, fired: 0, replayed: people.len() }
     );
     let written: Vec<ForecastUpdated> = read_entire_log(&*store, 1_000, 0)
         .await

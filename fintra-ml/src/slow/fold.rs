@@ -2,11 +2,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::NaiveDate;
 use fintra_core::{
     Aggregate, Codec, JsonCodec, Position, RawEvent, RecordedEvent, StreamId, StreamVersion,
     TenantId, Upcasters,
 };
 use fintra_twin::{Profile, ProfileEvent};
+
+use super::{FORECAST_UPDATED, ForecastUpdated};
+use crate::insight::InsightState;
 
 /// Events held back per stream while an earlier version has not been seen; past it the
 /// stream is skipped as [`SkipReason::TooManyPending`] rather than growing without bound.
@@ -120,6 +124,19 @@ pub struct Skipped {
     pub reason: SkipReason,
 }
 
+/// What the last `ForecastUpdated` of a profile (read from its Brain stream) said.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PreviousForecast {
+    /// The profile version it was made from.
+    pub source_version: u64,
+    /// Its last day of history.
+    pub as_of: NaiveDate,
+    /// The insight state after it (what has been said, for once-per-transition events).
+    pub insight: Option<InsightState>,
+    /// Where it is in the log.
+    pub position: Position,
+}
+
 /// A profile as of the last event folded.
 #[derive(Clone, Debug)]
 pub struct FoldedProfile {
@@ -135,6 +152,8 @@ pub struct FoldedProfile {
     pub last_event: uuid::Uuid,
     /// The highest log position folded.
     pub position: Position,
+    /// The last forecast the slow brain wrote for it, when its Brain stream was read too.
+    pub previous: Option<PreviousForecast>,
 }
 
 /// What a fold ends with, sorted by tenant and stream.
@@ -170,7 +189,9 @@ pub const PARALLEL_DECODE_EVENTS: usize = 256;
 
 /// Folds the `profile-…` streams of one [`Shard`] out of events handed over in batches.
 ///
-/// Events of other categories and shards are ignored. Each stream's events are folded in
+/// It also keeps each profile's latest `ForecastUpdated` from its Brain stream
+/// ([`FoldedProfile::previous`]), so the slow brain knows what it said last time. Other
+/// events, and those of other shards, are ignored. Each stream's events are folded in
 /// version order: an event that arrives before its predecessor is held back (up to
 /// [`PENDING_EVENTS_MAX`]) and one already folded (overlapping archives, the hot tail read
 /// after them) is ignored. Shredded events advance the version without being folded, as the
@@ -185,6 +206,7 @@ pub struct ProfileFold<C = JsonCodec<ProfileEvent>> {
     shard: Shard,
     threads: usize,
     streams: HashMap<(TenantId, StreamId), Folding>,
+    previous: HashMap<(TenantId, StreamId), PreviousForecast>,
     events: u64,
 }
 
@@ -209,7 +231,15 @@ impl<C: Codec<ProfileEvent>> ProfileFold<C> {
     /// A fold of `shard` decoding with `codec` after `upcasters`.
     pub fn with_codec(shard: Shard, codec: C, upcasters: Upcasters) -> Self {
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        Self { codec, upcasters, shard, threads, streams: HashMap::new(), events: 0 }
+        Self {
+            codec,
+            upcasters,
+            shard,
+            threads,
+            streams: HashMap::new(),
+            previous: HashMap::new(),
+            events: 0,
+        }
     }
 
     /// Decodes batches of [`PARALLEL_DECODE_EVENTS`] events or more on `threads` threads
@@ -238,7 +268,14 @@ impl<C: Codec<ProfileEvent>> ProfileFold<C> {
 
     /// Takes a batch of events (decoding a large batch on several threads).
     pub fn extend(&mut self, events: impl IntoIterator<Item = RecordedEvent>) {
-        let mine: Vec<RecordedEvent> = events.into_iter().filter(|e| self.takes(e)).collect();
+        let mut mine = Vec::new();
+        for event in events {
+            if self.takes(&event) {
+                mine.push(event);
+            } else {
+                self.remember(&event);
+            }
+        }
         let threads = self.threads.min(mine.len() / PARALLEL_DECODE_EVENTS).max(1);
         let this: &Self = self;
         let prepared: Vec<Prepared> = if threads == 1 {
@@ -273,7 +310,38 @@ impl<C: Codec<ProfileEvent>> ProfileFold<C> {
         if self.takes(&event) {
             let prepared = self.prepare(&event);
             self.take(prepared);
+        } else {
+            self.remember(&event);
         }
+    }
+
+    /// Keeps the latest `ForecastUpdated` of each profile of this shard from its Brain stream
+    /// (`brain-<id>` for `profile-<id>`). One that does not decode is ignored: the next run
+    /// then forecasts the profile again, with a fresh insight state.
+    fn remember(&mut self, event: &RecordedEvent) {
+        if event.event_type != FORECAST_UPDATED || event.stream_id.category() != "brain" {
+            return;
+        }
+        let id = event.stream_id.as_str().strip_prefix("brain-").unwrap_or_default();
+        let Ok(profile) = StreamId::new(format!("{}-{id}", Profile::CATEGORY)) else { return };
+        if !self.shard.holds(&profile) {
+            return;
+        }
+        let Ok(body) = serde_json::from_slice::<ForecastUpdated>(&event.payload) else { return };
+        if body.profile_stream != profile {
+            return;
+        }
+        let key = (event.metadata.tenant_id.clone(), profile);
+        if self.previous.get(&key).is_some_and(|p| p.position >= event.position) {
+            return;
+        }
+        let previous = PreviousForecast {
+            source_version: body.source_version,
+            as_of: body.forecast.as_of,
+            insight: body.insight,
+            position: event.position,
+        };
+        self.previous.insert(key, previous);
     }
 
     fn takes(&self, event: &RecordedEvent) -> bool {
@@ -336,9 +404,10 @@ impl<C: Codec<ProfileEvent>> ProfileFold<C> {
     }
 
     /// The profiles folded, and the streams that could not be.
-    pub fn finish(self) -> Folded {
+    pub fn finish(mut self) -> Folded {
         let mut out = Folded::default();
         for ((tenant, stream), folding) in self.streams {
+            let previous = self.previous.remove(&(tenant.clone(), stream.clone()));
             let reason = if let Some(failed) = folding.failed {
                 Some(failed)
             } else if let Some((&next, _)) = folding.pending.first_key_value() {
@@ -357,6 +426,7 @@ impl<C: Codec<ProfileEvent>> ProfileFold<C> {
                     version: folding.version,
                     last_event: folding.last_event,
                     position: folding.position,
+                    previous,
                 }),
             }
         }

@@ -1,20 +1,28 @@
 //! The slow brain in batch: every profile's forecast recomputed from the log as archived in the
-//! cold tier, in parallel, with bounded memory, written back as `ForecastUpdated` events.
+//! cold tier, in parallel, with bounded memory, written back as `ForecastUpdated` events with
+//! the risk, nudge and insight events each new forecast calls for.
 //!
 //! The job has three steps, each usable alone:
 //!
 //! 1. **Fold.** A [`ProfileFold`] takes the events of any source in batches — the cold tier's
 //!    `ParquetArchive::scan` (one file and 4,096 rows in memory at a time), then the hot tier's
 //!    `read_all` for the tail after the last archive — and folds the `profile-…` streams of one
-//!    [`Shard`]. Memory is what the folded profiles of that shard hold; a lake too large for
-//!    one pass is folded in `n` shards, one pass each.
+//!    [`Shard`], keeping each profile's last `ForecastUpdated` from its Brain stream. Memory is
+//!    what the folded profiles of that shard hold; a lake too large for one pass is folded in
+//!    `n` shards, one pass each.
 //! 2. **Forecast.** [`SlowBrain::forecast`] runs [`forecast_profile`] on every folded profile
-//!    across [`SlowBrainConfig::threads`] OS threads and returns one [`ForecastUpdate`] per
-//!    profile, or the typed reason it has none. It is CPU-bound and blocks its caller until
-//!    done: call it from a thread of its own (`tokio::task::spawn_blocking`), not on an async
-//!    executor's worker.
-//! 3. **Write.** [`append_updates`] appends each update as `ForecastUpdated` to the profile's
-//!    Brain stream ([`brain_stream`]: `brain-<id>` beside `profile-<id>`). Event ids come from
+//!    whose version or day moved since its last forecast, across
+//!    [`SlowBrainConfig::threads`] OS threads, and evaluates [`SlowBrainConfig::insights`] on
+//!    it with the insight state the last `ForecastUpdated` carried: each
+//!    `brain.risk.overdraft_warning`, `brain.nudge.idle_cash`, `brain.insight.salary_received`
+//!    and budget threshold fires once per transition, run after run. It returns one
+//!    [`ForecastUpdate`] per profile, or the typed reason it has none. It is CPU-bound and
+//!    blocks its caller until done: call it from a thread of its own
+//!    (`tokio::task::spawn_blocking`), not on an async executor's worker.
+//! 3. **Write.** [`append_updates`] appends each update — `ForecastUpdated` with the new
+//!    insight state, then the events it fired — in one append to the profile's Brain stream
+//!    ([`brain_stream`]: `brain-<id>` beside `profile-<id>`), where Pulse's webhook delivery
+//!    sends the `brain.*` events on. State and events commit together. Event ids come from
 //!    the content, so running the job again over the same log appends nothing new, and a run
 //!    cancelled half-way is finished by running it again.
 //!
@@ -34,12 +42,13 @@ use fintra_core::{
 use serde::{Deserialize, Serialize};
 
 pub use fold::{
-    Folded, FoldedProfile, PARALLEL_DECODE_EVENTS, PENDING_EVENTS_MAX, ProfileFold, Shard,
-    SkipReason, Skipped,
+    Folded, FoldedProfile, PARALLEL_DECODE_EVENTS, PENDING_EVENTS_MAX, PreviousForecast,
+    ProfileFold, Shard, SkipReason, Skipped,
 };
 
 use crate::forecast::{BalanceForecast, ForecastConfig, ForecastError, forecast_profile};
 pub use crate::insight::brain_stream;
+use crate::insight::{BrainEvent, InsightRules, InsightState, Signals};
 
 /// The event type the slow brain writes.
 pub const FORECAST_UPDATED: &str = "ForecastUpdated";
@@ -53,6 +62,9 @@ pub struct SlowBrainConfig {
     pub as_of: Option<NaiveDate>,
     /// Worker threads for [`SlowBrain::forecast`] (at least 1).
     pub threads: usize,
+    /// The rules for the risk, nudge and insight events evaluated on each new forecast
+    /// (`None`: forecasts only).
+    pub insights: Option<InsightRules>,
 }
 
 impl Default for SlowBrainConfig {
@@ -61,12 +73,13 @@ impl Default for SlowBrainConfig {
             forecast: ForecastConfig::default(),
             as_of: None,
             threads: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            insights: Some(InsightRules::default()),
         }
     }
 }
 
 /// The body of a `ForecastUpdated` event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ForecastUpdated {
     /// The profile's stream.
     pub profile_stream: StreamId,
@@ -76,10 +89,15 @@ pub struct ForecastUpdated {
     pub source_version: u64,
     /// The forecast.
     pub forecast: BalanceForecast,
+    /// What the Brain has said so far (after this forecast's events), so the next run fires
+    /// each risk, nudge and insight once per transition. Kept in the log, beside the events it
+    /// fired: no other store to lose or get out of step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insight: Option<InsightState>,
 }
 
 /// One profile's new forecast, ready to append.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ForecastUpdate {
     /// The profile's tenant (the event's metadata).
     pub tenant: TenantId,
@@ -89,11 +107,27 @@ pub struct ForecastUpdate {
     pub caused_by: uuid::Uuid,
     /// The body.
     pub event: ForecastUpdated,
+    /// The risk, nudge and insight events this forecast calls for (each once per transition).
+    pub fired: Vec<BrainEvent>,
 }
 
 impl ForecastUpdate {
-    /// The event to append: type [`FORECAST_UPDATED`], JSON, dated the end of `as_of`, with an
-    /// id derived from its stream and content.
+    /// The events to append, in one batch: `ForecastUpdated` (with the insight state after
+    /// them), then each fired [`BrainEvent`] ([`BrainEvent::new_event`], dated the forecast's
+    /// `as_of`). State and events commit together or not at all.
+    ///
+    /// # Errors
+    /// As [`new_event`](Self::new_event) and [`BrainEvent::new_event`].
+    pub fn new_events(&self) -> fintra_core::Result<Vec<NewEvent>> {
+        let mut out = vec![self.new_event()?];
+        for fired in &self.fired {
+            out.push(fired.new_event(&self.stream, &self.tenant, self.event.forecast.as_of)?);
+        }
+        Ok(out)
+    }
+
+    /// The `ForecastUpdated` event: JSON, dated the end of `as_of`, with an id derived from
+    /// its stream and content.
     ///
     /// # Errors
     /// `Codec` if the body does not encode (it always does for a forecast from
@@ -134,10 +168,13 @@ pub struct ForecastFailure {
 }
 
 /// What [`SlowBrain::forecast`] made, in the order of its input.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Forecasts {
-    /// One per profile that could be forecast.
+    /// One per profile with something new since its last `ForecastUpdated`.
     pub updates: Vec<ForecastUpdate>,
+    /// Profiles whose last `ForecastUpdated` was made from the same version for the same day:
+    /// nothing to do.
+    pub unchanged: usize,
     /// The others, with their typed reason (too little history, no cash account, …).
     pub failures: Vec<ForecastFailure>,
 }
@@ -163,8 +200,8 @@ impl SlowBrain {
     /// until all are done (see the module documentation); the result does not depend on the
     /// number of threads.
     pub fn forecast(&self, folded: &[FoldedProfile]) -> Forecasts {
-        let results: Vec<Mutex<Option<Result<ForecastUpdate, ForecastFailure>>>> =
-            folded.iter().map(|_| Mutex::new(None)).collect();
+        type Made = Result<Option<ForecastUpdate>, ForecastFailure>;
+        let results: Vec<Mutex<Option<Made>>> = folded.iter().map(|_| Mutex::new(None)).collect();
         let cursor = AtomicUsize::new(0);
         let work = || {
             loop {
@@ -189,14 +226,16 @@ impl SlowBrain {
             // Recomputing an empty one keeps this total without an `unwrap`.
             let made = slot.into_inner().ok().flatten().unwrap_or_else(|| self.one(profile));
             match made {
-                Ok(update) => out.updates.push(update),
+                Ok(Some(update)) => out.updates.push(update),
+                Ok(None) => out.unchanged += 1,
                 Err(failure) => out.failures.push(failure),
             }
         }
         out
     }
 
-    fn one(&self, folded: &FoldedProfile) -> Result<ForecastUpdate, ForecastFailure> {
+    /// The update for one profile; `None` when its last forecast is still current.
+    fn one(&self, folded: &FoldedProfile) -> Result<Option<ForecastUpdate>, ForecastFailure> {
         let fail = |error| ForecastFailure {
             tenant: folded.tenant.clone(),
             stream: folded.stream.clone(),
@@ -208,10 +247,24 @@ impl SlowBrain {
             .as_of
             .or_else(|| folded.profile.last_transaction_date())
             .unwrap_or_else(|| info.created_at.date_naive());
+        let previous = folded.previous.as_ref();
+        if previous.is_some_and(|p| p.source_version == folded.version.0 && p.as_of == as_of) {
+            return Ok(None);
+        }
         let forecast =
             forecast_profile(&folded.profile, as_of, &self.config.forecast).map_err(fail)?;
         let stream = brain_stream(&folded.stream).map_err(|_| fail(ForecastError::NoProfile))?;
-        Ok(ForecastUpdate {
+        let (fired, insight) = match &self.config.insights {
+            Some(rules) => {
+                let mut state = previous.and_then(|p| p.insight.clone()).unwrap_or_default();
+                let fired = Signals::from_profile(&folded.profile, as_of, Some(forecast.clone()))
+                    .map(|signals| state.evaluate(rules, &signals))
+                    .unwrap_or_default();
+                (fired, Some(state))
+            }
+            None => (Vec::new(), None),
+        };
+        Ok(Some(ForecastUpdate {
             tenant: folded.tenant.clone(),
             stream,
             caused_by: folded.last_event,
@@ -220,8 +273,10 @@ impl SlowBrain {
                 profile_id: info.profile_id.clone(),
                 source_version: folded.version.0,
                 forecast,
+                insight,
             },
-        })
+            fired,
+        }))
     }
 }
 
@@ -230,11 +285,14 @@ impl SlowBrain {
 pub struct Appended {
     /// Updates written.
     pub written: usize,
+    /// Brain events written with them.
+    pub fired: usize,
     /// Updates already in the log (a rerun), left as they were.
     pub replayed: usize,
 }
 
-/// Appends each update to its Brain stream (one append per profile, any version).
+/// Appends each update to its Brain stream, `ForecastUpdated` and its fired events in one
+/// append ([`ForecastUpdate::new_events`]), at any version.
 ///
 /// Cancel-safe: each append commits whole or not at all, and the ids are derived from the
 /// content, so calling again with the same updates writes only what is missing.
@@ -247,12 +305,13 @@ pub async fn append_updates<S: EventStore + ?Sized>(
 ) -> fintra_core::Result<Appended> {
     let mut done = Appended::default();
     for update in updates {
-        let result =
-            store.append(&update.stream, ExpectedVersion::Any, &[update.new_event()?]).await?;
+        let events = update.new_events()?;
+        let result = store.append(&update.stream, ExpectedVersion::Any, &events).await?;
         if result.replayed {
             done.replayed += 1;
         } else {
             done.written += 1;
+            done.fired += update.fired.len();
         }
     }
     Ok(done)

@@ -143,16 +143,22 @@ async fn the_batch_forecasts_match_one_by_one_and_rerunning_appends_nothing() {
         assert_eq!(update.stream, brain_stream(&profile.stream).unwrap());
         assert!(update.stream.as_str().starts_with("brain-"));
     }
+    let fired: usize = made.updates.iter().map(|u| u.fired.len()).sum();
     let first = append_updates(&*store, &made.updates).await.unwrap();
-    assert_eq!(first, Appended { written: 3, replayed: 0 });
+    assert_eq!(first, Appended { written: 3, fired, replayed: 0 });
     let again = append_updates(&*store, &made.updates).await.unwrap();
-    assert_eq!(again, Appended { written: 0, replayed: 3 });
+    assert_eq!(again, Appended { written: 0, fired: 0, replayed: 3 });
+    // A second run over the log, Brain streams included, finds nothing new to say.
+    let mut fold = ProfileFold::new(Shard::ALL);
+    fold.extend(read_entire_log(&*store, 1_000, 0).await);
+    let rerun = one.forecast(&fold.finish().profiles);
+    assert_eq!((rerun.updates.len(), rerun.unchanged, rerun.failures.len()), (0, 3, 1));
     let back: Vec<RecordedEvent> = read_entire_log(&*store, 1_000, 0)
         .await
         .into_iter()
         .filter(|e| e.stream_id == made.updates[0].stream)
         .collect();
-    assert_eq!(back.len(), 1);
+    assert_eq!(back.len(), 1 + made.updates[0].fired.len(), "the forecast and what it fired");
     assert_eq!(back[0].event_type, FORECAST_UPDATED);
     let body: ForecastUpdated = serde_json::from_slice(&back[0].payload).unwrap();
     assert_eq!(body, made.updates[0].event);
@@ -197,4 +203,48 @@ fn a_brain_event_id_follows_its_content() {
             .as_str(),
         "brain-00000000-0000-0000-0000-000000000001"
     );
+}
+
+#[tokio::test]
+async fn insight_events_fire_once_per_transition_across_runs() {
+    let (store, _) = log().await;
+    let last_day = {
+        let mut fold = ProfileFold::new(Shard::ALL);
+        fold.extend(read_entire_log(&*store, 1_000, 0).await);
+        let folded = fold.finish();
+        folded.profiles.iter().filter_map(|p| p.profile.last_transaction_date()).min().unwrap()
+    };
+    let mut said = Vec::new();
+    // Six looks, a week apart (every payday of the last month falls in one), then the last
+    // one again.
+    let looks = [35, 28, 21, 14, 7, 0, 0];
+    for (run, back) in looks.into_iter().enumerate() {
+        let as_of = last_day - chrono::Duration::days(back);
+        let config = SlowBrainConfig { as_of: Some(as_of), ..SlowBrainConfig::default() };
+        let mut fold = ProfileFold::new(Shard::ALL);
+        fold.extend(read_entire_log(&*store, 1_000, 0).await);
+        let made = SlowBrain::new(config).forecast(&fold.finish().profiles);
+        if run == looks.len() - 1 {
+            assert_eq!((made.updates.len(), made.unchanged), (0, 3), "the same look again");
+        } else {
+            assert_eq!(made.updates.len(), 3);
+        }
+        for update in &made.updates {
+            assert!(update.event.insight.is_some());
+            for fired in &update.fired {
+                let key = (update.stream.clone(), serde_json::to_string(fired).unwrap());
+                assert!(!said.contains(&key), "said twice: {key:?}");
+                said.push(key);
+            }
+        }
+        append_updates(&*store, &made.updates).await.unwrap();
+    }
+    // Each person is paid in these weeks; each payment is announced once.
+    let salaries = said.iter().filter(|(_, e)| e.contains("brain.insight.salary_received"));
+    assert!(salaries.count() >= 3, "{said:?}");
+    // The events are in the log, on the Brain streams, typed for Pulse.
+    let logged = read_entire_log(&*store, 1_000, 0).await;
+    let brain: Vec<_> = logged.iter().filter(|e| e.event_type.starts_with("brain.")).collect();
+    assert_eq!(brain.len(), said.len());
+    assert!(brain.iter().all(|e| e.stream_id.as_str().starts_with("brain-")));
 }
