@@ -5,7 +5,8 @@
 //! `1 − Π(1 − evidence)`, so one strong signal or several weak ones raise it, and no single
 //! weak signal (a new shop, a late hour) can. A score at or above
 //! [`AnomalyConfig::threshold`] (documented default [`ANOMALY_THRESHOLD`]) is an anomaly: the
-//! caller emits `brain.risk.anomaly` with the reasons.
+//! caller appends it as `brain.risk.anomaly` with the reasons
+//! ([`crate::insight::BrainEvent::anomaly`], then `new_event`).
 //!
 //! | signal | evidence |
 //! |---|---|
@@ -82,6 +83,7 @@ pub enum Reason {
         /// Robust z.
         z: f64,
         /// The payee's median, minor units.
+        #[serde(with = "crate::num::amount_serde")]
         usual_minor: i128,
     },
     /// Far off what this category usually costs.
@@ -89,6 +91,7 @@ pub enum Reason {
         /// Robust z.
         z: f64,
         /// The category's median, minor units.
+        #[serde(with = "crate::num::amount_serde")]
         usual_minor: i128,
     },
     /// The same payee and amount again.

@@ -24,6 +24,7 @@ use fintra_twin::fos::FlowType;
 use fintra_twin::{Profile, cashflow, spend_by_category};
 use serde::{Deserialize, Serialize};
 
+use crate::anomaly::{AnomalyScore, Reason};
 use crate::forecast::{BalanceForecast, CashHistory};
 use crate::slow::content_id;
 use crate::taxonomy::display;
@@ -65,6 +66,16 @@ pub enum BrainEvent {
         /// The stream's confidence, 0..=1.
         confidence: f64,
     },
+    /// A transaction the fast brain scored as anomalous ([`BrainEvent::anomaly`]).
+    #[serde(rename = "brain.risk.anomaly")]
+    Anomaly {
+        /// The transaction.
+        transaction_id: String,
+        /// The score, `0..=1`, at or above [`crate::anomaly::ANOMALY_THRESHOLD`].
+        score: f64,
+        /// The signals that fired, strongest first.
+        reasons: Vec<Reason>,
+    },
     /// A category's spend this month crossed a share of its budget.
     #[serde(rename = "brain.risk.budget_threshold")]
     BudgetThreshold {
@@ -91,7 +102,17 @@ impl BrainEvent {
             Self::IdleCash { .. } => "brain.nudge.idle_cash",
             Self::SalaryReceived { .. } => "brain.insight.salary_received",
             Self::BudgetThreshold { .. } => "brain.risk.budget_threshold",
+            Self::Anomaly { .. } => "brain.risk.anomaly",
         }
+    }
+
+    /// `brain.risk.anomaly` for `transaction_id` when `score` is anomalous; `None` otherwise.
+    pub fn anomaly(transaction_id: &str, score: &AnomalyScore) -> Option<Self> {
+        score.anomalous.then(|| Self::Anomaly {
+            transaction_id: transaction_id.to_owned(),
+            score: score.score,
+            reasons: score.reasons.iter().map(|(reason, _)| reason.clone()).collect(),
+        })
     }
 
     /// The event to append to the profile's Brain stream ([`brain_stream`]), where Pulse's
@@ -105,24 +126,24 @@ impl BrainEvent {
     /// same day — is an idempotent replay, never a second delivery.
     ///
     /// # Errors
-    /// `InvalidInput` for a non-finite `confidence` (JSON has no NaN).
+    /// `InvalidInput` for a non-finite `confidence`, `score` or reason (JSON has no NaN);
+    /// `Codec` if the body does not encode.
     pub fn new_event(
         &self,
         stream: &StreamId,
         tenant: &TenantId,
         day: NaiveDate,
     ) -> fintra_core::Result<NewEvent> {
-        if let Self::SalaryReceived { confidence, .. } = self
-            && !confidence.is_finite()
-        {
-            let reason = format!("{confidence} is not a number JSON can hold");
-            return Err(fintra_core::Error::invalid("confidence", reason));
-        }
         let payload = serde_json::to_vec(self).map_err(|e| fintra_core::Error::Codec {
             event_type: self.event_type().to_owned(),
             schema_version: 1,
             source: e.into(),
         })?;
+        // JSON writes a NaN or an infinity as `null`, which would not read back: refuse it.
+        if serde_json::from_slice::<Self>(&payload).ok().as_ref() != Some(self) {
+            let reason = "holds a number JSON cannot carry (NaN or infinite)";
+            return Err(fintra_core::Error::invalid("brain event", reason));
+        }
         let occurred_at = fintra_twin::end_of_day(day);
         let metadata = EventMetadata { tenant_id: tenant.clone(), ..EventMetadata::default() };
         Ok(NewEvent {

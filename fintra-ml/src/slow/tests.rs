@@ -186,10 +186,31 @@ fn a_brain_event_id_follows_its_content() {
     };
     assert!(matches!(
         nan.new_event(&stream, &tenant, day),
-        Err(fintra_core::Error::InvalidInput { field: "confidence", .. })
+        Err(fintra_core::Error::InvalidInput { field: "brain event", .. })
     ));
     let body: BrainEvent = serde_json::from_slice(&a.payload).unwrap();
     assert_eq!(body, event);
+    // An anomaly with its reasons (amounts inside a tagged reason) reads back whole.
+    let mut scorer = crate::anomaly::AnomalyScorer::default();
+    let mut score = None;
+    for k in 0..40u32 {
+        let observation = crate::anomaly::Observation {
+            date: day + chrono::Duration::days(i64::from(k)),
+            time: None,
+            payee: "Corner Shop",
+            category: "Groceries",
+            amount_minor: if k == 39 { -250_000 } else { -1_200 },
+            country: None,
+        };
+        score = Some(scorer.observe(&observation));
+    }
+    let score = score.unwrap();
+    let anomaly = BrainEvent::anomaly("tx-39", &score).unwrap();
+    let stored = anomaly.new_event(&stream, &tenant, day).unwrap();
+    assert_eq!(stored.event_type, "brain.risk.anomaly");
+    assert_eq!(serde_json::from_slice::<BrainEvent>(&stored.payload).unwrap(), anomaly);
+    let calm = crate::anomaly::AnomalyScore { score: 0.1, anomalous: false, reasons: vec![] };
+    assert_eq!(BrainEvent::anomaly("tx-1", &calm), None);
     // Amounts beyond i64 survive the tagged form too.
     let huge = BrainEvent::IdleCash {
         moveable_amount_minor: i128::MAX,
