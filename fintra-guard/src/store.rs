@@ -35,8 +35,8 @@ pub trait SubjectPolicy: Send + Sync {
 }
 
 /// The default policy: an event with a [`SUBJECT_HEADER`] header belongs to that subject; an
-/// event of a stream in one of `categories` (by default the twin's `Profile`) belongs to the
-/// stream itself (one person per stream). Everything else stays plaintext.
+/// event of a stream in one of `categories` (by default `Profile` and the twin's `profile`)
+/// belongs to the stream itself (one person per stream). Everything else stays plaintext.
 #[derive(Clone, Debug)]
 pub struct StreamSubjects {
     categories: Vec<String>,
@@ -50,8 +50,9 @@ impl StreamSubjects {
 }
 
 impl Default for StreamSubjects {
+    /// `Profile-…` streams and the twin's own `profile-…` streams (`fintra_twin::Profile`).
     fn default() -> Self {
-        Self::of(["Profile"])
+        Self::of(["Profile", "profile"])
     }
 }
 

@@ -1,5 +1,7 @@
-//! "What should I do?": the Brain's risk, nudge and insight events, each fired once per
-//! transition and never repeated while its condition holds.
+//! "What should I do?": the Brain's risk, nudge and insight events — the rules fire each once
+//! per transition and never repeat it while its condition holds; `brain.risk.anomaly` comes
+//! from an anomalous score ([`BrainEvent::anomaly`]); [`BrainEvent::new_event`] makes any of
+//! them an event for the profile's `brain-…` stream ([`brain_stream`]), where Pulse sends it.
 //!
 //! [`InsightState`] remembers what it has said for one profile (serialisable, so a host keeps
 //! it beside its checkpoint). Each [`InsightState::evaluate`] takes the profile's current
@@ -19,7 +21,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate};
-use fintra_core::{Asset, ContentType, EventMetadata, NewEvent, StreamId, TenantId};
+use fintra_core::{
+    Asset, ContentType, EventMetadata, NewEvent, SUBJECT_HEADER, StreamId, TenantId,
+};
 use fintra_twin::fos::FlowType;
 use fintra_twin::{Profile, cashflow, spend_by_category};
 use serde::{Deserialize, Serialize};
@@ -115,22 +119,25 @@ impl BrainEvent {
         })
     }
 
-    /// The event to append to the profile's Brain stream ([`brain_stream`]), where Pulse's
-    /// webhook delivery (`fintra_projections::pulse::PulseDelivery`) picks it up by type (a
-    /// subscription to `brain.*`). Typed [`event_type`](Self::event_type), JSON (the fields
-    /// above, with `type`), dated the end of `day` (the day the Brain looked), with `tenant` in
-    /// its metadata and nothing else there.
+    /// The event about the twin in `profile` (its `profile-…` stream) to append to its Brain
+    /// stream, [`brain_stream`]`(profile)`, where Pulse's webhook delivery
+    /// (`fintra_projections::pulse::PulseDelivery`) picks it up by type (a subscription to
+    /// `brain.*`). Typed [`event_type`](Self::event_type), JSON (the fields above, with
+    /// `type`), dated the end of `day` (the day the Brain looked). Its metadata holds `tenant`
+    /// and names `profile` as the data subject ([`SUBJECT_HEADER`]), so a `fintra-guard` store
+    /// seals it with the profile's key and erases it with the profile.
     ///
-    /// Everything in it follows from `(stream, tenant, day, self)`, and its id is derived from
-    /// them: appending the same firing again — a retry after a crash, a re-evaluation of the
-    /// same day — is an idempotent replay, never a second delivery.
+    /// Everything in it follows from `(profile, tenant, day, self)`, and its id is derived from
+    /// them: appending the same firing again — alone, or in the same batch as before: a retry
+    /// after a crash, a re-evaluation of the same day — is an idempotent replay, never a
+    /// second delivery.
     ///
     /// # Errors
     /// `InvalidInput` for a non-finite `confidence`, `score` or reason (JSON has no NaN);
     /// `Codec` if the body does not encode.
     pub fn new_event(
         &self,
-        stream: &StreamId,
+        profile: &StreamId,
         tenant: &TenantId,
         day: NaiveDate,
     ) -> fintra_core::Result<NewEvent> {
@@ -145,17 +152,32 @@ impl BrainEvent {
             return Err(fintra_core::Error::invalid("brain event", reason));
         }
         let occurred_at = fintra_twin::end_of_day(day);
-        let metadata = EventMetadata { tenant_id: tenant.clone(), ..EventMetadata::default() };
         Ok(NewEvent {
-            event_id: content_id(stream, self.event_type(), occurred_at, &payload),
+            event_id: content_id(profile, self.event_type(), occurred_at, &payload),
             event_type: self.event_type().to_owned(),
             schema_version: 1,
             occurred_at,
-            metadata,
+            metadata: subject_metadata(profile, tenant, None),
             content_type: ContentType::json(),
             payload: payload.into(),
         })
     }
+}
+
+/// The metadata of a Brain output about the twin in `profile`: its tenant, the profile as the
+/// data subject ([`SUBJECT_HEADER`]), and what caused it.
+pub(crate) fn subject_metadata(
+    profile: &StreamId,
+    tenant: &TenantId,
+    causation: Option<uuid::Uuid>,
+) -> EventMetadata {
+    let mut metadata = EventMetadata {
+        tenant_id: tenant.clone(),
+        causation_id: causation,
+        ..EventMetadata::default()
+    };
+    metadata.headers.insert(SUBJECT_HEADER.to_owned(), profile.as_str().to_owned());
+    metadata
 }
 
 /// The stream of a profile's Brain outputs — `brain-<id>` for `profile-<id>` (any other

@@ -22,8 +22,9 @@
 //! - [`forecast`]: a daily balance forecast with P10, P50 and P90, seasonal-naive as the
 //!   baseline, and the rolling-origin backtest metrics (MASE, pinball, coverage);
 //! - [`anomaly`]: per-transaction anomaly scores with their reasons;
-//! - [`insight`]: `brain.risk.*`, `brain.nudge.*` and `brain.insight.*` events, each once per
-//!   transition;
+//! - [`insight`]: `brain.risk.*`, `brain.nudge.*` and `brain.insight.*` events — rules that
+//!   fire once per transition, `brain.risk.anomaly` from an anomalous score, and `new_event` to
+//!   append them to the profile's `brain-` stream, where Pulse delivers them;
 //! - [`slow`]: the slow brain in batch — profiles folded from the cold tier's archives, their
 //!   forecasts recomputed in parallel and written back as `ForecastUpdated`;
 //! - [`population`]: a seeded population of synthetic people with known truth, imported through

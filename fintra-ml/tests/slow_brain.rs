@@ -89,3 +89,54 @@ async fn forecasts_from_the_archived_log_match_the_live_twins() {
     assert_eq!(written.len(), people.len());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Through `fintra-guard`, the twin and the slow brain's outputs are sealed with the profile's
+/// key, read back whole through the decorator, and erased with the profile.
+#[tokio::test]
+async fn through_guard_the_brain_outputs_are_sealed_and_erased_with_the_profile() {
+    use fintra_guard::{Guard, GuardedStore, InMemoryKeyStore, LocalKeyProvider, SubjectId};
+    let raw = Arc::new(InMemoryEventStore::new());
+    let guard =
+        Guard::new(Arc::new(LocalKeyProvider::new([7; 32])), Arc::new(InMemoryKeyStore::new()));
+    let guarded = Arc::new(GuardedStore::new(raw.clone(), Arc::new(guard)));
+    let brain = Brain::builtin().unwrap();
+    let people = generate(&PopulationConfig { profiles: 2, months: 14, ..Default::default() });
+    for person in &people {
+        import_into(guarded.clone(), person, &brain).await.unwrap();
+    }
+    let mut fold = ProfileFold::new(Shard::ALL);
+    fold.extend(read_entire_log(&*guarded, 1_000, 0).await);
+    let folded = fold.finish();
+    assert_eq!(folded.profiles.len(), 2, "{:?}", folded.skipped);
+    let made = SlowBrain::new(SlowBrainConfig::default()).forecast(&folded.profiles);
+    assert_eq!(made.updates.len(), 2);
+    append_updates(&*guarded, &made.updates).await.unwrap();
+
+    let at_rest = read_entire_log(&*raw, 1_000, 0).await;
+    let outputs: Vec<_> =
+        at_rest.iter().filter(|e| e.stream_id.as_str().starts_with("brain-")).collect();
+    assert!(outputs.len() >= 2);
+    for event in at_rest.iter().filter(|e| !e.stream_id.as_str().starts_with("Shred-")) {
+        assert_eq!(event.content_type.as_str(), fintra_guard::SEALED, "{}", event.stream_id);
+    }
+    // The same reader over the raw log cannot see the profiles (sealed), and says so.
+    let mut blind = ProfileFold::new(Shard::ALL);
+    blind.extend(at_rest);
+    let blind = blind.finish();
+    assert!(blind.profiles.is_empty() && blind.skipped.len() == 2);
+
+    // Erase the first person: their twin and their Brain outputs go; the other's stay.
+    let first = &made.updates[0];
+    let subject = SubjectId::new(first.event.profile_stream.as_str()).unwrap();
+    guarded.shred(&subject, &fintra_core::EventMetadata::default()).await.unwrap();
+    let after = read_entire_log(&*guarded, 1_000, 0).await;
+    let of = |stream: &fintra_core::StreamId| -> Vec<&fintra_core::RecordedEvent> {
+        after.iter().filter(|e| &e.stream_id == stream).collect()
+    };
+    assert!(of(&first.stream).iter().all(|e| e.is_shredded()));
+    assert!(of(&first.event.profile_stream).iter().all(|e| e.is_shredded()));
+    let second = &made.updates[1];
+    assert!(of(&second.stream).iter().all(|e| !e.is_shredded()));
+    let body: ForecastUpdated = serde_json::from_slice(&of(&second.stream)[0].payload).unwrap();
+    assert_eq!(body, second.event);
+}

@@ -36,9 +36,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::NaiveDate;
-use fintra_core::{
-    ContentType, EventMetadata, EventStore, ExpectedVersion, NewEvent, StreamId, TenantId,
-};
+use fintra_core::{ContentType, EventStore, ExpectedVersion, NewEvent, StreamId, TenantId};
 use serde::{Deserialize, Serialize};
 
 pub use fold::{
@@ -48,7 +46,7 @@ pub use fold::{
 
 use crate::forecast::{BalanceForecast, ForecastConfig, ForecastError, forecast_profile};
 pub use crate::insight::brain_stream;
-use crate::insight::{BrainEvent, InsightRules, InsightState, Signals};
+use crate::insight::{BrainEvent, InsightRules, InsightState, Signals, subject_metadata};
 
 /// The event type the slow brain writes.
 pub const FORECAST_UPDATED: &str = "ForecastUpdated";
@@ -120,14 +118,16 @@ impl ForecastUpdate {
     /// As [`new_event`](Self::new_event) and [`BrainEvent::new_event`].
     pub fn new_events(&self) -> fintra_core::Result<Vec<NewEvent>> {
         let mut out = vec![self.new_event()?];
+        let (profile, day) = (&self.event.profile_stream, self.event.forecast.as_of);
         for fired in &self.fired {
-            out.push(fired.new_event(&self.stream, &self.tenant, self.event.forecast.as_of)?);
+            out.push(fired.new_event(profile, &self.tenant, day)?);
         }
         Ok(out)
     }
 
     /// The `ForecastUpdated` event: JSON, dated the end of `as_of`, with an id derived from
-    /// its stream and content.
+    /// its stream and content, naming the profile as its data subject (`fintra-subject`), so
+    /// a `fintra-guard` store seals it with the profile's key and erases it with the profile.
     ///
     /// # Errors
     /// `Codec` if the body does not encode (it always does for a forecast from
@@ -139,11 +139,8 @@ impl ForecastUpdate {
             source: e.into(),
         })?;
         let occurred_at = fintra_twin::end_of_day(self.event.forecast.as_of);
-        let metadata = EventMetadata {
-            tenant_id: self.tenant.clone(),
-            causation_id: Some(self.caused_by),
-            ..EventMetadata::default()
-        };
+        let profile = &self.event.profile_stream;
+        let metadata = subject_metadata(profile, &self.tenant, Some(self.caused_by));
         Ok(NewEvent {
             event_id: content_id(&self.stream, FORECAST_UPDATED, occurred_at, &payload),
             event_type: FORECAST_UPDATED.to_owned(),

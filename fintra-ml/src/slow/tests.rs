@@ -166,7 +166,7 @@ async fn the_batch_forecasts_match_one_by_one_and_rerunning_appends_nothing() {
 
 #[test]
 fn a_brain_event_id_follows_its_content() {
-    let stream = StreamId::new("brain-1").unwrap();
+    let stream = StreamId::new("profile-1").unwrap();
     let tenant = fintra_core::TenantId::default();
     let event =
         BrainEvent::IdleCash { moveable_amount_minor: 50_000, currency: fintra_core::Asset::GBP };
@@ -177,6 +177,7 @@ fn a_brain_event_id_follows_its_content() {
     assert_eq!(a, b, "the same firing is the same event, so a retry replays");
     assert_ne!(a.event_id, c.event_id);
     assert_eq!(a.event_type, "brain.nudge.idle_cash");
+    assert_eq!(a.metadata.headers.get(fintra_core::SUBJECT_HEADER), Some(&"profile-1".to_owned()));
     fintra_core::validate_timestamp("occurred_at", a.occurred_at).unwrap();
     let nan = BrainEvent::SalaryReceived {
         transaction_id: "t".into(),

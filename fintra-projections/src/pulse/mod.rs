@@ -7,6 +7,8 @@
 //! - [`WebhookDelivery`] sends the spec's client envelope with an HMAC-SHA256 signature and an
 //!   idempotency key, retries with exponential backoff and jitter, and records a dead letter after
 //!   the last attempt. [`Subscription`]s select event types with wildcards (`brain.*`).
+//! - [`PulseDelivery`] sends the events of `pulse-…` and `brain-…` streams ([`DELIVERED`]) to
+//!   the subscriptions that want them, as a projection.
 
 mod rules;
 mod sink;
