@@ -151,33 +151,37 @@ impl BrainEvent {
             let reason = "holds a number JSON cannot carry (NaN or infinite)";
             return Err(fintra_core::Error::invalid("brain event", reason));
         }
-        let occurred_at = fintra_twin::end_of_day(day);
-        Ok(NewEvent {
-            event_id: content_id(profile, self.event_type(), occurred_at, &payload),
-            event_type: self.event_type().to_owned(),
-            schema_version: 1,
-            occurred_at,
-            metadata: subject_metadata(profile, tenant, None),
-            content_type: ContentType::json(),
-            payload: payload.into(),
-        })
+        Ok(output_event(profile, tenant, None, self.event_type(), day, payload))
     }
 }
 
-/// The metadata of a Brain output about the twin in `profile`: its tenant, the profile as the
-/// data subject ([`SUBJECT_HEADER`]), and what caused it.
-pub(crate) fn subject_metadata(
+/// A Brain output about the twin in `profile`, for its Brain stream: JSON `payload`, dated the
+/// end of `day`, with `tenant`, the profile as the data subject ([`SUBJECT_HEADER`]) and
+/// `causation` in its metadata, and an id derived from the profile, type, time and body.
+pub(crate) fn output_event(
     profile: &StreamId,
     tenant: &TenantId,
     causation: Option<uuid::Uuid>,
-) -> EventMetadata {
+    event_type: &str,
+    day: NaiveDate,
+    payload: Vec<u8>,
+) -> NewEvent {
+    let occurred_at = fintra_twin::end_of_day(day);
     let mut metadata = EventMetadata {
         tenant_id: tenant.clone(),
         causation_id: causation,
         ..EventMetadata::default()
     };
     metadata.headers.insert(SUBJECT_HEADER.to_owned(), profile.as_str().to_owned());
-    metadata
+    NewEvent {
+        event_id: content_id(profile, event_type, occurred_at, &payload),
+        event_type: event_type.to_owned(),
+        schema_version: 1,
+        occurred_at,
+        metadata,
+        content_type: ContentType::json(),
+        payload: payload.into(),
+    }
 }
 
 /// The stream of a profile's Brain outputs — `brain-<id>` for `profile-<id>` (any other

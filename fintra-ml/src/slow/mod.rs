@@ -32,11 +32,10 @@
 
 mod fold;
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::NaiveDate;
-use fintra_core::{ContentType, EventStore, ExpectedVersion, NewEvent, StreamId, TenantId};
+use fintra_core::{EventStore, ExpectedVersion, NewEvent, StreamId, TenantId};
 use serde::{Deserialize, Serialize};
 
 pub use fold::{
@@ -46,7 +45,7 @@ pub use fold::{
 
 use crate::forecast::{BalanceForecast, ForecastConfig, ForecastError, forecast_profile};
 pub use crate::insight::brain_stream;
-use crate::insight::{BrainEvent, InsightRules, InsightState, Signals, subject_metadata};
+use crate::insight::{BrainEvent, InsightRules, InsightState, Signals, output_event};
 
 /// The event type the slow brain writes.
 pub const FORECAST_UPDATED: &str = "ForecastUpdated";
@@ -138,18 +137,15 @@ impl ForecastUpdate {
             schema_version: 1,
             source: e.into(),
         })?;
-        let occurred_at = fintra_twin::end_of_day(self.event.forecast.as_of);
-        let profile = &self.event.profile_stream;
-        let metadata = subject_metadata(profile, &self.tenant, Some(self.caused_by));
-        Ok(NewEvent {
-            event_id: content_id(&self.stream, FORECAST_UPDATED, occurred_at, &payload),
-            event_type: FORECAST_UPDATED.to_owned(),
-            schema_version: 1,
-            occurred_at,
-            metadata,
-            content_type: ContentType::json(),
-            payload: payload.into(),
-        })
+        let (profile, day) = (&self.event.profile_stream, self.event.forecast.as_of);
+        Ok(output_event(
+            profile,
+            &self.tenant,
+            Some(self.caused_by),
+            FORECAST_UPDATED,
+            day,
+            payload,
+        ))
     }
 }
 
@@ -197,32 +193,32 @@ impl SlowBrain {
     /// until all are done (see the module documentation); the result does not depend on the
     /// number of threads.
     pub fn forecast(&self, folded: &[FoldedProfile]) -> Forecasts {
-        type Made = Result<Option<ForecastUpdate>, ForecastFailure>;
-        let results: Vec<Mutex<Option<Made>>> = folded.iter().map(|_| Mutex::new(None)).collect();
         let cursor = AtomicUsize::new(0);
+        // Each worker takes the next profile and keeps (index, result); merged in input order.
         let work = || {
+            let mut done = Vec::new();
             loop {
                 let n = cursor.fetch_add(1, Ordering::Relaxed);
-                let (Some(profile), Some(slot)) = (folded.get(n), results.get(n)) else { break };
-                let made = self.one(profile);
-                if let Ok(mut slot) = slot.lock() {
-                    *slot = Some(made);
-                }
+                let Some(profile) = folded.get(n) else { return done };
+                done.push((n, self.one(profile)));
             }
         };
         let threads = self.config.threads.clamp(1, folded.len().max(1));
-        std::thread::scope(|scope| {
-            for _ in 1..threads {
-                scope.spawn(work);
+        let mut made = std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            let mut all = work();
+            for helper in helpers {
+                match helper.join() {
+                    Ok(done) => all.extend(done),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
             }
-            work();
+            all
         });
+        made.sort_unstable_by_key(|(n, _)| *n);
         let mut out = Forecasts::default();
-        for (slot, profile) in results.into_iter().zip(folded) {
-            // Every slot is filled: a worker that panicked has already made `scope` panic.
-            // Recomputing an empty one keeps this total without an `unwrap`.
-            let made = slot.into_inner().ok().flatten().unwrap_or_else(|| self.one(profile));
-            match made {
+        for (_, result) in made {
+            match result {
                 Ok(Some(update)) => out.updates.push(update),
                 Ok(None) => out.unchanged += 1,
                 Err(failure) => out.failures.push(failure),
