@@ -1,16 +1,14 @@
 -- One atomic append: reserve the versions on the stream's head row (the head CTE, which
 -- returns no row when the expected version or tenant does not match), then insert every event
--- with one UNNEST. Positions continue this transaction's range: xid8 * 2^20 + n.
+-- with one UNNEST. Positions continue this transaction's range: xid8 * 2^20 + n. Inside a
+-- caller's transaction `last` probes for the range's highest position so far; on a pooled
+-- connection the statement is its own transaction, the range is empty, and the probe is left out.
 WITH {head},
 txn AS (
     SELECT pg_current_xact_id()::text::bigint << 20 AS lo
 ),
 last AS (
-    SELECT COALESCE(
-        (SELECT max(position) FROM fintra_events WHERE {own_rows}position > txn.lo AND position < txn.lo + 1048576),
-        txn.lo) AS position,
-        txn.lo
-    FROM txn
+    {last}
 ),
 ins AS (
     INSERT INTO fintra_events (

@@ -28,13 +28,33 @@ pub(crate) fn select_by_ids_sql(layout: EventLayout) -> &'static str {
     }
 }
 
-/// The three append statements (one per kind of expected version), assembled once.
+/// The append statements, assembled once: one per kind of expected version, each in two forms —
+/// for a statement that is its own transaction (a pooled connection in autocommit, where the
+/// transaction's position range is known to be empty) and for one inside a caller's
+/// transaction (which must find where earlier appends of the transaction left off).
 #[derive(Debug)]
 pub(crate) struct AppendSql {
+    own: ByExpected,
+    nested: ByExpected,
+    /// The group-commit statement (several streams, one statement): `crate::group`.
+    pub(crate) batch: String,
+    pub(crate) layout: EventLayout,
+}
+
+/// Where a statement runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Txn {
+    /// Its own transaction: autocommit on a pooled connection.
+    Own,
+    /// Inside a transaction that may already have appended.
+    Nested,
+}
+
+#[derive(Debug)]
+struct ByExpected {
     any: String,
     no_stream: String,
     exact: String,
-    pub(crate) layout: EventLayout,
 }
 
 impl AppendSql {
@@ -63,29 +83,43 @@ impl AppendSql {
             ),
             None => (String::new(), ""),
         };
-        let build = |head: &str| {
+        let probe = format!(
+            "SELECT COALESCE((SELECT max(position) FROM fintra_events \
+             WHERE {own_rows}position > txn.lo AND position < txn.lo + 1048576), txn.lo) \
+             AS position, txn.lo FROM txn"
+        );
+        let empty = "SELECT txn.lo AS position, txn.lo FROM txn";
+        let build = |head: &str, last: &str| {
             include_str!("../sql/append.sql")
                 .replace("{head}", head.trim_end())
+                .replace("{last}", last)
                 .replace("{ids}", ids_cte)
-                .replace("{own_rows}", own_rows)
                 .replace("{notify}", &notify_cte)
                 .replace("{notify_column}", notify_column)
         };
-        Self {
-            any: build(include_str!("../sql/head_any.sql")),
-            no_stream: build(include_str!("../sql/head_no_stream.sql")),
-            exact: build(include_str!("../sql/head_exact.sql")),
-            layout,
-        }
+        let by_expected = |last: &str| ByExpected {
+            any: build(include_str!("../sql/head_any.sql"), last),
+            no_stream: build(include_str!("../sql/head_no_stream.sql"), last),
+            exact: build(include_str!("../sql/head_exact.sql"), last),
+        };
+        let batch = include_str!("../sql/append_batch.sql")
+            .replace("{ids}", ids_cte)
+            .replace("{notify}", &notify_cte)
+            .replace("{notify_column}", notify_column);
+        Self { own: by_expected(empty), nested: by_expected(&probe), batch, layout }
     }
 
-    fn for_expected(&self, expected: ExpectedVersion) -> &str {
+    fn for_expected(&self, txn: Txn, expected: ExpectedVersion) -> &str {
+        let set = match txn {
+            Txn::Own => &self.own,
+            Txn::Nested => &self.nested,
+        };
         match expected {
-            ExpectedVersion::Any => &self.any,
+            ExpectedVersion::Any => &set.any,
             ExpectedVersion::NoStream | ExpectedVersion::Exact(StreamVersion::NONE) => {
-                &self.no_stream
+                &set.no_stream
             }
-            ExpectedVersion::Exact(_) => &self.exact,
+            ExpectedVersion::Exact(_) => &set.exact,
         }
     }
 }
@@ -105,6 +139,7 @@ pub(crate) enum Attempt {
 pub(crate) async fn attempt(
     conn: &mut PgConnection,
     sql: &AppendSql,
+    txn: Txn,
     stream: &StreamId,
     expected: ExpectedVersion,
     events: &[NewEvent],
@@ -119,7 +154,7 @@ pub(crate) async fn attempt(
         .map(|e| i32::try_from(e.schema_version))
         .collect::<Result<Vec<i32>, _>>()
         .map_err(|_| Error::invalid("schema_version", "exceeds i32::MAX"))?;
-    let query = sqlx::query(sql.for_expected(expected))
+    let query = sqlx::query(sql.for_expected(txn, expected))
         .bind(stream.as_str())
         .bind(events[0].metadata.tenant_id.as_str())
         .bind(count)

@@ -40,6 +40,7 @@ mod conn;
 mod copy_binary;
 mod copy_decode;
 mod error;
+mod group;
 mod notify;
 mod options;
 mod rows;
@@ -51,6 +52,7 @@ pub mod testing;
 
 pub use bulk::{BulkImportProgress, BulkImportResult};
 pub use conn::{PgTx, TxError};
+pub use group::{GROUP_EVENTS_MAX, GroupCommit};
 pub use notify::PgLogListener;
 pub use options::{EventLayout, PgStoreOptions};
 pub use snapshot::PgSnapshotStore;

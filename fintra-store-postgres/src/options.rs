@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use fintra_core::{Error, Result, TenantId};
+
+use crate::GroupCommit;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// How [`PgEventStore::connect`](crate::PgEventStore::connect) builds its pool, and how the store
@@ -35,6 +37,11 @@ pub struct PgStoreOptions {
     /// The shape of the events table this store writes to ([`EventLayout::Single`] unless a
     /// warm store set it up partitioned).
     pub layout: EventLayout,
+    /// Group commit: concurrent [`EventStore::append`](fintra_core::EventStore::append)s to
+    /// different streams share one statement and one commit ([`GroupCommit`]). `None` (the
+    /// default): every append is its own statement. Appends inside a caller's transaction are
+    /// never grouped.
+    pub group_commit: Option<GroupCommit>,
 }
 
 /// The shape of the `fintra_events` table.
@@ -64,6 +71,7 @@ impl Default for PgStoreOptions {
             session_tenant: None,
             session_role: None,
             layout: EventLayout::Single,
+            group_commit: None,
         }
     }
 }
@@ -90,6 +98,9 @@ impl PgStoreOptions {
             if value.is_some_and(|v| !crate::store::valid_role(v)) {
                 return Err(Error::invalid(field, "letters, digits and _ only (at most 63)"));
             }
+        }
+        if let Some(group) = &self.group_commit {
+            group.validate()?;
         }
         Ok(())
     }

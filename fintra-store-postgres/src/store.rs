@@ -14,9 +14,10 @@ use futures::StreamExt;
 use sqlx::{Connection, PgConnection, PgPool, Row};
 use tracing::Instrument;
 
-use crate::append::{AppendSql, Attempt, Refusal, attempt, explain_refusal};
+use crate::append::{AppendSql, Attempt, Refusal, Txn, attempt, explain_refusal};
 use crate::conn::{Checkout, PgTx};
 use crate::error::{WriteFailure, backend, to_i64, to_u64};
+use crate::group::Group;
 use crate::notify::PgLogListener;
 use crate::options::PgStoreOptions;
 use crate::rows::recorded_events;
@@ -33,6 +34,8 @@ pub struct PgEventStore {
     sql: Arc<AppendSql>,
     /// The validated notification channel, when appends notify.
     channel: Option<String>,
+    /// The group-commit queue, when concurrent appends are grouped.
+    group: Option<Arc<Group>>,
 }
 
 /// A plain SQL identifier (role or schema name): safe to quote into a statement.
@@ -79,11 +82,24 @@ impl PgEventStore {
             return Err(Error::invalid("notify_channel", "letters, digits and _ only"));
         }
         let channel = options.notify.then(|| options.notify_channel.clone());
+        let group = match options.group_commit {
+            Some(config) => {
+                config.validate()?;
+                Some(Arc::new(Group::new(config)))
+            }
+            None => None,
+        };
         Ok(Self {
             pool,
             sql: Arc::new(AppendSql::new(channel.as_deref(), options.layout)),
             channel,
+            group,
         })
+    }
+
+    /// The assembled append statements.
+    pub(crate) fn append_sql(&self) -> &AppendSql {
+        &self.sql
     }
 
     /// The layout of the events table this store writes to.
@@ -166,7 +182,9 @@ impl PgEventStore {
         async {
             for _ in 0..ANY_RACE_ATTEMPTS_MAX {
                 let mut savepoint = conn.begin().await.map_err(backend)?;
-                let outcome = attempt(&mut savepoint, &self.sql, stream, expected, events).await?;
+                let outcome =
+                    attempt(&mut savepoint, &self.sql, Txn::Nested, stream, expected, events)
+                        .await?;
                 if let Attempt::Appended(result) = outcome {
                     savepoint.commit().await.map_err(backend)?;
                     return Ok(result);
@@ -213,6 +231,45 @@ impl PgEventStore {
         }
     }
 
+    /// One append as its own statement and transaction on a pooled connection.
+    pub(crate) async fn append_own(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<AppendResult> {
+        let span = tracing::info_span!("fintra.pg.append", stream = %stream, events = events.len());
+        async {
+            let mut conn = Checkout::acquire(&self.pool).await?;
+            let mut outcome = Err(lost_race(stream));
+            for _ in 0..ANY_RACE_ATTEMPTS_MAX {
+                // Autocommit: the statement is its own transaction, so a refusal wrote nothing.
+                let attempted =
+                    match attempt(&mut conn, &self.sql, Txn::Own, stream, expected, events).await {
+                        Ok(Attempt::TransactionFull) => Err(Error::corrupted(
+                            "a fresh transaction found its position range already used",
+                        )),
+                        Ok(attempted) => Ok(attempted),
+                        Err(error) => Err(error),
+                    };
+                let explained = match attempted {
+                    Ok(attempted) => {
+                        self.explain(&mut conn, attempted, stream, expected, events).await
+                    }
+                    Err(error) => Explained::Done(Err(error)),
+                };
+                if let Explained::Done(result) = explained {
+                    outcome = result;
+                    break;
+                }
+            }
+            conn.finish(&outcome);
+            outcome
+        }
+        .instrument(span)
+        .await
+    }
+
     fn as_of_bounds(
         as_of: Option<AsOf>,
     ) -> (Option<chrono::DateTime<chrono::Utc>>, Option<chrono::DateTime<chrono::Utc>>) {
@@ -253,36 +310,18 @@ impl EventStore for PgEventStore {
         events: &[NewEvent],
     ) -> Result<AppendResult> {
         validate_batch(events)?;
-        let span = tracing::info_span!("fintra.pg.append", stream = %stream, events = events.len());
-        async {
-            let mut conn = Checkout::acquire(&self.pool).await?;
-            let mut outcome = Err(lost_race(stream));
-            for _ in 0..ANY_RACE_ATTEMPTS_MAX {
-                // Autocommit: the statement is its own transaction, so a refusal wrote nothing.
-                let attempted = match attempt(&mut conn, &self.sql, stream, expected, events).await
-                {
-                    Ok(Attempt::TransactionFull) => Err(Error::corrupted(
-                        "a fresh transaction found its position range already used",
-                    )),
-                    Ok(attempted) => Ok(attempted),
-                    Err(error) => Err(error),
-                };
-                let explained = match attempted {
-                    Ok(attempted) => {
-                        self.explain(&mut conn, attempted, stream, expected, events).await
-                    }
-                    Err(error) => Explained::Done(Err(error)),
-                };
-                if let Explained::Done(result) = explained {
-                    outcome = result;
-                    break;
-                }
+        match &self.group {
+            Some(group) if group.takes(events) => {
+                let span = tracing::info_span!(
+                    "fintra.pg.append",
+                    stream = %stream,
+                    events = events.len(),
+                    grouped = true
+                );
+                crate::group::append(self, group, stream, expected, events).instrument(span).await
             }
-            conn.finish(&outcome);
-            outcome
+            _ => self.append_own(stream, expected, events).await,
         }
-        .instrument(span)
-        .await
     }
 
     async fn read_stream(

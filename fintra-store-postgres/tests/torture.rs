@@ -28,6 +28,30 @@ async fn writers_with_rollbacks_and_a_held_transaction_against_paging_readers() 
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writers_and_readers_with_group_commit() {
+    let seed = seed_from_env();
+    println!("torture seed {seed} (replay with FINTRA_SEED={seed})");
+    let schema = TestSchema::new().await;
+    let report =
+        torture::writers_and_readers(&schema.grouped_target(), seed, load_duration()).await;
+    println!("{report:?}");
+    assert!(
+        report.acknowledged > 500 && report.conflicts > 0 && report.rollbacks > 0,
+        "{report:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_cancellation_with_group_commit() {
+    let seed = seed_from_env();
+    println!("torture seed {seed} (replay with FINTRA_SEED={seed})");
+    let schema = TestSchema::new().await;
+    let report = torture::random_cancellation(&schema.grouped_target(), seed, 600).await;
+    println!("{report:?}");
+    assert!(report.cancelled > 80, "{report:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_cancellation_of_every_public_call() {
     let seed = seed_from_env();

@@ -2,12 +2,12 @@
 //! bounded retries on conflict, answers time-travel questions and builds what-if forks.
 
 mod cache;
+mod execute;
 mod fork;
 
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -15,10 +15,9 @@ pub use fork::{Branch, Fork};
 
 use crate::limits::{COMMAND_ATTEMPTS_MAX, LOAD_EVENTS_MAX};
 use crate::{
-    Aggregate, AppendResult, AsOf, Clock, Codec, DecideContext, DomainEvent, Error, EventMetadata,
-    EventStore, EventStoreExt, ExpectedVersion, IdGenerator, JsonCodec, NewEvent, RawEvent,
-    RecordedEvent, Result, Snapshot, SnapshotStore, StreamId, StreamVersion, SystemClock,
-    Upcasters, UuidV7Generator,
+    Aggregate, AppendResult, AsOf, Clock, Codec, Error, EventStore, EventStoreExt, IdGenerator,
+    JsonCodec, RawEvent, RecordedEvent, Result, SnapshotStore, StreamId, StreamVersion,
+    SystemClock, Upcasters, UuidV7Generator,
 };
 
 /// An aggregate's state at a stream version.
@@ -427,241 +426,6 @@ impl<A: Aggregate, S: EventStore, C: Codec<A::Event>> Repository<A, S, C> {
             })
             .await?;
         Ok(loaded)
-    }
-
-    /// Encodes domain events into envelopes with fresh ids.
-    ///
-    /// # Errors
-    /// `Codec`.
-    pub fn encode(
-        &self,
-        events: &[A::Event],
-        now: DateTime<Utc>,
-        metadata: &EventMetadata,
-    ) -> Result<Vec<NewEvent>> {
-        events
-            .iter()
-            .map(|event| {
-                let (payload, content_type) = self.codec.encode(event)?;
-                Ok(NewEvent {
-                    event_id: self.ids.next_id(),
-                    event_type: event.event_type().to_owned(),
-                    schema_version: event.schema_version(),
-                    occurred_at: event.occurred_at().unwrap_or(now),
-                    metadata: metadata.clone(),
-                    content_type,
-                    payload,
-                })
-            })
-            .collect()
-    }
-
-    /// Folds the events appended after `loaded.version` into `loaded` (another writer's work).
-    /// Returns how many events were folded.
-    ///
-    /// # Errors
-    /// As [`Repository::load`].
-    pub async fn catch_up(&self, stream: &StreamId, loaded: &mut Loaded<A>) -> Result<u64> {
-        let from = loaded.version.next()?;
-        self.store
-            .for_each_in_stream(stream, from, None, |event| self.fold_into(loaded, &event))
-            .await
-    }
-
-    /// Executes `command` against a state the caller keeps (a single-writer actor, a ledger
-    /// book): decides on `loaded`, appends with `Exact(loaded.version)`, and on success folds the
-    /// events into `loaded` in place — no reload and no copy of the state. On a conflict it
-    /// catches `loaded` up and decides again, up to the configured attempts. A rejection is
-    /// returned only after checking that `loaded` was current (one read); otherwise the command
-    /// is decided again on the caught-up state. Snapshots and the aggregate cache are not
-    /// involved.
-    ///
-    /// Returns the events appended (empty when the command changed nothing).
-    ///
-    /// # Errors
-    /// As [`Repository::execute`]. After an error `loaded` is still a valid state of the stream
-    /// (possibly behind it; the next conflict catches it up).
-    pub async fn execute_in_place(
-        &self,
-        stream: &StreamId,
-        loaded: &mut Loaded<A>,
-        command: &A::Command,
-        metadata: &EventMetadata,
-    ) -> Result<Vec<A::Event>, ExecuteError<A::Error>> {
-        let mut attempt = 0u32;
-        loop {
-            attempt = attempt.saturating_add(1);
-            let ctx = DecideContext::from_clock(self.clock.as_ref(), self.ids.as_ref());
-            let events = match loaded.state.decide(command, &ctx) {
-                Ok(events) => events,
-                // Another writer may have changed what the rule saw: a rejection stands only
-                // once `loaded` is known to be current. Each catch-up counts as an attempt, so
-                // a stream other writers never stop appending to cannot keep this loop going.
-                Err(rejection) => {
-                    let decided_at = loaded.version;
-                    if self.catch_up(stream, loaded).await? == 0 {
-                        return Err(ExecuteError::Rejected(rejection));
-                    }
-                    if attempt >= self.attempts_max {
-                        return Err(ExecuteError::Store(Error::Conflict {
-                            stream: stream.clone(),
-                            expected: ExpectedVersion::Exact(decided_at),
-                            actual: loaded.version,
-                        }));
-                    }
-                    continue;
-                }
-            };
-            if events.is_empty() {
-                return Ok(events);
-            }
-            let envelopes = self.encode(&events, ctx.now(), metadata)?;
-            match self
-                .store
-                .append(stream, ExpectedVersion::Exact(loaded.version), &envelopes)
-                .await
-            {
-                Ok(append) => {
-                    events.iter().for_each(|event| loaded.state.apply(event));
-                    loaded.version = append.last_version;
-                    loaded.last_occurred_at =
-                        envelopes.last().map(|e| e.occurred_at).or(loaded.last_occurred_at);
-                    return Ok(events);
-                }
-                Err(error @ Error::Conflict { .. }) => {
-                    if attempt >= self.attempts_max {
-                        return Err(error.into());
-                    }
-                    self.catch_up(stream, loaded).await?;
-                }
-                Err(other) => return Err(other.into()),
-            }
-        }
-    }
-
-    /// Loads, decides and appends with the loaded version as the expected one; on a conflict it
-    /// reloads and decides again, up to the configured attempts.
-    ///
-    /// # Errors
-    /// [`ExecuteError::Rejected`] with the aggregate's error, or [`ExecuteError::Store`]
-    /// (including the last `Conflict` once attempts run out).
-    pub async fn execute(
-        &self,
-        stream: &StreamId,
-        command: &A::Command,
-        metadata: &EventMetadata,
-    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
-        let mut attempt = 0u32;
-        let mut use_cache = self.cache.is_some();
-        loop {
-            attempt = attempt.saturating_add(1);
-            let cached =
-                if use_cache { self.cache.as_ref().and_then(|c| c.get(stream)) } else { None };
-            let from_cache = cached.is_some();
-            let loaded = match cached {
-                Some(loaded) => loaded,
-                None => self.load(stream).await?,
-            };
-            let ctx = DecideContext::from_clock(self.clock.as_ref(), self.ids.as_ref());
-            let events = match loaded.state.decide(command, &ctx) {
-                Ok(events) if !events.is_empty() => events,
-                // Only a successful decision may rest on cached state: confirm the rest afresh.
-                _ if from_cache => {
-                    use_cache = false;
-                    attempt -= 1;
-                    continue;
-                }
-                Err(rejection) => return Err(ExecuteError::Rejected(rejection)),
-                Ok(events) => {
-                    let (state, snapshot_error) = (loaded.state, None);
-                    return Ok(Executed {
-                        state,
-                        events,
-                        append: None,
-                        attempts: attempt,
-                        snapshot_error,
-                    });
-                }
-            };
-            let envelopes = self.encode(&events, ctx.now(), metadata)?;
-            let expected = ExpectedVersion::Exact(loaded.version);
-            match self.store.append(stream, expected, &envelopes).await {
-                Ok(append) => {
-                    let last_occurred = envelopes.last().map(|e| e.occurred_at);
-                    return Ok(self
-                        .committed(stream, loaded, events, append, attempt, last_occurred)
-                        .await);
-                }
-                Err(error @ Error::Conflict { .. }) => {
-                    if let Some(cache) = &self.cache {
-                        cache.remove(stream);
-                    }
-                    use_cache = false;
-                    if attempt >= self.attempts_max {
-                        return Err(error.into());
-                    }
-                }
-                Err(other) => return Err(other.into()),
-            }
-        }
-    }
-
-    /// After a successful append: fold the new events, refresh the cache, snapshot if due.
-    async fn committed(
-        &self,
-        stream: &StreamId,
-        loaded: Loaded<A>,
-        events: Vec<A::Event>,
-        append: AppendResult,
-        attempts: u32,
-        last_occurred: Option<DateTime<Utc>>,
-    ) -> Executed<A> {
-        let mut state = loaded.state;
-        events.iter().for_each(|event| state.apply(event));
-        if let Some(cache) = &self.cache {
-            let fresh = Loaded {
-                state: state.clone(),
-                version: append.last_version,
-                last_occurred_at: last_occurred.or(loaded.last_occurred_at),
-            };
-            cache.put(stream, fresh);
-        }
-        let snapshot_error =
-            self.snapshot_if_due(stream, &state, loaded.version, &append, last_occurred).await;
-        Executed { state, events, append: Some(append), attempts, snapshot_error }
-    }
-
-    async fn snapshot_if_due(
-        &self,
-        stream: &StreamId,
-        state: &A,
-        before: StreamVersion,
-        append: &AppendResult,
-        occurred_at: Option<DateTime<Utc>>,
-    ) -> Option<Error> {
-        let snapshots = self.snapshots.as_ref()?;
-        let every = snapshots.every_events;
-        if before.get() / every == append.last_version.get() / every {
-            return None;
-        }
-        let state = match serde_json::to_vec(state) {
-            Ok(bytes) => Bytes::from(bytes),
-            Err(e) => {
-                return Some(Error::Codec {
-                    event_type: format!("snapshot:{}", A::CATEGORY),
-                    schema_version: A::SNAPSHOT_VERSION,
-                    source: e.into(),
-                });
-            }
-        };
-        let snapshot = Snapshot {
-            stream_id: stream.clone(),
-            version: append.last_version,
-            schema_version: A::SNAPSHOT_VERSION,
-            occurred_at: occurred_at.unwrap_or_else(|| self.clock.now()),
-            state,
-        };
-        snapshots.store.save(&snapshot).await.err()
     }
 
     /// Starts a what-if fork of `stream`: a copy of its events to edit and replay in memory.

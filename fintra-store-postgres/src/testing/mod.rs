@@ -147,6 +147,20 @@ impl TestSchema {
     pub fn store(&self) -> PgEventStore {
         PgEventStore::from_pool(self.pool.clone(), &self.options()).expect("valid test options")
     }
+
+    /// [`TestSchema::options`] with group commit on (default [`GroupCommit`](crate::GroupCommit)).
+    pub fn grouped_options(&self) -> PgStoreOptions {
+        PgStoreOptions { group_commit: Some(crate::GroupCommit::default()), ..self.options() }
+    }
+
+    /// A store on this schema that groups concurrent appends.
+    ///
+    /// # Panics
+    /// As [`TestSchema::store`].
+    pub fn grouped_store(&self) -> PgEventStore {
+        PgEventStore::from_pool(self.pool.clone(), &self.grouped_options())
+            .expect("valid test options")
+    }
 }
 
 impl TestSchema {
@@ -154,6 +168,16 @@ impl TestSchema {
     pub fn target(&self) -> torture::Target {
         torture::Target {
             options: self.options(),
+            connect: self.connect_options.clone(),
+            pool: self.pool.clone(),
+            name: self.name.clone(),
+        }
+    }
+
+    /// This schema as a target of the torture suite, with group commit on in every store.
+    pub fn grouped_target(&self) -> torture::Target {
+        torture::Target {
+            options: self.grouped_options(),
             connect: self.connect_options.clone(),
             pool: self.pool.clone(),
             name: self.name.clone(),
@@ -175,4 +199,12 @@ impl TestSchema {
 /// When PostgreSQL is unreachable.
 pub async fn fresh_store() -> PgEventStore {
     TestSchema::new().await.store()
+}
+
+/// A store with group commit on, on a fresh schema.
+///
+/// # Panics
+/// When PostgreSQL is unreachable.
+pub async fn fresh_grouped_store() -> PgEventStore {
+    TestSchema::new().await.grouped_store()
 }

@@ -1,0 +1,328 @@
+//! Group commit: concurrent appends to different streams share one statement and one commit.
+//!
+//! A caller queues its append and waits for its own answer. A flusher task takes everything that
+//! queued while the previous statement was in flight — there is no timer, so a lone caller's
+//! append goes out at once — and writes it with `sql/append_batch.sql`. At most one request per
+//! stream goes into a statement, and a stream with a statement in flight waits for the next, so
+//! the appends of one stream keep their order. Each request gets its own result: a head that
+//! refuses (a conflict, another tenant's stream, a stream created concurrently) or a statement
+//! that fails (a reused event id, a retry of an append that already committed) is answered by
+//! the ordinary one-stream append, request by request, so one caller's conflict never fails its
+//! neighbours. A batch is atomic per stream, not across streams.
+//!
+//! The flusher runs as a spawned task, so a caller dropped at any await leaves the batch to
+//! finish for everyone else in it; a request whose caller is gone before its batch is formed is
+//! not written at all.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use fintra_core::{
+    AppendResult, Error, ExpectedVersion, NewEvent, Position, Result, StreamId, StreamVersion,
+};
+use sqlx::Row;
+use sqlx::types::Json;
+use tokio::sync::oneshot;
+
+use crate::PgEventStore;
+use crate::conn::Checkout;
+use crate::error::{backend, to_i64, to_u64};
+
+/// How [`PgEventStore`] groups concurrent appends ([`PgStoreOptions::group_commit`](crate::PgStoreOptions::group_commit)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupCommit {
+    /// Most statements in flight at once, each on its own pooled connection (1 to 64). Two let
+    /// one batch be sent while the previous one commits.
+    pub statements_in_flight: usize,
+    /// Most events in one statement (1 to [`GROUP_EVENTS_MAX`]); an append larger than this goes
+    /// out on its own.
+    pub events_max: usize,
+}
+
+/// The largest [`GroupCommit::events_max`]: TigerBeetle's batch size, far below what one
+/// transaction may write.
+pub const GROUP_EVENTS_MAX: usize = 8_190;
+
+impl Default for GroupCommit {
+    fn default() -> Self {
+        Self { statements_in_flight: 2, events_max: GROUP_EVENTS_MAX }
+    }
+}
+
+impl GroupCommit {
+    /// Checks the limits.
+    ///
+    /// # Errors
+    /// `InvalidInput` naming the field out of range.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=64).contains(&self.statements_in_flight) {
+            return Err(Error::invalid("statements_in_flight", "1 to 64"));
+        }
+        if !(1..=GROUP_EVENTS_MAX).contains(&self.events_max) {
+            return Err(Error::invalid("events_max", format!("1 to {GROUP_EVENTS_MAX}")));
+        }
+        Ok(())
+    }
+}
+
+struct Request {
+    stream: StreamId,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+    reply: oneshot::Sender<Result<AppendResult>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: VecDeque<Request>,
+    /// Streams with a statement in flight.
+    busy: HashSet<StreamId>,
+    flushers: usize,
+}
+
+/// The queue shared by a store's clones.
+pub(crate) struct Group {
+    config: GroupCommit,
+    queue: Mutex<Queue>,
+}
+
+impl std::fmt::Debug for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Group").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Group {
+    pub(crate) fn new(config: GroupCommit) -> Self {
+        Self { config, queue: Mutex::new(Queue::default()) }
+    }
+
+    pub(crate) fn takes(&self, events: &[NewEvent]) -> bool {
+        events.len() <= self.config.events_max
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Queues an append on `store`'s group and waits for its answer.
+pub(crate) async fn append(
+    store: &PgEventStore,
+    group: &Arc<Group>,
+    stream: &StreamId,
+    expected: ExpectedVersion,
+    events: &[NewEvent],
+) -> Result<AppendResult> {
+    let (reply, answer) = oneshot::channel();
+    let request = Request { stream: stream.clone(), expected, events: events.to_vec(), reply };
+    let spawn = {
+        let mut queue = group.lock();
+        queue.waiting.push_back(request);
+        let spawn = queue.flushers < group.config.statements_in_flight;
+        if spawn {
+            queue.flushers += 1;
+        }
+        spawn
+    };
+    if spawn {
+        let flusher = Flusher { store: store.clone(), group: Arc::clone(group) };
+        tokio::spawn(flusher.run());
+    }
+    answer.await.unwrap_or_else(|_| {
+        Err(Error::backend(std::io::Error::other(
+            "the group-commit flusher stopped before answering (runtime shutting down?)",
+        )))
+    })
+}
+
+struct Flusher {
+    store: PgEventStore,
+    group: Arc<Group>,
+}
+
+impl Flusher {
+    async fn run(self) {
+        // Dropped on any exit, unwinding included: the flusher no longer counts, and if it was
+        // the last one, requests it leaves behind fail instead of waiting forever.
+        let _count = Counted(&self.group);
+        loop {
+            let batch = self.take();
+            if batch.is_empty() {
+                return;
+            }
+            let streams: Vec<StreamId> = batch.iter().map(|r| r.stream.clone()).collect();
+            let results = write(&self.store, &batch).await;
+            {
+                let mut queue = self.group.lock();
+                for stream in &streams {
+                    queue.busy.remove(stream);
+                }
+            }
+            for (request, result) in batch.into_iter().zip(results) {
+                // A caller that has gone away no longer wants the answer.
+                let _ = request.reply.send(result);
+            }
+        }
+    }
+
+    /// The next batch: the queued requests in order, skipping any whose caller has gone, whose
+    /// stream is busy or already in the batch, up to the event limit.
+    fn take(&self) -> Vec<Request> {
+        let mut queue = self.group.lock();
+        let mut batch = Vec::new();
+        let mut events = 0usize;
+        let mut kept = VecDeque::with_capacity(queue.waiting.len());
+        let mut skipped: HashSet<StreamId> = HashSet::new();
+        while let Some(request) = queue.waiting.pop_front() {
+            if request.reply.is_closed() {
+                continue;
+            }
+            let fits = events + request.events.len() <= self.group.config.events_max;
+            if !fits || skipped.contains(&request.stream) || queue.busy.contains(&request.stream) {
+                // A later request of a skipped stream must not overtake it.
+                skipped.insert(request.stream.clone());
+                kept.push_back(request);
+                continue;
+            }
+            events += request.events.len();
+            queue.busy.insert(request.stream.clone());
+            batch.push(request);
+        }
+        queue.waiting = kept;
+        batch
+    }
+}
+
+struct Counted<'a>(&'a Group);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.0.lock();
+        queue.flushers = queue.flushers.saturating_sub(1);
+        if queue.flushers == 0 && std::thread::panicking() {
+            // No flusher is left to answer them: their callers get an error, not a hang.
+            queue.waiting.clear();
+        }
+    }
+}
+
+/// Writes a batch: one statement for all, then the ordinary append for every request the
+/// statement did not write.
+async fn write(store: &PgEventStore, batch: &[Request]) -> Vec<Result<AppendResult>> {
+    if let [only] = batch {
+        return vec![store.append_own(&only.stream, only.expected, &only.events).await];
+    }
+    let written = match statement(store, batch).await {
+        Ok(written) => written,
+        // The statement wrote nothing (it is one transaction): answer each on its own.
+        Err(_) => vec![None; batch.len()],
+    };
+    let answers = batch.iter().zip(written).map(|(request, written)| async move {
+        match written {
+            Some(result) => Ok(result),
+            None => store.append_own(&request.stream, request.expected, &request.events).await,
+        }
+    });
+    futures::future::join_all(answers).await
+}
+
+/// Runs the batch statement: per request, its result, or `None` when its head refused.
+async fn statement(store: &PgEventStore, batch: &[Request]) -> Result<Vec<Option<AppendResult>>> {
+    let mut conn = Checkout::acquire(store.pool()).await?;
+    let outcome = run_statement(&mut conn, store, batch).await;
+    conn.finish(&outcome);
+    outcome
+}
+
+async fn run_statement(
+    conn: &mut Checkout,
+    store: &PgEventStore,
+    batch: &[Request],
+) -> Result<Vec<Option<AppendResult>>> {
+    let mut heads = Heads::default();
+    for request in batch {
+        heads.push(request)?;
+    }
+    let events = || batch.iter().flat_map(|r| r.events.iter());
+    let (req, k): (Vec<i64>, Vec<i64>) = (1i64..)
+        .zip(batch)
+        .flat_map(|(idx, r)| (1i64..).take(r.events.len()).map(move |k| (idx, k)))
+        .unzip();
+    let schema_versions = events()
+        .map(|e| i32::try_from(e.schema_version))
+        .collect::<Result<Vec<i32>, _>>()
+        .map_err(|_| Error::invalid("schema_version", "exceeds i32::MAX"))?;
+    let records = sqlx::query(&store.append_sql().batch)
+        .bind(heads.streams)
+        .bind(heads.tenants)
+        .bind(heads.counts)
+        .bind(heads.expected)
+        .bind(heads.kinds)
+        .bind(req)
+        .bind(k)
+        .bind(events().map(|e| e.event_id).collect::<Vec<_>>())
+        .bind(events().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
+        .bind(schema_versions)
+        .bind(events().map(|e| e.occurred_at).collect::<Vec<_>>())
+        .bind(events().map(|e| e.metadata.correlation_id).collect::<Vec<_>>())
+        .bind(events().map(|e| e.metadata.causation_id).collect::<Vec<_>>())
+        .bind(events().map(|e| e.metadata.actor.to_storage()).collect::<Vec<_>>())
+        .bind(events().map(|e| Json(&e.metadata.headers)).collect::<Vec<_>>())
+        .bind(events().map(|e| e.content_type.as_str()).collect::<Vec<_>>())
+        .bind(events().map(|e| e.payload.as_ref()).collect::<Vec<&[u8]>>())
+        .fetch_all(&mut **conn)
+        .await
+        .map_err(backend)?;
+    if records.len() != batch.len() {
+        return Err(Error::corrupted("the group-commit statement lost a request"));
+    }
+    let mut out = Vec::with_capacity(batch.len());
+    for (record, request) in records.iter().zip(batch) {
+        let inserted: i64 = record.try_get("inserted").map_err(backend)?;
+        if inserted == 0 {
+            out.push(None);
+            continue;
+        }
+        if usize::try_from(inserted).ok() != Some(request.events.len()) {
+            return Err(Error::corrupted("the group-commit statement wrote part of an append"));
+        }
+        let get = |name: &'static str| -> Result<u64> {
+            to_u64(name, record.try_get::<i64, _>(name).map_err(backend)?)
+        };
+        out.push(Some(AppendResult {
+            first_version: StreamVersion(get("first_version")?),
+            last_version: StreamVersion(get("last_version")?),
+            first_position: Position(get("first_position")?),
+            last_position: Position(get("last_position")?),
+            replayed: false,
+        }));
+    }
+    Ok(out)
+}
+
+#[derive(Default)]
+struct Heads<'a> {
+    streams: Vec<&'a str>,
+    tenants: Vec<&'a str>,
+    counts: Vec<i64>,
+    expected: Vec<i64>,
+    kinds: Vec<i16>,
+}
+
+impl<'a> Heads<'a> {
+    fn push(&mut self, request: &'a Request) -> Result<()> {
+        let (kind, expected) = match request.expected {
+            ExpectedVersion::Any => (0, 0),
+            ExpectedVersion::NoStream | ExpectedVersion::Exact(StreamVersion::NONE) => (1, 0),
+            ExpectedVersion::Exact(v) => (2, to_i64("expected_version", v.get())?),
+        };
+        let count = u64::try_from(request.events.len()).unwrap_or(u64::MAX);
+        self.streams.push(request.stream.as_str());
+        self.tenants.push(request.events[0].metadata.tenant_id.as_str());
+        self.counts.push(to_i64("events", count)?);
+        self.expected.push(expected);
+        self.kinds.push(kind);
+        Ok(())
+    }
+}
