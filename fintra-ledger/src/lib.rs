@@ -41,16 +41,22 @@ mod service;
 mod tests;
 mod types;
 
-pub use book::{LedgerBook, TrialBalance};
-pub use service::{CLEARING_ACCOUNT_CODE, Ledger, LedgerError, LedgerOptions};
+pub use book::{BatchDecision, LedgerBook, TrialBalance};
+pub use service::{BatchResults, CLEARING_ACCOUNT_CODE, Ledger, LedgerError, LedgerOptions};
 pub use types::{
     Account, AccountFlags, AccountId, AccountKind, Balance, BalanceCondition, BalancingSide,
-    Command, LedgerEvent, Leg, NewAccount, NewTransfer, PendingStatus, Phase, Rejection, Transfer,
-    TransferId, TransferKind, Transferred,
+    BatchEntry, Command, LedgerEvent, Leg, NewAccount, NewTransfer, PendingStatus, Phase,
+    Rejection, Transfer, TransferId, TransferKind, Transferred,
 };
 
 /// Most transfers in one linked batch.
 pub const LINKED_TRANSFERS_MAX: usize = 500;
+/// Most transfers in one batch ([`Ledger::submit`], [`LedgerBook::decide_batch`]), counting
+/// every member of its linked chains: TigerBeetle's request size.
+pub const BATCH_TRANSFERS_MAX: usize = 8_190;
+/// Most transfers one [`LedgerEvent::TransferredBatch`] holds (its payload stays well under
+/// the kernel's per-event limit even with maximal references).
+pub const TRANSFERS_PER_EVENT_MAX: usize = 400;
 /// Most accounts opened by one command.
 pub const OPEN_ACCOUNTS_MAX: usize = 500;
 /// Most lapsed reservations one command records; later ones are recorded by later commands
@@ -67,6 +73,13 @@ pub const BOOKS_MAX: u16 = 1024;
 const _: () =
     assert!(LINKED_TRANSFERS_MAX + EXPIRE_PER_COMMAND_MAX < fintra_core::limits::APPEND_EVENTS_MAX);
 const _: () = assert!(OPEN_ACCOUNTS_MAX <= fintra_core::limits::APPEND_EVENTS_MAX);
+// A full batch: one event per TRANSFERS_PER_EVENT_MAX transfers, plus a split wherever the
+// effective instant changes (at most once per transfer, so the bound below counts the worst
+// case of alternating instants only up to the events limit, which `decide_batch` checks).
+const _: () = assert!(
+    BATCH_TRANSFERS_MAX.div_ceil(TRANSFERS_PER_EVENT_MAX) + EXPIRE_PER_COMMAND_MAX
+        < fintra_core::limits::APPEND_EVENTS_MAX
+);
 
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/ledger.md")]

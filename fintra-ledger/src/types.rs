@@ -495,6 +495,27 @@ pub enum PendingStatus {
     Expired,
 }
 
+/// One entry of a ledger batch ([`Ledger::submit`](crate::Ledger::submit),
+/// [`LedgerBook::decide_batch`](crate::LedgerBook::decide_batch)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BatchEntry {
+    /// A transfer that stands or falls alone.
+    Single(NewTransfer),
+    /// A linked chain: every member or none (at most
+    /// [`LINKED_TRANSFERS_MAX`](crate::LINKED_TRANSFERS_MAX)).
+    Linked(Vec<NewTransfer>),
+}
+
+impl BatchEntry {
+    /// The transfer requests of the entry, in order.
+    pub fn requests(&self) -> &[NewTransfer] {
+        match self {
+            Self::Single(request) => std::slice::from_ref(request),
+            Self::Linked(requests) => requests,
+        }
+    }
+}
+
 /// What callers ask a ledger book to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -524,6 +545,11 @@ pub enum LedgerEvent {
     },
     /// A transfer was recorded, with the running balances after it.
     Transferred(Box<Transferred>),
+    /// Several transfers of one batch ([`LedgerBook::decide_batch`](crate::LedgerBook::decide_batch)),
+    /// in order, all with the same effective instant: at most
+    /// [`TRANSFERS_PER_EVENT_MAX`](crate::TRANSFERS_PER_EVENT_MAX) per event, so a batch of
+    /// thousands of transfers is a handful of events in one append.
+    TransferredBatch(Vec<Transferred>),
     /// A pending transfer lapsed at its deadline.
     PendingExpired {
         /// The pending transfer.
@@ -539,6 +565,7 @@ impl DomainEvent for LedgerEvent {
             Self::AccountOpened(_) => "AccountOpened",
             Self::AccountClosed { .. } => "AccountClosed",
             Self::Transferred(_) => "Transferred",
+            Self::TransferredBatch(_) => "TransferredBatch",
             Self::PendingExpired { .. } => "PendingExpired",
         }
     }
@@ -548,6 +575,9 @@ impl DomainEvent for LedgerEvent {
             Self::AccountOpened(account) => account.opened_at(),
             Self::AccountClosed { at, .. } | Self::PendingExpired { at, .. } => *at,
             Self::Transferred(recorded) => recorded.transfer.effective_at,
+            Self::TransferredBatch(batch) => {
+                return batch.first().map(|recorded| recorded.transfer.effective_at);
+            }
         })
     }
 }

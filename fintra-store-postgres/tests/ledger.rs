@@ -104,3 +104,59 @@ async fn two_processes_share_a_sharded_ledger_without_breaking_an_invariant() {
     reloaded.transfer(again).await.unwrap();
     assert_eq!(reloaded.balance(wallet(0)).await.unwrap().available(AccountKind::Liability), 60_00);
 }
+
+/// A hot account on one book: 64 callers pay into one settlement account at once. Coalescing
+/// writes whatever queued during the previous commit as one batch, so the book takes far fewer
+/// appends than transfers, and every caller still gets its own record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_transfers_on_a_hot_account_are_coalesced_into_batches() {
+    const CALLERS: u128 = 64;
+    const EACH: u128 = 10;
+    let schema = TestSchema::new().await;
+    let options = LedgerOptions { books: 1, ..LedgerOptions::default() };
+    let repository = Repository::<LedgerBook, _>::new(schema.store());
+    let ledger =
+        Arc::new(Ledger::open(repository, uuid::Uuid::from_u128(4), options).await.expect("open"));
+    let mut accounts = vec![NewAccount::new(SETTLEMENT, Asset::EUR, AccountKind::Asset)];
+    accounts.extend(
+        (0..CALLERS).map(|i| NewAccount::new(wallet(i), Asset::EUR, AccountKind::Liability)),
+    );
+    ledger.open_accounts(accounts).await.unwrap();
+    let stream = ledger.book_stream(0).await.unwrap();
+    let store = schema.store();
+    let before = fintra_core::EventStore::stream_version(&store, &stream).await.unwrap();
+    let tasks: Vec<_> = (0..CALLERS)
+        .map(|i| {
+            let ledger = Arc::clone(&ledger);
+            tokio::spawn(async move {
+                for k in 0..EACH {
+                    let id = TransferId::from_u128(10_000 + i * 100 + k);
+                    let records = ledger
+                        .transfer(NewTransfer::posted(id, wallet(i), SETTLEMENT, eur(1_00)))
+                        .await?;
+                    assert_eq!(records.iter().map(|r| r.id()).collect::<Vec<_>>(), [id]);
+                }
+                Ok::<_, LedgerError>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let after = fintra_core::EventStore::stream_version(&store, &stream).await.unwrap();
+    let appended = after.get() - before.get();
+    let transfers = u64::try_from(CALLERS * EACH).unwrap();
+    assert!(appended < transfers / 2, "{transfers} transfers took {appended} events");
+    let reloaded = Ledger::open(
+        Repository::<LedgerBook, _>::new(schema.store()),
+        uuid::Uuid::from_u128(4),
+        LedgerOptions { books: 1, ..LedgerOptions::default() },
+    )
+    .await
+    .unwrap();
+    let settlement = reloaded.balance(SETTLEMENT).await.unwrap();
+    assert_eq!(settlement.debits_posted, 0);
+    assert_eq!(settlement.credits_posted, i128::try_from(CALLERS * EACH).unwrap() * 1_00);
+    assert_eq!(reloaded.balance(SETTLEMENT).await, ledger.balance(SETTLEMENT).await);
+    assert!(reloaded.trial_balance().await.values().all(|t| t.is_balanced()));
+}

@@ -130,14 +130,31 @@ impl BookState for LedgerBook {
 }
 
 /// What one command changes, layered over the book without copying it: later members of a
-/// linked batch see earlier ones, and a rejection discards the overlay.
+/// linked batch see earlier ones, and a rejection discards the overlay. Every change is
+/// journalled, so a batch can take back one rejected entry ([`Overlay::rollback`]) and keep the
+/// rest.
 pub(super) struct Overlay<'a> {
     book: &'a LedgerBook,
     balances: Slots,
-    pub(super) transfers: Vec<Transfer>,
-    pending: Vec<(TransferId, PendingStatus)>,
-    corrected: Vec<(TransferId, i128)>,
+    transfers: Vec<Transfer>,
+    transfer_index: HashMap<TransferId, usize, IdHash>,
+    pending: HashMap<TransferId, PendingStatus, IdHash>,
+    corrected: HashMap<TransferId, i128, IdHash>,
+    journal: Vec<Undo>,
 }
+
+/// One change to the overlay, with what the overlay held before (`None`: nothing, so reads
+/// fell through to the book).
+enum Undo {
+    Balance(AccountId, Option<Balance>),
+    Pending(TransferId, Option<PendingStatus>),
+    Corrected(TransferId, Option<i128>),
+    Transfer,
+}
+
+/// A point in an overlay's journal to roll back to.
+#[derive(Clone, Copy)]
+pub(super) struct Mark(usize);
 
 impl<'a> Overlay<'a> {
     pub(super) fn new(book: &'a LedgerBook) -> Self {
@@ -145,18 +162,59 @@ impl<'a> Overlay<'a> {
             book,
             balances: Slots::default(),
             transfers: Vec::new(),
-            pending: Vec::new(),
-            corrected: Vec::new(),
+            transfer_index: HashMap::default(),
+            pending: HashMap::default(),
+            corrected: HashMap::default(),
+            journal: Vec::new(),
+        }
+    }
+
+    /// Records a decided transfer, so later requests of the same command see it.
+    pub(super) fn record(&mut self, transfer: Transfer) {
+        self.transfer_index.insert(transfer.id(), self.transfers.len());
+        self.transfers.push(transfer);
+        self.journal.push(Undo::Transfer);
+    }
+
+    pub(super) fn mark(&self) -> Mark {
+        Mark(self.journal.len())
+    }
+
+    /// Takes back every change made since `mark`.
+    pub(super) fn rollback(&mut self, mark: Mark) {
+        while self.journal.len() > mark.0 {
+            match self.journal.pop() {
+                Some(Undo::Balance(id, before)) => self.balances.restore(id, before),
+                Some(Undo::Pending(id, before)) => restore(&mut self.pending, id, before),
+                Some(Undo::Corrected(id, before)) => restore(&mut self.corrected, id, before),
+                Some(Undo::Transfer) => {
+                    if let Some(transfer) = self.transfers.pop() {
+                        self.transfer_index.remove(&transfer.id());
+                    }
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+fn restore<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V, IdHash>, key: K, before: Option<V>) {
+    match before {
+        Some(value) => {
+            map.insert(key, value);
+        }
+        None => {
+            map.remove(&key);
         }
     }
 }
 
 /// Changed balances: a single transfer touches two accounts, kept inline without allocating;
-/// a linked batch spills into a `Vec`.
+/// a batch spills into a map.
 #[derive(Default)]
 pub(super) struct Slots {
     inline: [Option<(AccountId, Balance)>; 2],
-    spill: Vec<(AccountId, Balance)>,
+    spill: HashMap<AccountId, Balance, IdHash>,
 }
 
 impl Slots {
@@ -164,33 +222,44 @@ impl Slots {
         self.inline
             .iter()
             .flatten()
-            .chain(self.spill.iter())
             .find(|(k, _)| *k == id)
             .map(|(_, balance)| *balance)
+            .or_else(|| self.spill.get(&id).copied())
     }
 
-    fn set(&mut self, id: AccountId, balance: Balance) {
-        for slot in &mut self.inline {
-            match slot {
-                Some((k, value)) if *k == id => {
-                    *value = balance;
-                    return;
-                }
-                None => {
-                    *slot = Some((id, balance));
-                    return;
-                }
-                Some(_) => {}
+    /// Sets `id`'s balance; returns what the overlay held before.
+    fn set(&mut self, id: AccountId, balance: Balance) -> Option<Balance> {
+        for (k, value) in self.inline.iter_mut().flatten() {
+            if *k == id {
+                return Some(std::mem::replace(value, balance));
             }
         }
-        upsert(&mut self.spill, id, balance);
+        if let Some(before) = self.spill.get_mut(&id) {
+            return Some(std::mem::replace(before, balance));
+        }
+        match self.inline.iter_mut().find(|slot| slot.is_none()) {
+            Some(free) => *free = Some((id, balance)),
+            None => {
+                self.spill.insert(id, balance);
+            }
+        }
+        None
     }
-}
 
-pub(super) fn upsert<K: PartialEq, V>(items: &mut Vec<(K, V)>, key: K, value: V) {
-    match items.iter_mut().find(|(k, _)| *k == key) {
-        Some(slot) => slot.1 = value,
-        None => items.push((key, value)),
+    fn restore(&mut self, id: AccountId, before: Option<Balance>) {
+        match before {
+            Some(balance) => {
+                self.set(id, balance);
+            }
+            None => {
+                for slot in &mut self.inline {
+                    if slot.is_some_and(|(k, _)| k == id) {
+                        *slot = None;
+                    }
+                }
+                self.spill.remove(&id);
+            }
+        }
     }
 }
 
@@ -202,27 +271,30 @@ impl BookState for Overlay<'_> {
         self.balances.get(id).or_else(|| self.book.balance(id))
     }
     fn set_balance(&mut self, id: AccountId, balance: Balance) {
-        self.balances.set(id, balance);
+        let before = self.balances.set(id, balance);
+        self.journal.push(Undo::Balance(id, before));
     }
     fn transfer(&self, id: TransferId) -> Option<&Transfer> {
-        self.transfers.iter().find(|t| t.id() == id).or_else(|| self.book.transfer(id))
-    }
-    fn pending_status(&self, id: TransferId) -> Option<PendingStatus> {
-        match self.pending.iter().find(|(k, _)| *k == id) {
-            Some((_, status)) => Some(*status),
-            None => self.book.pending_status(id),
+        match self.transfer_index.get(&id) {
+            Some(&k) => self.transfers.get(k),
+            None => self.book.transfer(id),
         }
     }
+    fn pending_status(&self, id: TransferId) -> Option<PendingStatus> {
+        self.pending.get(&id).copied().or_else(|| self.book.pending_status(id))
+    }
     fn set_pending(&mut self, id: TransferId, status: PendingStatus) {
-        upsert(&mut self.pending, id, status);
+        let before = self.pending.insert(id, status);
+        self.journal.push(Undo::Pending(id, before));
     }
     fn corrected(&self, id: TransferId) -> i128 {
-        match self.corrected.iter().find(|(k, _)| *k == id) {
-            Some((_, amount)) => *amount,
+        match self.corrected.get(&id) {
+            Some(amount) => *amount,
             None => self.book.corrected(id),
         }
     }
     fn set_corrected(&mut self, id: TransferId, amount: i128) {
-        upsert(&mut self.corrected, id, amount);
+        let before = self.corrected.insert(id, amount);
+        self.journal.push(Undo::Corrected(id, before));
     }
 }

@@ -242,8 +242,11 @@ impl TrialBalance {
     }
 }
 
+mod batch;
 mod decide;
 mod fold;
+
+pub use batch::BatchDecision;
 
 use decide::{check_account, decide_transfer, not_in_future, same_account, too_large};
 use fold::{BookState, FoldError, Overlay, fold_expiry, fold_transfer};
@@ -342,7 +345,7 @@ impl LedgerBook {
             })?;
             if let Some(recorded) = decided {
                 if linked {
-                    work.transfers.push(recorded.transfer.clone());
+                    work.record(recorded.transfer.clone());
                 }
                 events.push(LedgerEvent::Transferred(Box::new(recorded)));
             }
@@ -352,6 +355,22 @@ impl LedgerBook {
             events.clear();
         }
         Ok(events)
+    }
+}
+
+impl LedgerBook {
+    fn apply_transfer(&mut self, transfer: &Transfer) -> fintra_core::Result<()> {
+        if self.transfers.get(transfer.id()).is_some() {
+            return Err(Error::corrupted(format!("transfer {} is recorded twice", transfer.id())));
+        }
+        // A fold fails only for a log this code did not write: nothing is half-applied, and the
+        // repository reports the event as corrupted.
+        fold_transfer(self, transfer).map_err(|e| unfoldable(transfer.id(), &e))?;
+        if let Phase::Pending { deadline: Some(deadline) } = transfer.phase {
+            self.deadlines.insert((deadline, transfer.id()));
+        }
+        self.transfers.push(transfer.clone());
+        Ok(())
     }
 }
 
@@ -407,21 +426,13 @@ impl Aggregate for LedgerBook {
                     entry.account.closed_at = Some(*at);
                 }
             }
-            LedgerEvent::Transferred(recorded) => {
-                let transfer = &recorded.transfer;
-                if self.transfers.get(transfer.id()).is_some() {
-                    return Err(Error::corrupted(format!(
-                        "transfer {} is recorded twice",
-                        transfer.id()
-                    )));
+            LedgerEvent::Transferred(recorded) => self.apply_transfer(&recorded.transfer)?,
+            LedgerEvent::TransferredBatch(batch) => {
+                // A member that cannot be folded (only a log this code did not write has one)
+                // fails the load, so the half-applied state is never used.
+                for recorded in batch {
+                    self.apply_transfer(&recorded.transfer)?;
                 }
-                // A fold fails only for a log this code did not write: nothing is half-applied,
-                // and the repository reports the event as corrupted.
-                fold_transfer(self, transfer).map_err(|e| unfoldable(transfer.id(), &e))?;
-                if let Phase::Pending { deadline: Some(deadline) } = transfer.phase {
-                    self.deadlines.insert((deadline, transfer.id()));
-                }
-                self.transfers.push(transfer.clone());
             }
             LedgerEvent::PendingExpired { pending, .. } => {
                 let status = self.pending.get(pending).copied();

@@ -1,6 +1,10 @@
 //! [`Ledger`]: a ledger sharded over several books, with spread (hot) accounts and cross-book
 //! transfers through a clearing account.
 
+mod batching;
+
+pub use batching::BatchResults;
+
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{PoisonError, RwLock};
 
@@ -75,6 +79,8 @@ struct Held {
 pub struct Ledger<S: EventStore> {
     repository: Repository<LedgerBook, S>,
     books: Vec<Mutex<Held>>,
+    /// Per book, transfers waiting to be coalesced into its next batch.
+    queues: Vec<std::sync::Mutex<Vec<batching::Waiting>>>,
     spread: RwLock<HashSet<AccountId>>,
     metadata: EventMetadata,
 }
@@ -143,6 +149,7 @@ impl<S: EventStore> Ledger<S> {
         }
         let ledger = Self {
             repository,
+            queues: books.iter().map(|_| std::sync::Mutex::new(Vec::new())).collect(),
             books,
             spread: RwLock::new(HashSet::new()),
             metadata: options.metadata,
@@ -311,10 +318,26 @@ impl<S: EventStore> Ledger<S> {
     /// transfer the saga's legs (reserve, credit, post). A retry with the same id returns the
     /// original records.
     ///
+    /// Concurrent calls for the same book are coalesced: whoever runs the book's next append
+    /// takes every transfer queued meanwhile and writes them as one batch
+    /// ([`Ledger::submit`]'s path), each caller still getting its own answer. A lone call is
+    /// written on its own, as before.
+    ///
     /// # Errors
     /// The book's [`Rejection`], [`Rejection::CrossBook`], or a store error (a cross-book saga
     /// interrupted by one is finished by retrying the same request or by [`Ledger::recover`]).
     pub async fn transfer(&self, request: NewTransfer) -> Result<Vec<Transfer>, LedgerError> {
+        if let TransferKind::Posted { leg } = &request.kind
+            && let Err((from, to)) = self.route(request.id, leg.debit, leg.credit)
+        {
+            return self.cross_book(&request, *leg, from, to).await;
+        }
+        let book = self.book_of_request(&request).await?;
+        self.coalesced(book, request).await
+    }
+
+    /// [`Ledger::transfer`] without the queue: its own command and append.
+    async fn transfer_alone(&self, request: NewTransfer) -> Result<Vec<Transfer>, LedgerError> {
         if let TransferKind::Posted { leg } = &request.kind
             && let Err((from, to)) = self.route(request.id, leg.debit, leg.credit)
         {

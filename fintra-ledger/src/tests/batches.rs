@@ -145,3 +145,102 @@ fn applying_the_same_transfer_twice_counts_once() {
     events.iter().for_each(|e| h.book.apply(e));
     assert_eq!(h.balance(WALLET).credits_posted, 7_00);
 }
+
+/// A batch decides every entry against what the entries before it left, and a refused entry
+/// takes back whatever it had already folded: later entries see the book as if it never ran.
+#[test]
+fn a_batch_gives_each_entry_its_own_result_and_rolls_back_only_the_refused_ones() {
+    let mut h = Harness::new();
+    h.fund_wallet(1, 50_00);
+    let spend =
+        |id, minor| BatchEntry::Single(NewTransfer::posted(t(id), WALLET, CASH, eur(minor)));
+    let chain_fails = BatchEntry::Linked(vec![
+        NewTransfer::posted(t(20), CASH, WALLET, eur(5_00)),
+        NewTransfer::posted(t(21), WALLET, DOLLARS, eur(1_00)),
+    ]);
+    let chain_holds = BatchEntry::Linked(vec![
+        NewTransfer::posted(t(30), CASH, WALLET, eur(10_00)),
+        NewTransfer::posted(t(31), WALLET, FEES, eur(10_00)),
+    ]);
+    let entries = vec![
+        spend(10, 80_00),
+        spend(11, 30_00),
+        chain_fails,
+        spend(12, 30_00),
+        chain_holds,
+        spend(13, 20_00),
+        spend(11, 30_00),
+    ];
+    let decision = h.book.decide_batch(&entries, h.now).unwrap();
+    assert!(matches!(decision.results[0], Err(Rejection::ExceedsCredits { .. })), "{decision:?}");
+    assert_eq!(decision.results[1], Ok(()));
+    assert!(
+        matches!(&decision.results[2], Err(Rejection::LinkedFailed { index: 1, .. })),
+        "{:?}",
+        decision.results[2]
+    );
+    assert!(matches!(decision.results[3], Err(Rejection::ExceedsCredits { .. })));
+    assert_eq!(decision.results[4..], [Ok(()), Ok(()), Ok(())]);
+    // One event carries the four accepted transfers (11, 30, 31, 13); the repeat of 11 adds none.
+    let [LedgerEvent::TransferredBatch(batch)] = &decision.events[..] else {
+        panic!("{:?}", decision.events);
+    };
+    let ids: Vec<TransferId> = batch.iter().map(|r| r.transfer.id()).collect();
+    assert_eq!(ids, [t(11), t(30), t(31), t(13)]);
+    decision.events.iter().for_each(|e| h.book.apply(e));
+    assert_eq!(h.balance(WALLET).available(AccountKind::Liability), 0);
+    assert_eq!(h.balance(FEES).credits_posted, 10_00);
+    assert!(h.book.transfer(t(20)).is_none() && h.book.transfer(t(10)).is_none());
+    // The same batch again changes nothing.
+    let again = h.book.decide_batch(&entries[1..2], h.now).unwrap();
+    assert!(again.events.is_empty() && again.results == [Ok(())]);
+    assert!(h.book.trial_balance().values().all(TrialBalance::is_balanced));
+}
+
+#[test]
+fn batches_split_events_by_size_and_effective_instant_and_check_their_limits() {
+    let mut h = Harness::new();
+    h.fund_wallet(1, 1_000_000_00);
+    h.now += Duration::days(2);
+    let n = TRANSFERS_PER_EVENT_MAX * 2 + 1;
+    let earlier = h.now - Duration::days(1);
+    let mut entries: Vec<BatchEntry> = (0..n)
+        .map(|i| {
+            let id = t(1_000 + u128::try_from(i).unwrap());
+            BatchEntry::Single(NewTransfer::posted(id, WALLET, CASH, eur(1)))
+        })
+        .collect();
+    entries.push(BatchEntry::Single(
+        NewTransfer::posted(t(99), WALLET, CASH, eur(1)).effective_at(earlier),
+    ));
+    let decision = h.book.decide_batch(&entries, h.now).unwrap();
+    assert!(decision.results.iter().all(Result::is_ok), "{:?}", decision.first_rejection());
+    let sizes: Vec<(usize, Option<DateTime<Utc>>)> = decision
+        .events
+        .iter()
+        .map(|e| match e {
+            LedgerEvent::TransferredBatch(b) => (b.len(), e.occurred_at()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let now = Some(h.now);
+    assert_eq!(
+        sizes,
+        [
+            (TRANSFERS_PER_EVENT_MAX, now),
+            (TRANSFERS_PER_EVENT_MAX, now),
+            (1, now),
+            (1, Some(earlier))
+        ]
+    );
+    assert_eq!(h.book.decide_batch(&[], h.now), Err(Rejection::EmptyBatch));
+    let too_many = vec![entries[0].clone(); BATCH_TRANSFERS_MAX + 1];
+    assert_eq!(
+        h.book.decide_batch(&too_many, h.now),
+        Err(Rejection::TooLarge {
+            what: "transfers in one batch",
+            max: BATCH_TRANSFERS_MAX,
+            actual: BATCH_TRANSFERS_MAX + 1
+        })
+    );
+}
