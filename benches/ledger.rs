@@ -3,8 +3,12 @@
 //! 1. transfers/s through `decide` + `apply` on one core, no store (target ≥ 5M/s);
 //! 2. end-to-end transfers/s through [`Ledger`] on the in-memory store, one writer;
 //! 3. the hot-account strategy: concurrent writers all paying one settlement account, with the
-//!    ledger in 1 book vs 8 books, on the in-memory store and on PostgreSQL (skipped with a
-//!    message when `FINTRA_DATABASE_URL` is unreachable — this is a benchmark, not a test).
+//!    ledger in 1 book vs 8 books, on the in-memory store;
+//! 4. on PostgreSQL (skipped with a message when `FINTRA_DATABASE_URL` is unreachable — this is
+//!    a benchmark, not a test): single `transfer` calls coalesced into batches, and
+//!    `Ledger::submit` batches of 1,000, at 1, 8 and 64 callers, for a hot account (every
+//!    transfer pays one settlement account, one book) and for uniform traffic (1,000 wallets
+//!    over 8 books, each paying the spread settlement account in its own book).
 //!
 //! `cargo bench -p benches --bench ledger`. Sizes: `FINTRA_LEDGER_TRANSFERS` (decide+apply,
 //! default 1,000,000), `FINTRA_LEDGER_E2E` (default 100,000), `FINTRA_LEDGER_RUNS` (default 5).
@@ -22,8 +26,8 @@ use fintra_core::{
     Repository, SequentialIdGenerator,
 };
 use fintra_ledger::{
-    AccountId, AccountKind, Command, Ledger, LedgerBook, LedgerOptions, NewAccount, NewTransfer,
-    TransferId,
+    AccountId, AccountKind, BatchEntry, Command, Ledger, LedgerBook, LedgerOptions, NewAccount,
+    NewTransfer, TransferId,
 };
 
 const WALLETS: u128 = 10_000;
@@ -103,12 +107,15 @@ async fn funded_ledger<S: EventStore>(store: S, books: u16, wallets: u128) -> Le
     for chunk in all.chunks(400) {
         ledger.open_accounts(chunk.to_vec()).await.unwrap();
     }
-    for i in 0..wallets {
-        let id = TransferId::from_u128(u128::MAX - i);
-        ledger
-            .transfer(NewTransfer::posted(id, SETTLEMENT, wallet(i), eur(1_000_000_000)))
-            .await
-            .unwrap();
+    let top_ups: Vec<BatchEntry> = (0..wallets)
+        .map(|i| {
+            let id = TransferId::from_u128(u128::MAX - i);
+            BatchEntry::Single(NewTransfer::posted(id, SETTLEMENT, wallet(i), eur(1_000_000_000)))
+        })
+        .collect();
+    for chunk in top_ups.chunks(1_000) {
+        let answers = ledger.submit(chunk.to_vec()).await.unwrap();
+        assert!(answers.iter().all(Result::is_ok));
     }
     ledger
 }
@@ -194,25 +201,109 @@ fn main() {
         let connect = sqlx::PgConnection::connect(&url);
         matches!(tokio::time::timeout(Duration::from_secs(5), connect).await, Ok(Ok(_)))
     });
-    match reachable {
-        true => {
-            for books in [1u16, 8] {
-                let samples = (0..runs)
-                    .map(|_| {
-                        rt.block_on(async {
-                            let schema = fintra_store_postgres::testing::TestSchema::new().await;
-                            hot_account(schema.store(), books, 32, 100).await
-                        })
-                    })
-                    .collect();
-                row(
-                    &format!("hot account, PostgreSQL, 32 writers × 100, {books} book(s)"),
-                    samples,
-                );
+    if !reachable {
+        println!(
+            "PostgreSQL not reachable at FINTRA_DATABASE_URL: the PostgreSQL rows are skipped"
+        );
+        return;
+    }
+    let pg_runs = env("FINTRA_LEDGER_PG_RUNS", 3);
+    for traffic in [Traffic::Hot, Traffic::Uniform] {
+        for callers in [1u128, 8, 64] {
+            let samples = (0..pg_runs)
+                .map(|_| rt.block_on(on_postgres(traffic, Mode::Coalesced, callers)))
+                .collect();
+            row(
+                &format!("{}, coalesced single transfers, {callers} caller(s)", traffic.name()),
+                samples,
+            );
+        }
+        for callers in [1u128, 8, 64] {
+            let samples = (0..pg_runs)
+                .map(|_| rt.block_on(on_postgres(traffic, Mode::Batches, callers)))
+                .collect();
+            row(&format!("{}, batches of 1,000, {callers} caller(s)", traffic.name()), samples);
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Traffic {
+    /// Every transfer pays the settlement account; one book.
+    Hot,
+    /// 1,000 wallets spread over 8 books, each paying the settlement account (spread, so every
+    /// transfer stays in its wallet's book): traffic over every book, no single hot stream.
+    Uniform,
+}
+
+impl Traffic {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Hot => "PostgreSQL, hot account (1 book)",
+            Self::Uniform => "PostgreSQL, 1,000 wallets over 8 books",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Coalesced,
+    Batches,
+}
+
+const BATCH: u128 = 1_000;
+
+/// Transfers/s for `callers` concurrent callers on a fresh schema.
+async fn on_postgres(traffic: Traffic, mode: Mode, callers: u128) -> f64 {
+    let schema = fintra_store_postgres::testing::TestSchema::new().await;
+    let (books, wallets) = match traffic {
+        Traffic::Hot => (1, 64),
+        Traffic::Uniform => (8, 1_000),
+    };
+    let ledger = Arc::new(funded_ledger(schema.store(), books, wallets).await);
+    // Whole batches per caller; about 64,000 transfers a run in batches, 6,400 coalesced
+    // (1,000 for one caller, which runs at one commit per transfer).
+    let per_caller = match (mode, callers) {
+        (Mode::Batches, _) => BATCH * (64 / callers).max(1),
+        (Mode::Coalesced, 1) => 1_000,
+        (Mode::Coalesced, _) => 6_400 / callers,
+    };
+    let request = move |c: u128, k: u128| {
+        let id = TransferId::from_u128((c + 1) * 10_000_000 + k);
+        match traffic {
+            Traffic::Hot => NewTransfer::posted(id, wallet(c % wallets), SETTLEMENT, eur(1)),
+            Traffic::Uniform => {
+                let debit = wallet((c * 7_919 + k * 104_729) % wallets);
+                NewTransfer::posted(id, debit, SETTLEMENT, eur(1))
             }
         }
-        false => println!(
-            "PostgreSQL not reachable at FINTRA_DATABASE_URL: hot-account rows on PostgreSQL skipped"
-        ),
+    };
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..callers)
+        .map(|c| {
+            let ledger = Arc::clone(&ledger);
+            tokio::spawn(async move {
+                match mode {
+                    Mode::Coalesced => {
+                        for k in 0..per_caller {
+                            ledger.transfer(request(c, k)).await.unwrap();
+                        }
+                    }
+                    Mode::Batches => {
+                        for b in 0..per_caller / BATCH {
+                            let batch = (b * BATCH..(b + 1) * BATCH)
+                                .map(|k| BatchEntry::Single(request(c, k)))
+                                .collect();
+                            let answers = ledger.submit(batch).await.unwrap();
+                            assert!(answers.iter().all(Result::is_ok));
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
     }
+    (callers * per_caller) as f64 / start.elapsed().as_secs_f64()
 }

@@ -27,7 +27,7 @@ async fn main() {
         let bench = Bench::new(&config, sync).await;
         let mode = if sync { "on" } else { "off" };
         let (ingest, copy_in, copy_indexed) = workloads::bulk_ingest(&bench).await;
-        let (replay, copy_out) = workloads::catch_up(&bench).await;
+        let (pipelined, replay, copy_out) = workloads::catch_up(&bench).await;
         let commands = workloads::commands(&bench).await;
         let n = config.events as f64;
         table.push((
@@ -46,7 +46,14 @@ async fn main() {
         ));
         table.push((
             mode,
-            "read_all catch-up (events/s)",
+            "read_all_pages catch-up, pipelined (events/s)",
+            n / median(&pipelined),
+            "COPY (SELECT) TO STDOUT",
+            n / median(&copy_out),
+        ));
+        table.push((
+            mode,
+            "read_all catch-up loop (events/s)",
             n / median(&replay),
             "COPY (SELECT) TO STDOUT",
             n / median(&copy_out),

@@ -11,6 +11,13 @@ pub(crate) const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 /// Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01T00:00:00Z).
 pub(crate) const PG_EPOCH_UNIX_MICROS: i64 = 946_684_800_000_000;
 
+/// A binary COPY stream with no rows.
+pub(crate) fn empty_copy() -> bytes::Bytes {
+    let mut data = CopyEncoder::header();
+    data.extend_from_slice(&CopyEncoder::trailer());
+    bytes::Bytes::from(data)
+}
+
 /// Builds a binary COPY stream in memory, chunk by chunk.
 #[derive(Debug, Default)]
 pub(crate) struct CopyEncoder {

@@ -148,15 +148,44 @@ fn event(r: &mut Reader, ids: &mut IdCache) -> Result<RecordedEvent> {
     })
 }
 
-/// Decodes a whole binary COPY stream (header, rows, trailer).
-pub(crate) fn decode(data: Bytes, capacity: usize) -> Result<Vec<RecordedEvent>> {
-    let mut r = Reader { data, at: 0 };
+/// The number of rows and the position of the last one, found by walking the rows' field
+/// lengths without decoding them: what a pipelined reader needs to ask for the next page while
+/// this one is decoded. Malformed data is `Corrupted`.
+pub(crate) fn scan_last(data: &Bytes) -> Result<(usize, Option<Position>)> {
+    let mut r = Reader { data: data.clone(), at: 0 };
+    skip_header(&mut r)?;
+    let (mut rows, mut last) = (0usize, None);
+    loop {
+        match r.i16()? {
+            -1 => return Ok((rows, last)),
+            COLUMNS => {
+                last = Some(Position(non_negative("position", r.int8()?)?));
+                for _ in 1..COLUMNS {
+                    if let Some(n) = r.len()? {
+                        r.take(n)?;
+                    }
+                }
+                rows += 1;
+            }
+            other => return Err(corrupt(&format!("{other} columns in a row"))),
+        }
+    }
+}
+
+fn skip_header(r: &mut Reader) -> Result<()> {
     if r.take(SIGNATURE.len())? != SIGNATURE {
         return Err(corrupt("missing signature"));
     }
     let _flags = r.i32()?;
     let extension = usize::try_from(r.i32()?).map_err(|_| corrupt("header extension"))?;
     r.take(extension)?;
+    Ok(())
+}
+
+/// Decodes a whole binary COPY stream (header, rows, trailer).
+pub(crate) fn decode(data: Bytes, capacity: usize) -> Result<Vec<RecordedEvent>> {
+    let mut r = Reader { data, at: 0 };
+    skip_header(&mut r)?;
     let mut ids = IdCache::default();
     let mut events = Vec::with_capacity(capacity);
     loop {
@@ -191,6 +220,7 @@ mod tests {
         short_row.extend_from_slice(&15i16.to_be_bytes());
         short_row.extend_from_slice(&8i32.to_be_bytes());
         short_row.extend_from_slice(&[0; 3]);
-        assert!(matches!(decode(Bytes::from(short_row), 1), Err(Error::Corrupted { .. })));
+        assert!(matches!(decode(Bytes::from(short_row.clone()), 1), Err(Error::Corrupted { .. })));
+        assert!(matches!(scan_last(&Bytes::from(short_row)), Err(Error::Corrupted { .. })));
     }
 }

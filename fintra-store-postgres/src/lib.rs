@@ -36,6 +36,7 @@
 mod append;
 mod bulk;
 mod bulk_rows;
+mod catch_up;
 mod conn;
 mod copy_binary;
 mod copy_decode;

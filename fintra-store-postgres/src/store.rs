@@ -270,6 +270,29 @@ impl PgEventStore {
         .await
     }
 
+    /// One page of the global log as raw binary `COPY` data (decoded by `copy_decode`).
+    pub(crate) async fn read_all_raw(&self, after: Position, limit: usize) -> Result<bytes::Bytes> {
+        // Positions above i64::MAX cannot exist; reading after one returns nothing.
+        let Ok(after) = i64::try_from(after.get()) else {
+            return Ok(crate::copy_binary::empty_copy());
+        };
+        // Binary COPY moves the rows with the least per-row overhead; every number is an integer
+        // formatted by Rust, so nothing untrusted reaches the statement text.
+        let sql = format!(
+            "COPY (SELECT * FROM fintra_read_all({after}, {limit}, {READ_PAGE_BYTES_MAX})) \
+             TO STDOUT (FORMAT binary)"
+        );
+        let span = tracing::debug_span!("fintra.pg.read_all", after);
+        async {
+            let mut conn = Checkout::acquire(&self.pool).await?;
+            let outcome = copy_out(&mut conn, &sql).await;
+            conn.finish(&outcome);
+            outcome
+        }
+        .instrument(span)
+        .await
+    }
+
     fn as_of_bounds(
         as_of: Option<AsOf>,
     ) -> (Option<chrono::DateTime<chrono::Utc>>, Option<chrono::DateTime<chrono::Utc>>) {
@@ -357,24 +380,8 @@ impl EventStore for PgEventStore {
 
     async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>> {
         check_read_limit(limit)?;
-        // Positions above i64::MAX cannot exist; reading after one returns nothing.
-        let Ok(after) = i64::try_from(after.get()) else { return Ok(Vec::new()) };
-        // Binary COPY moves the rows with the least per-row overhead; every number is an integer
-        // formatted by Rust, so nothing untrusted reaches the statement text.
-        let sql = format!(
-            "COPY (SELECT * FROM fintra_read_all({after}, {limit}, {READ_PAGE_BYTES_MAX})) \
-             TO STDOUT (FORMAT binary)"
-        );
-        let span = tracing::debug_span!("fintra.pg.read_all", after);
-        async {
-            let mut conn = Checkout::acquire(&self.pool).await?;
-            let outcome = copy_out(&mut conn, &sql).await;
-            let outcome = outcome.and_then(|data| crate::copy_decode::decode(data, limit));
-            conn.finish(&outcome);
-            outcome
-        }
-        .instrument(span)
-        .await
+        let data = self.read_all_raw(after, limit).await?;
+        crate::copy_decode::decode(data, limit)
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion> {

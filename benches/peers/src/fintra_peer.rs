@@ -2,7 +2,7 @@
 
 use examples::bank_account::{BankAccount, Command, Event};
 use fintra_core::{Asset, EventMetadata, Money, Repository, StreamId};
-use fintra_store_postgres::{PgEventStore, PgStoreOptions};
+use fintra_store_postgres::{GroupCommit, PgEventStore, PgStoreOptions};
 use sqlx::PgPool;
 
 use crate::{Config, Contender};
@@ -12,9 +12,25 @@ pub(crate) struct Fintra {
     streams: Vec<StreamId>,
 }
 
-/// `cache`: give the repository an aggregate cache as large as the account set.
-pub(crate) async fn setup(config: &Config, pool: PgPool, cache: bool) -> Fintra {
-    let options = PgStoreOptions { notify: false, ..PgStoreOptions::default() };
+/// How fintra runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Variant {
+    /// Load, decide, append: two round trips per command.
+    Plain,
+    /// With an aggregate cache as large as the account set: one round trip.
+    Cached,
+    /// Cached, with group commit on the store.
+    Grouped,
+}
+
+pub(crate) async fn setup(config: &Config, pool: PgPool, variant: Variant) -> Fintra {
+    // `FINTRA_BENCH_IN_FLIGHT` overrides the statements in flight (default: GroupCommit's).
+    let in_flight = std::env::var("FINTRA_BENCH_IN_FLIGHT").ok().and_then(|v| v.parse().ok());
+    let group_commit = (variant == Variant::Grouped).then(|| GroupCommit {
+        statements_in_flight: in_flight.unwrap_or(GroupCommit::default().statements_in_flight),
+        ..GroupCommit::default()
+    });
+    let options = PgStoreOptions { notify: false, group_commit, ..PgStoreOptions::default() };
     let store = PgEventStore::from_pool(pool, &options).expect("options");
     store.migrate().await.expect("migrate");
     let repo = Repository::<BankAccount, _>::new(store.clone());
@@ -32,7 +48,7 @@ pub(crate) async fn setup(config: &Config, pool: PgPool, cache: bool) -> Fintra 
         })
         .collect();
     store.bulk_import(&opened, |_| {}).await.expect("open accounts");
-    let repo = if cache {
+    let repo = if variant != Variant::Plain {
         let capacity = usize::try_from(config.streams).expect("fits");
         repo.with_cache(capacity).expect("cache capacity")
     } else {

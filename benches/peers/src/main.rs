@@ -1,9 +1,12 @@
-//! Command throughput on PostgreSQL: fintra vs cqrs-es + postgres-es 0.5 vs esrs 0.18.
+//! Command throughput on PostgreSQL: fintra vs cqrs-es + postgres-es 0.5 vs esrs 0.18, and the
+//! physical limit of the same server measured with `pgbench` in the same run.
 //!
-//! The same work for each: load a bank account, decide a deposit, append one event. Eight
-//! concurrent tasks pick accounts at random (same seeded sequence for every framework) from
-//! `FINTRA_BENCH_STREAMS` accounts opened beforehand; each framework gets its own fresh schema
-//! on the same server and a pool of 10 connections. Conflicts are retried in every framework.
+//! The same work for each framework: load a bank account, decide a deposit, append one event.
+//! `FINTRA_BENCH_CALLERS` concurrent callers (default 8, 64 and 256) pick accounts at random
+//! (same seeded sequence for every framework) from `FINTRA_BENCH_STREAMS` accounts opened
+//! beforehand; each framework gets its own fresh schema on the same server and a pool of 10
+//! connections. Conflicts are retried in every framework. fintra runs three ways: uncached,
+//! with the aggregate cache, and cached with group commit.
 //!
 //! `cargo run --release --manifest-path benches/peers/Cargo.toml`
 
@@ -12,6 +15,7 @@
 mod cqrs_peer;
 mod esrs_peer;
 mod fintra_peer;
+mod pgbench;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,13 +24,13 @@ use std::time::Instant;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
-pub(crate) const TASKS: u64 = 8;
-
 pub(crate) struct Config {
     url: String,
     pub(crate) streams: u64,
     commands: u64,
     runs: usize,
+    callers: Vec<u64>,
+    pgbench_secs: u32,
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -39,17 +43,14 @@ pub(crate) fn picks(config: &Config, task: u64, run: usize, count: u64) -> Vec<u
     (0..count).map(|_| rng.below(config.streams)).collect()
 }
 
-async fn fresh_pool(config: &Config, schema: &str, sync: bool) -> PgPool {
+async fn fresh_pool(config: &Config, schema: &str) -> PgPool {
     let mut admin = PgConnection::connect(&config.url).await.expect("PostgreSQL reachable");
     sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"))
         .execute(&mut admin)
         .await
         .expect("schema");
     let options: PgConnectOptions = config.url.parse().expect("url");
-    let options = options.options([
-        ("search_path", schema),
-        ("synchronous_commit", if sync { "on" } else { "off" }),
-    ]);
+    let options = options.options([("search_path", schema)]);
     PgPoolOptions::new().max_connections(10).connect_with(options).await.expect("pool")
 }
 
@@ -58,10 +59,10 @@ pub(crate) trait Contender: Send + Sync + 'static {
     fn deposit(&self, account: u64) -> impl Future<Output = ()> + Send;
 }
 
-async fn measure<C: Contender>(config: &Config, contender: C, run: usize) -> f64 {
+async fn measure<C: Contender>(config: &Config, contender: C, callers: u64, run: usize) -> f64 {
     let contender = Arc::new(contender);
-    let per_task = config.commands / TASKS;
-    let plans: Vec<Vec<u64>> = (0..TASKS).map(|t| picks(config, t, run, per_task)).collect();
+    let per_task = config.commands / callers;
+    let plans: Vec<Vec<u64>> = (0..callers).map(|t| picks(config, t, run, per_task)).collect();
     let start = Instant::now();
     let tasks: Vec<_> = plans
         .into_iter()
@@ -77,7 +78,7 @@ async fn measure<C: Contender>(config: &Config, contender: C, run: usize) -> f64
     for task in tasks {
         task.await.expect("task");
     }
-    (per_task * TASKS) as f64 / start.elapsed().as_secs_f64()
+    (per_task * callers) as f64 / start.elapsed().as_secs_f64()
 }
 
 fn median(mut samples: Vec<f64>) -> f64 {
@@ -87,41 +88,75 @@ fn median(mut samples: Vec<f64>) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let callers = std::env::var("FINTRA_BENCH_CALLERS").unwrap_or_else(|_| "8,64,256".into());
     let config = Config {
         url: std::env::var("FINTRA_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
         streams: env_u64("FINTRA_BENCH_STREAMS", 10_000),
         commands: env_u64("FINTRA_BENCH_COMMANDS", 20_000),
         runs: usize::try_from(env_u64("FINTRA_BENCH_RUNS", 3)).unwrap_or(3),
+        callers: callers.split(',').filter_map(|c| c.trim().parse().ok()).collect(),
+        pgbench_secs: u32::try_from(env_u64("FINTRA_BENCH_PGBENCH_SECS", 8)).unwrap_or(8),
     };
     println!(
-        "commands (load + decide + append 1 event), {} tasks, {} accounts, {} commands per run, {} runs\n",
-        TASKS, config.streams, config.commands, config.runs
+        "commands (load + decide + append 1 event), {} accounts, {} commands per run, median of {} runs, synchronous_commit on\n",
+        config.streams, config.commands, config.runs
     );
+    // The physical limit first, at 8 and 64 clients (the server's max_connections bounds it).
+    println!("| pgbench shape | clients | per second |");
+    println!("|---|---:|---:|");
+    let mut one_insert = Vec::new();
+    let shapes = pgbench::Shape::ALL.into_iter().chain(pgbench::Shape::PARTS);
+    for shape in shapes {
+        for clients in [8u32, 64] {
+            let mut samples = Vec::new();
+            for _ in 0..config.runs {
+                samples.push(pgbench::limit(&config.url, shape, clients, config.pgbench_secs).await);
+            }
+            let rate = median(samples);
+            if matches!(shape, pgbench::Shape::OneInsert) {
+                one_insert.push((u64::from(clients), rate));
+            }
+            println!("| {} | {clients} | {rate:.0} |", shape.name());
+        }
+    }
+    println!();
     println!(
-        "| synchronous_commit | fintra (cmd/s) | fintra + aggregate cache | cqrs-es + postgres-es 0.5 | esrs 0.18 | fintra / best peer | cached / best peer |"
+        "| callers | fintra | fintra + cache | fintra + cache + group commit | cqrs-es 0.5 | esrs 0.18 | grouped / best peer | grouped / pgbench one-insert |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
-    for sync in [true, false] {
-        let (mut ours, mut cached) = (Vec::new(), Vec::new());
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &callers in &config.callers {
+        let (mut ours, mut cached, mut grouped) = (Vec::new(), Vec::new(), Vec::new());
         let (mut cqrs, mut esrs) = (Vec::new(), Vec::new());
         for run in 0..config.runs {
-            let pool = fresh_pool(&config, "peer_fintra", sync).await;
-            ours.push(measure(&config, fintra_peer::setup(&config, pool, false).await, run).await);
-            let pool = fresh_pool(&config, "peer_fintra", sync).await;
-            cached.push(measure(&config, fintra_peer::setup(&config, pool, true).await, run).await);
-            let pool = fresh_pool(&config, "peer_cqrs", sync).await;
-            cqrs.push(measure(&config, cqrs_peer::setup(&config, pool).await, run).await);
-            let pool = fresh_pool(&config, "peer_esrs", sync).await;
-            esrs.push(measure(&config, esrs_peer::setup(&config, pool).await, run).await);
+            let pool = fresh_pool(&config, "peer_fintra").await;
+            let plain = fintra_peer::setup(&config, pool, fintra_peer::Variant::Plain).await;
+            ours.push(measure(&config, plain, callers, run).await);
+            let pool = fresh_pool(&config, "peer_fintra").await;
+            let cache = fintra_peer::setup(&config, pool, fintra_peer::Variant::Cached).await;
+            cached.push(measure(&config, cache, callers, run).await);
+            let pool = fresh_pool(&config, "peer_fintra").await;
+            let group = fintra_peer::setup(&config, pool, fintra_peer::Variant::Grouped).await;
+            grouped.push(measure(&config, group, callers, run).await);
+            let pool = fresh_pool(&config, "peer_cqrs").await;
+            cqrs.push(measure(&config, cqrs_peer::setup(&config, pool).await, callers, run).await);
+            let pool = fresh_pool(&config, "peer_esrs").await;
+            esrs.push(measure(&config, esrs_peer::setup(&config, pool).await, callers, run).await);
         }
-        let (ours, cached, cqrs, esrs) = (median(ours), median(cached), median(cqrs), median(esrs));
-        let mode = if sync { "on" } else { "off" };
+        let (ours, cached, grouped) = (median(ours), median(cached), median(grouped));
+        let (cqrs, esrs) = (median(cqrs), median(esrs));
         let best = cqrs.max(esrs);
+        // The limit at the nearest measured client count at or below the callers.
+        let limit = one_insert
+            .iter()
+            .filter(|(clients, _)| *clients <= callers)
+            .next_back()
+            .or(one_insert.first())
+            .map_or(f64::NAN, |(_, rate)| *rate);
         println!(
-            "| {mode} | {ours:.0} | {cached:.0} | {cqrs:.0} | {esrs:.0} | {:.2}× | {:.2}× |",
-            ours / best,
-            cached / best
+            "| {callers} | {ours:.0} | {cached:.0} | {grouped:.0} | {cqrs:.0} | {esrs:.0} | {:.2}× | {:.2}× |",
+            grouped / best,
+            grouped / limit
         );
     }
 }

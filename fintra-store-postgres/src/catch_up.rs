@@ -1,0 +1,78 @@
+//! [`PgEventStore::read_all_pages`]: the global log page after page, with the next page fetched
+//! while the current one is decoded and consumed.
+
+use fintra_core::backend::check_read_limit;
+use fintra_core::{Position, RecordedEvent, Result};
+use futures::Stream;
+use tokio::task::JoinHandle;
+
+use crate::PgEventStore;
+use crate::copy_decode::{decode, scan_last};
+
+/// A page fetched but not decoded: the raw `COPY` bytes.
+type Fetch = JoinHandle<Result<bytes::Bytes>>;
+
+/// Aborts the prefetch when the reader is dropped (its connection is closed, not pooled, if the
+/// fetch was midway: see `Checkout`).
+struct Prefetch(Option<Fetch>);
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        if let Some(fetch) = self.0.take() {
+            fetch.abort();
+        }
+    }
+}
+
+impl PgEventStore {
+    /// The global log after `after`, as a stream of pages of at most `limit` events (the same
+    /// pages [`EventStore::read_all`](fintra_core::EventStore::read_all) returns, gap-safe), that
+    /// ends at the first empty page — where a reader has caught up with what is visible now.
+    ///
+    /// It is the catch-up path: while the caller decodes and handles page *n*, page *n + 1* is
+    /// already being produced by the server on a second pooled connection (the position to
+    /// continue from is found by walking the raw rows, without decoding them). A reader that
+    /// stops early simply drops the stream; the fetch in flight is cancelled.
+    ///
+    /// # Errors
+    /// Each item is a page or the error that ended the stream: `InvalidInput` for a `limit` of 0
+    /// or above `READ_PAGE_EVENTS_MAX`, `Backend`, `Corrupted`.
+    pub fn read_all_pages(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> impl Stream<Item = Result<Vec<RecordedEvent>>> + Send + 'static {
+        let store = self.clone();
+        let state = (store, after, limit, Prefetch(None), false);
+        futures::stream::unfold(state, |(store, after, limit, mut prefetch, done)| async move {
+            if done {
+                return None;
+            }
+            if let Err(error) = check_read_limit(limit) {
+                return Some((Err(error), (store, after, limit, prefetch, true)));
+            }
+            let fetched = match prefetch.0.take() {
+                Some(fetch) => fetch.await.unwrap_or_else(|join| {
+                    Err(fintra_core::Error::backend(std::io::Error::other(join.to_string())))
+                }),
+                None => store.read_all_raw(after, limit).await,
+            };
+            let page = fetched.and_then(|bytes| {
+                let (rows, last) = scan_last(&bytes)?;
+                Ok((bytes, rows, last))
+            });
+            let (bytes, rows, last) = match page {
+                Ok(page) => page,
+                Err(error) => return Some((Err(error), (store, after, limit, prefetch, true))),
+            };
+            // An empty page: caught up.
+            let last = last.filter(|_| rows > 0)?;
+            // The next page starts now, on its own connection, while this one is decoded.
+            let next = store.clone();
+            prefetch.0 = Some(tokio::spawn(async move { next.read_all_raw(last, limit).await }));
+            let decoded = decode(bytes, rows);
+            let stop = decoded.is_err();
+            Some((decoded, (store, last, limit, prefetch, stop)))
+        })
+    }
+}
