@@ -23,6 +23,7 @@
 
 mod checkpoints;
 pub mod kafka;
+pub mod lease;
 mod memory;
 mod pg;
 pub mod pulse;

@@ -143,6 +143,7 @@ pub struct PgSink<P> {
     pool: PgPool,
     projection: P,
     table: String,
+    lease: Option<crate::lease::Lease>,
 }
 
 impl<P: PgProjection> PgSink<P> {
@@ -159,7 +160,25 @@ impl<P: PgProjection> PgSink<P> {
             .map_err(sink_error)?;
         sqlx::raw_sql(SETUP).execute(&pool).await.map_err(sink_error)?;
         sqlx::raw_sql(&projection.create_table(&table)).execute(&pool).await.map_err(sink_error)?;
-        Ok(Self { pool, projection, table })
+        Ok(Self { pool, projection, table, lease: None })
+    }
+
+    /// Fences every write of this sink with `lease`: each batch and its checkpoint commit only
+    /// while `lease` is still this process's, at its epoch; otherwise the write is rolled back
+    /// and refused with [`ProjectionError::Fenced`] ([`crate::lease`]).
+    #[must_use]
+    pub fn with_lease(mut self, lease: crate::lease::Lease) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// Checks the lease, if any, first thing in the write's transaction (and holds its row lock
+    /// until the transaction ends).
+    async fn fence(&self, tx: &mut PgConnection) -> Result<(), ProjectionError> {
+        match &self.lease {
+            Some(lease) => crate::lease::fence(tx, lease).await,
+            None => Ok(()),
+        }
     }
 
     /// The versioned table this sink writes.
@@ -299,11 +318,14 @@ impl<P: PgProjection> Sink for PgSink<P> {
         through: Position,
     ) -> Result<(), ProjectionError> {
         let mut tx = crate::pg::begin(&self.pool).await?;
-        let applied =
-            match apply_with_erasures(&self.projection, &mut tx, &self.table, events).await {
-                Ok(()) => crate::checkpoints::save(&mut tx, &self.name(), through).await,
-                Err(error) => Err(error),
-            };
+        let applied = match self.fence(&mut tx).await {
+            Ok(()) => apply_with_erasures(&self.projection, &mut tx, &self.table, events).await,
+            Err(error) => Err(error),
+        };
+        let applied = match applied {
+            Ok(()) => crate::checkpoints::save(&mut tx, &self.name(), through).await,
+            Err(error) => Err(error),
+        };
         if let Err(error) = applied {
             // Roll back now rather than on drop, so the pooled connection is clean when reused.
             crate::pg::rollback(tx).await?;
@@ -314,6 +336,10 @@ impl<P: PgProjection> Sink for PgSink<P> {
 
     async fn park(&mut self, event: &RecordedEvent, reason: &str) -> Result<(), ProjectionError> {
         let mut tx = crate::pg::begin(&self.pool).await?;
+        if let Err(error) = self.fence(&mut tx).await {
+            crate::pg::rollback(tx).await?;
+            return Err(error);
+        }
         sqlx::query(
             "INSERT INTO fintra_projection_parked (name, position, event_id, event_type, reason)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",

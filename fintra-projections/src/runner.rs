@@ -42,6 +42,16 @@ pub enum ProjectionError {
     /// The event store failed.
     #[error(transparent)]
     Store(#[from] fintra_core::Error),
+    /// This process no longer holds the lease of the unit (another owner took it, at a newer
+    /// epoch, or it lapsed): its write was refused and rolled back. Stop, and re-acquire before
+    /// running again ([`crate::lease`]).
+    #[error("the lease of {unit} (epoch {epoch}) is no longer held: write refused")]
+    Fenced {
+        /// The unit of work.
+        unit: String,
+        /// The epoch this process held.
+        epoch: i64,
+    },
     /// The sink (database, cache) failed.
     #[error("sink {sink}: {source}")]
     Sink {

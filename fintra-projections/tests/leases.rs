@@ -1,0 +1,153 @@
+//! Fenced leases (`fintra_projections::lease`): one owner per unit, takeover after a lapse or a
+//! release at a new epoch, and a fenced PostgreSQL sink whose stale owner can never commit.
+
+#![allow(clippy::unwrap_used, reason = "test helpers fail the test on a setup error")]
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fintra_core::testing::conformance::{event, read_entire_log, stream};
+use fintra_core::{EventStore, ExpectedVersion, RecordedEvent};
+use fintra_projections::lease::{LeaseOptions, PgLeases};
+use fintra_projections::{PgProjection, PgSink, ProjectionError, Sink};
+use fintra_store_postgres::testing::TestSchema;
+use sqlx::PgConnection;
+
+/// Counts events per stream, optionally slowly.
+#[derive(Debug)]
+struct Counted {
+    delay: Duration,
+}
+
+#[async_trait]
+impl PgProjection for Counted {
+    fn name(&self) -> &str {
+        "counted"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn handles(&self, _event_type: &str) -> bool {
+        true
+    }
+    fn create_table(&self, table: &str) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {table} (stream_id text PRIMARY KEY, events bigint NOT NULL)"
+        )
+    }
+    async fn forget(&self, _: &mut PgConnection, _: &str, _: &str) -> Result<(), ProjectionError> {
+        Ok(())
+    }
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        e: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+        sqlx::query(&format!(
+            "INSERT INTO {table} VALUES ($1, 1)
+             ON CONFLICT (stream_id) DO UPDATE SET events = {table}.events + 1"
+        ))
+        .bind(e.stream_id.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(|err| ProjectionError::sink("postgres", err))?;
+        Ok(())
+    }
+}
+
+const TTL: Duration = Duration::from_millis(300);
+
+async fn total(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar("SELECT coalesce(sum(events), 0)::bigint FROM counted_v1")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_owner_at_a_time_and_every_change_of_hands_bumps_the_epoch() {
+    let schema = TestSchema::new().await;
+    let leases = PgLeases::new(schema.pool.clone(), LeaseOptions { ttl: TTL }).await.unwrap();
+    let a = leases.try_acquire("unit", "a").await.unwrap().expect("free");
+    assert_eq!(a.epoch, 1);
+    assert!(leases.try_acquire("unit", "b").await.unwrap().is_none(), "a holds it");
+    let renewed = leases.renew(&a).await.unwrap().expect("a still holds it");
+    assert_eq!(renewed.epoch, 1);
+    assert_eq!(leases.try_acquire("unit", "a").await.unwrap().unwrap().epoch, 1, "a re-acquires");
+    // A graceful handover: b takes it at once, at a new epoch, and a's renewals fail.
+    leases.release(&a).await.unwrap();
+    let b = leases.try_acquire("unit", "b").await.unwrap().expect("released");
+    assert_eq!(b.epoch, 2);
+    assert!(leases.renew(&a).await.unwrap().is_none());
+    // A lapse: b stops renewing, a takes over after the time to live.
+    assert!(leases.try_acquire("unit", "a").await.unwrap().is_none());
+    tokio::time::sleep(TTL + Duration::from_millis(100)).await;
+    let a2 = leases.try_acquire("unit", "a").await.unwrap().expect("lapsed");
+    assert_eq!(a2.epoch, 3);
+    assert!(leases.renew(&b).await.unwrap().is_none());
+    let owners = leases.list("").await.unwrap();
+    assert_eq!(owners.len(), 1);
+    assert_eq!((owners[0].owner.as_str(), owners[0].epoch), ("a", 3));
+    // Bad input is typed.
+    assert!(leases.try_acquire("", "a").await.is_err());
+    let short = PgLeases::new(schema.pool.clone(), LeaseOptions { ttl: Duration::from_millis(5) });
+    assert!(short.await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_owner_is_refused_and_a_takeover_waits_for_its_last_commit() {
+    let schema = TestSchema::new().await;
+    let store = schema.store();
+    for n in 0..6u64 {
+        store
+            .append(&stream(&format!("s{}", n % 3)), ExpectedVersion::Any, &[event(n)])
+            .await
+            .unwrap();
+    }
+    let log = read_entire_log(&store, 100, 6).await;
+    let leases = PgLeases::new(schema.pool.clone(), LeaseOptions { ttl: TTL }).await.unwrap();
+    let a = leases.try_acquire("counted@v1", "a").await.unwrap().unwrap();
+    let slow = Counted { delay: Duration::from_millis(150) };
+    let mut sink_a = PgSink::new(schema.pool.clone(), slow).await.unwrap().with_lease(a.clone());
+
+    // a applies a batch that outlives its lease (4 × 150 ms > 300 ms). b tries to take over
+    // meanwhile: the lease row is locked by a's transaction, so b waits for a's commit and only
+    // then finds the lease lapsed.
+    let apply = sink_a.apply(&log[..4], log[3].position);
+    let takeover = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        loop {
+            if let Some(b) = leases.try_acquire("counted@v1", "b").await.unwrap() {
+                return b;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let (applied, b) = tokio::join!(apply, takeover);
+    applied.expect("a's batch committed while its lease held");
+    assert_eq!(b.epoch, a.epoch + 1);
+    assert_eq!(total(&schema.pool).await, 4);
+
+    // a wakes up and writes again: refused, nothing written, checkpoint unchanged.
+    let refused = sink_a.apply(&log[4..], log[5].position).await;
+    assert!(
+        matches!(refused, Err(ProjectionError::Fenced { ref unit, epoch }) if unit == "counted@v1" && epoch == a.epoch),
+        "{refused:?}"
+    );
+    assert_eq!(total(&schema.pool).await, 4);
+    assert_eq!(sink_a.checkpoint().await.unwrap(), log[3].position);
+    let parked = sink_a.park(&log[4], "test").await;
+    assert!(matches!(parked, Err(ProjectionError::Fenced { .. })));
+
+    // b, the owner now, continues from the checkpoint.
+    let fast = Counted { delay: Duration::ZERO };
+    let mut sink_b = PgSink::new(schema.pool.clone(), fast).await.unwrap().with_lease(b);
+    let from = sink_b.checkpoint().await.unwrap();
+    let rest: Vec<RecordedEvent> = log.iter().filter(|e| e.position > from).cloned().collect();
+    sink_b.apply(&rest, log[5].position).await.unwrap();
+    assert_eq!(total(&schema.pool).await, 6, "every event applied exactly once");
+}
