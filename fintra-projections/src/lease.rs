@@ -25,7 +25,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use fintra_core::StreamId;
 use sqlx::{PgConnection, PgPool, Row};
+use tokio::sync::watch;
 
 use crate::checkpoints::pg_error;
 use crate::runner::ProjectionError;
@@ -251,5 +253,126 @@ pub async fn fence(conn: &mut PgConnection, lease: &Lease) -> Result<(), Project
         Ok(())
     } else {
         Err(ProjectionError::Fenced { unit: lease.unit.clone(), epoch: lease.epoch })
+    }
+}
+
+impl PgLeases {
+    /// Keeps `lease` alive from a background task, renewing it at a third of the time to live,
+    /// until the [`Keeper`] is dropped or the lease is lost (another owner took it, or no renewal
+    /// succeeded for a whole time to live — a database that cannot be reached). Pass
+    /// [`Keeper::lost`] to the runner as its shutdown signal, so the runner stops when the lease
+    /// goes; its writes are fenced meanwhile anyway.
+    pub fn keep(&self, lease: Lease) -> Keeper {
+        let (tx, rx) = watch::channel(false);
+        let leases = self.clone();
+        let ttl = Duration::from_millis(u64::try_from(self.ttl_ms).unwrap_or(u64::MAX));
+        let task = tokio::spawn(async move {
+            let mut last_renewed = tokio::time::Instant::now();
+            loop {
+                tokio::time::sleep(ttl / 3).await;
+                match leases.renew(&lease).await {
+                    Ok(Some(_)) => last_renewed = tokio::time::Instant::now(),
+                    Ok(None) => break,
+                    Err(error) => {
+                        tracing::warn!(unit = %lease.unit, %error, "lease renewal failed");
+                        if last_renewed.elapsed() >= ttl {
+                            break;
+                        }
+                    }
+                }
+            }
+            tracing::warn!(unit = %lease.unit, epoch = lease.epoch, "lease lost");
+            let _ = tx.send(true);
+        });
+        Keeper { lost: rx, task }
+    }
+}
+
+/// A lease kept alive in the background ([`PgLeases::keep`]). Dropping it stops the renewals
+/// (release the lease too, for a graceful handover).
+#[derive(Debug)]
+pub struct Keeper {
+    lost: watch::Receiver<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Keeper {
+    /// Whether the lease was lost.
+    pub fn is_lost(&self) -> bool {
+        *self.lost.borrow()
+    }
+
+    /// Resolves once the lease is lost (or the keeper is dropped).
+    pub fn lost(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut lost = self.lost.clone();
+        async move {
+            // An error means the keeper task ended: the lease is no longer kept.
+            let _ = lost.wait_for(|lost| *lost).await;
+        }
+    }
+}
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One shard of a projection split K ways by a stable hash of the stream id
+/// ([`PgSink::with_shard`](crate::PgSink::with_shard)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shard {
+    index: u32,
+    count: u32,
+}
+
+/// Most shards of one projection.
+pub const SHARDS_MAX: u32 = 1024;
+
+impl Shard {
+    /// Shard `index` of `count` (0-based).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a count of 0 or above [`SHARDS_MAX`], or an index not below it.
+    pub fn new(index: u32, count: u32) -> Result<Self, ProjectionError> {
+        if count == 0 || count > SHARDS_MAX {
+            return Err(invalid("count", "1 to SHARDS_MAX shards"));
+        }
+        if index >= count {
+            return Err(invalid("index", "below the shard count"));
+        }
+        Ok(Self { index, count })
+    }
+
+    /// Its index.
+    pub fn index(self) -> u32 {
+        self.index
+    }
+
+    /// How many shards the projection has.
+    pub fn count(self) -> u32 {
+        self.count
+    }
+
+    /// The shard of `stream` among `count`: FNV-1a (64-bit) of the stream id's bytes, modulo
+    /// `count` — fixed, so every process and every version agrees.
+    pub fn of_stream(stream: &StreamId, count: u32) -> u32 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in stream.as_str().bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        u32::try_from(hash % u64::from(count.max(1))).unwrap_or(0)
+    }
+
+    /// Whether `stream` belongs to this shard.
+    pub fn owns(self, stream: &StreamId) -> bool {
+        Self::of_stream(stream, self.count) == self.index
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}of{}", self.index, self.count)
     }
 }

@@ -45,3 +45,7 @@ struct ProjectionsGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/kafka.md")]
 struct KafkaGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/scaling.md")]
+struct ScalingGuide;

@@ -144,6 +144,7 @@ pub struct PgSink<P> {
     projection: P,
     table: String,
     lease: Option<crate::lease::Lease>,
+    shard: Option<crate::lease::Shard>,
 }
 
 impl<P: PgProjection> PgSink<P> {
@@ -160,7 +161,20 @@ impl<P: PgProjection> PgSink<P> {
             .map_err(sink_error)?;
         sqlx::raw_sql(SETUP).execute(&pool).await.map_err(sink_error)?;
         sqlx::raw_sql(&projection.create_table(&table)).execute(&pool).await.map_err(sink_error)?;
-        Ok(Self { pool, projection, table, lease: None })
+        Ok(Self { pool, projection, table, lease: None, shard: None })
+    }
+
+    /// Makes this sink one shard of the projection: it applies only the events of streams
+    /// whose [`Shard::of_stream`](crate::lease::Shard::of_stream) is `shard` (and every erasure
+    /// notice), and keeps its own checkpoint and parked list (`<name>@v<N>#<index>of<count>`).
+    /// The K shards share the projection's table, so the projection must key its rows by
+    /// something one stream's events decide alone (the stream id, a profile id): two shards then
+    /// never write the same row. Each shard keeps per-stream order and gap safety, since it
+    /// reads the whole global log and skips the other shards' streams.
+    #[must_use]
+    pub fn with_shard(mut self, shard: crate::lease::Shard) -> Self {
+        self.shard = Some(shard);
+        self
     }
 
     /// Fences every write of this sink with `lease`: each batch and its checkpoint commit only
@@ -301,7 +315,11 @@ impl<P: PgProjection> PgSink<P> {
 #[async_trait]
 impl<P: PgProjection> Sink for PgSink<P> {
     fn name(&self) -> String {
-        format!("{}@v{}", self.projection.name(), self.projection.version())
+        let base = format!("{}@v{}", self.projection.name(), self.projection.version());
+        match self.shard {
+            Some(shard) => format!("{base}#{shard}"),
+            None => base,
+        }
     }
 
     fn handles(&self, event_type: &str) -> bool {
@@ -317,6 +335,18 @@ impl<P: PgProjection> Sink for PgSink<P> {
         events: &[RecordedEvent],
         through: Position,
     ) -> Result<(), ProjectionError> {
+        let mine: Vec<RecordedEvent>;
+        let events = match self.shard {
+            Some(shard) => {
+                mine = events
+                    .iter()
+                    .filter(|e| e.shredded_subject().is_some() || shard.owns(&e.stream_id))
+                    .cloned()
+                    .collect();
+                &mine[..]
+            }
+            None => events,
+        };
         let mut tx = crate::pg::begin(&self.pool).await?;
         let applied = match self.fence(&mut tx).await {
             Ok(()) => apply_with_erasures(&self.projection, &mut tx, &self.table, events).await,

@@ -8,8 +8,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fintra_core::testing::conformance::{event, read_entire_log, stream};
 use fintra_core::{EventStore, ExpectedVersion, RecordedEvent};
-use fintra_projections::lease::{LeaseOptions, PgLeases};
-use fintra_projections::{PgProjection, PgSink, ProjectionError, Sink};
+use std::sync::Arc;
+
+use fintra_projections::lease::{LeaseOptions, PgLeases, Shard};
+use fintra_projections::{
+    PgProjection, PgSink, PoisonPolicy, ProjectionError, ProjectionRunner, RunnerOptions, Sink,
+};
 use fintra_store_postgres::testing::TestSchema;
 use sqlx::PgConnection;
 
@@ -17,6 +21,7 @@ use sqlx::PgConnection;
 #[derive(Debug)]
 struct Counted {
     delay: Duration,
+    version: u32,
 }
 
 #[async_trait]
@@ -25,7 +30,7 @@ impl PgProjection for Counted {
         "counted"
     }
     fn version(&self) -> u32 {
-        1
+        self.version
     }
     fn handles(&self, _event_type: &str) -> bool {
         true
@@ -111,7 +116,7 @@ async fn a_stale_owner_is_refused_and_a_takeover_waits_for_its_last_commit() {
     let log = read_entire_log(&store, 100, 6).await;
     let leases = PgLeases::new(schema.pool.clone(), LeaseOptions { ttl: TTL }).await.unwrap();
     let a = leases.try_acquire("counted@v1", "a").await.unwrap().unwrap();
-    let slow = Counted { delay: Duration::from_millis(150) };
+    let slow = Counted { delay: Duration::from_millis(150), version: 1 };
     let mut sink_a = PgSink::new(schema.pool.clone(), slow).await.unwrap().with_lease(a.clone());
 
     // a applies a batch that outlives its lease (4 × 150 ms > 300 ms). b tries to take over
@@ -144,10 +149,86 @@ async fn a_stale_owner_is_refused_and_a_takeover_waits_for_its_last_commit() {
     assert!(matches!(parked, Err(ProjectionError::Fenced { .. })));
 
     // b, the owner now, continues from the checkpoint.
-    let fast = Counted { delay: Duration::ZERO };
+    let fast = Counted { delay: Duration::ZERO, version: 1 };
     let mut sink_b = PgSink::new(schema.pool.clone(), fast).await.unwrap().with_lease(b);
     let from = sink_b.checkpoint().await.unwrap();
     let rest: Vec<RecordedEvent> = log.iter().filter(|e| e.position > from).cloned().collect();
     sink_b.apply(&rest, log[5].position).await.unwrap();
     assert_eq!(total(&schema.pool).await, 6, "every event applied exactly once");
+}
+
+async fn table_hash(pool: &sqlx::PgPool, table: &str) -> String {
+    sqlx::query_scalar(&format!(
+        "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY stream_id), '')) FROM {table} t"
+    ))
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// Four shards, each with its own lease and checkpoint, build the same table as one runner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_fenced_shards_build_what_one_runner_builds() {
+    let schema = TestSchema::new().await;
+    let store = schema.store();
+    for s in 0..40u64 {
+        let events: Vec<_> = (0..10).map(|k| event(s * 100 + k)).collect();
+        store.append(&stream(&format!("s{s}")), ExpectedVersion::Any, &events).await.unwrap();
+    }
+    // A catch-up stops at what is visible, and a transaction of a parallel test can hold the
+    // horizon back: wait until all 400 events are visible first.
+    read_entire_log(&store, 1_000, 400).await;
+    let options = RunnerOptions {
+        page_size: 64,
+        queue_depth: 2,
+        poll_interval: Duration::from_millis(50),
+        on_poison: PoisonPolicy::Stop,
+    };
+    let runner = ProjectionRunner::new(Arc::new(store.clone()), options);
+    let single = Counted { delay: Duration::ZERO, version: 1 };
+    let mut whole = PgSink::new(schema.pool.clone(), single).await.unwrap();
+    runner.catch_up(&mut whole).await.unwrap();
+
+    let leases = PgLeases::new(schema.pool.clone(), LeaseOptions { ttl: TTL }).await.unwrap();
+    for index in 0..4 {
+        let shard = Shard::new(index, 4).unwrap();
+        let unit = format!("counted@v2#{shard}");
+        let lease = leases.try_acquire(&unit, "host-a").await.unwrap().unwrap();
+        let keeper = leases.keep(lease.clone());
+        let projection = Counted { delay: Duration::ZERO, version: 2 };
+        let sink = PgSink::new(schema.pool.clone(), projection).await.unwrap();
+        let mut sink = sink.with_shard(shard).with_lease(lease.clone());
+        assert_eq!(sink.name(), unit);
+        runner.catch_up(&mut sink).await.unwrap();
+        // The keeper renews across several time-to-live periods.
+        tokio::time::sleep(TTL * 2).await;
+        assert!(!keeper.is_lost());
+        assert!(leases.renew(&lease).await.unwrap().is_some());
+        drop(keeper);
+        leases.release(&lease).await.unwrap();
+    }
+    assert_eq!(
+        table_hash(&schema.pool, "counted_v1").await,
+        table_hash(&schema.pool, "counted_v2").await
+    );
+    let shards: Vec<u32> =
+        (0..40).map(|s| Shard::of_stream(&stream(&format!("s{s}")), 4)).collect();
+    assert!((0..4).all(|k| shards.contains(&k)), "every shard owns streams: {shards:?}");
+    assert!(Shard::new(4, 4).is_err() && Shard::new(0, 0).is_err());
+}
+
+/// A keeper notices when another owner takes the lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keeper_reports_a_lost_lease() {
+    let schema = TestSchema::new().await;
+    let leases = PgLeases::new(schema.pool.clone(), LeaseOptions { ttl: TTL }).await.unwrap();
+    let a = leases.try_acquire("unit", "a").await.unwrap().unwrap();
+    let keeper = leases.keep(a.clone());
+    // Another owner forces the lease over (as after a lapse): the next renewal fails.
+    sqlx::query("UPDATE fintra_leases SET owner = 'b', epoch = epoch + 1")
+        .execute(&schema.pool)
+        .await
+        .unwrap();
+    tokio::time::timeout(TTL * 3, keeper.lost()).await.expect("the keeper noticed");
+    assert!(keeper.is_lost());
 }
