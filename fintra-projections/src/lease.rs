@@ -192,6 +192,21 @@ impl PgLeases {
         Ok(())
     }
 
+    /// The time to live of the leases this handle grants.
+    pub fn ttl(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.ttl_ms).unwrap_or(u64::MAX))
+    }
+
+    /// The live (not lapsed, not released) leases whose unit starts with `prefix`, by unit.
+    ///
+    /// # Errors
+    /// Sink errors.
+    pub async fn live(&self, prefix: &str) -> Result<Vec<LeaseState>, ProjectionError> {
+        let now: DateTime<Utc> =
+            sqlx::query_scalar("SELECT now()").fetch_one(&self.pool).await.map_err(pg_error)?;
+        Ok(self.list(prefix).await?.into_iter().filter(|l| l.expires_at > now).collect())
+    }
+
     /// Every lease whose unit starts with `prefix` (`""`: all), by unit: who owns what.
     ///
     /// # Errors
@@ -265,7 +280,7 @@ impl PgLeases {
     pub fn keep(&self, lease: Lease) -> Keeper {
         let (tx, rx) = watch::channel(false);
         let leases = self.clone();
-        let ttl = Duration::from_millis(u64::try_from(self.ttl_ms).unwrap_or(u64::MAX));
+        let ttl = self.ttl();
         let task = tokio::spawn(async move {
             let mut last_renewed = tokio::time::Instant::now();
             loop {

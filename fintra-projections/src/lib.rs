@@ -22,6 +22,7 @@
 //! See `docs/projections.md`.
 
 mod checkpoints;
+pub mod fleet;
 pub mod kafka;
 pub mod lease;
 mod memory;

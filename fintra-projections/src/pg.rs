@@ -155,12 +155,10 @@ impl<P: PgProjection> PgSink<P> {
     pub async fn new(pool: PgPool, projection: P) -> Result<Self, ProjectionError> {
         valid_name(projection.name())?;
         let table = format!("{}_v{}", projection.name(), projection.version());
-        sqlx::raw_sql(crate::checkpoints::CHECKPOINTS_DDL)
-            .execute(&pool)
-            .await
-            .map_err(sink_error)?;
-        sqlx::raw_sql(SETUP).execute(&pool).await.map_err(sink_error)?;
-        sqlx::raw_sql(&projection.create_table(&table)).execute(&pool).await.map_err(sink_error)?;
+        // `CREATE … IF NOT EXISTS` is not safe against itself: two processes (or the shards of
+        // one projection) creating the same table at once can fail on the catalog's unique index.
+        // A transaction-scoped advisory lock makes them take turns.
+        create_tables(&pool, &projection.create_table(&table)).await?;
         Ok(Self { pool, projection, table, lease: None, shard: None })
     }
 
@@ -384,6 +382,33 @@ impl<P: PgProjection> Sink for PgSink<P> {
         .map_err(sink_error)?;
         crate::checkpoints::save(&mut tx, &self.name(), event.position).await?;
         crate::pg::commit(tx).await
+    }
+}
+
+/// Creates the bookkeeping tables and the projection's table if missing. `CREATE … IF NOT
+/// EXISTS` is not safe against itself: two processes (or the shards of one projection) creating
+/// the same table at once can fail on the catalog's unique index. The loser tries again once the
+/// winner's table exists.
+async fn create_tables(pool: &PgPool, table_ddl: &str) -> Result<(), ProjectionError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let created = match sqlx::raw_sql(crate::checkpoints::CHECKPOINTS_DDL).execute(pool).await {
+            Ok(_) => match sqlx::raw_sql(SETUP).execute(pool).await {
+                Ok(_) => sqlx::raw_sql(table_ddl).execute(pool).await.map(|_| ()),
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        };
+        match created {
+            Ok(()) => return Ok(()),
+            Err(sqlx::Error::Database(db))
+                if db.kind() == sqlx::error::ErrorKind::UniqueViolation && attempt < 10 =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(error) => return Err(sink_error(error)),
+        }
     }
 }
 

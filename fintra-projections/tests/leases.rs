@@ -8,12 +8,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fintra_core::testing::conformance::{event, read_entire_log, stream};
 use fintra_core::{EventStore, ExpectedVersion, RecordedEvent};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use fintra_projections::fleet::{FleetOptions, FleetReport, run_shards};
 use fintra_projections::lease::{LeaseOptions, PgLeases, Shard};
 use fintra_projections::{
     PgProjection, PgSink, PoisonPolicy, ProjectionError, ProjectionRunner, RunnerOptions, Sink,
 };
+use fintra_store_postgres::PgEventStore;
 use fintra_store_postgres::testing::TestSchema;
 use sqlx::PgConnection;
 
@@ -66,8 +69,8 @@ impl PgProjection for Counted {
 
 const TTL: Duration = Duration::from_millis(300);
 
-async fn total(pool: &sqlx::PgPool) -> i64 {
-    sqlx::query_scalar("SELECT coalesce(sum(events), 0)::bigint FROM counted_v1")
+async fn total(pool: &sqlx::PgPool, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT coalesce(sum(events), 0)::bigint FROM {table}"))
         .fetch_one(pool)
         .await
         .unwrap()
@@ -135,7 +138,7 @@ async fn a_stale_owner_is_refused_and_a_takeover_waits_for_its_last_commit() {
     let (applied, b) = tokio::join!(apply, takeover);
     applied.expect("a's batch committed while its lease held");
     assert_eq!(b.epoch, a.epoch + 1);
-    assert_eq!(total(&schema.pool).await, 4);
+    assert_eq!(total(&schema.pool, "counted_v1").await, 4);
 
     // a wakes up and writes again: refused, nothing written, checkpoint unchanged.
     let refused = sink_a.apply(&log[4..], log[5].position).await;
@@ -143,7 +146,7 @@ async fn a_stale_owner_is_refused_and_a_takeover_waits_for_its_last_commit() {
         matches!(refused, Err(ProjectionError::Fenced { ref unit, epoch }) if unit == "counted@v1" && epoch == a.epoch),
         "{refused:?}"
     );
-    assert_eq!(total(&schema.pool).await, 4);
+    assert_eq!(total(&schema.pool, "counted_v1").await, 4);
     assert_eq!(sink_a.checkpoint().await.unwrap(), log[3].position);
     let parked = sink_a.park(&log[4], "test").await;
     assert!(matches!(parked, Err(ProjectionError::Fenced { .. })));
@@ -154,7 +157,7 @@ async fn a_stale_owner_is_refused_and_a_takeover_waits_for_its_last_commit() {
     let from = sink_b.checkpoint().await.unwrap();
     let rest: Vec<RecordedEvent> = log.iter().filter(|e| e.position > from).cloned().collect();
     sink_b.apply(&rest, log[5].position).await.unwrap();
-    assert_eq!(total(&schema.pool).await, 6, "every event applied exactly once");
+    assert_eq!(total(&schema.pool, "counted_v1").await, 6, "every event applied exactly once");
 }
 
 async fn table_hash(pool: &sqlx::PgPool, table: &str) -> String {
@@ -231,4 +234,117 @@ async fn a_keeper_reports_a_lost_lease() {
         .unwrap();
     tokio::time::timeout(TTL * 3, keeper.lost()).await.expect("the keeper noticed");
     assert!(keeper.is_lost());
+}
+
+fn fleet_runner() -> RunnerOptions {
+    RunnerOptions {
+        page_size: 50,
+        queue_depth: 2,
+        poll_interval: Duration::from_millis(20),
+        on_poison: PoisonPolicy::Stop,
+    }
+}
+
+type Member = tokio::task::JoinHandle<Result<FleetReport, ProjectionError>>;
+
+/// One member of the fleet running the 8 shards of `counted@v2` until `stop` fires.
+fn member(
+    schema: &TestSchema,
+    store: &Arc<PgEventStore>,
+    leases: &PgLeases,
+    owner: &str,
+) -> (tokio::sync::oneshot::Sender<()>, Member) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (store, leases, pool) = (Arc::clone(store), leases.clone(), schema.pool.clone());
+    let options = FleetOptions {
+        projection: "counted@v2".into(),
+        shards: 8,
+        owner: owner.into(),
+        runner: fleet_runner(),
+    };
+    let task = tokio::spawn(async move {
+        let make = |shard: Shard, lease| {
+            let pool = pool.clone();
+            async move {
+                let projection = Counted { delay: Duration::ZERO, version: 2 };
+                Ok(PgSink::new(pool, projection).await?.with_shard(shard).with_lease(lease))
+            }
+        };
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        run_shards(store, &leases, options, make, shutdown).await
+    });
+    (stop, task)
+}
+
+async fn write(store: &PgEventStore, from: u64, to: u64) {
+    for s in from..to {
+        let events: Vec<_> = (0..5).map(|k| event(s * 100 + k)).collect();
+        let name = format!("s{}", s % 50);
+        store.append(&stream(&name), ExpectedVersion::Any, &events).await.unwrap();
+    }
+}
+
+/// Polls `done` every 50 ms for up to 20 s.
+async fn eventually<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let wait = async {
+        while !done().await {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), wait).await.unwrap_or_else(|_| panic!("{what}"));
+}
+
+/// How many live shard leases each owner holds, sorted.
+async fn holdings(leases: &PgLeases) -> Vec<usize> {
+    let mut per: BTreeMap<String, usize> = BTreeMap::new();
+    for lease in leases.live("counted@v2#").await.unwrap() {
+        *per.entry(lease.owner).or_default() += 1;
+    }
+    let mut counts: Vec<usize> = per.into_values().collect();
+    counts.sort_unstable();
+    counts
+}
+
+/// Three members share 8 shards of a live projection; one joins late and one leaves midway. The
+/// shards spread evenly, the leaver's shards are taken over, and the table equals one runner's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_spreads_shards_rebalances_and_builds_what_one_runner_builds() {
+    let schema = TestSchema::new().await;
+    let store = Arc::new(schema.store());
+    write(&store, 0, 50).await;
+    let leases = PgLeases::new(schema.pool.clone(), LeaseOptions { ttl: TTL }).await.unwrap();
+    let (stop_a, a) = member(&schema, &store, &leases, "a");
+    let (stop_b, b) = member(&schema, &store, &leases, "b");
+    tokio::time::sleep(TTL * 2).await;
+    let (stop_c, c) = member(&schema, &store, &leases, "c");
+    write(&store, 50, 100).await;
+    eventually("the shards spread 3/3/2", || async { holdings(&leases).await == [2, 3, 3] }).await;
+    // b leaves gracefully; a and c take its shards.
+    stop_b.send(()).unwrap();
+    let b = b.await.unwrap().unwrap();
+    assert!(b.taken >= 2 && b.last_error.is_none(), "{b:?}");
+    write(&store, 100, 150).await;
+    eventually("b's shards taken over", || async { holdings(&leases).await == [4, 4] }).await;
+    // Everything written is applied once: compare with one runner over the whole log.
+    read_entire_log(store.as_ref(), 1_000, 750).await;
+    let single = ProjectionRunner::new(Arc::clone(&store), fleet_runner());
+    let whole = Counted { delay: Duration::ZERO, version: 1 };
+    single.catch_up(&mut PgSink::new(schema.pool.clone(), whole).await.unwrap()).await.unwrap();
+    let pool = &schema.pool;
+    eventually("the fleet caught up", || async {
+        total(pool, "counted_v2").await == 750
+            && table_hash(pool, "counted_v2").await == table_hash(pool, "counted_v1").await
+    })
+    .await;
+    stop_a.send(()).unwrap();
+    stop_c.send(()).unwrap();
+    let (a, c) = (a.await.unwrap().unwrap(), c.await.unwrap().unwrap());
+    assert!(a.last_error.is_none() && c.last_error.is_none(), "{a:?} {c:?}");
+    assert!(leases.live("").await.unwrap().is_empty(), "every lease released");
 }

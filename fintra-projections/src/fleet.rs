@@ -1,0 +1,212 @@
+//! Sharded projections shared by a fleet of processes: each process runs [`run_shards`], which
+//! registers it as a member, takes its fair share of the shards' leases, runs a fenced runner
+//! per shard it holds, and rebalances as members come and go.
+//!
+//! Membership and ownership both live in the lease table ([`crate::lease`]): a member is a live
+//! lease `member:<projection>:<owner>`, a shard is the lease `<projection>#<index>of<count>`.
+//! Every round (a third of the time to live) a process renews its membership, counts the live
+//! members, and moves toward `ceil(shards / members)` shards: it hands over (stops and releases)
+//! shards beyond its share, and takes free or lapsed ones up to it. A process that dies stops
+//! renewing; its shards lapse and the others take them within about one time to live plus one
+//! round. Writes stay fenced throughout, so a handover never lets two owners commit one shard.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use fintra_core::EventStore;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::lease::{Keeper, Lease, PgLeases, Shard};
+use crate::runner::{ProjectionError, ProjectionRunner, RunReport, RunnerOptions, Sink};
+
+/// What [`run_shards`] runs.
+#[derive(Clone, Debug)]
+pub struct FleetOptions {
+    /// The projection's checkpoint name (`<name>@v<N>`): the prefix of its shards' leases.
+    pub projection: String,
+    /// How many shards (fixed for the projection's life; 1 to [`crate::lease::SHARDS_MAX`]).
+    pub shards: u32,
+    /// This process's name among the members: unique (host and process id).
+    pub owner: String,
+    /// The runners' settings.
+    pub runner: RunnerOptions,
+}
+
+/// What one process did in [`run_shards`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FleetReport {
+    /// Shards this process took, counting each time it took one.
+    pub taken: u64,
+    /// Shards it handed over to rebalance.
+    pub handed_over: u64,
+    /// Shards it lost (lease lapsed or taken) or whose runner stopped with an error.
+    pub lost: u64,
+    /// The last runner error, if any.
+    pub last_error: Option<String>,
+    /// Events its runners delivered to their shards' sinks (each sink skips the events of other
+    /// shards' streams, so this counts more than the shard applied).
+    pub delivered: u64,
+}
+
+struct Running {
+    lease: Lease,
+    _keeper: Keeper,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<RunReport, ProjectionError>>,
+}
+
+/// The member lease of `owner` in `projection`.
+fn member_unit(projection: &str, owner: &str) -> String {
+    format!("member:{projection}:{owner}")
+}
+
+/// Runs this process's share of a sharded projection until `shutdown` resolves, then stops its
+/// runners (each finishes its batch), releases its shards and its membership, and reports.
+///
+/// `make_sink(shard, lease)` builds the fenced sink of one shard, typically
+/// `PgSink::new(pool, projection).await?.with_shard(shard).with_lease(lease)`.
+///
+/// # Errors
+/// `InvalidInput` for a bad shard count or owner; lease-table errors. Runner errors do not end
+/// the fleet: the shard is dropped, counted in [`FleetReport::lost`], and taken again later.
+pub async fn run_shards<S, K, F, Fut>(
+    store: Arc<S>,
+    leases: &PgLeases,
+    options: FleetOptions,
+    make_sink: F,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<FleetReport, ProjectionError>
+where
+    S: EventStore + 'static,
+    K: Sink + 'static,
+    F: Fn(Shard, Lease) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<K, ProjectionError>> + Send,
+{
+    let shards: Vec<Shard> =
+        (0..options.shards).map(|k| Shard::new(k, options.shards)).collect::<Result<_, _>>()?;
+    let member = member_unit(&options.projection, &options.owner);
+    let round = leases.ttl() / 3;
+    let mut report = FleetReport::default();
+    let mut running: BTreeMap<u32, Running> = BTreeMap::new();
+    tokio::pin!(shutdown);
+    loop {
+        // Membership: renew (or take again) this process's member lease, then count members.
+        if leases.try_acquire(&member, &options.owner).await?.is_none() {
+            return Err(ProjectionError::Store(fintra_core::Error::invalid(
+                "owner",
+                "another live process uses this owner name",
+            )));
+        }
+        let prefix = format!("member:{}:", options.projection);
+        let members = leases.live(&prefix).await?.len().max(1);
+        let share = shards.len().div_ceil(members);
+
+        // Collect runners that ended (lost lease, error).
+        let ended: Vec<u32> =
+            running.iter().filter(|(_, r)| r.task.is_finished()).map(|(k, _)| *k).collect();
+        for k in ended {
+            if let Some(done) = running.remove(&k) {
+                report.lost += 1;
+                settle(&mut report, done.task.await);
+            }
+        }
+        // Hand over shards beyond this process's share (the highest indexes first).
+        while running.len() > share {
+            let Some((_, extra)) = running.pop_last() else { break };
+            stop(leases, extra, &mut report).await?;
+            report.handed_over += 1;
+        }
+        // Take free or lapsed shards up to the share.
+        for shard in &shards {
+            if running.len() >= share {
+                break;
+            }
+            if running.contains_key(&shard.index()) {
+                continue;
+            }
+            let unit = format!("{}#{shard}", options.projection);
+            let Some(lease) = leases.try_acquire(&unit, &options.owner).await? else { continue };
+            let sink = match make_sink(*shard, lease.clone()).await {
+                Ok(sink) => sink,
+                Err(error) => {
+                    report.last_error = Some(error.to_string());
+                    leases.release(&lease).await?;
+                    continue;
+                }
+            };
+            running.insert(shard.index(), start(&store, leases, &options.runner, lease, sink));
+            report.taken += 1;
+        }
+        tracing::debug!(
+            projection = %options.projection,
+            owner = %options.owner,
+            members,
+            share,
+            held = running.len(),
+            "fleet round"
+        );
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = tokio::time::sleep(round) => {}
+        }
+    }
+    while let Some((_, held)) = running.pop_first() {
+        stop(leases, held, &mut report).await?;
+    }
+    if let Some(lease) = leases.try_acquire(&member, &options.owner).await? {
+        leases.release(&lease).await?;
+    }
+    Ok(report)
+}
+
+/// Starts a fenced live runner for one shard, stopped by a lost lease or by `stop`.
+fn start<S, K>(
+    store: &Arc<S>,
+    leases: &PgLeases,
+    options: &RunnerOptions,
+    lease: Lease,
+    mut sink: K,
+) -> Running
+where
+    S: EventStore + 'static,
+    K: Sink + 'static,
+{
+    let keeper = leases.keep(lease.clone());
+    let lost = keeper.lost();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let runner = ProjectionRunner::new(Arc::clone(store), options.clone());
+    let task = tokio::spawn(async move {
+        let shutdown = async move {
+            tokio::select! {
+                () = lost => {}
+                _ = stopped => {}
+            }
+        };
+        runner.run(&mut sink, None, shutdown).await
+    });
+    Running { lease, _keeper: keeper, stop, task }
+}
+
+/// Stops a shard's runner (its batch in progress finishes) and releases the shard.
+async fn stop(
+    leases: &PgLeases,
+    held: Running,
+    report: &mut FleetReport,
+) -> Result<(), ProjectionError> {
+    let _ = held.stop.send(());
+    settle(report, held.task.await);
+    leases.release(&held.lease).await
+}
+
+fn settle(
+    report: &mut FleetReport,
+    ended: Result<Result<RunReport, ProjectionError>, tokio::task::JoinError>,
+) {
+    match ended {
+        Ok(Ok(run)) => report.delivered += run.applied,
+        Ok(Err(error)) => report.last_error = Some(error.to_string()),
+        Err(join) => report.last_error = Some(join.to_string()),
+    }
+}
