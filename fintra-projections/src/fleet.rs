@@ -28,7 +28,9 @@ pub struct FleetOptions {
     pub projection: String,
     /// How many shards (fixed for the projection's life; 1 to [`crate::lease::SHARDS_MAX`]).
     pub shards: u32,
-    /// This process's name among the members: unique (host and process id).
+    /// This process's name among the members: unique among the live processes (host and
+    /// process id, or a random id; a reused name is safe — leases fence it — but two processes
+    /// sharing one count as one member).
     pub owner: String,
     /// The runners' settings.
     pub runner: RunnerOptions,
@@ -69,7 +71,8 @@ fn member_unit(projection: &str, owner: &str) -> String {
 /// `PgSink::new(pool, projection).await?.with_shard(shard).with_lease(lease)`.
 ///
 /// # Errors
-/// `InvalidInput` for a bad shard count or owner; lease-table errors. Runner errors do not end
+/// `InvalidInput` for a bad shard count, projection or owner name; lease-table errors. Runner
+/// errors do not end
 /// the fleet: the shard is dropped, counted in [`FleetReport::lost`], and taken again later.
 pub async fn run_shards<S, K, F, Fut>(
     store: Arc<S>,
@@ -90,14 +93,16 @@ where
     let round = leases.ttl() / 3;
     let mut report = FleetReport::default();
     let mut running: BTreeMap<u32, Running> = BTreeMap::new();
+    let mut membership: Option<Lease> = None;
     tokio::pin!(shutdown);
     loop {
-        // Membership: renew (or take again) this process's member lease, then count members.
-        if leases.try_acquire(&member, &options.owner).await?.is_none() {
-            return Err(ProjectionError::Store(fintra_core::Error::invalid(
-                "owner",
-                "another live process uses this owner name",
-            )));
+        // Membership: renew this process's member lease (or take it again), then count members.
+        membership = match membership {
+            Some(lease) => leases.renew(&lease).await?,
+            None => None,
+        };
+        if membership.is_none() {
+            membership = leases.try_acquire(&member, &options.owner).await?;
         }
         let prefix = format!("member:{}:", options.projection);
         let members = leases.live(&prefix).await?.len().max(1);
@@ -155,7 +160,7 @@ where
     while let Some((_, held)) = running.pop_first() {
         stop(leases, held, &mut report).await?;
     }
-    if let Some(lease) = leases.try_acquire(&member, &options.owner).await? {
+    if let Some(lease) = membership {
         leases.release(&lease).await?;
     }
     Ok(report)

@@ -118,8 +118,9 @@ impl PgLeases {
     }
 
     /// Takes `unit` for `owner` if it is free, lapsed or already `owner`'s; `None` while another
-    /// owner holds it. Taking it from anyone (or after it lapsed) bumps the epoch; `owner`
-    /// re-acquiring a live lease of its own renews it at the same epoch.
+    /// owner holds it. Every take bumps the epoch — also `owner` taking a live lease of its own
+    /// again, so two processes that share an owner name (a reused pod name, pid 1 in every
+    /// container) still fence each other; keep a lease with [`PgLeases::renew`], which does not.
     ///
     /// # Errors
     /// `InvalidInput` for an empty or over-long unit or owner; sink errors.
@@ -134,8 +135,7 @@ impl PgLeases {
              VALUES ($1, $2, 1, now() + $3 * interval '1 millisecond')
              ON CONFLICT (unit) DO UPDATE SET
                  owner = EXCLUDED.owner,
-                 epoch = l.epoch + CASE WHEN l.owner = EXCLUDED.owner AND l.expires_at > now()
-                                        THEN 0 ELSE 1 END,
+                 epoch = l.epoch + 1,
                  expires_at = EXCLUDED.expires_at,
                  renewed_at = now()
              WHERE l.owner = EXCLUDED.owner OR l.expires_at <= now()

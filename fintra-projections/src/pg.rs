@@ -269,11 +269,15 @@ impl<P: PgProjection> PgSink<P> {
                 .execute(&mut *tx)
                 .await
                 .map_err(sink_error)?;
-            sqlx::query("DELETE FROM fintra_projection_checkpoints WHERE name = $1")
-                .bind(format!("{name}@v{version}"))
-                .execute(&mut *tx)
-                .await
-                .map_err(sink_error)?;
+            // The version's checkpoint and those of its shards (`<name>@v<N>#<i>of<k>`).
+            sqlx::query(
+                "DELETE FROM fintra_projection_checkpoints
+                 WHERE name = $1 OR starts_with(name, $1 || '#')",
+            )
+            .bind(format!("{name}@v{version}"))
+            .execute(&mut *tx)
+            .await
+            .map_err(sink_error)?;
         }
         crate::pg::commit(tx).await?;
         Ok(tables.len())

@@ -85,21 +85,27 @@ async fn one_owner_at_a_time_and_every_change_of_hands_bumps_the_epoch() {
     assert!(leases.try_acquire("unit", "b").await.unwrap().is_none(), "a holds it");
     let renewed = leases.renew(&a).await.unwrap().expect("a still holds it");
     assert_eq!(renewed.epoch, 1);
-    assert_eq!(leases.try_acquire("unit", "a").await.unwrap().unwrap().epoch, 1, "a re-acquires");
+    // Taking it again, even as its owner, is a new epoch: the old one is fenced.
+    let a = {
+        let again = leases.try_acquire("unit", "a").await.unwrap().unwrap();
+        assert_eq!(again.epoch, 2);
+        assert!(leases.renew(&a).await.unwrap().is_none());
+        again
+    };
     // A graceful handover: b takes it at once, at a new epoch, and a's renewals fail.
     leases.release(&a).await.unwrap();
     let b = leases.try_acquire("unit", "b").await.unwrap().expect("released");
-    assert_eq!(b.epoch, 2);
+    assert_eq!(b.epoch, 3);
     assert!(leases.renew(&a).await.unwrap().is_none());
     // A lapse: b stops renewing, a takes over after the time to live.
     assert!(leases.try_acquire("unit", "a").await.unwrap().is_none());
     tokio::time::sleep(TTL + Duration::from_millis(100)).await;
     let a2 = leases.try_acquire("unit", "a").await.unwrap().expect("lapsed");
-    assert_eq!(a2.epoch, 3);
+    assert_eq!(a2.epoch, 4);
     assert!(leases.renew(&b).await.unwrap().is_none());
     let owners = leases.list("").await.unwrap();
     assert_eq!(owners.len(), 1);
-    assert_eq!((owners[0].owner.as_str(), owners[0].epoch), ("a", 3));
+    assert_eq!((owners[0].owner.as_str(), owners[0].epoch), ("a", 4));
     // Bad input is typed.
     assert!(leases.try_acquire("", "a").await.is_err());
     let short = PgLeases::new(schema.pool.clone(), LeaseOptions { ttl: Duration::from_millis(5) });
@@ -347,4 +353,132 @@ async fn a_fleet_spreads_shards_rebalances_and_builds_what_one_runner_builds() {
     let (a, c) = (a.await.unwrap().unwrap(), c.await.unwrap().unwrap());
     assert!(a.last_error.is_none() && c.last_error.is_none(), "{a:?} {c:?}");
     assert!(leases.live("").await.unwrap().is_empty(), "every lease released");
+}
+
+const PROCESS_TTL: Duration = Duration::from_millis(1_000);
+
+/// The worker process of the test below: one fleet member, run until the parent kills it. It is
+/// this test binary started again with `--ignored --exact fleet_worker_process`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a worker process the fleet test starts; not a test on its own"]
+async fn fleet_worker_process() {
+    let schema = std::env::var("FINTRA_FLEET_SCHEMA").expect("started by the fleet test");
+    let owner = std::env::var("FINTRA_FLEET_OWNER").expect("started by the fleet test");
+    let options = fintra_store_postgres::PgStoreOptions {
+        schema: Some(schema.clone()),
+        notify_channel: schema,
+        max_connections: 12,
+        ..fintra_store_postgres::PgStoreOptions::default()
+    };
+    let url = fintra_store_postgres::testing::database_url();
+    let pool =
+        options.pool_options().unwrap().connect_lazy_with(options.connect_options(&url).unwrap());
+    let store = Arc::new(PgEventStore::from_pool(pool.clone(), &options).unwrap());
+    let leases = PgLeases::new(pool.clone(), LeaseOptions { ttl: PROCESS_TTL }).await.unwrap();
+    let fleet =
+        FleetOptions { projection: "counted@v2".into(), shards: 8, owner, runner: fleet_runner() };
+    let make = |shard: Shard, lease| {
+        let pool = pool.clone();
+        async move {
+            // Slow enough that a kill lands inside a batch.
+            let projection = Counted { delay: Duration::from_millis(2), version: 2 };
+            Ok(PgSink::new(pool, projection).await?.with_shard(shard).with_lease(lease))
+        }
+    };
+    // Runs until killed; exits on its own if the parent test is gone (reparented).
+    let parent = std::os::unix::process::parent_id();
+    let orphaned = async move {
+        while std::os::unix::process::parent_id() == parent {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    run_shards(store, &leases, fleet, make, orphaned).await.unwrap();
+}
+
+/// The worker processes, killed when the test ends however it ends.
+struct Workers(Vec<std::process::Child>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = signal_pid(child.id(), "-CONT");
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn signal_pid(pid: u32, signal: &str) -> std::io::Result<std::process::ExitStatus> {
+    std::process::Command::new("kill").args([signal, &pid.to_string()]).status()
+}
+
+fn spawn_worker(schema: &str, owner: &str) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["fleet_worker_process", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("FINTRA_FLEET_SCHEMA", schema)
+        .env("FINTRA_FLEET_OWNER", owner)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start a worker process")
+}
+
+fn signal(child: &std::process::Child, signal: &str) {
+    let status = signal_pid(child.id(), signal).expect("kill(1)");
+    assert!(status.success(), "kill {signal}");
+}
+
+/// Three OS processes share a sharded projection on one PostgreSQL. One is killed with SIGKILL
+/// mid-batch, another is stopped with SIGSTOP past its lease and resumed. The read model ends
+/// equal to a single-process rebuild, no event is applied twice (the resumed process's writes
+/// are refused by the fence), and the killed process's shards are taken over within
+/// `2 × ttl` (a lapse plus a round, with margin for the loaded machine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_survive_a_kill_and_a_stop_without_double_applying() {
+    let schema = TestSchema::new().await;
+    let store = Arc::new(schema.store());
+    write(&store, 0, 40).await;
+    let leases =
+        PgLeases::new(schema.pool.clone(), LeaseOptions { ttl: PROCESS_TTL }).await.unwrap();
+    let mut workers =
+        Workers(["p1", "p2", "p3"].iter().map(|owner| spawn_worker(&schema.name, owner)).collect());
+    eventually("three processes hold 3/3/2 shards", || async {
+        holdings(&leases).await == [2, 3, 3]
+    })
+    .await;
+
+    write(&store, 40, 80).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let p1 = &mut workers.0[0];
+    p1.kill().unwrap(); // SIGKILL, inside a batch of 50 events at 2 ms each
+    p1.wait().unwrap();
+    let killed = std::time::Instant::now();
+    eventually("p1's shards taken over", || async {
+        let live = leases.live("counted@v2#").await.unwrap();
+        live.len() == 8 && live.iter().all(|l| l.owner != "p1")
+    })
+    .await;
+    let takeover = killed.elapsed();
+    assert!(takeover <= PROCESS_TTL * 2 + Duration::from_secs(2), "takeover took {takeover:?}");
+    println!("takeover after SIGKILL: {takeover:?}");
+
+    signal(&workers.0[1], "-STOP");
+    tokio::time::sleep(PROCESS_TTL * 3).await; // p2's leases lapse; p3 takes everything
+    write(&store, 80, 120).await;
+    signal(&workers.0[1], "-CONT");
+
+    read_entire_log(store.as_ref(), 1_000, 600).await;
+    let single = ProjectionRunner::new(Arc::clone(&store), fleet_runner());
+    let whole = Counted { delay: Duration::ZERO, version: 1 };
+    single.catch_up(&mut PgSink::new(schema.pool.clone(), whole).await.unwrap()).await.unwrap();
+    let pool = &schema.pool;
+    eventually("the fleet caught up", || async {
+        total(pool, "counted_v2").await == 600
+            && table_hash(pool, "counted_v2").await == table_hash(pool, "counted_v1").await
+    })
+    .await;
+    // Nothing beyond: a double apply would push the total past 600 on a later round.
+    tokio::time::sleep(PROCESS_TTL).await;
+    assert_eq!(total(pool, "counted_v2").await, 600, "an event was applied twice");
+    drop(workers);
 }

@@ -6,13 +6,18 @@
 -- xid8 * 2^20 + n over the whole batch, which keeps every stream's versions in position order.
 -- kind: 0 = any version, 1 = no stream yet, 2 = exactly `expected`.
 WITH req AS (
+    -- Every other step joins `req`, so this runs before any lock is taken: the few waits left
+    -- (an uncommitted head or event id of another transaction) give up after 100 ms instead of
+    -- closing a deadlock cycle, the statement fails, and every request is retried on its own.
     SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int2[])
         WITH ORDINALITY AS r(stream_id, tenant_id, count, expected, kind, idx)
+    WHERE set_config('lock_timeout', '100ms', true) IS NOT NULL
 ),
--- The batch never waits for a lock while it holds others, so it cannot close a deadlock cycle
--- with a caller's transaction that appends to several streams: a head row another transaction
+-- The batch does not wait for head rows while it holds others: a head row another transaction
 -- holds is skipped (that request reports 0 rows and is retried on its own, where it may wait
--- holding nothing), and a new head is inserted only when no head is visible.
+-- holding nothing), and a new head is inserted only when no head is visible. What can still
+-- wait (a head or event id another transaction inserted and has not committed) is bounded by
+-- the lock timeout set in `req`.
 locked AS (
     SELECT s.stream_id FROM fintra_streams s JOIN req ON req.stream_id = s.stream_id
     WHERE s.tenant_id = req.tenant_id

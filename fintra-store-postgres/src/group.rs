@@ -10,6 +10,10 @@
 //! the ordinary one-stream append, request by request, so one caller's conflict never fails its
 //! neighbours. A batch is atomic per stream, not across streams.
 //!
+//! The statement does not wait for a head row while it holds others (`SKIP LOCKED`), and bounds
+//! the waits that remain with its own `lock_timeout`, so it never closes a deadlock cycle with a
+//! caller's transaction.
+//!
 //! The flusher runs as a spawned task, so a caller dropped at any await leaves the batch to
 //! finish for everyone else in it; a request whose caller is gone before its batch is formed is
 //! not written at all.
@@ -126,8 +130,10 @@ pub(crate) async fn append(
         spawn
     };
     if spawn {
+        // The slot counts the flusher from here on, even if its task never runs.
+        let slot = Slot { group: Arc::clone(group), exited: false };
         let flusher = Flusher { store: store.clone(), group: Arc::clone(group) };
-        tokio::spawn(flusher.run());
+        tokio::spawn(flusher.run(slot));
     }
     answer.await.unwrap_or_else(|_| {
         Err(Error::backend(std::io::Error::other(
@@ -142,23 +148,16 @@ struct Flusher {
 }
 
 impl Flusher {
-    async fn run(self) {
-        // Dropped on any exit, unwinding included: the flusher no longer counts, and if it was
-        // the last one, requests it leaves behind fail instead of waiting forever.
-        let _count = Counted(&self.group);
-        loop {
-            let batch = self.take();
-            if batch.is_empty() {
-                return;
-            }
-            let streams: Vec<StreamId> = batch.iter().map(|r| r.stream.clone()).collect();
-            let results = write(&self.store, &batch).await;
-            {
-                let mut queue = self.group.lock();
-                for stream in &streams {
-                    queue.busy.remove(stream);
-                }
-            }
+    async fn run(self, mut slot: Slot) {
+        while let Some(batch) = self.take(&mut slot) {
+            let results = {
+                // Clears the batch's streams from `busy` however the write ends.
+                let _busy = Busy {
+                    group: &self.group,
+                    streams: batch.iter().map(|r| r.stream.clone()).collect(),
+                };
+                write(&self.store, &batch).await
+            };
             for (request, result) in batch.into_iter().zip(results) {
                 // A caller that has gone away no longer wants the answer.
                 let _ = request.reply.send(result);
@@ -167,8 +166,10 @@ impl Flusher {
     }
 
     /// The next batch: the queued requests in order, skipping any whose caller has gone, whose
-    /// stream is busy or already in the batch, up to the event limit.
-    fn take(&self) -> Vec<Request> {
+    /// stream is busy or already in the batch, up to the event limit. `None` when there is
+    /// nothing to take: the flusher stops counting under the same lock, so a request queued
+    /// after this look always finds the count low enough to start a flusher of its own.
+    fn take(&self, slot: &mut Slot) -> Option<Vec<Request>> {
         let mut queue = self.group.lock();
         let mut batch = Vec::new();
         let mut events = 0usize;
@@ -190,22 +191,54 @@ impl Flusher {
             batch.push(request);
         }
         queue.waiting = kept;
-        batch
+        if batch.is_empty() {
+            queue.flushers = queue.flushers.saturating_sub(1);
+            slot.exited = true;
+            return None;
+        }
+        Some(batch)
     }
 }
 
-struct Counted<'a>(&'a Group);
+/// One flusher's place in the count, from before its task is spawned to its exit.
+struct Slot {
+    group: Arc<Group>,
+    /// Set when the flusher left the count itself ([`Flusher::take`]).
+    exited: bool,
+}
 
-impl Drop for Counted<'_> {
+impl Drop for Slot {
     fn drop(&mut self) {
-        let mut queue = self.0.lock();
+        if self.exited {
+            return;
+        }
+        // An abnormal end: a panic, or a task dropped (or never run) with its runtime.
+        let mut queue = self.group.lock();
         queue.flushers = queue.flushers.saturating_sub(1);
-        if queue.flushers == 0 && std::thread::panicking() {
+        if queue.flushers == 0 {
             // No flusher is left to answer them: their callers get an error, not a hang.
             queue.waiting.clear();
         }
     }
 }
+
+/// The streams of a batch in flight.
+struct Busy<'a> {
+    group: &'a Group,
+    streams: Vec<StreamId>,
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.group.lock();
+        for stream in &self.streams {
+            queue.busy.remove(stream);
+        }
+    }
+}
+
+/// Most single appends in flight at once when a batch falls back to them.
+const FALLBACKS_IN_FLIGHT: usize = 4;
 
 /// Writes a batch: one statement for all, then the ordinary append for every request the
 /// statement did not write.
@@ -218,13 +251,27 @@ async fn write(store: &PgEventStore, batch: &[Request]) -> Vec<Result<AppendResu
         // The statement wrote nothing (it is one transaction): answer each on its own.
         Err(_) => vec![None; batch.len()],
     };
-    let answers = batch.iter().zip(written).map(|(request, written)| async move {
-        match written {
-            Some(result) => Ok(result),
-            None => store.append_own(&request.stream, request.expected, &request.events).await,
-        }
-    });
-    futures::future::join_all(answers).await
+    // A few at a time, in order: a failed statement of thousands must not take the whole pool
+    // from the store's other callers.
+    let mut answers = Vec::with_capacity(batch.len());
+    let pending: Vec<(&Request, Option<AppendResult>)> = batch.iter().zip(written).collect();
+    for chunk in pending.chunks(FALLBACKS_IN_FLIGHT) {
+        let chunk = chunk.iter().map(|(request, written)| answer(store, request, written.clone()));
+        answers.extend(futures::future::join_all(chunk).await);
+    }
+    answers
+}
+
+/// A request's answer: what the statement wrote for it, or the ordinary append.
+async fn answer(
+    store: &PgEventStore,
+    request: &Request,
+    written: Option<AppendResult>,
+) -> Result<AppendResult> {
+    match written {
+        Some(result) => Ok(result),
+        None => store.append_own(&request.stream, request.expected, &request.events).await,
+    }
 }
 
 /// Runs the batch statement: per request, its result, or `None` when its head refused.

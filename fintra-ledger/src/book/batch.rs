@@ -11,6 +11,9 @@ use crate::{BATCH_TRANSFERS_MAX, TRANSFERS_PER_EVENT_MAX};
 /// same command records).
 const BATCH_EVENTS_MAX: usize = fintra_core::limits::APPEND_EVENTS_MAX - EXPIRE_PER_COMMAND_MAX - 1;
 
+/// The `what` of the [`Rejection::TooLarge`] an entry gets when the batch's events are full.
+pub(crate) const BATCH_EVENTS_WHAT: &str = "events of one batch (runs of one effective instant)";
+
 /// What [`LedgerBook::decide_batch`] decided: the events to append and one result per entry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BatchDecision {

@@ -246,6 +246,7 @@ mod batch;
 mod decide;
 mod fold;
 
+pub(crate) use batch::BATCH_EVENTS_WHAT;
 pub use batch::BatchDecision;
 
 use decide::{check_account, decide_transfer, not_in_future, same_account, too_large};
@@ -408,8 +409,9 @@ impl Aggregate for LedgerBook {
     }
 
     fn apply(&mut self, event: &LedgerEvent) {
-        // Decided events always fold; an impossible one leaves the state unchanged here, and
-        // replays (which go through `try_apply`) report it.
+        // Decided events always fold. An impossible one (only a log this code did not write has
+        // one) is left out here — for a `TransferredBatch`, from the failing member on — and
+        // replays, which go through `try_apply`, report it as corrupted.
         let _ = self.try_apply(event);
     }
 

@@ -16,7 +16,7 @@ use futures::future::Either;
 
 use super::{Held, Ledger, LedgerError};
 use crate::BATCH_TRANSFERS_MAX;
-use crate::book::BatchDecision;
+use crate::book::{BATCH_EVENTS_WHAT, BatchDecision};
 use crate::types::{BatchEntry, Command, NewTransfer, Rejection, Transfer, TransferKind};
 use fintra_core::{Error, EventStore};
 
@@ -186,21 +186,24 @@ impl<S: EventStore> Ledger<S> {
         // Wait for the answer or the book, whichever comes first: a caller whose transfer
         // another caller already wrote returns without queueing for the lock (else every lock
         // holder would find one new transfer to write, and the batches would shrink to one).
-        let lock = slot.lock();
-        let answered = match futures::future::select(&mut answer, lock).await {
-            Either::Left((answered, _lock)) => answered,
-            Either::Right((mut held, _answer)) => {
-                let drained = std::mem::take(
-                    &mut *queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
-                );
-                let waiting: Vec<Waiting> =
-                    drained.into_iter().filter(|w| !w.reply.is_canceled()).collect();
-                if !waiting.is_empty() {
-                    self.answer(&mut held, waiting).await;
+        let answered = loop {
+            let lock = slot.lock();
+            match futures::future::select(&mut answer, lock).await {
+                Either::Left((answered, _lock)) => break answered,
+                Either::Right((mut held, _answer)) => {
+                    // At most one full batch; the rest stays queued for the next holder.
+                    let waiting: Vec<Waiting> = {
+                        let mut queued =
+                            queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        let n = queued.len().min(BATCH_TRANSFERS_MAX);
+                        queued.drain(..n).filter(|w| !w.reply.is_canceled()).collect()
+                    };
+                    if !waiting.is_empty() {
+                        self.answer(&mut held, waiting).await;
+                    }
+                    // Ours was in this batch or an earlier one — or is still queued behind a
+                    // full batch, and the loop contends for the book again.
                 }
-                drop(held);
-                // Ours was in this batch or in one an earlier holder of the lock finished.
-                answer.await
             }
         };
         match answered {
@@ -237,7 +240,14 @@ impl<S: EventStore> Ledger<S> {
         match decided {
             Ok(results) => {
                 for (w, result) in waiting.into_iter().zip(results) {
-                    let _ = w.reply.send(Answer::Done(result));
+                    let answer = match result {
+                        // A limit of the batch, not of this transfer: it runs on its own.
+                        Err(Rejection::TooLarge { what, .. }) if what == BATCH_EVENTS_WHAT => {
+                            Answer::Alone
+                        }
+                        other => Answer::Done(other),
+                    };
+                    let _ = w.reply.send(answer);
                 }
             }
             Err(_) => {
