@@ -215,3 +215,72 @@ fn settle(
         Err(join) => report.last_error = Some(join.to_string()),
     }
 }
+
+/// One shard of a projection as the fleet sees it ([`status`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShardStatus {
+    /// The shard's lease unit (`<projection>#<index>of<count>`), also its checkpoint name.
+    pub unit: String,
+    /// Its owner, and whether the lease is live (`false`: lapsed or released, so unowned).
+    pub owner: String,
+    /// Whether the owner's lease is live.
+    pub live: bool,
+    /// The lease's epoch.
+    pub epoch: i64,
+    /// The shard's checkpoint (`None`: it never committed).
+    pub checkpoint: Option<fintra_core::Position>,
+    /// Events in the global log after the checkpoint, counted up to [`LAG_COUNT_MAX`].
+    pub lag_events: u64,
+    /// Seconds since the first event after the checkpoint was recorded (0 when caught up).
+    pub lag_seconds: f64,
+}
+
+/// Where [`status`] stops counting events behind a checkpoint.
+pub const LAG_COUNT_MAX: i64 = 1_000_000;
+
+/// Who owns which shard of `projection` and how far behind each is — what a dashboard charts as
+/// `fintra_fleet_shard_live{unit,owner}`, `fintra_fleet_shard_epoch{unit}`,
+/// `fintra_fleet_lag_events{unit}` and `fintra_fleet_lag_seconds{unit}`. The pool must see the
+/// lease, checkpoint and event tables (one schema).
+///
+/// # Errors
+/// Sink errors; `Corrupted` for a negative stored position.
+pub async fn status(
+    pool: &sqlx::PgPool,
+    projection: &str,
+) -> Result<Vec<ShardStatus>, ProjectionError> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT l.unit, l.owner, l.expires_at > now() AS live, l.epoch, c.position,
+                (SELECT count(*) FROM (SELECT 1 FROM fintra_events e
+                    WHERE e.position > coalesce(c.position, 0) LIMIT $2) behind) AS lag_events,
+                coalesce(extract(epoch FROM now() - (SELECT e.recorded_at FROM fintra_events e
+                    WHERE e.position > coalesce(c.position, 0)
+                    ORDER BY e.position LIMIT 1)), 0)::float8 AS lag_seconds
+         FROM fintra_leases l
+         LEFT JOIN fintra_projection_checkpoints c ON c.name = l.unit
+         WHERE starts_with(l.unit, $1 || '#')
+         ORDER BY l.unit",
+    )
+    .bind(projection)
+    .bind(LAG_COUNT_MAX)
+    .fetch_all(pool)
+    .await
+    .map_err(crate::checkpoints::pg_error)?;
+    rows.iter()
+        .map(|row| {
+            let get = |e| crate::checkpoints::pg_error(e);
+            let checkpoint: Option<i64> = row.try_get("position").map_err(get)?;
+            let lag: i64 = row.try_get("lag_events").map_err(get)?;
+            Ok(ShardStatus {
+                unit: row.try_get("unit").map_err(get)?,
+                owner: row.try_get("owner").map_err(get)?,
+                live: row.try_get("live").map_err(get)?,
+                epoch: row.try_get("epoch").map_err(get)?,
+                checkpoint: checkpoint.map(crate::checkpoints::from_stored).transpose()?,
+                lag_events: u64::try_from(lag).unwrap_or(0),
+                lag_seconds: row.try_get("lag_seconds").map_err(get)?,
+            })
+        })
+        .collect()
+}

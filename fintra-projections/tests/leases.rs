@@ -348,6 +348,10 @@ async fn a_fleet_spreads_shards_rebalances_and_builds_what_one_runner_builds() {
             && table_hash(pool, "counted_v2").await == table_hash(pool, "counted_v1").await
     })
     .await;
+    let shards = fintra_projections::fleet::status(pool, "counted@v2").await.unwrap();
+    assert_eq!(shards.len(), 8);
+    assert!(shards.iter().all(|s| s.live && s.owner != "b" && s.checkpoint.is_some()));
+    assert!(shards.iter().all(|s| s.lag_events == 0 && s.lag_seconds == 0.0), "{shards:?}");
     stop_a.send(()).unwrap();
     stop_c.send(()).unwrap();
     let (a, c) = (a.await.unwrap().unwrap(), c.await.unwrap().unwrap());
