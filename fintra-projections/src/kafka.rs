@@ -158,6 +158,8 @@ pub struct KafkaPublisher {
     format: MessageFormat,
     /// Only these event types are published (all when `None`).
     event_types: Option<Vec<String>>,
+    /// The lease that fences this publisher, when several processes may run it.
+    lease: Option<crate::lease::Lease>,
 }
 
 impl std::fmt::Debug for KafkaPublisher {
@@ -202,7 +204,19 @@ impl KafkaPublisher {
             checkpoints,
             format: MessageFormat::default(),
             event_types: None,
+            lease: None,
         })
+    }
+
+    /// Fences this publisher with `lease` ([`crate::lease`]): before producing a page it checks
+    /// that the lease is still its own, and its checkpoint commits only under the lease. A
+    /// publisher that lost its lease stops with [`ProjectionError::Fenced`] instead of
+    /// publishing; duplicates are then limited to a page produced in the moment between that
+    /// check and the takeover (at-least-once, as after a crash).
+    #[must_use]
+    pub fn with_lease(mut self, lease: crate::lease::Lease) -> Self {
+        self.lease = Some(lease);
+        self
     }
 
     /// The same publisher carrying only events of `types` (and every erasure notice, so
@@ -326,6 +340,11 @@ impl Sink for KafkaPublisher {
         events: &[RecordedEvent],
         through: Position,
     ) -> Result<(), ProjectionError> {
+        if let Some(lease) = &self.lease {
+            // Checked (and the renewal time touched) before producing anything.
+            let mut conn = self.checkpoints.acquire().await.map_err(pg_error)?;
+            crate::lease::fence(&mut conn, lease).await?;
+        }
         let n = self.partitions.len();
         let mut by_partition: Vec<Vec<Record>> = vec![Vec::new(); n];
         for event in events {
@@ -342,9 +361,20 @@ impl Sink for KafkaPublisher {
                     .map_err(kafka_error)?;
             }
         }
-        let mut conn = self.checkpoints.acquire().await.map_err(pg_error)?;
-        crate::checkpoints::save(&mut conn, &self.name, through).await?;
-        Ok(())
+        let mut tx = crate::pg::begin(&self.checkpoints).await?;
+        let saved = match &self.lease {
+            Some(lease) => crate::lease::fence(&mut tx, lease).await,
+            None => Ok(()),
+        };
+        let saved = match saved {
+            Ok(()) => crate::checkpoints::save(&mut tx, &self.name, through).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = saved {
+            crate::pg::rollback(tx).await?;
+            return Err(error);
+        }
+        crate::pg::commit(tx).await
     }
 
     async fn park(&mut self, event: &RecordedEvent, reason: &str) -> Result<(), ProjectionError> {

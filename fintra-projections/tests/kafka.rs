@@ -189,3 +189,38 @@ async fn a_brain_insights_publisher_carries_only_the_brains_events() {
     let log = read_entire_log(&store, 1_000, 40).await;
     assert_eq!(publisher.checkpoint().await.unwrap(), log.last().unwrap().position);
 }
+
+/// A publisher fenced by a lease: once another process holds the lease, the old publisher
+/// refuses to produce (`Fenced`) and the new one publishes everything exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fenced_publisher_that_lost_its_lease_publishes_nothing() {
+    use fintra_projections::ProjectionError;
+    use fintra_projections::lease::{LeaseOptions, PgLeases};
+    let client = kafka_client().await;
+    let topic = format!("{}-fenced", test_topic());
+    ensure_topic(&client, &topic, 3).await.unwrap();
+    let schema = TestSchema::new().await;
+    let store = schema.store();
+    let log = append_streams(&store).await;
+    let leases = PgLeases::new(schema.pool.clone(), LeaseOptions::default()).await.unwrap();
+    let unit = format!("kafka:{topic}");
+    let a = leases.try_acquire(&unit, "a").await.unwrap().unwrap();
+    let stale = KafkaPublisher::new(&client, &topic, 3, schema.pool.clone()).await.unwrap();
+    let mut stale = stale.with_lease(a.clone());
+    // Another process takes over (after a handover here; after a lapse it is the same).
+    leases.release(&a).await.unwrap();
+    let b = leases.try_acquire(&unit, "b").await.unwrap().unwrap();
+    let refused = stale.apply(&log[..10], log[9].position).await;
+    assert!(matches!(refused, Err(ProjectionError::Fenced { .. })), "{refused:?}");
+    assert_eq!(stale.checkpoint().await.unwrap(), Position::START);
+    let owner = KafkaPublisher::new(&client, &topic, 3, schema.pool.clone()).await.unwrap();
+    let mut owner = owner.with_lease(b);
+    let runner = ProjectionRunner::new(Arc::new(store.clone()), RunnerOptions::default());
+    runner.catch_up(&mut owner).await.unwrap();
+    let (seen, _, records) = consume_all(&client, &topic).await;
+    assert_eq!(
+        (seen.len(), records),
+        (log.len(), log.len()),
+        "each event once, none from the stale one"
+    );
+}
