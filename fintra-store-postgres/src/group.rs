@@ -1,9 +1,9 @@
 //! Group commit: concurrent appends to different streams share one statement and one commit.
 //!
-//! A caller queues its append and waits for its own answer. A flusher task takes everything that
-//! queued while the previous statement was in flight — there is no timer, so a lone caller's
-//! append goes out at once — and writes it with `sql/append_batch.sql`. At most one request per
-//! stream goes into a statement, and a stream with a statement in flight waits for the next, so
+//! A caller with nothing queued or in flight runs its append at once on its own task. Otherwise
+//! it queues its append and waits for its own answer: a flusher task takes everything that
+//! queued while the previous statement was in flight — there is no timer — and writes it with
+//! `sql/append_batch.sql`. At most one request per stream goes into a statement, and a stream with a statement in flight waits for the next, so
 //! the appends of one stream keep their order. Each request gets its own result: a head that
 //! refuses (a conflict, another tenant's stream, a stream created concurrently) or a statement
 //! that fails (a reused event id, a retry of an append that already committed) is answered by
@@ -110,7 +110,8 @@ impl Group {
     }
 }
 
-/// Queues an append on `store`'s group and waits for its answer.
+/// Queues an append on `store`'s group and waits for its answer — or, when nothing is queued or
+/// in flight, runs it at once on the caller's task: a lone caller pays no hand-off.
 pub(crate) async fn append(
     store: &PgEventStore,
     group: &Arc<Group>,
@@ -118,6 +119,21 @@ pub(crate) async fn append(
     expected: ExpectedVersion,
     events: &[NewEvent],
 ) -> Result<AppendResult> {
+    let alone = {
+        let mut queue = group.lock();
+        let alone = queue.flushers == 0 && queue.waiting.is_empty();
+        if alone {
+            // This caller takes a flusher's place for its own append, so appends that arrive
+            // meanwhile still start at most `statements_in_flight` statements.
+            queue.flushers += 1;
+            queue.busy.insert(stream.clone());
+        }
+        alone
+    };
+    if alone {
+        let _turn = Inline { store, group, stream };
+        return store.append_own(stream, expected, events).await;
+    }
     let (reply, answer) = oneshot::channel();
     let request = Request { stream: stream.clone(), expected, events: events.to_vec(), reply };
     let spawn = {
@@ -130,16 +146,52 @@ pub(crate) async fn append(
         spawn
     };
     if spawn {
-        // The slot counts the flusher from here on, even if its task never runs.
-        let slot = Slot { group: Arc::clone(group), exited: false };
-        let flusher = Flusher { store: store.clone(), group: Arc::clone(group) };
-        tokio::spawn(flusher.run(slot));
+        start_flusher(store, group);
     }
     answer.await.unwrap_or_else(|_| {
         Err(Error::backend(std::io::Error::other(
             "the group-commit flusher stopped before answering (runtime shutting down?)",
         )))
     })
+}
+
+/// Spawns a flusher for a place already counted in `flushers`.
+fn start_flusher(store: &PgEventStore, group: &Arc<Group>) {
+    // The slot counts the flusher from here on, even if its task never runs.
+    let slot = Slot { group: Arc::clone(group), exited: false };
+    let flusher = Flusher { store: store.clone(), group: Arc::clone(group) };
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn(flusher.run(slot))),
+        // No runtime (a caller outside tokio): the slot's drop fails what is queued.
+        Err(_) => drop(slot),
+    }
+}
+
+/// A lone caller's turn in a flusher's place: when its append ends (or its future is dropped),
+/// it leaves the place and hands anything queued meanwhile to a flusher.
+struct Inline<'a> {
+    store: &'a PgEventStore,
+    group: &'a Arc<Group>,
+    stream: &'a StreamId,
+}
+
+impl Drop for Inline<'_> {
+    fn drop(&mut self) {
+        let spawn = {
+            let mut queue = self.group.lock();
+            queue.busy.remove(self.stream);
+            queue.flushers = queue.flushers.saturating_sub(1);
+            let spawn = !queue.waiting.is_empty()
+                && queue.flushers < self.group.config.statements_in_flight;
+            if spawn {
+                queue.flushers += 1;
+            }
+            spawn
+        };
+        if spawn {
+            start_flusher(self.store, self.group);
+        }
+    }
 }
 
 struct Flusher {

@@ -81,6 +81,20 @@ async fn measure<C: Contender>(config: &Config, contender: C, callers: u64, run:
     (per_task * callers) as f64 / start.elapsed().as_secs_f64()
 }
 
+/// One caller, one command at a time: the latency of each command, p50 and p99 in µs.
+async fn lone_latency<C: Contender>(config: &Config, contender: C) -> (f64, f64) {
+    let plan = picks(config, 0, 0, 2_000);
+    let mut micros = Vec::with_capacity(plan.len());
+    for account in plan {
+        let start = Instant::now();
+        contender.deposit(account).await;
+        micros.push(start.elapsed().as_secs_f64() * 1e6);
+    }
+    micros.sort_by(f64::total_cmp);
+    let at = |q: f64| micros[((micros.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.5), at(0.99))
+}
+
 fn median(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
@@ -119,6 +133,19 @@ async fn main() {
             }
             println!("| {} | {clients} | {rate:.0} |", shape.name());
         }
+    }
+    println!();
+    // A lone caller must pay nothing for group commit: latency per command, 2,000 commands.
+    println!("| lone caller, 2,000 commands | p50 µs | p99 µs |");
+    println!("|---|---:|---:|");
+    for (name, variant) in [
+        ("fintra + cache", fintra_peer::Variant::Cached),
+        ("fintra + cache + group commit", fintra_peer::Variant::Grouped),
+    ] {
+        let pool = fresh_pool(&config, "peer_fintra").await;
+        let contender = fintra_peer::setup(&config, pool, variant).await;
+        let (p50, p99) = lone_latency(&config, contender).await;
+        println!("| {name} | {p50:.0} | {p99:.0} |");
     }
     println!();
     println!(
