@@ -148,6 +148,17 @@ fn decide_entry(
             (requests.as_slice(), true)
         }
     };
+    decide_requests(work, requests, linked, now)
+}
+
+/// Decides `requests` in order against the overlay, recording each so later ones see it: the
+/// transfers they add (none for identical retries). In a linked chain a refusal names the member.
+pub(super) fn decide_requests(
+    work: &mut Overlay<'_>,
+    requests: &[NewTransfer],
+    linked: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<Transferred>, Rejection> {
     let mut accepted = Vec::with_capacity(requests.len());
     for (index, request) in requests.iter().enumerate() {
         let decided = decide_transfer(work, request, now).map_err(|cause| {

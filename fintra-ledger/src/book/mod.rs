@@ -249,7 +249,7 @@ mod fold;
 pub(crate) use batch::BATCH_EVENTS_WHAT;
 pub use batch::BatchDecision;
 
-use decide::{check_account, decide_transfer, not_in_future, same_account, too_large};
+use decide::{check_account, not_in_future, same_account, too_large};
 use fold::{BookState, FoldError, Overlay, fold_expiry, fold_transfer};
 
 /// A stored transfer or lapse that cannot be folded (only a log this code did not write has one).
@@ -335,26 +335,12 @@ impl LedgerBook {
     ) -> Result<Vec<LedgerEvent>, Rejection> {
         let mut work = Overlay::new(self);
         let mut events = self.expire_into(&mut work, now);
-        let expiries = events.len();
-        for (index, request) in requests.iter().enumerate() {
-            let decided = decide_transfer(&mut work, request, now).map_err(|cause| {
-                if linked {
-                    Rejection::LinkedFailed { index, id: request.id, cause: Box::new(cause) }
-                } else {
-                    cause
-                }
-            })?;
-            if let Some(recorded) = decided {
-                if linked {
-                    work.record(recorded.transfer.clone());
-                }
-                events.push(LedgerEvent::Transferred(Box::new(recorded)));
-            }
-        }
-        if events.len() == expiries {
+        let accepted = batch::decide_requests(&mut work, requests, linked, now)?;
+        if accepted.is_empty() {
             // Every transfer was a retry: change nothing, so the retry is a pure no-op.
-            events.clear();
+            return Ok(Vec::new());
         }
+        events.extend(accepted.into_iter().map(|t| LedgerEvent::Transferred(Box::new(t))));
         Ok(events)
     }
 }
