@@ -24,14 +24,14 @@ use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use examples::outlook::OutlookError;
-use examples::twin_import::{Normalised, csv_file, plaid_files, yapily_files};
+use examples::twin_import::{Normalised, csv_file, import_normalised, plaid_files, yapily_files};
 use fintra_core::{
     Asset, EventMetadata, EventStore, ExecuteError, InMemoryEventStore, ManualClock, Money,
     Repository, StreamId,
 };
 use fintra_ml::Brain;
 use fintra_twin::connect::{StagedImport, stage};
-use fintra_twin::fos::{FlowType, Lineage, ManualAsset};
+use fintra_twin::fos::{FlowType, Lineage};
 use fintra_twin::{
     Profile, ProfileCommand, ProfileRejection, WhatIf, net_worth_timeline, unified_360,
 };
@@ -115,18 +115,11 @@ async fn import<S: EventStore>(
     data: Normalised,
     label: &str,
 ) -> Result<StagedImport, Failure> {
-    let (repository, stream) = (&twin.repository, &twin.stream);
-    let current = repository.load(stream).await?.state;
     let import_id = uuid::Uuid::from_u128(u128::from(data.source as u8) + 1);
-    let mut staged = stage(&current, import_id, data.source, data.accounts, data.transactions);
-    // Connect asks the Brain through its `Categoriser` trait before the import is reviewed.
     let now = fintra_core::Clock::now(twin.clock.as_ref());
-    staged.categorise(&twin.brain, Some(stream.as_str()), now);
-    let review = staged.clone();
-    progress_bar(label, 0, staged.report.new_transactions);
-    // Thirty booking days per step: one append each, so the bar moves as the months go in.
-    staged
-        .approve_in_steps(repository, stream, &EventMetadata::default(), 30, |done, total| {
+    let (repository, stream, brain) = (&twin.repository, &twin.stream, &twin.brain);
+    let review =
+        import_normalised(repository, stream, brain, now, import_id, data, |done, total| {
             progress_bar(label, done, total)
         })
         .await?;
@@ -250,19 +243,7 @@ async fn connect<S: EventStore>(twin: &Twin<S>) -> Result<Profile, Failure> {
             rejected
         );
     }
-    for (date, value) in [
-        (NaiveDate::from_ymd_opt(2024, 1, 1), 45_000_000),
-        (NaiveDate::from_ymd_opt(2025, 1, 15), 46_800_000),
-    ] {
-        let asset = ManualAsset {
-            asset_id: "asset_flat".into(),
-            asset_type: "REAL_ESTATE".into(),
-            name: "Flat, 12 Harbour Road".into(),
-            currency: Asset::GBP,
-            value_minor: value,
-            valuation_date: date.ok_or("date")?,
-            attributes: [("address".to_owned(), "12 Harbour Road".to_owned())].into(),
-        };
+    for asset in examples::twin_import::sample_flat() {
         let command = ProfileCommand::ValueManualAsset(asset);
         repository.execute(stream, &command, &EventMetadata::default()).await?;
     }

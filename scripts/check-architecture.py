@@ -22,7 +22,7 @@ table = {}
 for line in doc.splitlines():
     m = re.match(r"^\| `([a-z0-9-]+)` \| (.*) \|$", line)
     if m and m.group(1) in packages:
-        table[m.group(1)] = set(re.findall(r"`(fintra-[a-z0-9-]+)`", m.group(2)))
+        table[m.group(1)] = set(re.findall(r"`(fintra-[a-z0-9-]+|examples)`", m.group(2)))
 
 for name, package in sorted(packages.items()):
     actual = {d["name"] for d in package["dependencies"]

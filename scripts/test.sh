@@ -65,6 +65,8 @@ need_for() { # package -> services
     fintra-projections) echo "postgres redis kafka kafka-clients" ;;
     fintra-guard) echo "postgres redis kafka s3" ;;
     fintra-ml) echo "postgres onnxruntime" ;;
+    fintra-http) echo "postgres redis schemathesis" ;;
+    fintra-dashboard) echo "chromium" ;;
     *) echo "" ;;
   esac
 }
@@ -79,6 +81,8 @@ why() {
     duckdb) echo "the lake test in which DuckDB reads an archive folder after a crash" ;;
     onnxruntime) echo "the Brain's ONNX parity test (onnxruntime against tract)" ;;
     kafka-clients) echo "the librdkafka consumer test (confluent-kafka) and the envelope's JSON Schema (jsonschema)" ;;
+    schemathesis) echo "the OpenAPI conformance test of fintra-http (schemathesis)" ;;
+    chromium) echo "the dashboard's browser test (headless Chromium and chromedriver, Debian packages)" ;;
   esac
 }
 packages=()
@@ -90,13 +94,13 @@ for arg in "$@"; do
 done
 services=""
 if [ "${#packages[@]}" -eq 0 ]; then
-  services="postgres redis kafka kafka-clients s3 timescale pyarrow duckdb onnxruntime"
+  services="postgres redis kafka kafka-clients s3 timescale pyarrow duckdb onnxruntime schemathesis chromium"
 else
   for package in "${packages[@]}"; do services="$services $(need_for "$package")"; done
 fi
 needs() { case " $services " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
-for service in postgres redis kafka kafka-clients s3 timescale pyarrow duckdb onnxruntime; do
+for service in postgres redis kafka kafka-clients s3 timescale pyarrow duckdb onnxruntime schemathesis chromium; do
   needs "$service" && say "needs $service: $(why "$service")"
 done
 [ -n "${services// /}" ] || say "the selected packages need no service"
@@ -130,6 +134,17 @@ pip_module duckdb duckdb duckdb
 pip_module onnxruntime onnxruntime onnxruntime numpy
 pip_module kafka-clients confluent_kafka confluent-kafka
 pip_module kafka-clients jsonschema jsonschema
+if needs schemathesis && ! command -v schemathesis >/dev/null; then
+  say "installing schemathesis from PyPI for $(why schemathesis)"
+  python3 -m pip install --quiet "schemathesis>=4,<5" >/dev/null 2>&1 || { say "pip install schemathesis failed"; exit 1; }
+fi
+if needs chromium && ! { command -v chromedriver >/dev/null && { command -v chromium >/dev/null || [ -x /usr/lib/chromium/chromium ]; }; }; then
+  # Once per machine: Debian's Chromium and its WebDriver server.
+  say "installing chromium and chromium-driver (apt) for $(why chromium)"
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  { $sudo_cmd apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q chromium chromium-driver; } >/dev/null 2>&1 \
+    || { say "apt-get install chromium chromium-driver failed"; exit 1; }
+fi
 [ -z "${services// /}" ] || say "ready:${services}"
 
 # Run everything, keep the output, and close with one total line ("tests: N passed, N failed")

@@ -438,6 +438,31 @@ fn csv_export() -> String {
     out
 }
 
+/// One more month of the Plaid current account and card after the sample period (the dashboard
+/// demo's "simulate" button): the same schedule and day-to-day spending, seeded by the month, as
+/// a Plaid `/transactions/get` body. Ids are `txn_<YYYYMM>_<n>`, so each month is new to the
+/// twin and importing the same month twice changes nothing.
+pub fn plaid_month(first_day: NaiveDate) -> String {
+    let first = first_day.with_day(1).unwrap_or(first_day);
+    let end = first
+        .checked_add_months(chrono::Months::new(1))
+        .map_or(first, |next| next - Duration::days(1));
+    let tag = u64::try_from(first.year()).unwrap_or(0) * 100 + u64::from(first.month());
+    let mut rng = Rng((SEED ^ tag.wrapping_mul(0x9e37_79b9)).max(1));
+    let mut t = Generated::default();
+    let mut date = first;
+    while date <= end {
+        scheduled(&mut t, &mut rng, date);
+        day_to_day(&mut t, &mut rng, date, end);
+        date += Duration::days(1);
+    }
+    let mut out = t.out;
+    for txn in &mut out {
+        txn.id = format!("txn_{tag}_{}", txn.id.trim_start_matches("txn_"));
+    }
+    plaid_documents(&out).1
+}
+
 /// Generates every file from `seed`.
 pub fn generate(seed: u64) -> SampleData {
     let mut rng = Rng(seed.max(1));

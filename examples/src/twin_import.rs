@@ -126,3 +126,55 @@ pub fn csv_file(dir: &Path, now: DateTime<Utc>) -> Result<Normalised, LoadError>
         rejected: import.transactions.rejected,
     })
 }
+
+/// Stages `data` against the twin in `stream`, lets `brain` categorise it (Connect asks the
+/// Brain through its `Categoriser` trait before the import is reviewed), and approves it thirty
+/// booking days per append, calling `progress(done, total)` after each. Returns the staged
+/// import as reviewed (its report says what was new).
+///
+/// # Errors
+/// The twin could not be loaded or the import was refused.
+pub async fn import_normalised<S: fintra_core::EventStore>(
+    repository: &fintra_core::Repository<fintra_twin::Profile, S>,
+    stream: &fintra_core::StreamId,
+    brain: &fintra_ml::Brain,
+    now: DateTime<Utc>,
+    import_id: uuid::Uuid,
+    data: Normalised,
+    progress: impl FnMut(usize, usize),
+) -> Result<
+    fintra_twin::connect::StagedImport,
+    fintra_core::ExecuteError<fintra_twin::ProfileRejection>,
+> {
+    let current = repository.load(stream).await?.state;
+    let mut staged = fintra_twin::connect::stage(
+        &current,
+        import_id,
+        data.source,
+        data.accounts,
+        data.transactions,
+    );
+    staged.categorise(brain, Some(stream.as_str()), now);
+    let review = staged.clone();
+    let metadata = fintra_core::EventMetadata::default();
+    staged.approve_in_steps(repository, stream, &metadata, 30, progress).await?;
+    Ok(review)
+}
+
+/// The flagship's manual asset: a flat valued twice (2024-01-01 and 2025-01-15).
+pub fn sample_flat() -> Vec<fintra_twin::fos::ManualAsset> {
+    [(2024, 1, 1, 45_000_000), (2025, 1, 15, 46_800_000)]
+        .into_iter()
+        .filter_map(|(y, m, d, value_minor)| {
+            Some(fintra_twin::fos::ManualAsset {
+                asset_id: "asset_flat".into(),
+                asset_type: "REAL_ESTATE".into(),
+                name: "Flat, 12 Harbour Road".into(),
+                currency: Asset::GBP,
+                value_minor,
+                valuation_date: chrono::NaiveDate::from_ymd_opt(y, m, d)?,
+                attributes: [("address".to_owned(), "12 Harbour Road".to_owned())].into(),
+            })
+        })
+        .collect()
+}

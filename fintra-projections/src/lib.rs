@@ -7,7 +7,8 @@
 //!   fallback), graceful shutdown, a [`PoisonPolicy`] for events a projection refuses, `tracing`
 //!   spans. Several projections run concurrently, each with its own checkpoint.
 //! - Sinks: [`PgSink`] (the change and the checkpoint commit in one transaction: exactly-once
-//!   effect), [`RedisSink`] (version-guarded idempotent writes, pipelined), [`MemorySink`]
+//!   effect), [`RedisSink`] (version-guarded idempotent writes, pipelined), [`SharedViewsSink`]
+//!   (view documents in process memory, read through [`SharedViews`]), [`MemorySink`]
 //!   (embedded default, tests), and [`append_inline`] for read models that must commit with the
 //!   write itself.
 //! - Blue-green rebuilds: every sink is versioned; a new version builds alongside the live one,
@@ -30,6 +31,7 @@ mod pg;
 pub mod pulse;
 mod redis;
 mod runner;
+mod shared;
 pub mod views;
 
 pub use memory::{MemoryProjection, MemorySink};
@@ -38,6 +40,7 @@ pub use redis::{RedisProjection, RedisSink, RedisViews};
 pub use runner::{
     PoisonPolicy, ProjectionError, ProjectionRunner, RunReport, RunnerOptions, Sink, Wake,
 };
+pub use shared::{SharedViews, SharedViewsSink, ViewDocument};
 
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/projections.md")]

@@ -181,7 +181,7 @@ pub struct RedisSink<P> {
 
 /// The data subject an event belongs to, for erasure: the `fintra-subject` header a guarded
 /// store sets, else the event's stream.
-fn subject_of(event: &RecordedEvent) -> String {
+pub(crate) fn subject_of(event: &RecordedEvent) -> String {
     event
         .metadata
         .headers

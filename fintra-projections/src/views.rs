@@ -7,6 +7,10 @@
 //! | `unified360:<profile stream>` | Unified 360: net worth with 30-day change, cash-flow status, runway, safe-to-spend, alerts, insights |
 //! | `spend:<profile stream>:<YYYY-MM>` | spend by category for the month of the event, with the previous month and the change |
 //! | `networth:<profile stream>` | net worth at every month end since the first transaction |
+//! | `recurring:<profile stream>` | detected recurring income and bills, monthly income, burn and free cash flow |
+//!
+//! Every document names the tenant that owns the profile (`tenant_id`), so a reader serving
+//! several tenants can refuse another tenant's document.
 //!
 //! [`query_transactions`] answers the transactions query (date range, category, merchant) on a
 //! twin.
@@ -109,20 +113,48 @@ fn month_key(day: NaiveDate) -> String {
     format!("{:04}-{:02}", day.year(), day.month())
 }
 
+/// The day a twin's documents are "as of": its latest transaction, or the event's day.
+fn as_of(profile: &Profile, event: &RecordedEvent) -> NaiveDate {
+    profile.last_transaction_date().unwrap_or_else(|| event.occurred_at.date_naive())
+}
+
 /// The Unified 360 document of `profile` as of its latest transaction, with provenance.
 pub fn unified_360_view(profile: &Profile, event: &RecordedEvent) -> Value {
-    let today = profile.last_transaction_date().unwrap_or_else(|| event.occurred_at.date_naive());
-    let report = fintra_twin::report(profile, today);
+    let report = fintra_twin::report(profile, as_of(profile, event));
+    unified_360_of(profile, &report, event)
+}
+
+fn unified_360_of(
+    profile: &Profile,
+    report: &fintra_twin::TwinReport,
+    event: &RecordedEvent,
+) -> Value {
+    let today = report.today;
+    let sheet = &report.balance_sheet;
+    let by_group: serde_json::Map<String, Value> = sheet
+        .by_group
+        .iter()
+        .map(|(group, minor)| {
+            let name = serde_json::to_value(group).ok().and_then(|v| v.as_str().map(str::to_owned));
+            (name.unwrap_or_else(|| format!("{group:?}")), json!(minor))
+        })
+        .collect();
     let month_ago = fintra_twin::balance_sheet_on(profile, today - chrono::Duration::days(30));
-    let view = fintra_twin::unified_360(&report, month_ago.net_worth_minor);
+    let view = fintra_twin::unified_360(report, month_ago.net_worth_minor);
     let meta = provenance(event);
     json!({
+        "tenant_id": event.metadata.tenant_id.as_str(),
         "as_of": today,
         "net_worth": {
             "total": fintra_core::Money::new(view.net_worth.total_minor, view.net_worth.currency).to_string(),
             "total_minor": view.net_worth.total_minor,
             "currency": view.net_worth.currency,
             "change_30d_minor": view.net_worth.change_30d_minor,
+        },
+        "balance_sheet": {
+            "total_assets_minor": sheet.total_assets_minor,
+            "total_debt_minor": sheet.total_debt_minor,
+            "by_group": by_group,
         },
         "cash_flow": {
             "status": view.cash_flow.status,
@@ -133,8 +165,29 @@ pub fn unified_360_view(profile: &Profile, event: &RecordedEvent) -> Value {
         "insights": view.insights,
         "solvency_score": report.solvency_score,
         "_meta": {
-            "net_worth": meta, "cash_flow": meta, "alerts": meta, "insights": meta,
+            "net_worth": meta, "balance_sheet": meta, "cash_flow": meta, "alerts": meta,
+            "insights": meta,
         },
+    })
+}
+
+/// Recurring income and bills with the monthly averages of the cash-flow engine.
+pub fn recurring_view(profile: &Profile, event: &RecordedEvent) -> Value {
+    let report = fintra_twin::report(profile, as_of(profile, event));
+    recurring_of(&report, event)
+}
+
+fn recurring_of(report: &fintra_twin::TwinReport, event: &RecordedEvent) -> Value {
+    let flow = &report.cashflow;
+    json!({
+        "tenant_id": event.metadata.tenant_id.as_str(),
+        "as_of": report.today,
+        "streams": flow.streams,
+        "monthly_income_minor": flow.monthly_income_minor,
+        "monthly_burn_minor": flow.monthly_burn_minor,
+        "essential_spend_minor": flow.essential_spend_minor,
+        "free_cash_flow_minor": flow.free_cash_flow_minor,
+        "_meta": provenance(event),
     })
 }
 
@@ -154,6 +207,7 @@ pub fn spend_view(profile: &Profile, month: NaiveDate, event: &RecordedEvent) ->
         })
         .collect();
     json!({
+        "tenant_id": event.metadata.tenant_id.as_str(),
         "month": month_key(month),
         "previous_month": month_key(previous_month),
         "total_minor": this.values().sum::<i128>(),
@@ -183,7 +237,11 @@ pub fn net_worth_view(profile: &Profile, event: &RecordedEvent) -> Value {
             }
         }
     }
-    json!({"points": points, "_meta": provenance(event)})
+    json!({
+        "tenant_id": event.metadata.tenant_id.as_str(),
+        "points": points,
+        "_meta": provenance(event),
+    })
 }
 
 /// A transactions query (spec §4.13: date range, `category_l1`, merchant).
@@ -237,8 +295,9 @@ impl<S: EventStore + 'static> RedisProjection for TwinViews<S> {
     }
 
     fn version(&self) -> u32 {
-        // 2: amendments and categorisations update the views.
-        2
+        // 2: amendments and categorisations update the views; 3: tenant, balance sheet and
+        // the recurring document.
+        3
     }
 
     fn handles(&self, event_type: &str) -> bool {
@@ -253,9 +312,11 @@ impl<S: EventStore + 'static> RedisProjection for TwinViews<S> {
         let profile = self.twin_at(event).await?;
         let stream = event.stream_id.as_str();
         let month = event.occurred_at.date_naive();
+        let report = fintra_twin::report(&profile, as_of(&profile, event));
         let mut out = vec![
-            (format!("unified360:{stream}"), unified_360_view(&profile, event).to_string()),
+            (format!("unified360:{stream}"), unified_360_of(&profile, &report, event).to_string()),
             (format!("networth:{stream}"), net_worth_view(&profile, event).to_string()),
+            (format!("recurring:{stream}"), recurring_of(&report, event).to_string()),
         ];
         if TRANSACTION_EVENTS.contains(&event.event_type.as_str()) {
             out.push((
@@ -274,8 +335,9 @@ impl<S: EventStore + 'static> crate::pg::PgProjection for TwinViews<S> {
     }
 
     fn version(&self) -> u32 {
-        // 2: amendments and categorisations update the views.
-        2
+        // 2: amendments and categorisations update the views; 3: tenant, balance sheet and
+        // the recurring document.
+        3
     }
 
     fn handles(&self, event_type: &str) -> bool {
@@ -296,11 +358,12 @@ impl<S: EventStore + 'static> crate::pg::PgProjection for TwinViews<S> {
     ) -> Result<(), ProjectionError> {
         self.drop_twin(subject);
         sqlx::query(&format!(
-            "DELETE FROM {table} WHERE key = $1 OR key = $2 OR starts_with(key, $3)"
+            "DELETE FROM {table} WHERE key = $1 OR key = $2 OR key = $4 OR starts_with(key, $3)"
         ))
         .bind(format!("unified360:{subject}"))
         .bind(format!("networth:{subject}"))
         .bind(format!("spend:{subject}:"))
+        .bind(format!("recurring:{subject}"))
         .execute(&mut *conn)
         .await
         .map_err(|e| ProjectionError::sink("postgres", e))?;
