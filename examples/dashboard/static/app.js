@@ -3,7 +3,11 @@
 // so a test (or a curious reader) can compare what is shown with what the server said.
 "use strict";
 
-const state = { profile: null, tenant: null, cursor: null, filters: {}, refreshTimer: null };
+const state = {
+  profile: null, tenant: null, cursor: null, filters: {}, refreshTimer: null,
+  // The newest twin event the feed announced, and how often the views were found behind it.
+  lastTwinEvent: 0, staleRetries: 0,
+};
 const $ = (selector) => document.querySelector(selector);
 
 // Minor units as pounds: "-£1,234.56". Written out by hand so every browser shows the same text.
@@ -56,6 +60,14 @@ function row(cells) {
 
 async function renderSummary() {
   const v = await api("");
+  // The views are projections: they may lag the feed by a moment. If this one does not yet
+  // reflect the newest twin event announced, look again shortly (a few times at most).
+  if (v._meta.net_worth.source_position < state.lastTwinEvent && state.staleRetries < 20) {
+    state.staleRetries += 1;
+    scheduleRefresh(200);
+  } else {
+    state.staleRetries = 0;
+  }
   setText("#as-of", v.as_of);
   setMoney("#net-worth", v.net_worth.total_minor);
   setMoney("#net-worth-change", v.net_worth.change_30d_minor);
@@ -78,39 +90,42 @@ async function renderSummary() {
   return v;
 }
 
-function chart(points, forecast) {
-  const svg = $("#net-worth-chart");
-  const [w, h, pad] = [900, 280, 50];
-  const series = points.map((p) => ({ t: Date.parse(p.date), v: p.net_worth_minor }));
-  const band = (forecast && forecast.days) || [];
-  // The forecast is of the cash balance; it is drawn on its own scale, right of today.
-  const times = series.map((p) => p.t).concat(band.map((d) => Date.parse(d.date)));
+// A line (and optionally a band) chart: `series` of {t, v}, `band` of {t, lo, hi}.
+function drawChart(svg, series, band, height) {
+  const [w, h, pad] = [900, height, 50];
+  const times = series.map((p) => p.t);
+  const values = series.map((p) => p.v).concat(band.flatMap((b) => [b.lo, b.hi]));
   const t0 = Math.min(...times), t1 = Math.max(...times);
+  const lo = Math.min(...values, 0 < Math.min(...values) ? Math.min(...values) : 0), hi = Math.max(...values, lo + 1);
   const x = (t) => pad + ((w - 2 * pad) * (t - t0)) / Math.max(1, t1 - t0);
-  const scale = (values) => {
-    const lo = Math.min(...values), hi = Math.max(...values, lo + 1);
-    return (v) => h - pad - ((h - 2 * pad) * (v - lo)) / (hi - lo);
-  };
-  const y = scale(series.map((p) => p.v));
-  const parts = [`<line x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}" stroke="#ccc"/>`];
+  const y = (v) => h - pad / 2 - ((h - pad) * (v - lo)) / (hi - lo);
+  const parts = [`<line x1="${pad}" y1="${y(lo)}" x2="${w - pad}" y2="${y(lo)}" stroke="#ccc"/>`];
   if (band.length) {
-    const yf = scale(band.flatMap((d) => [d.p10_minor, d.p90_minor]));
-    const upper = band.map((d) => `${x(Date.parse(d.date)).toFixed(1)},${yf(d.p90_minor).toFixed(1)}`);
-    const lower = band.slice().reverse().map((d) => `${x(Date.parse(d.date)).toFixed(1)},${yf(d.p10_minor).toFixed(1)}`);
+    const upper = band.map((b) => `${x(b.t).toFixed(1)},${y(b.hi).toFixed(1)}`);
+    const lower = band.slice().reverse().map((b) => `${x(b.t).toFixed(1)},${y(b.lo).toFixed(1)}`);
     parts.push(`<polygon points="${upper.concat(lower).join(" ")}" fill="#1f6feb22" stroke="none"/>`);
-    const mid = band.map((d) => `${x(Date.parse(d.date)).toFixed(1)},${yf(d.p50_minor).toFixed(1)}`);
-    parts.push(`<polyline points="${mid.join(" ")}" fill="none" stroke="#1f6feb" stroke-dasharray="4 3"/>`);
   }
   const line = series.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(" ");
-  parts.push(`<polyline id="net-worth-line" points="${line}" fill="none" stroke="#1d2330" stroke-width="2"/>`);
+  parts.push(`<polyline points="${line}" fill="none" stroke="${band.length ? "#1f6feb" : "#1d2330"}" stroke-width="2"/>`);
   if (series.length) {
     const first = series[0], last = series[series.length - 1];
-    parts.push(`<text x="${pad}" y="${h - pad + 18}" font-size="12">${points[0].date}</text>`);
-    parts.push(`<text x="${x(last.t) - 40}" y="${y(last.v) - 8}" font-size="12">${money(last.v)}</text>`);
-    parts.push(`<text x="4" y="${y(first.v) + 4}" font-size="11" fill="#667085">${money(first.v)}</text>`);
+    const day = (t) => new Date(t).toISOString().slice(0, 10);
+    parts.push(`<text x="${pad}" y="${h - 4}" font-size="12" fill="#667085">${day(first.t)}</text>`);
+    parts.push(`<text x="${w - pad}" y="${h - 4}" font-size="12" fill="#667085" text-anchor="end">${day(last.t)}</text>`);
+    parts.push(`<text x="${w - pad}" y="${y(last.v) - 8}" font-size="12" text-anchor="end">${money(last.v)}</text>`);
+    parts.push(`<text x="${pad + 4}" y="${y(first.v) - 8}" font-size="11" fill="#667085">${money(first.v)}</text>`);
   }
   svg.innerHTML = parts.join("");
   svg.dataset.points = String(series.length);
+}
+
+function chart(points, forecast) {
+  const series = points.map((p) => ({ t: Date.parse(p.date), v: p.net_worth_minor }));
+  drawChart($("#net-worth-chart"), series, [], 240);
+  const days = (forecast && forecast.days) || [];
+  const mid = days.map((d) => ({ t: Date.parse(d.date), v: d.p50_minor }));
+  const band = days.map((d) => ({ t: Date.parse(d.date), lo: d.p10_minor, hi: d.p90_minor }));
+  drawChart($("#forecast-chart"), mid, band, 200);
 }
 
 async function renderTimeline() {
@@ -196,10 +211,15 @@ async function refresh() {
   await Promise.all([renderSummary(), renderTimeline(), renderSpend(), renderRecurring(), renderTransactions(false)]);
 }
 
-function scheduleRefresh() {
+function scheduleRefresh(delay = 150) {
   clearTimeout(state.refreshTimer);
-  state.refreshTimer = setTimeout(() => refresh().catch(showError), 150);
+  state.refreshTimer = setTimeout(() => refresh().catch(showError), delay);
 }
+
+// Twin events the Unified 360 view reflects (the others leave it as it was).
+const VIEW_EVENTS = ["core.profile.created", "core.account.linked", "core.manual_asset.valued",
+  "core.transactions.imported", "core.transaction.corrected", "core.transaction.amended",
+  "core.transaction.categorised"];
 
 function showError(error) {
   setText("#simulate-status", String(error.message || error));
@@ -221,7 +241,11 @@ function connectFeed() {
   const source = new EventSource(`/v1/profile/${state.profile}/events?tenant_id=${encodeURIComponent(state.tenant)}`);
   source.onopen = () => setText("#feed-state", "live");
   source.onmessage = (message) => {
-    feedItem(JSON.parse(message.data), message.lastEventId);
+    const envelope = JSON.parse(message.data);
+    feedItem(envelope, message.lastEventId);
+    if (VIEW_EVENTS.includes(envelope.type)) {
+      state.lastTwinEvent = Math.max(state.lastTwinEvent, Number(message.lastEventId));
+    }
     scheduleRefresh();
   };
   // The server ends a stream it cannot keep up with; EventSource reconnects with Last-Event-ID.
