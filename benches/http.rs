@@ -88,7 +88,7 @@ fn views_rows(dashboard: &fintra_dashboard::Dashboard) {
 
 fn event(n: u64) -> NewEvent {
     NewEvent {
-        event_id: uuid::Uuid::now_v7(),
+        event_id: fintra_core::IdGenerator::next_id(&fintra_core::UuidV7Generator),
         event_type: "brain.insight.bench".into(),
         schema_version: 1,
         occurred_at: fintra_core::Clock::now(&fintra_core::SystemClock),

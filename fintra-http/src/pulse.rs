@@ -330,10 +330,10 @@ impl Feed {
                     };
                     let last = events.last().map(|e| e.position);
                     for event in events.iter().filter(|e| e.position <= self.until) {
-                        if let Some(item) = item_of(event, &self.hub.options) {
-                            if self.mine(&item) {
-                                self.pending.push_back(Arc::new(item));
-                            }
+                        if let Some(item) = item_of(event, &self.hub.options)
+                            && self.mine(&item)
+                        {
+                            self.pending.push_back(Arc::new(item));
                         }
                     }
                     self.phase = match last {

@@ -318,10 +318,10 @@ pub(crate) async fn transactions(
         category_l1: query.get("category_l1").cloned(),
         merchant: query.get("merchant").cloned(),
     };
-    if let (Some(from), Some(to)) = (filter.from, filter.to) {
-        if from > to {
-            return Err(ApiError::bad_parameter("from", "from must not be after to"));
-        }
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && from > to
+    {
+        return Err(ApiError::bad_parameter("from", "from must not be after to"));
     }
     let opts = &api.options;
     let limit = params::limit(&query, opts.page_limit_default, opts.page_limit_max)?;

@@ -208,7 +208,7 @@ async fn every_route_checks_consent_at_the_time_of_the_call() {
     assert_eq!(error_of(call("", Some("budget-app")).await.unwrap()).await.1, "CONSENT_DENIED");
     let app =
         Accessor { id: "budget-app".into(), tenant: fintra_core::TenantId::new(TENANT).unwrap() };
-    let now = chrono::Utc::now();
+    let now = fintra_core::Clock::now(&fintra_core::SystemClock);
     registry
         .grant(
             &app,

@@ -17,7 +17,7 @@ use futures::StreamExt as _;
 
 fn insight(n: u32) -> NewEvent {
     NewEvent {
-        event_id: uuid::Uuid::now_v7(),
+        event_id: fintra_core::IdGenerator::next_id(&fintra_core::UuidV7Generator),
         event_type: "brain.insight.test".into(),
         schema_version: 1,
         occurred_at: fintra_core::Clock::now(&fintra_core::SystemClock),

@@ -34,7 +34,7 @@ async fn postgres_and_redis_views_serve_what_memory_serves() {
     let store = schema.store();
     let repository = Repository::<Profile, _>::new(store.clone())
         .with_clock(std::sync::Arc::new(fintra_core::ManualClock::new(common::now())));
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = fintra_core::IdGenerator::next_id(&fintra_core::UuidV7Generator).to_string();
     let stream = fintra_core::StreamId::new(format!("profile-{id}")).unwrap();
     import(&repository, &stream, 1..=6).await;
     let runner =

@@ -26,7 +26,7 @@ fn chromium() -> (String, String) {
     let find = |names: &[&str]| {
         names
             .iter()
-            .map(|n| std::path::PathBuf::from(n))
+            .map(std::path::PathBuf::from)
             .find(|p| p.exists())
             .map(|p| p.display().to_string())
     };
@@ -149,7 +149,7 @@ fn money(minor: i64) -> String {
     let digits = (abs / 100).to_string();
     let mut grouped = String::new();
     for (k, c) in digits.chars().enumerate() {
-        if k > 0 && (digits.len() - k) % 3 == 0 {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
@@ -249,7 +249,7 @@ async fn assert_an_appended_event_reaches_the_feed(
 ) {
     let stream = StreamId::new(format!("brain-{}", dashboard.profile_id)).unwrap();
     let event = NewEvent {
-        event_id: uuid::Uuid::now_v7(),
+        event_id: fintra_core::IdGenerator::next_id(&fintra_core::UuidV7Generator),
         event_type: "brain.insight.browser_test".into(),
         schema_version: 1,
         occurred_at: fintra_core::Clock::now(&fintra_core::SystemClock),
@@ -275,6 +275,41 @@ async fn assert_an_appended_event_reaches_the_feed(
         took < Duration::from_secs(1),
         "element #feed: the event took {took:?} (expected under 1 s)"
     );
+}
+
+/// "Simulate next month": the feed announces the import and the page shows the new views.
+async fn assert_simulate_updates_the_page(
+    browser: &Browser,
+    dashboard: &fintra_dashboard::Dashboard,
+) {
+    let as_of_before = shown(browser, "#as-of").await.0;
+    browser.click("#simulate").await;
+    browser
+        .wait_for("#feed item core.transactions.imported", "return document.querySelector('#feed li[data-type=\"core.transactions.imported\"]') !== null", Duration::from_secs(20))
+        .await;
+    let as_of_after = browser
+        .wait_for("#as-of to move to the simulated month", &format!("const t = document.querySelector('#as-of').textContent; return t !== '{as_of_before}' ? t : null"), Duration::from_secs(20))
+        .await;
+    dashboard.wait_for_views().await.unwrap();
+    let v = views_json(dashboard, "").await;
+    // The page refreshes on each event of the import; wait for the last refresh to land.
+    let settled = format!(
+        "return document.querySelector('#as-of').textContent === {} && document.querySelector('#net-worth').dataset.minor === '{}' && !document.querySelector('#simulate').disabled",
+        v["as_of"], v["net_worth"]["total_minor"]
+    );
+    browser
+        .wait_for(
+            "#as-of and #net-worth to show the simulated month's views",
+            &settled,
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(
+        as_of_after.as_str().is_some_and(|d| d > as_of_before.as_str()),
+        "element #as-of moved from {as_of_before} to {as_of_after}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_summary_matches_the_views(browser, dashboard).await;
 }
 
 fn screenshot_path() -> std::path::PathBuf {
@@ -336,34 +371,7 @@ async fn the_dashboard_shows_the_views_filters_and_streams_live() {
     assert_a_filter_changes_the_table(&browser, &dashboard).await;
     assert_an_appended_event_reaches_the_feed(&dashboard, &browser).await;
 
-    let as_of_before = shown(&browser, "#as-of").await.0;
-    browser.click("#simulate").await;
-    browser
-        .wait_for("#feed item core.transactions.imported", "return document.querySelector('#feed li[data-type=\"core.transactions.imported\"]') !== null", Duration::from_secs(20))
-        .await;
-    let as_of_after = browser
-        .wait_for("#as-of to move to the simulated month", &format!("const t = document.querySelector('#as-of').textContent; return t !== '{as_of_before}' ? t : null"), Duration::from_secs(20))
-        .await;
-    dashboard.wait_for_views().await.unwrap();
-    let v = views_json(&dashboard, "").await;
-    // The page refreshes on each event of the import; wait for the last refresh to land.
-    let settled = format!(
-        "return document.querySelector('#as-of').textContent === {} && document.querySelector('#net-worth').dataset.minor === '{}' && !document.querySelector('#simulate').disabled",
-        v["as_of"], v["net_worth"]["total_minor"]
-    );
-    browser
-        .wait_for(
-            "#as-of and #net-worth to show the simulated month's views",
-            &settled,
-            Duration::from_secs(10),
-        )
-        .await;
-    assert!(
-        as_of_after.as_str().is_some_and(|d| d > as_of_before.as_str()),
-        "element #as-of moved from {as_of_before} to {as_of_after}"
-    );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_summary_matches_the_views(&browser, &dashboard).await;
+    assert_simulate_updates_the_page(&browser, &dashboard).await;
 
     let png = browser.command(reqwest::Method::GET, "/screenshot", Value::Null).await;
     let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();

@@ -74,7 +74,13 @@ pub async fn import<S: EventStore>(
             .unwrap()
             .records;
     let current = repository.load(stream).await.unwrap().state;
-    let mut staged = stage(&current, uuid::Uuid::now_v7(), Source::Plaid, accounts, txns);
+    let mut staged = stage(
+        &current,
+        fintra_core::IdGenerator::next_id(&fintra_core::UuidV7Generator),
+        Source::Plaid,
+        accounts,
+        txns,
+    );
     staged.categorise(&fintra_ml::Brain::builtin().unwrap(), Some(stream.as_str()), now());
     staged.approve(repository, stream, &meta(), |_, _| {}).await.unwrap();
 }
