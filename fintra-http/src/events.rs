@@ -39,7 +39,48 @@ fn last_event_id(
         .transpose()
 }
 
-fn stream_of(feed: Feed) -> impl Stream<Item = Result<Event, Infallible>> {
+/// A feed whose caller's consent is checked again every `every` (when consent is on).
+struct Guarded {
+    feed: Feed,
+    recheck: Option<Recheck>,
+}
+
+struct Recheck {
+    api: Arc<ApiState>,
+    who: Option<fintra_guard::Accessor>,
+    tenant: fintra_core::TenantId,
+    id: String,
+    every: std::time::Duration,
+    next: tokio::time::Instant,
+}
+
+impl Guarded {
+    /// The next item. Cancel-safe: `Feed::next` is, and the consent check changes nothing
+    /// until it has answered.
+    async fn next(&mut self) -> Option<crate::pulse::FeedItem> {
+        let Some(recheck) = self.recheck.as_mut() else { return self.feed.next().await };
+        loop {
+            tokio::select! {
+                item = self.feed.next() => return item,
+                () = tokio::time::sleep_until(recheck.next) => {
+                    let Some(consent) = recheck.api.consent.as_ref() else { return self.feed.next().await };
+                    let allowed = consent
+                        .check(recheck.who.as_ref(), &recheck.tenant, &recheck.id, Scope::ReadTransactions)
+                        .await;
+                    recheck.next = tokio::time::Instant::now() + recheck.every;
+                    match allowed {
+                        Ok(()) => {}
+                        // A store hiccup does not end the stream; a refusal does.
+                        Err(e) if e.code == ErrorCode::Unavailable => {}
+                        Err(_) => return Some(self.feed.end("consent_revoked")),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn stream_of(feed: Guarded) -> impl Stream<Item = Result<Event, Infallible>> {
     futures::stream::unfold(feed, |mut feed| async move {
         feed.next().await.map(|item| (Ok(sse_event(&item)), feed))
     })
@@ -74,15 +115,25 @@ pub(crate) async fn events(
     who: crate::routes::WhoParam,
 ) -> Result<axum::response::Response, ApiError> {
     let query = params::query_map(raw.as_deref());
+    let accessor = who.as_ref().map(|axum::Extension(a)| a.clone());
     let request = api.begin(id, &headers, Some(&query), who, Scope::ReadTransactions).await?;
     let Some(hub) = api.hub.clone() else {
         return Err(ApiError::new(ErrorCode::NotFound, "this server streams no events"));
     };
     let resume = last_event_id(&headers, &query)?;
     api.owned(&request, "unified360").await?;
-    let feed = hub.feed(request.tenant, &request.id, resume);
+    let feed = hub.feed(request.tenant.clone(), &request.id, resume);
+    let every = hub.options().consent_recheck;
+    let recheck = api.consent.is_some().then(|| Recheck {
+        api: api.clone(),
+        who: accessor,
+        tenant: request.tenant,
+        id: request.id,
+        every,
+        next: tokio::time::Instant::now() + every,
+    });
     let heartbeat = hub.options().heartbeat;
-    let sse = Sse::new(stream_of(feed))
+    let sse = Sse::new(stream_of(Guarded { feed, recheck }))
         .keep_alive(KeepAlive::new().interval(heartbeat).text("heartbeat"));
     let mut response = sse.into_response();
     // Proxies (nginx) otherwise buffer the stream.

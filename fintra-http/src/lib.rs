@@ -13,7 +13,8 @@
 //! | `GET /openapi.json` | the OpenAPI document of all of the above |
 //!
 //! Views are read from wherever the projections keep them ([`ViewSource`]: Redis, PostgreSQL or
-//! the process's memory); the transactions query runs on the twin ([`TwinSource`]). Every
+//! the process's memory); the transactions query runs on the twin ([`TwinSource`], kept folded
+//! by a [`TwinCache`]). Every
 //! request names its tenant (`x-tenant-id`), and a tenant never sees another's profile (it gets
 //! the same 404 as for a profile that does not exist). Answers carry an `ETag` (the log position
 //! they reflect) and honour `If-None-Match`. Errors are the JSON envelope of [`ApiError`]. With
@@ -42,7 +43,8 @@
 //! let runner = ProjectionRunner::new(store.clone(), RunnerOptions::default());
 //! tokio::spawn(async move { runner.run(&mut feed, None, std::future::pending()).await });
 //!
-//! let app = ViewsApi::new(views, Repository::<Profile, _>::new(store)).with_pulse(hub).router();
+//! let twins = fintra_http::TwinCache::new(Repository::<Profile, _>::new(store), 1_000);
+//! let app = ViewsApi::new(views, twins).with_pulse(hub).router();
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! axum::serve(listener, app).await?;
 //! # Ok(()) }
@@ -69,7 +71,9 @@ use axum::routing::get;
 pub use consent::ConsentCheck;
 pub use error::{ApiError, ErrorBody, ErrorCode, ErrorEnvelope};
 pub use pulse::{PulseHub, PulseHubSink, PulseOptions};
-pub use source::{PgViewSource, RedisViewSource, SourceError, StoredView, TwinSource, ViewSource};
+pub use source::{
+    PgViewSource, RedisViewSource, SourceError, StoredView, TwinCache, TwinSource, ViewSource,
+};
 
 /// Server settings.
 #[derive(Clone, Debug)]

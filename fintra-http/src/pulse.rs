@@ -45,6 +45,12 @@ pub struct PulseOptions {
     pub payload_bytes_max: usize,
     /// The envelope's `api_version`.
     pub api_version: String,
+    /// How far back (in log positions) a resuming connection may replay; an older
+    /// `Last-Event-ID` gets a `resume_too_old` close (the client reloads the Views instead).
+    pub resume_positions_max: u64,
+    /// How often an open stream checks the caller's consent again (when consent is on): a
+    /// revocation ends the stream within this interval (`consent_revoked`).
+    pub consent_recheck: Duration,
 }
 
 impl Default for PulseOptions {
@@ -55,6 +61,8 @@ impl Default for PulseOptions {
             catch_up_page: 500,
             payload_bytes_max: 64 * 1024,
             api_version: "2023-11-01".into(),
+            resume_positions_max: 1_000_000,
+            consent_recheck: Duration::from_secs(10),
         }
     }
 }
@@ -191,9 +199,14 @@ impl PulseHub {
         // before it broadcasts).
         let rx = self.hub.tx.subscribe();
         let until = self.through();
-        let phase = match last_event_id {
-            Some(after) if after < until => Phase::CatchUp { after },
-            _ => Phase::Live,
+        let max = self.hub.options.resume_positions_max;
+        let (phase, last_sent) = match last_event_id {
+            Some(after) if after < until && until.0 - after.0 > max => (Phase::TooOld, until),
+            Some(after) if after < until => (Phase::CatchUp { after }, after),
+            // An id at or beyond the feed's position (a hub still catching up, a restarted
+            // embedded store) resumes from the feed's position: the client may see an event
+            // again, never miss one.
+            _ => (Phase::Live, until),
         };
         Feed {
             hub: self.hub.clone(),
@@ -201,7 +214,7 @@ impl PulseHub {
             tenant,
             profile_id: profile_id.to_owned(),
             until,
-            last_sent: last_event_id.unwrap_or(until),
+            last_sent,
             phase,
             pending: std::collections::VecDeque::new(),
         }
@@ -260,6 +273,7 @@ impl Sink for PulseHubSink {
 
 enum Phase {
     CatchUp { after: Position },
+    TooOld,
     Live,
     Closed,
 }
@@ -290,7 +304,8 @@ impl std::fmt::Debug for Feed {
 pub enum FeedItem {
     /// An event for the client.
     Event(Arc<PulseItem>),
-    /// The feed ends: `reason` is `slow_consumer`, `store_unavailable` or `shutdown`.
+    /// The feed ends: `reason` is `slow_consumer`, `store_unavailable`, `resume_too_old`,
+    /// `consent_revoked` or `shutdown`.
     Close {
         /// Why.
         reason: &'static str,
@@ -304,9 +319,26 @@ impl Feed {
         item.profile_id == self.profile_id && item.tenant == self.tenant
     }
 
+    /// The cheap test before an envelope is built: the profile's streams, the tenant's event.
+    fn mine_event(&self, event: &RecordedEvent) -> bool {
+        event
+            .stream_id
+            .as_str()
+            .split_once('-')
+            .is_some_and(|(category, id)| CATEGORIES.contains(&category) && id == self.profile_id)
+            && event.metadata.tenant_id == self.tenant
+    }
+
     fn close(&mut self, reason: &'static str) -> Option<FeedItem> {
         self.phase = Phase::Closed;
         Some(FeedItem::Close { reason, resume_from: self.last_sent })
+    }
+
+    /// Ends the feed now with `reason` (the next [`Feed::next`] returns `None`).
+    pub fn end(&mut self, reason: &'static str) -> FeedItem {
+        self.pending.clear();
+        self.phase = Phase::Closed;
+        FeedItem::Close { reason, resume_from: self.last_sent }
     }
 
     /// The next item; `None` after a close. Cancel-safe: dropping the future loses nothing
@@ -319,6 +351,8 @@ impl Feed {
             }
             match self.phase {
                 Phase::Closed => return None,
+                // Resume from the feed's position: the client is told it skipped history.
+                Phase::TooOld => return self.close("resume_too_old"),
                 Phase::CatchUp { after } => {
                     let page = self.hub.options.catch_up_page.max(1);
                     let events = match self.hub.store.read_all(after, page).await {
@@ -330,17 +364,20 @@ impl Feed {
                     };
                     let last = events.last().map(|e| e.position);
                     for event in events.iter().filter(|e| e.position <= self.until) {
-                        if let Some(item) = item_of(event, &self.hub.options)
-                            && self.mine(&item)
+                        if self.mine_event(event)
+                            && let Some(item) = item_of(event, &self.hub.options)
                         {
                             self.pending.push_back(Arc::new(item));
                         }
                     }
+                    // A page may be short (a store caps its bytes): only an empty page, or one
+                    // that reaches `until`, ends the replay.
                     self.phase = match last {
-                        Some(p) if p < self.until && events.len() >= page => {
-                            Phase::CatchUp { after: p }
+                        Some(p) if p < self.until => Phase::CatchUp { after: p },
+                        _ => {
+                            self.last_sent = self.last_sent.max(self.until);
+                            Phase::Live
                         }
-                        _ => Phase::Live,
                     };
                 }
                 Phase::Live => match self.rx.recv().await {
@@ -382,7 +419,8 @@ pub(crate) fn sse_event(item: &FeedItem) -> Event {
             let data = serde_json::json!({
                 "reason": reason, "message": message, "resume_from": resume_from.0.to_string(),
             });
-            Event::default().event("close").data(data.to_string())
+            // The id is where a browser's automatic reconnect resumes (it sends the last id seen).
+            Event::default().id(resume_from.0.to_string()).event("close").data(data.to_string())
         }
     }
 }

@@ -232,10 +232,11 @@ pub(crate) async fn spend(
     let query = params::query_map(raw.as_deref());
     let request = api.begin(id, &headers, None, who, Scope::ReadTransactions).await?;
     let (from, to) = (params::month(&query, "from")?, params::month(&query, "to")?);
+    // The summary proves the profile is the tenant's, and dates the default range.
+    let summary = api.owned(&request, "unified360").await?;
     let to = match to {
         Some(to) => to,
         None => {
-            let summary = api.owned(&request, "unified360").await?;
             let as_of: Option<NaiveDate> = serde_json::from_str::<serde_json::Value>(&summary.json)
                 .ok()
                 .and_then(|v| v.get("as_of").and_then(|d| serde_json::from_value(d.clone()).ok()));
@@ -326,7 +327,13 @@ pub(crate) async fn transactions(
     let opts = &api.options;
     let limit = params::limit(&query, opts.page_limit_default, opts.page_limit_max)?;
     let cursor = Cursor::decode(&query)?;
-    api.owned(&request, "unified360").await?;
+    if let Err(e) = api.owned(&request, "unified360").await {
+        // Erased (or never there): whatever a cache kept of it goes too.
+        if e.code == ErrorCode::NotFound {
+            api.twins.forget(&request.stream);
+        }
+        return Err(e);
+    }
     let version = api
         .twins
         .version(&request.stream)

@@ -2,8 +2,13 @@
 //! PostgreSQL or process memory) and a [`TwinSource`] for the transactions query, which runs on
 //! the twin itself.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use async_trait::async_trait;
-use fintra_core::{EventStore, Loaded, Position, Repository, StreamId, StreamVersion};
+use fintra_core::{
+    EventStore, Loaded, Position, ReadStreamOptions, Repository, StreamId, StreamVersion,
+};
 use fintra_projections::{RedisViews, SharedViews};
 use fintra_twin::Profile;
 
@@ -161,16 +166,121 @@ pub trait TwinSource: Send + Sync {
     ///
     /// # Errors
     /// The store could not be read or the stream not folded.
-    async fn load(&self, stream: &StreamId) -> Result<Loaded<Profile>, SourceError>;
+    async fn load(&self, stream: &StreamId) -> Result<Arc<Loaded<Profile>>, SourceError>;
+
+    /// Drops anything kept about `stream` (its profile was not found: erased, or never there).
+    fn forget(&self, _stream: &StreamId) {}
 }
 
+fn store_error(e: impl std::fmt::Display) -> SourceError {
+    SourceError::new("event store", e)
+}
+
+/// Loads the twin from the store on every request (a full fold each time: fine for small
+/// twins and tests; serve [`TwinCache`] in production).
 #[async_trait]
 impl<S: EventStore + 'static> TwinSource for Repository<Profile, S> {
     async fn version(&self, stream: &StreamId) -> Result<StreamVersion, SourceError> {
-        self.store().stream_version(stream).await.map_err(|e| SourceError::new("event store", e))
+        self.store().stream_version(stream).await.map_err(store_error)
     }
 
-    async fn load(&self, stream: &StreamId) -> Result<Loaded<Profile>, SourceError> {
-        Repository::load(self, stream).await.map_err(|e| SourceError::new("event store", e))
+    async fn load(&self, stream: &StreamId) -> Result<Arc<Loaded<Profile>>, SourceError> {
+        Repository::load(self, stream).await.map(Arc::new).map_err(store_error)
+    }
+}
+
+/// Twins kept folded in memory for the transactions query: a request whose twin has not
+/// changed shares the folded twin (no read, no clone); one whose twin has grown folds only the
+/// new events. At most `capacity` twins are kept (an arbitrary one is dropped to make room). A
+/// profile the Views no longer hold (erased) is dropped from the cache on its next request,
+/// which answers 404 before the cache is read.
+pub struct TwinCache<S> {
+    repository: Repository<Profile, S>,
+    capacity: usize,
+    twins: Mutex<HashMap<StreamId, Arc<Loaded<Profile>>>>,
+}
+
+impl<S> std::fmt::Debug for TwinCache<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwinCache").field("capacity", &self.capacity).finish_non_exhaustive()
+    }
+}
+
+impl<S: EventStore + 'static> TwinCache<S> {
+    /// A cache of up to `capacity` twins (at least one) read through `repository`.
+    pub fn new(repository: Repository<Profile, S>, capacity: usize) -> Self {
+        Self { repository, capacity: capacity.max(1), twins: Mutex::new(HashMap::new()) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<StreamId, Arc<Loaded<Profile>>>> {
+        self.twins.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `cached` with the events after its version folded in (up to `version`).
+    async fn fold_newer(
+        &self,
+        stream: &StreamId,
+        mut cached: Arc<Loaded<Profile>>,
+        version: StreamVersion,
+    ) -> Result<Arc<Loaded<Profile>>, SourceError> {
+        let loaded = Arc::make_mut(&mut cached);
+        while loaded.version < version {
+            let from = loaded.version.next().map_err(store_error)?;
+            let page = self
+                .repository
+                .store()
+                .read_stream(stream, ReadStreamOptions::from_version(from))
+                .await
+                .map_err(store_error)?;
+            if page.is_empty() {
+                break;
+            }
+            for event in &page {
+                // An erased subject's event has no payload: the twin goes on without it.
+                if !event.is_shredded() {
+                    let decoded = self.repository.decode(event).map_err(store_error)?;
+                    fintra_core::Aggregate::apply(&mut loaded.state, &decoded);
+                    loaded.last_occurred_at =
+                        fintra_core::DomainEvent::occurred_at(&decoded).or(loaded.last_occurred_at);
+                }
+                loaded.version = event.stream_version;
+            }
+        }
+        Ok(cached)
+    }
+}
+
+#[async_trait]
+impl<S: EventStore + 'static> TwinSource for TwinCache<S> {
+    async fn version(&self, stream: &StreamId) -> Result<StreamVersion, SourceError> {
+        self.repository.store().stream_version(stream).await.map_err(store_error)
+    }
+
+    async fn load(&self, stream: &StreamId) -> Result<Arc<Loaded<Profile>>, SourceError> {
+        let cached = self.lock().get(stream).cloned();
+        let version = self.version(stream).await?;
+        let twin = match cached {
+            Some(twin) if twin.version == version => return Ok(twin),
+            Some(twin) if twin.version < version => self.fold_newer(stream, twin, version).await?,
+            _ => Arc::new(self.repository.load(stream).await.map_err(store_error)?),
+        };
+        let mut twins = self.lock();
+        if twins.len() >= self.capacity && !twins.contains_key(stream) {
+            let victim = twins.keys().next().cloned();
+            if let Some(victim) = victim {
+                twins.remove(&victim);
+            }
+        }
+        // Keep the newest of what this request folded and what another stored meanwhile.
+        let keep = match twins.get(stream) {
+            Some(other) if other.version > twin.version => other.clone(),
+            _ => twin.clone(),
+        };
+        twins.insert(stream.clone(), keep);
+        Ok(twin)
+    }
+
+    fn forget(&self, stream: &StreamId) {
+        self.lock().remove(stream);
     }
 }

@@ -180,21 +180,10 @@ async fn every_route_checks_consent_at_the_time_of_the_call() {
     use fintra_guard::{Accessor, ConsentRegistry, Scope};
     let store = std::sync::Arc::new(fintra_core::InMemoryEventStore::new());
     let registry = ConsentRegistry::new(store.clone());
-    let keys = |request: axum::extract::Request, next: axum::middleware::Next| async move {
-        let mut request = request;
-        if let Some(key) = request.headers().get("x-api-key").and_then(|v| v.to_str().ok()) {
-            let accessor = Accessor {
-                id: key.to_owned(),
-                tenant: fintra_core::TenantId::new(TENANT).unwrap(),
-            };
-            request.extensions_mut().insert(accessor);
-        }
-        next.run(request).await
-    };
     let s = served_with(PulseOptions::default(), |api| {
         api.with_consent(ConsentRegistry::new(store.clone()))
             .router()
-            .layer(axum::middleware::from_fn(keys))
+            .layer(axum::middleware::from_fn(common::api_keys))
     })
     .await;
     let call = |path: &'static str, key: Option<&'static str>| {
@@ -206,26 +195,15 @@ async fn every_route_checks_consent_at_the_time_of_the_call() {
     };
     assert_eq!(error_of(call("", None).await.unwrap()).await.1, "UNAUTHENTICATED");
     assert_eq!(error_of(call("", Some("budget-app")).await.unwrap()).await.1, "CONSENT_DENIED");
-    let app =
-        Accessor { id: "budget-app".into(), tenant: fintra_core::TenantId::new(TENANT).unwrap() };
-    let now = fintra_core::Clock::now(&fintra_core::SystemClock);
-    registry
-        .grant(
-            &app,
-            &s.id,
-            &[Scope::ReadBalances],
-            now - chrono::Duration::hours(1),
-            now + chrono::Duration::days(30),
-            &common::meta(),
-        )
-        .await
-        .unwrap();
+    common::grant(&registry, "budget-app", &s.id, &[Scope::ReadBalances]).await;
     assert_eq!(call("", Some("budget-app")).await.unwrap().status(), StatusCode::OK);
     assert_eq!(call("/networth", Some("budget-app")).await.unwrap().status(), StatusCode::OK);
     let (status, code, details) =
         error_of(call("/transactions", Some("budget-app")).await.unwrap()).await;
     assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "CONSENT_DENIED"));
     assert_eq!(details["scope"], "READ_TRANSACTIONS");
+    let app =
+        Accessor { id: "budget-app".into(), tenant: fintra_core::TenantId::new(TENANT).unwrap() };
     registry.revoke(&app, &s.id, "changed my mind", &common::meta()).await.unwrap();
     assert_eq!(error_of(call("", Some("budget-app")).await.unwrap()).await.1, "CONSENT_DENIED");
 }

@@ -184,3 +184,153 @@ async fn the_feed_refuses_other_tenants_and_bad_ids() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["details"]["parameter"], "Last-Event-ID");
 }
+
+/// A store whose log pages hold one event whatever the limit (the contract allows short pages).
+struct ShortPages(std::sync::Arc<fintra_core::InMemoryEventStore>);
+
+#[async_trait::async_trait]
+impl EventStore for ShortPages {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> fintra_core::Result<fintra_core::AppendResult> {
+        self.0.append(stream, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        options: fintra_core::ReadStreamOptions,
+    ) -> fintra_core::Result<Vec<fintra_core::RecordedEvent>> {
+        self.0.read_stream(stream, options).await
+    }
+
+    async fn read_all(
+        &self,
+        after: Position,
+        _limit: usize,
+    ) -> fintra_core::Result<Vec<fintra_core::RecordedEvent>> {
+        self.0.read_all(after, 1).await
+    }
+
+    async fn stream_version(
+        &self,
+        stream: &StreamId,
+    ) -> fintra_core::Result<fintra_core::StreamVersion> {
+        self.0.stream_version(stream).await
+    }
+}
+
+/// A hub over `reader` fed to the log's head, after `n` insights on profile `p1`'s brain
+/// stream interleaved with another profile's.
+async fn hub_with_history(
+    store: &std::sync::Arc<fintra_core::InMemoryEventStore>,
+    reader: std::sync::Arc<dyn EventStore>,
+    options: PulseOptions,
+    n: u32,
+) -> fintra_http::PulseHub {
+    let mine = StreamId::new("brain-p1").unwrap();
+    let other = StreamId::new("brain-p2").unwrap();
+    for k in 0..n {
+        store.append(&mine, ExpectedVersion::Any, &[insight(k)]).await.unwrap();
+        store.append(&other, ExpectedVersion::Any, &[insight(1_000 + k)]).await.unwrap();
+    }
+    let hub = fintra_http::PulseHub::new(reader, options);
+    feed_hub(&hub, store, Position::START).await;
+    hub
+}
+
+/// Runs the hub's sink over the log from `from` to its head.
+async fn feed_hub(
+    hub: &fintra_http::PulseHub,
+    store: &std::sync::Arc<fintra_core::InMemoryEventStore>,
+    from: Position,
+) {
+    let mut sink = hub.sink(from);
+    let runner = fintra_projections::ProjectionRunner::new(store.clone(), common::runner_options());
+    runner.catch_up(&mut sink).await.unwrap();
+}
+
+/// Everything a feed yields until it has been quiet for 300 ms.
+async fn drain(feed: &mut fintra_http::pulse::Feed) -> Vec<fintra_http::pulse::FeedItem> {
+    let mut out = Vec::new();
+    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(300), feed.next()).await {
+        out.push(item);
+    }
+    out
+}
+
+fn insight_number(item: &fintra_http::pulse::FeedItem) -> serde_json::Value {
+    match item {
+        fintra_http::pulse::FeedItem::Event(e) => {
+            serde_json::from_str::<serde_json::Value>(&e.envelope).unwrap()["data"]["n"].clone()
+        }
+        other => panic!("expected an event, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_replay_over_short_pages_misses_nothing() {
+    let store = std::sync::Arc::new(fintra_core::InMemoryEventStore::new());
+    let reader = std::sync::Arc::new(ShortPages(store.clone()));
+    let options = PulseOptions { catch_up_page: 5, ..PulseOptions::default() };
+    let hub = hub_with_history(&store, reader, options, 10).await;
+    let first = store.read_all(Position::START, 1).await.unwrap()[0].position;
+    let mut feed = hub.feed(TenantId::new(TENANT).unwrap(), "p1", Some(first));
+    let got: Vec<serde_json::Value> = drain(&mut feed).await.iter().map(insight_number).collect();
+    let expected: Vec<serde_json::Value> = (1..10).map(|n| serde_json::json!(n)).collect();
+    assert_eq!(got, expected, "every insight after the first, once, in order");
+}
+
+#[tokio::test]
+async fn a_resume_too_far_back_is_refused_with_where_to_go_on() {
+    let store = std::sync::Arc::new(fintra_core::InMemoryEventStore::new());
+    let options = PulseOptions { resume_positions_max: 5, ..PulseOptions::default() };
+    let hub = hub_with_history(&store, store.clone(), options, 10).await;
+    let tenant = TenantId::new(TENANT).unwrap();
+    let mut feed = hub.feed(tenant.clone(), "p1", Some(Position(1)));
+    match feed.next().await.unwrap() {
+        fintra_http::pulse::FeedItem::Close { reason, resume_from } => {
+            assert_eq!(reason, "resume_too_old");
+            assert_eq!(resume_from, hub.through(), "resume from the feed's position");
+        }
+        other => panic!("expected a close, got {other:?}"),
+    }
+    assert!(feed.next().await.is_none());
+    // An id beyond the feed is taken as the feed's position: live from there.
+    let mut ahead = hub.feed(tenant, "p1", Some(Position(1_000_000)));
+    let brain = StreamId::new("brain-p1").unwrap();
+    store.append(&brain, ExpectedVersion::Any, &[insight(77)]).await.unwrap();
+    feed_hub(&hub, &store, hub.through()).await;
+    assert_eq!(insight_number(&ahead.next().await.unwrap()), 77);
+}
+
+#[tokio::test]
+async fn an_open_stream_ends_when_consent_is_revoked() {
+    use fintra_guard::{Accessor, ConsentRegistry, Scope};
+    let grants = std::sync::Arc::new(fintra_core::InMemoryEventStore::new());
+    let registry = ConsentRegistry::new(grants.clone());
+    let recheck = Duration::from_millis(200);
+    let options = PulseOptions { consent_recheck: recheck, ..PulseOptions::default() };
+    let s = served_with(options, |api| {
+        api.with_consent(ConsentRegistry::new(grants.clone()))
+            .router()
+            .layer(axum::middleware::from_fn(common::api_keys))
+    })
+    .await;
+    common::grant(&registry, "feed-app", &s.id, &[Scope::ReadTransactions]).await;
+    let url = s.url(&format!("/events?tenant_id={TENANT}"));
+    let response = s.client.get(url).header("x-api-key", "feed-app").send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let mut reader = Reader::new(response);
+    let app = Accessor { id: "feed-app".into(), tenant: TenantId::new(TENANT).unwrap() };
+    registry.revoke(&app, &s.id, "no more", &meta()).await.unwrap();
+    let close = reader.next().await.expect("a close event");
+    assert_eq!(close.event, "close");
+    let body: serde_json::Value = serde_json::from_str(&close.data).unwrap();
+    assert_eq!(body["reason"], "consent_revoked");
+    assert!(close.id.is_some(), "the close says where to resume");
+    assert!(reader.next().await.is_none(), "the stream ends");
+}

@@ -140,6 +140,39 @@ impl RedisViews {
         })
     }
 
+    /// The JSON and position of each of `keys` in the active version of `name`, in order: one
+    /// read of the active version, then one pipelined round trip, so every document comes from
+    /// the same version.
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn get_many(
+        &self,
+        name: &str,
+        keys: &[String],
+    ) -> Result<Vec<Option<(Position, String)>>, ProjectionError> {
+        let Some(version) = self.active_version(name).await? else {
+            return Ok(vec![None; keys.len()]);
+        };
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.cmd("HMGET")
+                .arg(format!("{}:{name}:v{version}:view:{key}", self.prefix))
+                .arg("p")
+                .arg("json");
+        }
+        let mut conn = self.conn.clone();
+        let rows: Vec<(Option<String>, Option<String>)> =
+            pipe.query_async(&mut conn).await.map_err(sink_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| match row {
+                (Some(p), Some(json)) => Some((Position(p.parse().unwrap_or(0)), json)),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// Every (key, position, JSON) of version `version` of `name`, sorted by key (for audits
     /// and rebuild comparisons).
     ///

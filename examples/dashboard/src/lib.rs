@@ -91,9 +91,8 @@ pub async fn start(address: &str) -> Result<Dashboard, DemoError> {
     let views = SharedViews::new();
     let hub = PulseHub::new(store.clone(), PulseOptions::default());
     spawn_projections(&store, &views, &hub);
-    let api = ViewsApi::new(views.clone(), Repository::<Profile, _>::new(store.clone()))
-        .with_pulse(hub.clone())
-        .router();
+    let twins = fintra_http::TwinCache::new(Repository::<Profile, _>::new(store.clone()), 16);
+    let api = ViewsApi::new(views.clone(), twins).with_pulse(hub.clone()).router();
     let app = api.merge(page_routes()).merge(demo_routes(demo.clone()));
     let listener = tokio::net::TcpListener::bind(address).await.map_err(fail)?;
     let url = format!("http://{}", listener.local_addr().map_err(fail)?);
@@ -241,11 +240,21 @@ async fn forecast(State(demo): State<Arc<Demo>>) -> Response {
 
 /// Imports the month after the twin's latest transaction (generated like the sample), then lets
 /// the Brain look at the new month and appends what it says to the profile's Brain stream.
-async fn simulate(State(demo): State<Arc<Demo>>) -> Response {
-    // One simulation at a time: each one imports the month after the last.
-    let mut insights = demo.insights.lock().await;
-    match simulate_month(&demo, &mut insights).await {
-        Ok(body) => axum::Json(body).into_response(),
+async fn simulate(State(demo): State<Arc<Demo>>, headers: axum::http::HeaderMap) -> Response {
+    // A custom header a cross-site form cannot send: only the page (or a deliberate client)
+    // can trigger an import.
+    if headers.get("x-requested-with").is_none_or(|v| v != "fintra-dashboard") {
+        return error(StatusCode::FORBIDDEN, "send x-requested-with: fintra-dashboard");
+    }
+    // The import runs on its own task: a client that disconnects midway cannot cancel it half
+    // done (its transactions in, the Brain's events not). One simulation at a time.
+    let task = tokio::spawn(async move {
+        let mut insights = demo.insights.lock().await;
+        simulate_month(&demo, &mut insights).await
+    });
+    match task.await {
+        Ok(Ok(body)) => axum::Json(body).into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
 }

@@ -258,7 +258,10 @@ async function simulate() {
   button.disabled = true;
   setText("#simulate-status", "importing…");
   try {
-    const response = await fetch("/demo/simulate", { method: "POST" });
+    const response = await fetch("/demo/simulate", {
+      method: "POST",
+      headers: { "x-requested-with": "fintra-dashboard" },
+    });
     const body = await response.json();
     if (!response.ok) throw new Error(body.error ? body.error.message : response.statusText);
     setText("#simulate-status", `imported ${body.month}: ${body.new_transactions} transactions`);

@@ -163,8 +163,8 @@ pub async fn served_with(
     let mut feed = hub.sink(Position::START);
     let runner = ProjectionRunner::new(store.clone(), runner_options());
     tokio::spawn(async move { runner.run(&mut feed, None, std::future::pending()).await });
-    let api = ViewsApi::new(views.clone(), Repository::<Profile, _>::new(store.clone()))
-        .with_pulse(hub.clone());
+    let twins = fintra_http::TwinCache::new(Repository::<Profile, _>::new(store.clone()), 8);
+    let api = ViewsApi::new(views.clone(), twins).with_pulse(hub.clone());
     let base = serve(customise(api)).await;
     let served =
         Served { base, id, stream, store, repository, views, hub, client: reqwest::Client::new() };
@@ -174,4 +174,32 @@ pub async fn served_with(
 
 pub async fn served() -> Served {
     served_with(PulseOptions::default(), ViewsApi::router).await
+}
+
+/// A stand-in for a host's authentication layer: `x-api-key: <name>` becomes the accessor
+/// `<name>` of tenant `acme` in the request's extensions.
+pub async fn api_keys(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(key) = request.headers().get("x-api-key").and_then(|v| v.to_str().ok()) {
+        let accessor =
+            fintra_guard::Accessor { id: key.to_owned(), tenant: TenantId::new(TENANT).unwrap() };
+        request.extensions_mut().insert(accessor);
+    }
+    next.run(request).await
+}
+
+/// A consent grant of `scopes` over `profile` to `accessor`, valid from an hour ago for 30 days.
+pub async fn grant<S: EventStore + 'static>(
+    registry: &fintra_guard::ConsentRegistry<S>,
+    accessor: &str,
+    profile: &str,
+    scopes: &[fintra_guard::Scope],
+) {
+    let app =
+        fintra_guard::Accessor { id: accessor.to_owned(), tenant: TenantId::new(TENANT).unwrap() };
+    let now = fintra_core::Clock::now(&fintra_core::SystemClock);
+    let (from, to) = (now - chrono::Duration::hours(1), now + chrono::Duration::days(30));
+    registry.grant(&app, profile, scopes, from, to, &meta()).await.unwrap();
 }
