@@ -4,6 +4,9 @@
 //!    loopback at 8 and 64 connections: requests/s and latency p50/p99, median of the runs. The
 //!    server is the dashboard demo (the flagship's sample twin on the in-memory store, views in
 //!    process memory) on a 2-thread runtime; `wrk` runs with 2 threads on the same machine.
+//!    In the same run, the floor of this stack on this machine: an axum route answering a fixed
+//!    body of the same size as the Unified 360 document (no lookup, no tenant check), so the
+//!    Views' rows read as a ratio of it.
 //! 2. SSE fan-out: 1,000 connections follow one profile's feed; events are appended one at a
 //!    time and the time from the append call to each connection reading the event is recorded
 //!    (p50, p99, max over every connection and event).
@@ -57,17 +60,35 @@ fn wrk(url: &str, connections: u64, seconds: u64) -> (f64, f64, f64) {
     (rps, micros("50%"), micros("99%"))
 }
 
-fn views_rows(dashboard: &fintra_dashboard::Dashboard) {
+/// Serves `body` as JSON at `/` on a free port: the floor the Views are compared with.
+async fn fixed_body_server(body: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let body: &'static str = Box::leak(body.into_boxed_str());
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move { ([("content-type", "application/json")], body) }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+fn views_rows(runtime: &tokio::runtime::Runtime, dashboard: &fintra_dashboard::Dashboard) {
     let seconds = env("FINTRA_HTTP_SECS", 10);
     let runs = env("FINTRA_HTTP_RUNS", 3);
+    let key = format!("unified360:profile-{}", dashboard.profile_id);
+    let summary = dashboard.views.get(&key).unwrap();
+    let floor = runtime.block_on(fixed_body_server(summary.json.to_string()));
     println!(
         "\n{:<34} {:>6} {:>12} {:>10} {:>10}",
         "GET", "conns", "requests/s", "p50 µs", "p99 µs"
     );
-    for (label, path) in
-        [("Unified 360 view", ""), ("transactions, page of 50", "/transactions?limit=50")]
-    {
-        let url = format!("{}/v1/profile/{}{path}", dashboard.url, dashboard.profile_id);
+    let profile = format!("{}/v1/profile/{}", dashboard.url, dashboard.profile_id);
+    for (label, url) in [
+        ("floor: fixed body, same size", floor),
+        ("Unified 360 view", profile.clone()),
+        ("transactions, page of 50", format!("{profile}/transactions?limit=50")),
+    ] {
         for connections in [8, 64] {
             let (mut rps, mut p50, mut p99) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..runs {
@@ -181,6 +202,6 @@ fn main() {
         "fintra-http benchmark: the dashboard demo at {} (sample twin, in-memory views)",
         dashboard.url
     );
-    views_rows(&dashboard);
+    views_rows(&runtime, &dashboard);
     runtime.block_on(fan_out(&dashboard));
 }
