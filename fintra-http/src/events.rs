@@ -46,7 +46,7 @@ struct Guarded {
 }
 
 struct Recheck {
-    api: Arc<ApiState>,
+    consent: Arc<dyn crate::ConsentCheck>,
     who: Option<fintra_guard::Accessor>,
     tenant: fintra_core::TenantId,
     id: String,
@@ -63,8 +63,8 @@ impl Guarded {
             tokio::select! {
                 item = self.feed.next() => return item,
                 () = tokio::time::sleep_until(recheck.next) => {
-                    let Some(consent) = recheck.api.consent.as_ref() else { return self.feed.next().await };
-                    let allowed = consent
+                    let allowed = recheck
+                        .consent
                         .check(recheck.who.as_ref(), &recheck.tenant, &recheck.id, Scope::ReadTransactions)
                         .await;
                     recheck.next = tokio::time::Instant::now() + recheck.every;
@@ -124,8 +124,8 @@ pub(crate) async fn events(
     api.owned(&request, "unified360").await?;
     let feed = hub.feed(request.tenant.clone(), &request.id, resume);
     let every = hub.options().consent_recheck;
-    let recheck = api.consent.is_some().then(|| Recheck {
-        api: api.clone(),
+    let recheck = api.consent.clone().map(|consent| Recheck {
+        consent,
         who: accessor,
         tenant: request.tenant,
         id: request.id,

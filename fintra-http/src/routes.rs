@@ -345,7 +345,7 @@ pub(crate) async fn transactions(
     }
     let twin = api
         .twins
-        .load(&request.stream)
+        .load(&request.stream, version)
         .await
         .map_err(|e| ApiError::unavailable("event store", &e))?;
     let rows = fintra_projections::views::query_transactions(&twin.state, &filter);

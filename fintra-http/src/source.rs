@@ -162,11 +162,15 @@ pub trait TwinSource: Send + Sync {
     /// The store could not be read.
     async fn version(&self, stream: &StreamId) -> Result<StreamVersion, SourceError>;
 
-    /// The twin as of now.
+    /// The twin at `version` (what [`TwinSource::version`] just answered) or later.
     ///
     /// # Errors
     /// The store could not be read or the stream not folded.
-    async fn load(&self, stream: &StreamId) -> Result<Arc<Loaded<Profile>>, SourceError>;
+    async fn load(
+        &self,
+        stream: &StreamId,
+        version: StreamVersion,
+    ) -> Result<Arc<Loaded<Profile>>, SourceError>;
 
     /// Drops anything kept about `stream` (its profile was not found: erased, or never there).
     fn forget(&self, _stream: &StreamId) {}
@@ -184,7 +188,11 @@ impl<S: EventStore + 'static> TwinSource for Repository<Profile, S> {
         self.store().stream_version(stream).await.map_err(store_error)
     }
 
-    async fn load(&self, stream: &StreamId) -> Result<Arc<Loaded<Profile>>, SourceError> {
+    async fn load(
+        &self,
+        stream: &StreamId,
+        _version: StreamVersion,
+    ) -> Result<Arc<Loaded<Profile>>, SourceError> {
         Repository::load(self, stream).await.map(Arc::new).map_err(store_error)
     }
 }
@@ -256,9 +264,13 @@ impl<S: EventStore + 'static> TwinSource for TwinCache<S> {
         self.repository.store().stream_version(stream).await.map_err(store_error)
     }
 
-    async fn load(&self, stream: &StreamId) -> Result<Arc<Loaded<Profile>>, SourceError> {
+    async fn load(
+        &self,
+        stream: &StreamId,
+        version: StreamVersion,
+    ) -> Result<Arc<Loaded<Profile>>, SourceError> {
+        // The caller read the version (it answers If-None-Match with it): no second read.
         let cached = self.lock().get(stream).cloned();
-        let version = self.version(stream).await?;
         let twin = match cached {
             Some(twin) if twin.version == version => return Ok(twin),
             Some(twin) if twin.version < version => self.fold_newer(stream, twin, version).await?,
