@@ -88,6 +88,17 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// A fenced write was refused: this process no longer holds the lease `unit` at `epoch`
+    /// (another owner took it, or it lapsed). Nothing was written; stop, and take the lease again
+    /// before running again.
+    #[error("the lease of {unit} (epoch {epoch}) is no longer held: write refused")]
+    Fenced {
+        /// The unit of work.
+        unit: String,
+        /// The epoch this process held.
+        epoch: i64,
+    },
+
     /// The backend (database, network, file system) failed.
     #[error("backend error: {source}")]
     Backend {

@@ -9,6 +9,9 @@
 //! shards beyond its share, and takes free or lapsed ones up to it. A process that dies stops
 //! renewing; its shards lapse and the others take them within about one time to live plus one
 //! round. Writes stay fenced throughout, so a handover never lets two owners commit one shard.
+//!
+//! A worker that is not split in shards (a Kafka publisher, a Pulse sink, the refinery, tiering)
+//! runs under [`run_leased`]: one active holder, hot standbys in the other processes.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -17,6 +20,7 @@ use std::sync::Arc;
 use fintra_core::EventStore;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::lease::{Keeper, Lease, PgLeases, Shard};
 use crate::runner::{ProjectionError, ProjectionRunner, RunReport, RunnerOptions, Sink};
@@ -114,7 +118,7 @@ where
         for k in ended {
             if let Some(done) = running.remove(&k) {
                 report.lost += 1;
-                settle(&mut report, done.task.await);
+                settle(leases, &done.lease, &mut report, done.task.await).await?;
             }
         }
         // Hand over shards beyond this process's share (the highest indexes first).
@@ -182,15 +186,24 @@ where
     let lost = keeper.lost();
     let (stop, stopped) = oneshot::channel::<()>();
     let runner = ProjectionRunner::new(Arc::clone(store), options.clone());
-    let task = tokio::spawn(async move {
-        let shutdown = async move {
-            tokio::select! {
-                () = lost => {}
-                _ = stopped => {}
-            }
-        };
-        runner.run(&mut sink, None, shutdown).await
-    });
+    let span = tracing::info_span!(
+        "fintra.fleet.shard",
+        unit = %lease.unit,
+        owner = %lease.owner,
+        epoch = lease.epoch
+    );
+    let task = tokio::spawn(
+        async move {
+            let shutdown = async move {
+                tokio::select! {
+                    () = lost => {}
+                    _ = stopped => {}
+                }
+            };
+            runner.run(&mut sink, None, shutdown).await
+        }
+        .instrument(span),
+    );
     Running { lease, _keeper: keeper, stop, task }
 }
 
@@ -201,18 +214,120 @@ async fn stop(
     report: &mut FleetReport,
 ) -> Result<(), ProjectionError> {
     let _ = held.stop.send(());
-    settle(report, held.task.await);
+    settle(leases, &held.lease, report, held.task.await).await?;
     leases.release(&held.lease).await
 }
 
-fn settle(
+/// Counts what a shard's runner delivered, or records its error on the shard's lease row (the
+/// fleet's per-shard last error) and in the report.
+async fn settle(
+    leases: &PgLeases,
+    lease: &Lease,
     report: &mut FleetReport,
     ended: Result<Result<RunReport, ProjectionError>, tokio::task::JoinError>,
-) {
-    match ended {
-        Ok(Ok(run)) => report.delivered += run.applied,
-        Ok(Err(error)) => report.last_error = Some(error.to_string()),
-        Err(join) => report.last_error = Some(join.to_string()),
+) -> Result<(), ProjectionError> {
+    let error = match ended {
+        Ok(Ok(run)) => {
+            report.delivered += run.applied;
+            return Ok(());
+        }
+        Ok(Err(error)) => error.to_string(),
+        Err(join) => join.to_string(),
+    };
+    tracing::warn!(unit = %lease.unit, epoch = lease.epoch, %error, "shard runner stopped");
+    leases.record_error(lease, &error).await?;
+    report.last_error = Some(error);
+    Ok(())
+}
+
+/// What one process did in [`run_leased`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeasedReport {
+    /// Times this process took the unit's lease and ran the work.
+    pub taken: u64,
+    /// Times the work ended while the process was not shutting down: its lease was lost, it
+    /// failed (see `last_error`), or it finished (the unit is then taken and run again).
+    pub ended: u64,
+    /// The work's last error, if any (also recorded on the lease row).
+    pub last_error: Option<String>,
+}
+
+/// Why the work of [`run_leased`] should stop: resolves when the lease is lost or the process
+/// shuts down. Stop at the next safe point (a runner finishes its batch).
+pub type StopSignal = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Runs one unit of work — a Kafka publisher, a Pulse sink or delivery, the Enrichment Refinery,
+/// a tiering job — in exactly one of any number of processes that all call this with the same
+/// `unit`: a hot standby in the others. Every round (a third of the time to live) a process
+/// without the unit tries to take its lease; the holder keeps it alive in the background and
+/// runs `work(lease, stop)`, where `stop` resolves when the lease is lost or `shutdown` fires.
+/// Build the work's writers fenced with that lease (`KafkaPublisher::with_lease`,
+/// `PgSink::with_lease`, `PulseSink::with_lease`, …) so a holder that was paused past its lease
+/// cannot commit after a takeover.
+///
+/// When the work returns (its lease lost, or an error, recorded on the lease row and in the
+/// report) the lease is released and the process goes back to contending. When `shutdown`
+/// fires it signals the work, waits for it, releases the lease (a graceful handover: a standby
+/// takes over within a round) and returns.
+///
+/// # Errors
+/// `InvalidInput` for a bad unit or owner name; lease-table errors.
+pub async fn run_leased<F, Fut>(
+    leases: &PgLeases,
+    unit: &str,
+    owner: &str,
+    mut work: F,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<LeasedReport, ProjectionError>
+where
+    F: FnMut(Lease, StopSignal) -> Fut + Send,
+    Fut: Future<Output = Result<(), ProjectionError>> + Send,
+{
+    let round = leases.ttl() / 3;
+    let mut report = LeasedReport::default();
+    tokio::pin!(shutdown);
+    loop {
+        if let Some(lease) = leases.try_acquire(unit, owner).await? {
+            report.taken += 1;
+            let keeper = leases.keep(lease.clone());
+            let lost = keeper.lost();
+            let (stop, stopped) = oneshot::channel::<()>();
+            let signal: StopSignal = Box::pin(async move {
+                tokio::select! {
+                    () = lost => {}
+                    _ = stopped => {}
+                }
+            });
+            let span =
+                tracing::info_span!("fintra.leased", unit, owner, epoch = lease.epoch);
+            let job = work(lease.clone(), signal).instrument(span);
+            tokio::pin!(job);
+            let mut shutting_down = false;
+            let ended = tokio::select! {
+                ended = &mut job => ended,
+                () = &mut shutdown => {
+                    shutting_down = true;
+                    let _ = stop.send(());
+                    job.await
+                }
+            };
+            drop(keeper);
+            if let Err(error) = ended {
+                let error = error.to_string();
+                tracing::warn!(unit, epoch = lease.epoch, %error, "leased work stopped");
+                leases.record_error(&lease, &error).await?;
+                report.last_error = Some(error);
+            }
+            leases.release(&lease).await?;
+            if shutting_down {
+                return Ok(report);
+            }
+            report.ended += 1;
+        }
+        tokio::select! {
+            () = &mut shutdown => return Ok(report),
+            () = tokio::time::sleep(round) => {}
+        }
     }
 }
 
@@ -233,6 +348,9 @@ pub struct ShardStatus {
     pub lag_events: u64,
     /// Seconds since the first event after the checkpoint was recorded (0 when caught up).
     pub lag_seconds: f64,
+    /// The last error of a runner of this shard, with when it happened (any owner, any epoch:
+    /// kept until a newer error replaces it).
+    pub last_error: Option<(chrono::DateTime<chrono::Utc>, String)>,
 }
 
 /// Where [`status`] stops counting events behind a checkpoint.
@@ -240,7 +358,8 @@ pub const LAG_COUNT_MAX: i64 = 1_000_000;
 
 /// Who owns which shard of `projection` and how far behind each is — what a dashboard charts as
 /// `fintra_fleet_shard_live{unit,owner}`, `fintra_fleet_shard_epoch{unit}`,
-/// `fintra_fleet_lag_events{unit}` and `fintra_fleet_lag_seconds{unit}`. The pool must see the
+/// `fintra_fleet_lag_events{unit}` and `fintra_fleet_lag_seconds{unit}` (and the last error as a
+/// table beside them). The pool must see the
 /// lease, checkpoint and event tables (one schema).
 ///
 /// # Errors
@@ -252,6 +371,7 @@ pub async fn status(
     use sqlx::Row;
     let rows = sqlx::query(
         "SELECT l.unit, l.owner, l.expires_at > now() AS live, l.epoch, c.position,
+                l.last_error, l.last_error_at,
                 (SELECT count(*) FROM (SELECT 1 FROM fintra_events e
                     WHERE e.position > coalesce(c.position, 0) LIMIT $2) behind) AS lag_events,
                 coalesce(extract(epoch FROM now() - (SELECT e.recorded_at FROM fintra_events e
@@ -280,6 +400,7 @@ pub async fn status(
                 checkpoint: checkpoint.map(crate::checkpoints::from_stored).transpose()?,
                 lag_events: u64::try_from(lag).unwrap_or(0),
                 lag_seconds: row.try_get("lag_seconds").map_err(get)?,
+                last_error: crate::lease::last_error_of(row)?,
             })
         })
         .collect()

@@ -32,14 +32,24 @@ use tokio::sync::watch;
 use crate::checkpoints::pg_error;
 use crate::runner::ProjectionError;
 
-/// The lease table (one row per unit of work).
+/// The lease table (one row per unit of work), created or brought up to date.
 const LEASES_DDL: &str = "CREATE TABLE IF NOT EXISTS fintra_leases (
     unit text PRIMARY KEY,
     owner text NOT NULL,
     epoch bigint NOT NULL,
     expires_at timestamptz NOT NULL,
-    renewed_at timestamptz NOT NULL DEFAULT now()
-)";
+    renewed_at timestamptz NOT NULL DEFAULT now(),
+    last_error text,
+    last_error_at timestamptz
+);
+DO $$ BEGIN
+    -- Tables created before the last-error columns: add them (an exclusive lock, once).
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+                   AND table_name = 'fintra_leases' AND column_name = 'last_error') THEN
+        ALTER TABLE fintra_leases ADD COLUMN IF NOT EXISTS last_error text,
+            ADD COLUMN IF NOT EXISTS last_error_at timestamptz;
+    END IF;
+END $$";
 
 /// How long a lease lasts without renewal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +78,18 @@ pub struct Lease {
     pub expires_at: DateTime<Utc>,
 }
 
+impl Lease {
+    /// The fencing token of this lease, for writers outside this crate (the warm store's
+    /// `Tiering::with_fence`).
+    pub fn token(&self) -> fintra_store_postgres::fence::FenceToken {
+        fintra_store_postgres::fence::FenceToken {
+            unit: self.unit.clone(),
+            owner: self.owner.clone(),
+            epoch: self.epoch,
+        }
+    }
+}
+
 /// One row of [`PgLeases::list`]: who holds what.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LeaseState {
@@ -81,6 +103,9 @@ pub struct LeaseState {
     pub expires_at: DateTime<Utc>,
     /// The owner's last renewal or fenced write.
     pub renewed_at: DateTime<Utc>,
+    /// The last error a worker holding this unit reported ([`PgLeases::record_error`]), with
+    /// when; kept across changes of hands until the next error replaces it.
+    pub last_error: Option<(DateTime<Utc>, String)>,
 }
 
 /// Leases in one PostgreSQL schema. Cheap to clone.
@@ -192,6 +217,28 @@ impl PgLeases {
         Ok(())
     }
 
+    /// Records `error` as the last error of `lease`'s unit (what [`crate::fleet::status`] and
+    /// [`PgLeases::list`] report), truncated to 2,000 bytes. Recorded whoever holds the unit now:
+    /// a worker's failure is worth knowing even after it lost the lease.
+    ///
+    /// # Errors
+    /// Sink errors.
+    pub async fn record_error(&self, lease: &Lease, error: &str) -> Result<(), ProjectionError> {
+        let mut end = error.len().min(2_000);
+        while !error.is_char_boundary(end) {
+            end -= 1;
+        }
+        sqlx::query(
+            "UPDATE fintra_leases SET last_error = $2, last_error_at = now() WHERE unit = $1",
+        )
+        .bind(&lease.unit)
+        .bind(&error[..end])
+        .execute(&self.pool)
+        .await
+        .map_err(pg_error)?;
+        Ok(())
+    }
+
     /// The time to live of the leases this handle grants.
     pub fn ttl(&self) -> Duration {
         Duration::from_millis(u64::try_from(self.ttl_ms).unwrap_or(u64::MAX))
@@ -213,8 +260,8 @@ impl PgLeases {
     /// Sink errors.
     pub async fn list(&self, prefix: &str) -> Result<Vec<LeaseState>, ProjectionError> {
         let rows = sqlx::query(
-            "SELECT unit, owner, epoch, expires_at, renewed_at FROM fintra_leases
-             WHERE starts_with(unit, $1) ORDER BY unit",
+            "SELECT unit, owner, epoch, expires_at, renewed_at, last_error, last_error_at
+             FROM fintra_leases WHERE starts_with(unit, $1) ORDER BY unit",
         )
         .bind(prefix)
         .fetch_all(&self.pool)
@@ -228,10 +275,20 @@ impl PgLeases {
                     epoch: row.try_get("epoch").map_err(pg_error)?,
                     expires_at: row.try_get("expires_at").map_err(pg_error)?,
                     renewed_at: row.try_get("renewed_at").map_err(pg_error)?,
+                    last_error: last_error_of(row)?,
                 })
             })
             .collect()
     }
+}
+
+/// The `last_error` and `last_error_at` columns of a lease row.
+pub(crate) fn last_error_of(
+    row: &sqlx::postgres::PgRow,
+) -> Result<Option<(DateTime<Utc>, String)>, ProjectionError> {
+    let error: Option<String> = row.try_get("last_error").map_err(pg_error)?;
+    let at: Option<DateTime<Utc>> = row.try_get("last_error_at").map_err(pg_error)?;
+    Ok(at.zip(error))
 }
 
 fn lease_of(
@@ -249,25 +306,17 @@ fn lease_of(
 
 /// Inside the caller's transaction: checks that `lease` is still current (same owner and epoch,
 /// not lapsed) and locks its row until the transaction ends, so no takeover can start before it
-/// commits or rolls back.
+/// commits or rolls back ([`fintra_store_postgres::fence::fence`]).
 ///
 /// # Errors
 /// [`ProjectionError::Fenced`] when the lease was lost: the caller must roll back. Sink errors.
 pub async fn fence(conn: &mut PgConnection, lease: &Lease) -> Result<(), ProjectionError> {
-    let held = sqlx::query(
-        "UPDATE fintra_leases SET renewed_at = now()
-         WHERE unit = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()",
-    )
-    .bind(&lease.unit)
-    .bind(&lease.owner)
-    .bind(lease.epoch)
-    .execute(&mut *conn)
-    .await
-    .map_err(pg_error)?;
-    if held.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(ProjectionError::Fenced { unit: lease.unit.clone(), epoch: lease.epoch })
+    match fintra_store_postgres::fence::fence(conn, &lease.token()).await {
+        Ok(()) => Ok(()),
+        Err(fintra_core::Error::Fenced { unit, epoch }) => {
+            Err(ProjectionError::Fenced { unit, epoch })
+        }
+        Err(error) => Err(ProjectionError::Store(error)),
     }
 }
 

@@ -50,6 +50,66 @@ redis.call('SET', KEYS[1], ARGV[1])
 return 1
 ";
 
+/// A whole page as one atomic script, fenced: KEYS[1] holds the highest epoch that has written
+/// (or claimed) this namespace, ARGV[1] is the writer's epoch. A writer behind it is refused with
+/// `FENCED`; otherwise the epoch is recorded and the operations that follow in ARGV run: `s` key
+/// position json subjects (a guarded set, the key listed under its subject), `f` set (forget a
+/// subject's views), `r` list entry (park), `c` key position (advance the checkpoint).
+const FENCED_PAGE: &str = r"
+local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
+local epoch = tonumber(ARGV[1])
+if fence > epoch then return redis.error_reply('FENCED epoch ' .. fence .. ' has written') end
+if fence < epoch then redis.call('SET', KEYS[1], ARGV[1]) end
+local i = 2
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 's' then
+    local current = redis.call('HGET', ARGV[i + 1], 'p')
+    if not current or current < ARGV[i + 2] then
+      redis.call('HSET', ARGV[i + 1], 'p', ARGV[i + 2], 'json', ARGV[i + 3])
+    end
+    redis.call('SADD', ARGV[i + 4], ARGV[i + 1])
+    i = i + 5
+  elseif op == 'f' then
+    for _, key in ipairs(redis.call('SMEMBERS', ARGV[i + 1])) do redis.call('UNLINK', key) end
+    redis.call('UNLINK', ARGV[i + 1])
+    i = i + 2
+  elseif op == 'r' then
+    redis.call('RPUSH', ARGV[i + 1], ARGV[i + 2])
+    i = i + 3
+  elseif op == 'c' then
+    local current = redis.call('GET', ARGV[i + 1])
+    if not current or current < ARGV[i + 2] then redis.call('SET', ARGV[i + 1], ARGV[i + 2]) end
+    i = i + 3
+  else
+    return redis.error_reply('ERR unknown page operation ' .. op)
+  end
+end
+return 1
+";
+
+/// Claims the namespace for a writer at epoch ARGV[1] (refused with `FENCED` when a later epoch
+/// has claimed it) and returns the checkpoint at KEYS[2]: a stale writer's page either landed
+/// before the claim (and the checkpoint shows it) or is refused after it.
+const FENCED_CLAIM: &str = r"
+local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
+if fence > tonumber(ARGV[1]) then return redis.error_reply('FENCED epoch ' .. fence .. ' has claimed') end
+redis.call('SET', KEYS[1], ARGV[1])
+return redis.call('GET', KEYS[2])
+";
+
+/// One write of a page, run pipelined (unfenced) or inside [`FENCED_PAGE`].
+enum Op {
+    /// A guarded set of a view document, listed under its subject's set.
+    Set { key: String, position: String, json: String, subjects: String },
+    /// Deletes a subject's views (an erasure notice).
+    Forget(String),
+    /// Appends to the parked list.
+    Park(String, String),
+    /// Moves the checkpoint forward.
+    Advance(String, String),
+}
+
 fn padded(position: Position) -> String {
     format!("{:020}", position.0)
 }
@@ -210,6 +270,9 @@ pub struct RedisSink<P> {
     set_sha: String,
     advance_sha: String,
     forget_sha: String,
+    page_sha: String,
+    claim_sha: String,
+    lease: Option<crate::lease::Lease>,
 }
 
 /// The data subject an event belongs to, for erasure: the `fintra-subject` header a guarded
@@ -242,14 +305,47 @@ impl<P: RedisProjection> RedisSink<P> {
     /// # Errors
     /// Redis errors.
     pub async fn new(
-        mut conn: MultiplexedConnection,
+        conn: MultiplexedConnection,
         prefix: &str,
         projection: P,
     ) -> Result<Self, ProjectionError> {
-        let set_sha = load_script(&mut conn, GUARDED_SET).await?;
-        let advance_sha = load_script(&mut conn, ADVANCE).await?;
-        let forget_sha = load_script(&mut conn, FORGET).await?;
-        Ok(Self { conn, projection, prefix: prefix.to_owned(), set_sha, advance_sha, forget_sha })
+        let mut sink = Self {
+            conn,
+            projection,
+            prefix: prefix.to_owned(),
+            set_sha: String::new(),
+            advance_sha: String::new(),
+            forget_sha: String::new(),
+            page_sha: String::new(),
+            claim_sha: String::new(),
+            lease: None,
+        };
+        sink.load_scripts().await?;
+        Ok(sink)
+    }
+
+    /// Loads (again, after a Redis restart) the scripts the sink runs by hash.
+    async fn load_scripts(&mut self) -> Result<(), ProjectionError> {
+        self.set_sha = load_script(&mut self.conn, GUARDED_SET).await?;
+        self.advance_sha = load_script(&mut self.conn, ADVANCE).await?;
+        self.forget_sha = load_script(&mut self.conn, FORGET).await?;
+        self.page_sha = load_script(&mut self.conn, FENCED_PAGE).await?;
+        self.claim_sha = load_script(&mut self.conn, FENCED_CLAIM).await?;
+        Ok(())
+    }
+
+    /// Fences this sink with `lease` ([`crate::lease`]), whose epoch becomes the sink's fencing
+    /// token in Redis (`…:fence`, the highest epoch that has written this version). Loading the
+    /// checkpoint claims the version at the lease's epoch, and each page then runs as one atomic
+    /// script that first checks the token: once a newer owner has claimed the version, a paused
+    /// or partitioned old owner's page is refused whole with [`ProjectionError::Fenced`], and a
+    /// page it wrote before the claim is in the checkpoint the newer owner reads. The lease's
+    /// PostgreSQL row is not consulted on each page (Redis cannot join it); the token is.
+    /// Needs a single Redis server (the script touches keys it does not declare).
+    #[must_use]
+    pub fn with_lease(mut self, lease: crate::lease::Lease) -> Self {
+        self.lease = Some(lease);
+        self
     }
 
     fn namespace(&self) -> String {
@@ -293,29 +389,84 @@ impl<P: RedisProjection> RedisSink<P> {
         Ok(removed)
     }
 
-    async fn run_pipeline(&mut self, pipe: &redis::Pipeline) -> Result<(), ProjectionError> {
-        match pipe.query_async::<()>(&mut self.conn).await {
+    /// Writes a page's operations: pipelined, or as one fenced script under a lease.
+    async fn write(&mut self, ops: Vec<Op>) -> Result<(), ProjectionError> {
+        let written = match &self.lease {
+            Some(lease) => {
+                let mut script = redis::cmd("EVALSHA");
+                script
+                    .arg(&self.page_sha)
+                    .arg(1)
+                    .arg(format!("{}:fence", self.namespace()))
+                    .arg(lease.epoch);
+                for op in ops {
+                    match op {
+                        Op::Set { key, position, json, subjects } => {
+                            script.arg("s").arg(key).arg(position).arg(json).arg(subjects)
+                        }
+                        Op::Forget(set) => script.arg("f").arg(set),
+                        Op::Park(list, entry) => script.arg("r").arg(list).arg(entry),
+                        Op::Advance(key, position) => script.arg("c").arg(key).arg(position),
+                    };
+                }
+                script.query_async::<()>(&mut self.conn).await
+            }
+            None => self.pipeline(ops).query_async::<()>(&mut self.conn).await,
+        };
+        match written {
             Ok(()) => Ok(()),
-            // Redis restarted and forgot the scripts: load them again and retry once.
+            // Redis restarted and forgot the scripts: load them again; the runner retries.
             Err(error)
                 if error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
             {
-                self.set_sha = load_script(&mut self.conn, GUARDED_SET).await?;
-                self.advance_sha = load_script(&mut self.conn, ADVANCE).await?;
-                self.forget_sha = load_script(&mut self.conn, FORGET).await?;
+                self.load_scripts().await?;
                 Err(sink_error(error))
             }
-            Err(error) => Err(sink_error(error)),
+            Err(error) => Err(self.fenced_or(error)),
         }
     }
 
-    fn advance(&self, pipe: &mut redis::Pipeline, through: Position) {
-        pipe.cmd("EVALSHA")
-            .arg(&self.advance_sha)
-            .arg(1)
-            .arg(format!("{}:checkpoint", self.namespace()))
-            .arg(padded(through))
-            .ignore();
+    /// An unfenced page: each operation a pipelined command or script.
+    fn pipeline(&self, ops: Vec<Op>) -> redis::Pipeline {
+        let mut pipe = redis::pipe();
+        for op in ops {
+            match op {
+                Op::Set { key, position, json, subjects } => {
+                    pipe.cmd("EVALSHA")
+                        .arg(&self.set_sha)
+                        .arg(1)
+                        .arg(&key)
+                        .arg(position)
+                        .arg(json)
+                        .ignore();
+                    pipe.cmd("SADD").arg(subjects).arg(key).ignore();
+                }
+                Op::Forget(set) => {
+                    pipe.cmd("EVALSHA").arg(&self.forget_sha).arg(1).arg(set).ignore();
+                }
+                Op::Park(list, entry) => {
+                    pipe.cmd("RPUSH").arg(list).arg(entry).ignore();
+                }
+                Op::Advance(key, position) => {
+                    pipe.cmd("EVALSHA").arg(&self.advance_sha).arg(1).arg(key).arg(position).ignore();
+                }
+            }
+        }
+        pipe
+    }
+
+    /// [`ProjectionError::Fenced`] for the fenced scripts' refusal, else a sink error.
+    fn fenced_or(&self, error: redis::RedisError) -> ProjectionError {
+        match &self.lease {
+            Some(lease) if error.code() == Some("FENCED") => {
+                ProjectionError::Fenced { unit: lease.unit.clone(), epoch: lease.epoch }
+            }
+            _ => sink_error(error),
+        }
+    }
+
+    fn advance(&self, through: Position) -> Op {
+        Op::Advance(format!("{}:checkpoint", self.namespace()), padded(through))
     }
 }
 
@@ -330,11 +481,25 @@ impl<P: RedisProjection> Sink for RedisSink<P> {
     }
 
     async fn checkpoint(&mut self) -> Result<Position, ProjectionError> {
-        let stored: Option<String> = redis::cmd("GET")
-            .arg(format!("{}:checkpoint", self.namespace()))
-            .query_async(&mut self.conn)
-            .await
-            .map_err(sink_error)?;
+        let namespace = self.namespace();
+        let stored: Option<String> = match &self.lease {
+            None => redis::cmd("GET")
+                .arg(format!("{namespace}:checkpoint"))
+                .query_async(&mut self.conn)
+                .await
+                .map_err(sink_error)?,
+            Some(lease) => {
+                let claimed = redis::cmd("EVAL")
+                    .arg(FENCED_CLAIM)
+                    .arg(2)
+                    .arg(format!("{namespace}:fence"))
+                    .arg(format!("{namespace}:checkpoint"))
+                    .arg(lease.epoch)
+                    .query_async(&mut self.conn)
+                    .await;
+                claimed.map_err(|error| self.fenced_or(error))?
+            }
+        };
         stored.map_or(Ok(Position::START), |text| crate::checkpoints::from_stored_text(&text))
     }
 
@@ -351,15 +516,11 @@ impl<P: RedisProjection> Sink for RedisSink<P> {
         let mut latest: std::collections::HashMap<String, (Position, String, String)> =
             std::collections::HashMap::new();
         let mut order: Vec<String> = Vec::new();
-        let mut pipe = redis::pipe();
+        let mut ops = Vec::new();
         for event in events {
             if let Some(subject) = event.shredded_subject() {
                 latest.retain(|_, (_, _, owner)| *owner != subject);
-                pipe.cmd("EVALSHA")
-                    .arg(&self.forget_sha)
-                    .arg(1)
-                    .arg(format!("{namespace}:subject:{subject}"))
-                    .ignore();
+                ops.push(Op::Forget(format!("{namespace}:subject:{subject}")));
                 continue;
             }
             let subject = subject_of(event);
@@ -371,18 +532,15 @@ impl<P: RedisProjection> Sink for RedisSink<P> {
         }
         for key in order {
             let Some((position, json, subject)) = latest.remove(&key) else { continue };
-            let full = format!("{namespace}:view:{key}");
-            pipe.cmd("EVALSHA")
-                .arg(&self.set_sha)
-                .arg(1)
-                .arg(&full)
-                .arg(padded(position))
-                .arg(json)
-                .ignore();
-            pipe.cmd("SADD").arg(format!("{namespace}:subject:{subject}")).arg(&full).ignore();
+            ops.push(Op::Set {
+                key: format!("{namespace}:view:{key}"),
+                position: padded(position),
+                json,
+                subjects: format!("{namespace}:subject:{subject}"),
+            });
         }
-        self.advance(&mut pipe, through);
-        self.run_pipeline(&pipe).await
+        ops.push(self.advance(through));
+        self.write(ops).await
     }
 
     async fn park(&mut self, event: &RecordedEvent, reason: &str) -> Result<(), ProjectionError> {
@@ -393,9 +551,10 @@ impl<P: RedisProjection> Sink for RedisSink<P> {
             "reason": reason,
         })
         .to_string();
-        let mut pipe = redis::pipe();
-        pipe.cmd("RPUSH").arg(format!("{}:parked", self.namespace())).arg(entry).ignore();
-        self.advance(&mut pipe, event.position);
-        self.run_pipeline(&pipe).await
+        let ops = vec![
+            Op::Park(format!("{}:parked", self.namespace()), entry),
+            self.advance(event.position),
+        ];
+        self.write(ops).await
     }
 }

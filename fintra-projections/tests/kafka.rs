@@ -224,3 +224,179 @@ async fn a_fenced_publisher_that_lost_its_lease_publishes_nothing() {
         "each event once, none from the stale one"
     );
 }
+
+/// The fleet test's publishing page: at-least-once repeats are bounded by one page per process
+/// that stopped mid-page.
+const FLEET_PAGE: usize = 20;
+const FLEET_TTL: Duration = Duration::from_millis(1_000);
+
+/// The worker process of the test below: one contender for the publisher's lease, publishing
+/// while it holds it, until the parent kills it. It is this test binary started again with
+/// `--ignored --exact kafka_publisher_worker_process`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a worker process the publisher fleet test starts; not a test on its own"]
+async fn kafka_publisher_worker_process() {
+    use fintra_projections::fleet::run_leased;
+    use fintra_projections::lease::{LeaseOptions, PgLeases};
+    let var = |name: &str| std::env::var(name).expect("started by the publisher fleet test");
+    let (schema, owner, topic) =
+        (var("FINTRA_FLEET_SCHEMA"), var("FINTRA_FLEET_OWNER"), var("FINTRA_FLEET_TOPIC"));
+    let options = fintra_store_postgres::PgStoreOptions {
+        schema: Some(schema.clone()),
+        notify_channel: schema,
+        max_connections: 6,
+        ..fintra_store_postgres::PgStoreOptions::default()
+    };
+    let url = fintra_store_postgres::testing::database_url();
+    let pool =
+        options.pool_options().unwrap().connect_lazy_with(options.connect_options(&url).unwrap());
+    let store = Arc::new(PgEventStore::from_pool(pool.clone(), &options).unwrap());
+    let leases = PgLeases::new(pool.clone(), LeaseOptions { ttl: FLEET_TTL }).await.unwrap();
+    let client = kafka_client().await;
+    let runner = ProjectionRunner::new(
+        store,
+        RunnerOptions {
+            page_size: FLEET_PAGE,
+            poll_interval: Duration::from_millis(20),
+            ..RunnerOptions::default()
+        },
+    );
+    let work = |lease, stop| {
+        let (client, pool, topic, runner) = (&client, pool.clone(), topic.clone(), &runner);
+        async move {
+            let publisher = KafkaPublisher::new(client, &topic, 3, pool).await?;
+            runner.run(&mut publisher.with_lease(lease), None, stop).await.map(|_| ())
+        }
+    };
+    // Runs until killed; ends on its own if the parent test is gone (reparented).
+    let parent = std::os::unix::process::parent_id();
+    let orphaned = async move {
+        while std::os::unix::process::parent_id() == parent {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    run_leased(&leases, &format!("kafka:{topic}"), &owner, work, orphaned).await.unwrap();
+}
+
+/// The worker processes, killed when the test ends however it ends.
+struct Workers(Vec<std::process::Child>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = signal(child, "-CONT");
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn signal(child: &std::process::Child, signal: &str) -> bool {
+    std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Appends `count` events spread over 30 streams, numbered from `from`.
+async fn append_more(store: &PgEventStore, from: u64, count: u64) {
+    for n in (from..from + count).step_by(10) {
+        let batch: Vec<NewEvent> = (n..n + 10).map(event).collect();
+        let name = format!("f{}", (n / 10) % 30);
+        store.append(&stream(&name), ExpectedVersion::Any, &batch).await.unwrap();
+    }
+}
+
+/// Who holds the publisher's lease now, waiting up to 20 s for a holder other than `not`.
+async fn holder(
+    leases: &fintra_projections::lease::PgLeases,
+    unit: &str,
+    not: Option<&str>,
+) -> String {
+    let wait = async {
+        loop {
+            let live = leases.live(unit).await.unwrap();
+            if let Some(lease) = live.into_iter().find(|l| Some(l.owner.as_str()) != not) {
+                return lease.owner;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), wait).await.expect("a holder took the lease")
+}
+
+/// Three OS processes contend for one Kafka publisher under a lease. The holder is killed with
+/// `SIGKILL` while it publishes; the next holder is stopped with `SIGSTOP` past its lease and
+/// resumed. A consumer then sees every event; the repeats are counted, reported, and within what
+/// at-least-once allows (a page per process stopped mid-page); takeover after the kill happens
+/// within `2 × ttl` (plus margin for the loaded machine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_publisher_processes_survive_a_kill_and_a_stop() {
+    use fintra_projections::lease::{LeaseOptions, PgLeases};
+    let client = kafka_client().await;
+    let topic = format!("{}-fleet", test_topic());
+    ensure_topic(&client, &topic, 3).await.unwrap();
+    let schema = TestSchema::new().await;
+    let store = schema.store();
+    let leases = PgLeases::new(schema.pool.clone(), LeaseOptions { ttl: FLEET_TTL }).await.unwrap();
+    let unit = format!("kafka:{topic}");
+    append_more(&store, 0, 300).await;
+    let owners = ["p1", "p2", "p3"];
+    let mut workers = Workers(
+        owners
+            .iter()
+            .map(|owner| {
+                std::process::Command::new(std::env::current_exe().unwrap())
+                    .args(["kafka_publisher_worker_process", "--exact", "--ignored"])
+                    .args(["--nocapture", "--test-threads=1"])
+                    .env("FINTRA_FLEET_SCHEMA", &schema.name)
+                    .env("FINTRA_FLEET_OWNER", owner)
+                    .env("FINTRA_FLEET_TOPIC", &topic)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("start a worker process")
+            })
+            .collect(),
+    );
+    let index = |owner: &str| owners.iter().position(|o| *o == owner).unwrap();
+
+    // Kill the holder while it publishes a fresh thousand events.
+    let first = holder(&leases, &unit, None).await;
+    append_more(&store, 1_000, 1_000).await;
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    let killed = &mut workers.0[index(&first)];
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let at = std::time::Instant::now();
+    let second = holder(&leases, &unit, Some(&first)).await;
+    let takeover = at.elapsed();
+    println!("publisher takeover after SIGKILL: {takeover:?} ({first} → {second})");
+    assert!(takeover <= FLEET_TTL * 2 + Duration::from_secs(2), "takeover took {takeover:?}");
+
+    // Stop the new holder past its lease while it publishes; the third process takes over.
+    append_more(&store, 2_000, 1_000).await;
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    assert!(signal(&workers.0[index(&second)], "-STOP"));
+    tokio::time::sleep(FLEET_TTL * 3).await;
+    append_more(&store, 3_000, 500).await;
+    assert!(signal(&workers.0[index(&second)], "-CONT"));
+
+    let log = read_entire_log(&store, 1_000, 2_800).await;
+    let head = log.last().unwrap().position;
+    let mut probe = KafkaPublisher::new(&client, &topic, 3, schema.pool.clone()).await.unwrap();
+    let caught_up = async {
+        while probe.checkpoint().await.unwrap() < head {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), caught_up).await.expect("the publisher caught up");
+    let (seen, _, records) = consume_all(&client, &topic).await;
+    let missing = log.iter().filter(|e| !seen.contains(&e.event_id.to_string())).count();
+    assert_eq!(missing, 0, "every event reaches the consumer");
+    assert_eq!(seen.len(), log.len(), "nothing but the log's events");
+    let repeats = records - seen.len();
+    println!("{records} records for {} events: {repeats} at-least-once repeats", log.len());
+    assert!(repeats <= 2 * FLEET_PAGE, "{repeats} repeats: more than a page per stopped process");
+    drop(workers);
+}

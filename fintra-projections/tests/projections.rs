@@ -277,6 +277,59 @@ async fn redis_views_killed_mid_run_equal_a_rebuild_and_never_go_backwards() {
     rebuild.drop_version().await.unwrap();
 }
 
+/// A Redis sink fenced by a lease: a page the old owner writes before a newer owner claims the
+/// version is in the checkpoint the newer owner reads; after the claim the old owner's pages are
+/// refused whole, and its claim too. The fenced views end equal to an unfenced rebuild.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fenced_redis_sink_refuses_a_stale_owner_whole() {
+    use fintra_projections::lease::{LeaseOptions, PgLeases};
+    let schema = TestSchema::new().await;
+    let store = schema.store();
+    fill(&store, 10, 20).await;
+    let log: Vec<RecordedEvent> = read_entire_log(&store, 1_000, 200)
+        .await
+        .into_iter()
+        .filter(|e| e.event_type != "Ignored")
+        .collect();
+    let (prefix, conn) = (prefix(), redis().await);
+    let views = RedisViews::new(conn.clone(), &prefix);
+    let leases = PgLeases::new(schema.pool.clone(), LeaseOptions::default()).await.unwrap();
+    let sink = || RedisSink::new(conn.clone(), &prefix, StreamView { version: 1 });
+    let a = leases.try_acquire("streams@v1", "a").await.unwrap().unwrap();
+    let mut stale = sink().await.unwrap().with_lease(a.clone());
+    assert_eq!(stale.checkpoint().await.unwrap(), Position::START);
+    stale.apply(&log[..50], log[49].position).await.unwrap();
+    // Another process takes over and claims the version by loading its checkpoint.
+    leases.release(&a).await.unwrap();
+    let b = leases.try_acquire("streams@v1", "b").await.unwrap().unwrap();
+    assert!(b.epoch > a.epoch);
+    let mut owner = sink().await.unwrap().with_lease(b);
+    assert_eq!(owner.checkpoint().await.unwrap(), log[49].position, "the page before the claim");
+    let before = views.dump("streams", 1).await.unwrap();
+    let refused = stale.apply(&log[50..120], log[119].position).await;
+    assert!(matches!(refused, Err(ProjectionError::Fenced { epoch, .. }) if epoch == a.epoch), "{refused:?}");
+    assert_eq!(views.dump("streams", 1).await.unwrap(), before, "nothing of the page landed");
+    assert_eq!(owner.checkpoint().await.unwrap(), log[49].position);
+    let reclaim = stale.checkpoint().await;
+    assert!(matches!(reclaim, Err(ProjectionError::Fenced { .. })), "{reclaim:?}");
+    // The owner finishes; the views equal an unfenced rebuild.
+    runner(&store, 30, PoisonPolicy::Stop).catch_up(&mut owner).await.unwrap();
+    let mut rebuild =
+        RedisSink::new(conn.clone(), &prefix, StreamView { version: 2 }).await.unwrap();
+    runner(&store, 500, PoisonPolicy::Stop).catch_up(&mut rebuild).await.unwrap();
+    let strip = |rows: Vec<(String, String, String)>| -> Vec<(String, String, String)> {
+        rows.into_iter()
+            .map(|(k, p, j)| (k.rsplit(":view:").next().unwrap().to_owned(), p, j))
+            .collect()
+    };
+    assert_eq!(
+        strip(views.dump("streams", 1).await.unwrap()),
+        strip(views.dump("streams", 2).await.unwrap())
+    );
+    owner.drop_version().await.unwrap();
+    rebuild.drop_version().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_poison_event_stops_the_runner_naming_it_or_is_parked() {
     let schema = TestSchema::new().await;

@@ -237,3 +237,53 @@ async fn a_rule_that_fires_becomes_an_event_and_a_delivery() {
     );
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
+
+/// A delivery fenced by a lease: once another process holds the lease, the old delivery sends
+/// nothing and moves no checkpoint (`Fenced`); the new holder delivers the page.
+#[tokio::test]
+async fn a_fenced_delivery_that_lost_its_lease_sends_nothing() {
+    use fintra_core::{EventStore, ExpectedVersion, NewEvent, Position, StreamId};
+    use fintra_projections::lease::{LeaseOptions, PgLeases};
+    use fintra_projections::pulse::PulseDelivery;
+    use fintra_projections::{ProjectionError, Sink};
+    let schema = TestSchema::new().await;
+    let store = schema.store();
+    let signal = NewEvent {
+        event_type: "brain.risk.low_balance_warning".into(),
+        ..fintra_core::testing::conformance::event(1)
+    };
+    let stream = StreamId::new("pulse-usr_1").unwrap();
+    store.append(&stream, ExpectedVersion::NoStream, &[signal]).await.unwrap();
+    let log = store.read_all(Position::START, 10).await.unwrap();
+    let through = log.last().unwrap().position;
+    let (url, seen) = flaky_server(0).await;
+    let subscriptions = vec![Subscription {
+        subscription_id: "sub_5".into(),
+        url,
+        patterns: vec!["brain.risk.*".into()],
+        secret: "k".into(),
+    }];
+    let sink = |lease| {
+        let (pool, subscriptions) = (schema.pool.clone(), subscriptions.clone());
+        async move {
+            let transport = HttpTransport { timeout: Duration::from_secs(5) };
+            let delivery = WebhookDelivery::new(transport, RetryPolicy::default(), None);
+            let delivery = delivery.await.unwrap();
+            let sink = PulseDelivery::new(pool, "delivery", delivery, subscriptions).await.unwrap();
+            sink.with_lease(lease)
+        }
+    };
+    let leases = PgLeases::new(schema.pool.clone(), LeaseOptions::default()).await.unwrap();
+    let a = leases.try_acquire("pulse-delivery", "a").await.unwrap().unwrap();
+    let mut stale = sink(a.clone()).await;
+    leases.release(&a).await.unwrap();
+    let b = leases.try_acquire("pulse-delivery", "b").await.unwrap().unwrap();
+    let refused = stale.apply(&log, through).await;
+    assert!(matches!(refused, Err(ProjectionError::Fenced { .. })), "{refused:?}");
+    assert!(seen.lock().unwrap().is_empty(), "nothing sent by the stale holder");
+    assert_eq!(stale.checkpoint().await.unwrap(), Position::START);
+    let mut owner = sink(b).await;
+    owner.apply(&log, through).await.unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert_eq!(owner.checkpoint().await.unwrap(), through);
+}

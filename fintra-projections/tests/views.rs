@@ -516,3 +516,34 @@ async fn pulse_reads_sealed_twins_and_its_signals_are_sealed_and_erased_with_the
     assert_eq!(after.len(), 2);
     assert!(after.iter().all(RecordedEvent::is_shredded), "the signals went with the profile");
 }
+
+/// A Pulse sink fenced by a lease: once another process holds the lease, the old sink's page
+/// rolls back (`Fenced`): no signal appended, no rule state or checkpoint moved. The new holder
+/// fires what the rules call for, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fenced_pulse_sink_that_lost_its_lease_fires_nothing() {
+    use fintra_projections::lease::{LeaseOptions, PgLeases};
+    let schema = TestSchema::new().await;
+    let (repository, _) = low_balance_twin(&schema).await;
+    let runner = ProjectionRunner::new(Arc::new(schema.store()), RunnerOptions::default());
+    let engine = || RuleEngine::new(vec![low_balance_rule()]).unwrap();
+    let leases = PgLeases::new(schema.pool.clone(), LeaseOptions::default()).await.unwrap();
+    let a = leases.try_acquire("pulse_main", "a").await.unwrap().unwrap();
+    let sink = PulseSink::new(schema.store(), "pulse_main", engine()).await.unwrap();
+    let mut stale = sink.with_lease(a.clone());
+    leases.release(&a).await.unwrap();
+    let b = leases.try_acquire("pulse_main", "b").await.unwrap().unwrap();
+    let refused = runner.catch_up(&mut stale).await;
+    assert!(
+        matches!(refused, Err(fintra_projections::ProjectionError::Fenced { .. })),
+        "{refused:?}"
+    );
+    let pulse = StreamId::new(format!("pulse-{}", uuid::Uuid::from_u128(9))).unwrap();
+    let store = repository.store();
+    assert_eq!(store.stream_version(&pulse).await.unwrap().get(), 0, "no signal appended");
+    let checkpoint = fintra_projections::Sink::checkpoint(&mut stale).await.unwrap();
+    assert_eq!(checkpoint, fintra_core::Position::START);
+    let sink = PulseSink::new(schema.store(), "pulse_main", engine()).await.unwrap();
+    runner.catch_up(&mut sink.with_lease(b)).await.unwrap();
+    assert_eq!(store.stream_version(&pulse).await.unwrap().get(), 2, "fired once each");
+}

@@ -25,6 +25,8 @@
 //!   events, stream heads and snapshots keyed on the session's login role
 //!   ([`PgEventStore::bind_tenant_role`]) or, for a trusted application, a session setting
 //!   ([`PgEventStore::enable_row_level_security`]).
+//! - **Fencing tokens** for writers that several processes may run: [`fence::fence`] checks a
+//!   lease inside the writer's own transaction.
 //! - [`PgSnapshotStore`], `LISTEN/NOTIFY` wake-ups ([`PgEventStore::listen`]), pool and
 //!   statement timeouts ([`PgStoreOptions`]), and `tracing` spans named `fintra.pg.*`.
 //!
@@ -41,6 +43,7 @@ mod conn;
 mod copy_binary;
 mod copy_decode;
 mod error;
+pub mod fence;
 mod group;
 mod notify;
 mod options;

@@ -63,7 +63,10 @@ pub struct TieringReport {
 pub struct Tiering<'a> {
     store: &'a TimescaleEventStore,
     archive: &'a ParquetArchive,
+    fence: Option<fintra_store_postgres::fence::FenceToken>,
 }
+
+type Statement<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 /// A partition's row in `fintra_tiering`.
 struct Recorded {
@@ -97,7 +100,40 @@ fn quoted(partition: &Partition) -> String {
 impl<'a> Tiering<'a> {
     /// Tiering from `store` to `archive`.
     pub fn new(store: &'a TimescaleEventStore, archive: &'a ParquetArchive) -> Self {
-        Self { store, archive }
+        Self { store, archive, fence: None }
+    }
+
+    /// Fences every step with a lease's token (`fintra_projections::lease::Lease::token`), for
+    /// tiering run by one of several processes (`fintra_projections::fleet::run_leased`): each
+    /// recorded step, each archive delete and each partition drop runs in a transaction that
+    /// first checks the lease and holds its row, so an owner paused past its lease cannot drop,
+    /// delete or record anything after a takeover — its step fails with `Error::Fenced`.
+    /// Writing an archive is not fenced (archive ids come from positions: a stale owner rewrites
+    /// the same files), its recording is.
+    #[must_use]
+    pub fn with_fence(mut self, token: fintra_store_postgres::fence::FenceToken) -> Self {
+        self.fence = Some(token);
+        self
+    }
+
+    /// Checks the fence, if any, inside the caller's transaction.
+    async fn check_fence(&self, conn: &mut PgConnection) -> Result<()> {
+        match &self.fence {
+            Some(token) => fintra_store_postgres::fence::fence(conn, token).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Runs one state-recording statement, under the fence when there is one.
+    async fn record(&self, conn: &mut PgConnection, statement: Statement<'_>) -> Result<()> {
+        if self.fence.is_none() {
+            statement.execute(&mut *conn).await.map_err(Error::backend)?;
+            return Ok(());
+        }
+        let mut tx = conn.begin().await.map_err(Error::backend)?;
+        self.check_fence(&mut tx).await?;
+        statement.execute(&mut *tx).await.map_err(Error::backend)?;
+        tx.commit().await.map_err(Error::backend)
     }
 
     /// Moves every partition that ends at or before `cutoff` (and before the database's
@@ -184,7 +220,7 @@ impl<'a> Tiering<'a> {
         if state.as_ref().is_some_and(|r| r.step == TieringStep::Dropped) {
             // Tiered before and here again (rows written into its range since): tier what it
             // holds now as a new archive; the earlier archive keeps the earlier rows.
-            Self::clear_state(conn, partition).await?;
+            self.clear_state(conn, partition).await?;
             state = None;
         }
         if state.is_none() {
@@ -238,7 +274,7 @@ impl<'a> Tiering<'a> {
             report.exported.push(manifest.archive_id.clone());
             (manifest.archive_id, manifest.content_hash)
         };
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO fintra_tiering (partition_name, range_from, range_to, state, archive_id, \
              rows, position_sum, content_hash) VALUES ($1, $2, $3, 'exported', $4, $5, $6, $7) \
              ON CONFLICT (partition_name) DO NOTHING",
@@ -249,11 +285,8 @@ impl<'a> Tiering<'a> {
         .bind(&archive_id)
         .bind(census.rows)
         .bind(census.position_sum)
-        .bind(&hash)
-        .execute(&mut *conn)
-        .await
-        .map_err(Error::backend)?;
-        Ok(())
+        .bind(&hash);
+        self.record(conn, statement).await
     }
 
     /// Step 2: the archive read back matches the manifest and the recorded numbers.
@@ -287,38 +320,40 @@ impl<'a> Tiering<'a> {
                 return Err(error);
             }
         }
-        sqlx::query(
+        let statement = sqlx::query(
             "UPDATE fintra_tiering SET state = 'verified', updated_at = now() \
              WHERE partition_name = $1 AND state = 'exported'",
         )
-        .bind(&partition.name)
-        .execute(&mut *conn)
-        .await
-        .map_err(Error::backend)?;
-        Ok(())
+        .bind(&partition.name);
+        self.record(conn, statement).await
     }
 
     /// Starts a partition over: deletes its archive (the partition still holds every row, so
-    /// the archive is redundant — and stale when the rows changed), then its state.
+    /// the archive is redundant — and stale when the rows changed), then its state. Under a
+    /// fence, the lease row is held from the check through the delete to the commit.
     async fn forget(
         &self,
         conn: &mut PgConnection,
         partition: &Partition,
         archive_id: &str,
     ) -> Result<()> {
+        let mut tx = conn.begin().await.map_err(Error::backend)?;
+        self.check_fence(&mut tx).await?;
         if !archive_id.is_empty() {
             self.archive.delete(archive_id).await.map_err(archive_error)?;
         }
-        Self::clear_state(conn, partition).await
-    }
-
-    async fn clear_state(conn: &mut PgConnection, partition: &Partition) -> Result<()> {
         sqlx::query("DELETE FROM fintra_tiering WHERE partition_name = $1")
             .bind(&partition.name)
-            .execute(&mut *conn)
+            .execute(&mut *tx)
             .await
             .map_err(Error::backend)?;
-        Ok(())
+        tx.commit().await.map_err(Error::backend)
+    }
+
+    async fn clear_state(&self, conn: &mut PgConnection, partition: &Partition) -> Result<()> {
+        let statement =
+            sqlx::query("DELETE FROM fintra_tiering WHERE partition_name = $1").bind(&partition.name);
+        self.record(conn, statement).await
     }
 
     /// Step 3, in one transaction: lock, recount, drop, record. False (and the state cleared)
@@ -332,6 +367,7 @@ impl<'a> Tiering<'a> {
     ) -> Result<bool> {
         let table = quoted(partition);
         let mut tx = conn.begin().await.map_err(Error::backend)?;
+        self.check_fence(&mut tx).await?;
         sqlx::raw_sql(&format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
             .execute(&mut *tx)
             .await

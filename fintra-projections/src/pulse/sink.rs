@@ -69,6 +69,7 @@ pub struct PulseSink {
     twins: Repository<Profile, Arc<dyn EventStore>>,
     folded: std::collections::HashMap<StreamId, Loaded<Profile>>,
     sealer: Option<Arc<dyn SignalSealer>>,
+    lease: Option<crate::lease::Lease>,
 }
 
 impl std::fmt::Debug for PulseSink {
@@ -113,6 +114,7 @@ impl PulseSink {
             twins,
             folded: Default::default(),
             sealer: None,
+            lease: None,
         })
     }
 
@@ -129,6 +131,16 @@ impl PulseSink {
     #[must_use]
     pub fn with_sealer(mut self, sealer: Arc<dyn SignalSealer>) -> Self {
         self.sealer = Some(sealer);
+        self
+    }
+
+    /// Fences every write of this sink with `lease` ([`crate::lease`]): the signals, the rule
+    /// state and the checkpoint of a page commit only while `lease` is still this process's, at
+    /// its epoch; otherwise the page rolls back and the sink fails with
+    /// [`ProjectionError::Fenced`]. Run it with [`crate::fleet::run_leased`].
+    #[must_use]
+    pub fn with_lease(mut self, lease: crate::lease::Lease) -> Self {
+        self.lease = Some(lease);
         self
     }
 
@@ -239,6 +251,7 @@ impl Sink for PulseSink {
         }
         let sealed = self.seal_all(emitted).await?;
         let mut tx = crate::pg::begin(&self.pool).await?;
+        fence(&mut tx, self.lease.as_ref()).await?; // dropping `tx` rolls it back
         for (stream, new) in sealed {
             self.store.append_in(&mut tx, &stream, ExpectedVersion::Any, &new).await?;
         }
@@ -265,6 +278,7 @@ impl Sink for PulseSink {
         let state =
             serde_json::to_value(&self.engine).map_err(|e| ProjectionError::sink("postgres", e))?;
         let mut tx = crate::pg::begin(&self.pool).await?;
+        fence(&mut tx, self.lease.as_ref()).await?;
         sqlx::query(
             "INSERT INTO fintra_pulse_parked (name, position, event_id, reason) VALUES ($1, $2, $3, $4)
              ON CONFLICT DO NOTHING",
@@ -287,6 +301,17 @@ impl Sink for PulseSink {
         .await
         .map_err(pg)?;
         crate::pg::commit(tx).await
+    }
+}
+
+/// Checks `lease`, if any, in the transaction (and holds its row until the transaction ends).
+async fn fence(
+    tx: &mut sqlx::PgConnection,
+    lease: Option<&crate::lease::Lease>,
+) -> Result<(), ProjectionError> {
+    match lease {
+        Some(lease) => crate::lease::fence(tx, lease).await,
+        None => Ok(()),
     }
 }
 
@@ -321,6 +346,7 @@ pub struct PulseDelivery<T> {
     delivery: super::WebhookDelivery<T>,
     subscriptions: Vec<super::Subscription>,
     api_version: String,
+    lease: Option<crate::lease::Lease>,
 }
 
 impl<T> std::fmt::Debug for PulseDelivery<T> {
@@ -347,7 +373,19 @@ impl<T: super::Transport> PulseDelivery<T> {
             delivery,
             subscriptions,
             api_version: "2023-11-01".into(),
+            lease: None,
         })
+    }
+
+    /// Fences this delivery with `lease` ([`crate::lease`]): before delivering a page it checks
+    /// that the lease is still its own, and its checkpoint moves only under the lease. A
+    /// delivery that lost its lease stops with [`ProjectionError::Fenced`] instead of sending;
+    /// repeats are then limited to a page sent in the moment between that check and a takeover
+    /// (receivers drop them by `Idempotency-Key`). Run it with [`crate::fleet::run_leased`].
+    #[must_use]
+    pub fn with_lease(mut self, lease: crate::lease::Lease) -> Self {
+        self.lease = Some(lease);
+        self
     }
 }
 
@@ -370,6 +408,10 @@ impl<T: super::Transport> Sink for PulseDelivery<T> {
         events: &[RecordedEvent],
         through: Position,
     ) -> Result<(), ProjectionError> {
+        if let Some(lease) = &self.lease {
+            let mut conn = self.pool.acquire().await.map_err(pg)?;
+            crate::lease::fence(&mut conn, lease).await?;
+        }
         for event in events.iter().filter(|e| DELIVERED.contains(&e.stream_id.category())) {
             let data: serde_json::Value =
                 serde_json::from_slice(&event.payload).unwrap_or(serde_json::Value::Null);
@@ -389,16 +431,18 @@ impl<T: super::Transport> Sink for PulseDelivery<T> {
             }
         }
         let through = crate::checkpoints::to_stored(through)?;
+        let mut tx = crate::pg::begin(&self.pool).await?;
+        fence(&mut tx, self.lease.as_ref()).await?;
         sqlx::query(
             "INSERT INTO fintra_pulse_state (name, position, engine) VALUES ($1, $2, 'null'::jsonb)
              ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
         )
         .bind(&self.name)
         .bind(through)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(pg)?;
-        Ok(())
+        crate::pg::commit(tx).await
     }
 
     async fn park(&mut self, event: &RecordedEvent, reason: &str) -> Result<(), ProjectionError> {
