@@ -67,6 +67,7 @@ need_for() { # package -> services
     fintra-ml) echo "postgres onnxruntime" ;;
     fintra-http) echo "postgres redis schemathesis" ;;
     fintra-dashboard) echo "chromium" ;;
+    examples) echo "duckdb" ;;
     *) echo "" ;;
   esac
 }
@@ -78,7 +79,7 @@ why() {
     s3) echo "Parquet archives on S3 (tiering and the archive tests)" ;;
     timescale) echo "the warm store's TimescaleDB layout (a PGlite test server)" ;;
     pyarrow) echo "the Parquet interoperability test" ;;
-    duckdb) echo "the lake test in which DuckDB reads an archive folder after a crash" ;;
+    duckdb) echo "the lake tests: DuckDB reads an archive folder after a crash, and computes the Views' monthly spend" ;;
     onnxruntime) echo "the Brain's ONNX parity test (onnxruntime against tract)" ;;
     kafka-clients) echo "the librdkafka consumer test (confluent-kafka) and the envelope's JSON Schema (jsonschema)" ;;
     schemathesis) echo "the OpenAPI conformance test of fintra-http (schemathesis)" ;;

@@ -298,8 +298,7 @@ where
                     _ = stopped => {}
                 }
             });
-            let span =
-                tracing::info_span!("fintra.leased", unit, owner, epoch = lease.epoch);
+            let span = tracing::info_span!("fintra.leased", unit, owner, epoch = lease.epoch);
             let job = work(lease.clone(), signal).instrument(span);
             tokio::pin!(job);
             let mut shutting_down = false;

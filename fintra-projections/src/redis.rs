@@ -448,7 +448,12 @@ impl<P: RedisProjection> RedisSink<P> {
                     pipe.cmd("RPUSH").arg(list).arg(entry).ignore();
                 }
                 Op::Advance(key, position) => {
-                    pipe.cmd("EVALSHA").arg(&self.advance_sha).arg(1).arg(key).arg(position).ignore();
+                    pipe.cmd("EVALSHA")
+                        .arg(&self.advance_sha)
+                        .arg(1)
+                        .arg(key)
+                        .arg(position)
+                        .ignore();
                 }
             }
         }

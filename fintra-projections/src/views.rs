@@ -5,7 +5,7 @@
 //! | view key | document |
 //! |---|---|
 //! | `unified360:<profile stream>` | Unified 360: net worth with 30-day change, cash-flow status, runway, safe-to-spend, alerts, insights |
-//! | `spend:<profile stream>:<YYYY-MM>` | spend by category for the month of the event (and, for an import, of every month its transactions are booked in), with the previous month and the change |
+//! | `spend:<profile stream>:<YYYY-MM>` | spend by category for the month of the event, with the previous month and the change |
 //! | `networth:<profile stream>` | net worth at every month end since the first transaction |
 //! | `recurring:<profile stream>` | detected recurring income and bills, monthly income, burn and free cash flow |
 //!
@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{Datelike, Months, NaiveDate};
 use fintra_core::{DomainEvent, EventStore, Loaded, RecordedEvent, Repository, StreamId};
-use fintra_twin::{Profile, ProfileEvent};
+use fintra_twin::Profile;
 use fintra_twin::fos::UnifiedTransaction;
 use serde_json::{Value, json};
 
@@ -296,8 +296,8 @@ impl<S: EventStore + 'static> RedisProjection for TwinViews<S> {
 
     fn version(&self) -> u32 {
         // 2: amendments and categorisations update the views; 3: tenant, balance sheet and
-        // the recurring document; 4: an import rewrites the spend of every month it books into.
-        4
+        // the recurring document.
+        3
     }
 
     fn handles(&self, event_type: &str) -> bool {
@@ -319,23 +319,10 @@ impl<S: EventStore + 'static> RedisProjection for TwinViews<S> {
             (format!("recurring:{stream}"), recurring_of(&report, event).to_string()),
         ];
         if TRANSACTION_EVENTS.contains(&event.event_type.as_str()) {
-            // The event's month, and for an import every month its transactions are booked in:
-            // an import dated in February may carry late January transactions.
-            let first = |day: NaiveDate| day.with_day(1).unwrap_or(day);
-            let mut months = std::collections::BTreeSet::from([first(month)]);
-            if event.event_type == "TransactionsImported"
-                && !event.is_shredded()
-                && let ProfileEvent::TransactionsImported { transactions, .. } =
-                    self.repository.decode(event)?
-            {
-                months.extend(transactions.iter().map(|t| first(t.date)));
-            }
-            for month in months {
-                out.push((
-                    format!("spend:{stream}:{}", month_key(month)),
-                    spend_view(&profile, month, event).to_string(),
-                ));
-            }
+            out.push((
+                format!("spend:{stream}:{}", month_key(month)),
+                spend_view(&profile, month, event).to_string(),
+            ));
         }
         Ok(out)
     }
@@ -349,8 +336,8 @@ impl<S: EventStore + 'static> crate::pg::PgProjection for TwinViews<S> {
 
     fn version(&self) -> u32 {
         // 2: amendments and categorisations update the views; 3: tenant, balance sheet and
-        // the recurring document; 4: an import rewrites the spend of every month it books into.
-        4
+        // the recurring document.
+        3
     }
 
     fn handles(&self, event_type: &str) -> bool {

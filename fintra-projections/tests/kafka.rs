@@ -390,7 +390,9 @@ async fn three_publisher_processes_survive_a_kill_and_a_stop() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
-    tokio::time::timeout(Duration::from_secs(60), caught_up).await.expect("the publisher caught up");
+    tokio::time::timeout(Duration::from_secs(60), caught_up)
+        .await
+        .expect("the publisher caught up");
     let (seen, _, records) = consume_all(&client, &topic).await;
     let missing = log.iter().filter(|e| !seen.contains(&e.event_id.to_string())).count();
     assert_eq!(missing, 0, "every event reaches the consumer");

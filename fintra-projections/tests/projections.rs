@@ -307,7 +307,10 @@ async fn a_fenced_redis_sink_refuses_a_stale_owner_whole() {
     assert_eq!(owner.checkpoint().await.unwrap(), log[49].position, "the page before the claim");
     let before = views.dump("streams", 1).await.unwrap();
     let refused = stale.apply(&log[50..120], log[119].position).await;
-    assert!(matches!(refused, Err(ProjectionError::Fenced { epoch, .. }) if epoch == a.epoch), "{refused:?}");
+    assert!(
+        matches!(refused, Err(ProjectionError::Fenced { epoch, .. }) if epoch == a.epoch),
+        "{refused:?}"
+    );
     assert_eq!(views.dump("streams", 1).await.unwrap(), before, "nothing of the page landed");
     assert_eq!(owner.checkpoint().await.unwrap(), log[49].position);
     let reclaim = stale.checkpoint().await;

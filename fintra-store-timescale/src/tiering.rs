@@ -351,8 +351,8 @@ impl<'a> Tiering<'a> {
     }
 
     async fn clear_state(&self, conn: &mut PgConnection, partition: &Partition) -> Result<()> {
-        let statement =
-            sqlx::query("DELETE FROM fintra_tiering WHERE partition_name = $1").bind(&partition.name);
+        let statement = sqlx::query("DELETE FROM fintra_tiering WHERE partition_name = $1")
+            .bind(&partition.name);
         self.record(conn, statement).await
     }
 

@@ -74,7 +74,8 @@ async fn a_fenced_tiering_run_is_refused_after_a_takeover() {
     let old = common::history(now, &[12, 11, 10], 20);
     common::seed(&store, &old).await;
     let cutoff = now - Duration::days(5);
-    let token = |owner: &str, epoch| FenceToken { unit: "tiering".into(), owner: owner.into(), epoch };
+    let token =
+        |owner: &str, epoch| FenceToken { unit: "tiering".into(), owner: owner.into(), epoch };
     let stale = Tiering::new(&store, &archive).with_fence(token("a", 1));
     stale.run_until(cutoff, TieringStep::Exported).await.unwrap();
     let states = || async {
@@ -86,7 +87,10 @@ async fn a_fenced_tiering_run_is_refused_after_a_takeover() {
     let exported = states().await;
     assert!(!exported.is_empty() && exported.iter().all(|s| s == "exported"), "{exported:?}");
     // Another process takes the lease over.
-    sqlx::query("UPDATE fintra_leases SET owner = 'b', epoch = 2").execute(store.pool()).await.unwrap();
+    sqlx::query("UPDATE fintra_leases SET owner = 'b', epoch = 2")
+        .execute(store.pool())
+        .await
+        .unwrap();
     let refused = stale.run(cutoff).await;
     assert!(
         matches!(refused, Err(fintra_core::Error::Fenced { ref unit, epoch: 1 }) if unit == "tiering"),
@@ -94,7 +98,8 @@ async fn a_fenced_tiering_run_is_refused_after_a_takeover() {
     );
     assert_eq!(states().await, exported, "no step recorded by the stale holder");
     assert_eq!(common::whole_log(&store, 60).await.len(), 60, "nothing dropped");
-    let report = Tiering::new(&store, &archive).with_fence(token("b", 2)).run(cutoff).await.unwrap();
+    let report =
+        Tiering::new(&store, &archive).with_fence(token("b", 2)).run(cutoff).await.unwrap();
     assert_eq!(report.events, 60);
     assert!(common::whole_log(&store, 0).await.is_empty());
 }
