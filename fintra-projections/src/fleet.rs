@@ -359,7 +359,8 @@ pub const LAG_COUNT_MAX: i64 = 1_000_000;
 /// `fintra_fleet_shard_live{unit,owner}`, `fintra_fleet_shard_epoch{unit}`,
 /// `fintra_fleet_lag_events{unit}` and `fintra_fleet_lag_seconds{unit}` (and the last error as a
 /// table beside them). The pool must see the
-/// lease, checkpoint and event tables (one schema).
+/// lease, checkpoint and event tables (one schema). Before any process took a lease it answers
+/// an empty list; before any sink was built it creates the (empty) checkpoint table.
 ///
 /// # Errors
 /// Sink errors; `Corrupted` for a negative stored position.
@@ -368,6 +369,23 @@ pub async fn status(
     projection: &str,
 ) -> Result<Vec<ShardStatus>, ProjectionError> {
     use sqlx::Row;
+    let (leases, checkpoints): (bool, bool) = sqlx::query_as(
+        "SELECT to_regclass('fintra_leases') IS NOT NULL,
+                to_regclass('fintra_projection_checkpoints') IS NOT NULL",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(crate::checkpoints::pg_error)?;
+    if !leases {
+        return Ok(Vec::new()); // no process has taken a lease yet
+    }
+    if !checkpoints {
+        // Shards taken before any sink was built: give them a table to report "never committed".
+        sqlx::query(crate::checkpoints::CHECKPOINTS_DDL)
+            .execute(pool)
+            .await
+            .map_err(crate::checkpoints::pg_error)?;
+    }
     let rows = sqlx::query(
         "SELECT l.unit, l.owner, l.expires_at > now() AS live, l.epoch, c.position,
                 l.last_error, l.last_error_at,

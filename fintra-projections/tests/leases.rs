@@ -52,6 +52,9 @@ impl PgProjection for Counted {
         table: &str,
         e: &RecordedEvent,
     ) -> Result<(), ProjectionError> {
+        if e.event_type == "Poison" {
+            return Err(ProjectionError::refused("a poison event"));
+        }
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
         }
@@ -357,6 +360,37 @@ async fn a_fleet_spreads_shards_rebalances_and_builds_what_one_runner_builds() {
     let (a, c) = (a.await.unwrap().unwrap(), c.await.unwrap().unwrap());
     assert!(a.last_error.is_none() && c.last_error.is_none(), "{a:?} {c:?}");
     assert!(leases.live("").await.unwrap().is_empty(), "every lease released");
+}
+
+/// A shard whose runner fails reports its last error, with when, in `fleet::status` (from the
+/// lease row) and in the member's report; the other shards carry on without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_shard_reports_its_last_error() {
+    let schema = TestSchema::new().await;
+    let store = Arc::new(schema.store());
+    write(&store, 0, 10).await;
+    let poison = fintra_core::NewEvent { event_type: "Poison".into(), ..event(99_999) };
+    store.append(&stream("s3"), ExpectedVersion::Any, &[poison]).await.unwrap();
+    let leases = PgLeases::new(schema.pool.clone(), LeaseOptions { ttl: TTL }).await.unwrap();
+    let (stop, a) = member(&schema, &store, &leases, "a");
+    let pool = &schema.pool;
+    let bad = format!("counted@v2#{}of8", Shard::of_stream(&stream("s3"), 8));
+    let failed = |shards: &[fintra_projections::fleet::ShardStatus]| {
+        shards.iter().any(|s| {
+            s.unit == bad && s.last_error.as_ref().is_some_and(|(_, e)| e.contains("refused"))
+        })
+    };
+    eventually("the failing shard reports its error", || async {
+        failed(&fintra_projections::fleet::status(pool, "counted@v2").await.unwrap())
+    })
+    .await;
+    let shards = fintra_projections::fleet::status(pool, "counted@v2").await.unwrap();
+    assert!(shards.iter().filter(|s| s.unit != bad).all(|s| s.last_error.is_none()), "{shards:?}");
+    let listed = leases.list(&bad).await.unwrap();
+    assert!(listed[0].last_error.is_some(), "the lease row carries it");
+    stop.send(()).unwrap();
+    let report = a.await.unwrap().unwrap();
+    assert!(report.lost >= 1 && report.last_error.is_some_and(|e| e.contains("refused")));
 }
 
 const PROCESS_TTL: Duration = Duration::from_millis(1_000);
