@@ -4,6 +4,7 @@
 
 pub mod features;
 pub mod generator;
+pub mod history;
 pub mod linear;
 pub mod onnx;
 #[cfg(feature = "onnx")]
