@@ -1,5 +1,6 @@
 //! The cold tier read by another engine: the sample twin (the three sample sources imported and
-//! categorised, one transaction corrected away and one re-categorised) is archived as Parquet,
+//! categorised; one transaction corrected away, one re-categorised, one categorised by a person
+//! and then amended by the provider, one amended into the month before) is archived as Parquet,
 //! and DuckDB (PyPI) runs `docs/sql/monthly_spend.sql` over the archives. Its monthly spend per
 //! category equals the twin Views' `spend:<profile>:<YYYY-MM>` documents, built by the
 //! projection from the same log.
@@ -55,16 +56,36 @@ async fn sample_twin() -> InMemoryEventStore {
                     && e.category != "Shopping > Electronics"
             })
     });
-    let (gone, moved) = (spent.next().unwrap().transaction.clone(), spent.next().unwrap());
+    let mut pick = || spent.next().unwrap().transaction.clone();
+    let (gone, recategorised, by_person, shifted) = (pick(), pick(), pick(), pick());
     let correct = ProfileCommand::CorrectTransaction {
         transaction_id: gone.transaction_id.clone(),
         reason: "duplicate processing".into(),
     };
     repository.execute(&stream, &correct, &meta).await.unwrap();
-    let mut enrichment = moved.transaction.enrichment.clone().unwrap();
+    // The refinery re-files one transaction; a person files another.
+    let mut enrichment = recategorised.enrichment.clone().unwrap();
     enrichment.category = "Shopping > Electronics".into();
-    let changes = vec![(moved.transaction.transaction_id.clone(), enrichment)];
+    let mut mine = by_person.enrichment.clone().unwrap();
+    mine.category = "Entertainment > Games".into();
+    mine.lineage = fintra_twin::fos::Lineage::new(fintra_twin::fos::USER_SOURCE, now);
+    let changes = vec![
+        (recategorised.transaction_id.clone(), enrichment),
+        (by_person.transaction_id.clone(), mine),
+    ];
     repository.execute(&stream, &ProfileCommand::Categorise { changes }, &meta).await.unwrap();
+    // The provider amends both: the person's category outlives the amendment, and the second
+    // moves back a month (out of one month's spend and into another's).
+    let mut amended = by_person.clone();
+    amended.amount_minor -= 100;
+    let mut moved = shifted.clone();
+    moved.date = moved.date.checked_sub_months(chrono::Months::new(1)).unwrap();
+    moved.amount_minor -= 250;
+    for transaction in [amended, moved] {
+        let reason = "modified by the provider".to_owned();
+        let amend = ProfileCommand::AmendTransaction { transaction: Box::new(transaction), reason };
+        repository.execute(&stream, &amend, &meta).await.unwrap();
+    }
     store
 }
 
@@ -139,11 +160,24 @@ async fn duckdb_over_the_archives_computes_the_views_monthly_spend() {
     let lake = duckdb_spend(&dir);
     let months: std::collections::BTreeSet<&String> = views.keys().map(|(_, m, _)| m).collect();
     assert!(months.len() >= 3, "the sample spans months: {months:?}");
+    for (category, what) in [
+        ("Shopping > Electronics", "the re-categorised transaction"),
+        ("Entertainment > Games", "the person's category, after the amendment"),
+    ] {
+        assert!(views.keys().any(|(_, _, c)| c == category), "{what} counts under {category}");
+    }
+    let differ: Vec<_> = lake
+        .keys()
+        .chain(views.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| lake.get(*k) != views.get(*k))
+        .map(|k| (k, lake.get(k), views.get(k)))
+        .collect();
     assert!(
-        views.keys().any(|(_, _, c)| c == "Shopping > Electronics"),
-        "the re-categorised transaction counts under its new category"
+        differ.is_empty(),
+        "DuckDB over the archives ≠ the Views at (key, lake, views): {differ:?}"
     );
-    assert_eq!(lake, views, "DuckDB over the archives = the Views");
     let total: i64 = lake.values().sum();
     println!(
         "{} (profile, month, category) rows over {} months, {total} minor units",

@@ -118,7 +118,7 @@ where
         for k in ended {
             if let Some(done) = running.remove(&k) {
                 report.lost += 1;
-                settle(leases, &done.lease, &mut report, done.task.await).await?;
+                settle(leases, &done.lease, &mut report, done.task.await).await;
             }
         }
         // Hand over shards beyond this process's share (the highest indexes first).
@@ -214,7 +214,7 @@ async fn stop(
     report: &mut FleetReport,
 ) -> Result<(), ProjectionError> {
     let _ = held.stop.send(());
-    settle(leases, &held.lease, report, held.task.await).await?;
+    settle(leases, &held.lease, report, held.task.await).await;
     leases.release(&held.lease).await
 }
 
@@ -225,19 +225,26 @@ async fn settle(
     lease: &Lease,
     report: &mut FleetReport,
     ended: Result<Result<RunReport, ProjectionError>, tokio::task::JoinError>,
-) -> Result<(), ProjectionError> {
+) {
     let error = match ended {
         Ok(Ok(run)) => {
             report.delivered += run.applied;
-            return Ok(());
+            return;
         }
         Ok(Err(error)) => error.to_string(),
         Err(join) => join.to_string(),
     };
     tracing::warn!(unit = %lease.unit, epoch = lease.epoch, %error, "shard runner stopped");
-    leases.record_error(lease, &error).await?;
+    record(leases, lease, &error).await;
     report.last_error = Some(error);
-    Ok(())
+}
+
+/// Records a worker's error on its lease row, best effort: the runner most often failed because
+/// the database did, and then this fails too — that must not end the fleet.
+async fn record(leases: &PgLeases, lease: &Lease, error: &str) {
+    if let Err(failed) = leases.record_error(lease, error).await {
+        tracing::warn!(unit = %lease.unit, error = %failed, "could not record the last error");
+    }
 }
 
 /// What one process did in [`run_leased`].
@@ -270,8 +277,16 @@ pub type StopSignal = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 /// fires it signals the work, waits for it, releases the lease (a graceful handover: a standby
 /// takes over within a round) and returns.
 ///
+/// `owner` must be unique among the processes (host and process id): a second process under the
+/// same name would take the live lease from the first every round.
+///
+/// A database that cannot be reached is waited out: failing to contend, to record an error or
+/// to release is logged and retried next round (an unreleased lease lapses on its own).
+/// One-shot work (a tiering run) returns and is taken again next round; loop inside the work
+/// to pace it (run tiering, then sleep an hour or until `stop`).
+///
 /// # Errors
-/// `InvalidInput` for a bad unit or owner name; lease-table errors.
+/// `InvalidInput` for a bad unit or owner name.
 pub async fn run_leased<F, Fut>(
     leases: &PgLeases,
     unit: &str,
@@ -285,9 +300,15 @@ where
 {
     let round = leases.ttl() / 3;
     let mut report = LeasedReport::default();
+    // Bad names fail at once; the database failing later is waited out, round after round.
+    crate::lease::check_names(unit, owner)?;
     tokio::pin!(shutdown);
     loop {
-        if let Some(lease) = leases.try_acquire(unit, owner).await? {
+        let taken = leases.try_acquire(unit, owner).await.unwrap_or_else(|error| {
+            tracing::warn!(unit, owner, %error, "could not contend for the lease; retrying");
+            None
+        });
+        if let Some(lease) = taken {
             report.taken += 1;
             let keeper = leases.keep(lease.clone());
             let lost = keeper.lost();
@@ -314,10 +335,13 @@ where
             if let Err(error) = ended {
                 let error = error.to_string();
                 tracing::warn!(unit, epoch = lease.epoch, %error, "leased work stopped");
-                leases.record_error(&lease, &error).await?;
+                record(leases, &lease, &error).await;
                 report.last_error = Some(error);
             }
-            leases.release(&lease).await?;
+            if let Err(error) = leases.release(&lease).await {
+                // It lapses on its own within a time to live.
+                tracing::warn!(unit, %error, "could not release the lease");
+            }
             if shutting_down {
                 return Ok(report);
             }

@@ -119,7 +119,7 @@ fn invalid(field: &'static str, why: &str) -> ProjectionError {
     ProjectionError::Store(fintra_core::Error::invalid(field, why))
 }
 
-fn check_names(unit: &str, owner: &str) -> Result<(), ProjectionError> {
+pub(crate) fn check_names(unit: &str, owner: &str) -> Result<(), ProjectionError> {
     for (field, value) in [("unit", unit), ("owner", owner)] {
         if value.is_empty() || value.len() > 200 {
             return Err(invalid(field, "1 to 200 bytes"));

@@ -21,8 +21,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{Datelike, Months, NaiveDate};
 use fintra_core::{DomainEvent, EventStore, Loaded, RecordedEvent, Repository, StreamId};
-use fintra_twin::Profile;
 use fintra_twin::fos::UnifiedTransaction;
+use fintra_twin::{Profile, ProfileEvent};
 use serde_json::{Value, json};
 
 use crate::redis::RedisProjection;
@@ -59,6 +59,35 @@ impl<S: EventStore> TwinViews<S> {
     /// Views of the twins in `repository`'s store.
     pub fn new(repository: Repository<Profile, S>) -> Self {
         Self { repository, folded: Mutex::new(HashMap::new()) }
+    }
+
+    /// For an amendment, the booking date the transaction had just before it (from the twin this
+    /// projection holds, or the stream loaded up to the version before); `None` otherwise.
+    async fn amended_from(
+        &self,
+        event: &RecordedEvent,
+    ) -> Result<Option<NaiveDate>, ProjectionError> {
+        if event.event_type != "TransactionAmended" || event.is_shredded() {
+            return Ok(None);
+        }
+        let ProfileEvent::TransactionAmended { transaction, .. } = self.repository.decode(event)?
+        else {
+            return Ok(None);
+        };
+        let id = transaction.transaction_id.as_str();
+        let cached = {
+            let folded = self.folded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            folded
+                .get(&event.stream_id)
+                .filter(|loaded| loaded.version.next().ok() == Some(event.stream_version))
+                .map(|loaded| loaded.state.transaction(id).map(|t| t.transaction.date))
+        };
+        if let Some(date) = cached {
+            return Ok(date);
+        }
+        let before = fintra_core::StreamVersion(event.stream_version.get().saturating_sub(1));
+        let loaded = self.repository.load_at_version(&event.stream_id, before).await?;
+        Ok(loaded.state.transaction(id).map(|t| t.transaction.date))
     }
 
     /// The twin right after `event`: folded incrementally when this projection saw the previous
@@ -296,8 +325,9 @@ impl<S: EventStore + 'static> RedisProjection for TwinViews<S> {
 
     fn version(&self) -> u32 {
         // 2: amendments and categorisations update the views; 3: tenant, balance sheet and
-        // the recurring document.
-        3
+        // the recurring document; 4: an amendment that moves a transaction to another month
+        // rewrites the month it left as well.
+        4
     }
 
     fn handles(&self, event_type: &str) -> bool {
@@ -309,6 +339,8 @@ impl<S: EventStore + 'static> RedisProjection for TwinViews<S> {
         if event.stream_id.category() != <Profile as fintra_core::Aggregate>::CATEGORY {
             return Ok(Vec::new());
         }
+        // An amendment may move a transaction to another month: that month's spend changes too.
+        let moved_from = self.amended_from(event).await?;
         let profile = self.twin_at(event).await?;
         let stream = event.stream_id.as_str();
         let month = event.occurred_at.date_naive();
@@ -319,10 +351,15 @@ impl<S: EventStore + 'static> RedisProjection for TwinViews<S> {
             (format!("recurring:{stream}"), recurring_of(&report, event).to_string()),
         ];
         if TRANSACTION_EVENTS.contains(&event.event_type.as_str()) {
-            out.push((
-                format!("spend:{stream}:{}", month_key(month)),
-                spend_view(&profile, month, event).to_string(),
-            ));
+            let first = |day: NaiveDate| day.with_day(1).unwrap_or(day);
+            let mut months = vec![first(month)];
+            months.extend(moved_from.map(first).filter(|m| *m != first(month)));
+            for month in months {
+                out.push((
+                    format!("spend:{stream}:{}", month_key(month)),
+                    spend_view(&profile, month, event).to_string(),
+                ));
+            }
         }
         Ok(out)
     }
@@ -336,8 +373,9 @@ impl<S: EventStore + 'static> crate::pg::PgProjection for TwinViews<S> {
 
     fn version(&self) -> u32 {
         // 2: amendments and categorisations update the views; 3: tenant, balance sheet and
-        // the recurring document.
-        3
+        // the recurring document; 4: an amendment that moves a transaction to another month
+        // rewrites the month it left as well.
+        4
     }
 
     fn handles(&self, event_type: &str) -> bool {

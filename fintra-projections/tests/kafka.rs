@@ -365,6 +365,7 @@ async fn three_publisher_processes_survive_a_kill_and_a_stop() {
     let first = holder(&leases, &unit, None).await;
     append_more(&store, 1_000, 1_000).await;
     tokio::time::sleep(Duration::from_millis(40)).await;
+    assert_eq!(holder(&leases, &unit, None).await, first, "still the holder when killed");
     let killed = &mut workers.0[index(&first)];
     killed.kill().unwrap();
     killed.wait().unwrap();
@@ -377,8 +378,11 @@ async fn three_publisher_processes_survive_a_kill_and_a_stop() {
     // Stop the new holder past its lease while it publishes; the third process takes over.
     append_more(&store, 2_000, 1_000).await;
     tokio::time::sleep(Duration::from_millis(40)).await;
+    assert_eq!(holder(&leases, &unit, None).await, second, "still the holder when stopped");
     assert!(signal(&workers.0[index(&second)], "-STOP"));
-    tokio::time::sleep(FLEET_TTL * 3).await;
+    let third = holder(&leases, &unit, Some(&second)).await;
+    assert!(third != first && third != second, "the third process took over: {third}");
+    tokio::time::sleep(FLEET_TTL * 2).await;
     append_more(&store, 3_000, 500).await;
     assert!(signal(&workers.0[index(&second)], "-CONT"));
 

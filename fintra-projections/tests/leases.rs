@@ -385,7 +385,12 @@ async fn a_failing_shard_reports_its_last_error() {
     })
     .await;
     let shards = fintra_projections::fleet::status(pool, "counted@v2").await.unwrap();
-    assert!(shards.iter().filter(|s| s.unit != bad).all(|s| s.last_error.is_none()), "{shards:?}");
+    // Another shard may carry a `Fenced` error when a renewal slipped on a loaded machine (its
+    // 300 ms lease lapsed and was retaken); none carries the poison.
+    let poisoned = |s: &&fintra_projections::fleet::ShardStatus| {
+        s.last_error.as_ref().is_some_and(|(_, e)| e.contains("refused"))
+    };
+    assert!(shards.iter().filter(poisoned).all(|s| s.unit == bad), "{shards:?}");
     let listed = leases.list(&bad).await.unwrap();
     assert!(listed[0].last_error.is_some(), "the lease row carries it");
     stop.send(()).unwrap();

@@ -2,9 +2,10 @@
 //! ended with — a person's corrections above all — read from any sequence of events in log order,
 //! such as the cold tier's Parquet archives ([`from_archive`], feature `archive`).
 //!
-//! Per profile and transaction id it keeps what the twin keeps: the first import's description
-//! and amount (a later amendment replaces them), and the latest category (an import's enrichment,
-//! an amendment's unless a person had categorised it, a categorisation's). Categories are the
+//! Per profile and transaction id it keeps what the twin keeps, nearly: the first import's
+//! description and amount (a later amendment replaces them), and the latest category (an
+//! import's enrichment, an amendment's unless a person had categorised it, a categorisation's).
+//! Unlike the twin it does not check that the account was linked first: a label is a label. Categories are the
 //! twin's display form (`"Eating Out > Coffee"`); those outside the taxonomy (a person's own
 //! words) are left out and counted. Sealed payloads (a guarded store's ciphertext) and erased
 //! events are counted and skipped: train on the guarded store's plaintext view, or accept that
