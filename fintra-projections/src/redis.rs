@@ -26,40 +26,20 @@ pub trait RedisProjection: Send + Sync {
     async fn views(&self, event: &RecordedEvent) -> Result<Vec<(String, String)>, ProjectionError>;
 }
 
-/// Sets `json` at KEYS[1] only if ARGV[1] (a zero-padded position) is newer than the stored one.
-const GUARDED_SET: &str = r"
-local current = redis.call('HGET', KEYS[1], 'p')
-if current and current >= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'p', ARGV[1], 'json', ARGV[2])
-return 1
-";
-
-/// Deletes every key listed in the set KEYS[1], then the set: a subject's views.
-const FORGET: &str = r"
-local keys = redis.call('SMEMBERS', KEYS[1])
-for _, key in ipairs(keys) do redis.call('UNLINK', key) end
-redis.call('UNLINK', KEYS[1])
-return #keys
-";
-
-/// Moves the checkpoint at KEYS[1] forward only.
-const ADVANCE: &str = r"
-local current = redis.call('GET', KEYS[1])
-if current and current >= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1])
-return 1
-";
-
-/// A whole page as one atomic script, fenced: KEYS[1] holds the highest epoch that has written
-/// (or claimed) this namespace, ARGV[1] is the writer's epoch. A writer behind it is refused with
-/// `FENCED`; otherwise the epoch is recorded and the operations that follow in ARGV run: `s` key
-/// position json subjects (a guarded set, the key listed under its subject), `f` set (forget a
-/// subject's views), `r` list entry (park), `c` key position (advance the checkpoint).
+/// Many writes as one script: KEYS[1] holds the highest epoch that has written (or claimed) this
+/// namespace, ARGV[1] is the writer's epoch — or empty for an unfenced writer, which skips the
+/// check. A writer behind the token is refused with `FENCED`; otherwise the epoch is recorded and
+/// the operations that follow in ARGV run: `s` key position json subjects (a guarded set, the key
+/// listed under its subject), `f` set (forget a subject's views), `r` list entry (park), `c` key
+/// position (advance the checkpoint). One script for many documents also costs Redis far less
+/// than a script call per document.
 const FENCED_PAGE: &str = r"
-local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
-local epoch = tonumber(ARGV[1])
-if fence > epoch then return redis.error_reply('FENCED epoch ' .. fence .. ' has written') end
-if fence < epoch then redis.call('SET', KEYS[1], ARGV[1]) end
+if ARGV[1] ~= '' then
+  local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
+  local epoch = tonumber(ARGV[1])
+  if fence > epoch then return redis.error_reply('FENCED epoch ' .. fence .. ' has written') end
+  if fence < epoch then redis.call('SET', KEYS[1], ARGV[1]) end
+end
 local i = 2
 while i <= #ARGV do
   local op = ARGV[i]
@@ -98,7 +78,10 @@ redis.call('SET', KEYS[1], ARGV[1])
 return redis.call('GET', KEYS[2])
 ";
 
-/// One write of a page, run pipelined (unfenced) or inside [`FENCED_PAGE`].
+/// Most operations in one unfenced [`FENCED_PAGE`] call.
+const OPS_PER_SCRIPT: usize = 1_000;
+
+/// One write of a page, run inside [`FENCED_PAGE`].
 enum Op {
     /// A guarded set of a view document, listed under its subject's set.
     Set { key: String, position: String, json: String, subjects: String },
@@ -267,9 +250,6 @@ pub struct RedisSink<P> {
     conn: MultiplexedConnection,
     projection: P,
     prefix: String,
-    set_sha: String,
-    advance_sha: String,
-    forget_sha: String,
     page_sha: String,
     claim_sha: String,
     lease: Option<crate::lease::Lease>,
@@ -313,9 +293,6 @@ impl<P: RedisProjection> RedisSink<P> {
             conn,
             projection,
             prefix: prefix.to_owned(),
-            set_sha: String::new(),
-            advance_sha: String::new(),
-            forget_sha: String::new(),
             page_sha: String::new(),
             claim_sha: String::new(),
             lease: None,
@@ -326,9 +303,6 @@ impl<P: RedisProjection> RedisSink<P> {
 
     /// Loads (again, after a Redis restart) the scripts the sink runs by hash.
     async fn load_scripts(&mut self) -> Result<(), ProjectionError> {
-        self.set_sha = load_script(&mut self.conn, GUARDED_SET).await?;
-        self.advance_sha = load_script(&mut self.conn, ADVANCE).await?;
-        self.forget_sha = load_script(&mut self.conn, FORGET).await?;
         self.page_sha = load_script(&mut self.conn, FENCED_PAGE).await?;
         self.claim_sha = load_script(&mut self.conn, FENCED_CLAIM).await?;
         Ok(())
@@ -389,29 +363,24 @@ impl<P: RedisProjection> RedisSink<P> {
         Ok(removed)
     }
 
-    /// Writes a page's operations: pipelined, or as one fenced script under a lease.
+    /// Writes a page's operations through the page script: under a lease as one atomic call
+    /// (refused whole when fenced); otherwise in pipelined calls of at most
+    /// [`OPS_PER_SCRIPT`] operations each, so no single call holds Redis for long.
     async fn write(&mut self, ops: Vec<Op>) -> Result<(), ProjectionError> {
         let written = match &self.lease {
             Some(lease) => {
-                let mut script = redis::cmd("EVALSHA");
-                script
-                    .arg(&self.page_sha)
-                    .arg(1)
-                    .arg(format!("{}:fence", self.namespace()))
-                    .arg(lease.epoch);
-                for op in ops {
-                    match op {
-                        Op::Set { key, position, json, subjects } => {
-                            script.arg("s").arg(key).arg(position).arg(json).arg(subjects)
-                        }
-                        Op::Forget(set) => script.arg("f").arg(set),
-                        Op::Park(list, entry) => script.arg("r").arg(list).arg(entry),
-                        Op::Advance(key, position) => script.arg("c").arg(key).arg(position),
-                    };
-                }
-                script.query_async::<()>(&mut self.conn).await
+                let call = self.page_call(ops, lease.epoch.to_string());
+                call.query_async::<()>(&mut self.conn).await
             }
-            None => self.pipeline(ops).query_async::<()>(&mut self.conn).await,
+            None => {
+                let mut pipe = redis::pipe();
+                let mut ops = ops.into_iter().peekable();
+                while ops.peek().is_some() {
+                    let chunk = ops.by_ref().take(OPS_PER_SCRIPT).collect();
+                    pipe.add_command(self.page_call(chunk, String::new())).ignore();
+                }
+                pipe.query_async::<()>(&mut self.conn).await
+            }
         };
         match written {
             Ok(()) => Ok(()),
@@ -426,38 +395,21 @@ impl<P: RedisProjection> RedisSink<P> {
         }
     }
 
-    /// An unfenced page: each operation a pipelined command or script.
-    fn pipeline(&self, ops: Vec<Op>) -> redis::Pipeline {
-        let mut pipe = redis::pipe();
+    /// One call of the page script with `ops`, at `epoch` (empty: unfenced).
+    fn page_call(&self, ops: Vec<Op>, epoch: String) -> redis::Cmd {
+        let mut call = redis::cmd("EVALSHA");
+        call.arg(&self.page_sha).arg(1).arg(format!("{}:fence", self.namespace())).arg(epoch);
         for op in ops {
             match op {
                 Op::Set { key, position, json, subjects } => {
-                    pipe.cmd("EVALSHA")
-                        .arg(&self.set_sha)
-                        .arg(1)
-                        .arg(&key)
-                        .arg(position)
-                        .arg(json)
-                        .ignore();
-                    pipe.cmd("SADD").arg(subjects).arg(key).ignore();
+                    call.arg("s").arg(key).arg(position).arg(json).arg(subjects)
                 }
-                Op::Forget(set) => {
-                    pipe.cmd("EVALSHA").arg(&self.forget_sha).arg(1).arg(set).ignore();
-                }
-                Op::Park(list, entry) => {
-                    pipe.cmd("RPUSH").arg(list).arg(entry).ignore();
-                }
-                Op::Advance(key, position) => {
-                    pipe.cmd("EVALSHA")
-                        .arg(&self.advance_sha)
-                        .arg(1)
-                        .arg(key)
-                        .arg(position)
-                        .ignore();
-                }
-            }
+                Op::Forget(set) => call.arg("f").arg(set),
+                Op::Park(list, entry) => call.arg("r").arg(list).arg(entry),
+                Op::Advance(key, position) => call.arg("c").arg(key).arg(position),
+            };
         }
-        pipe
+        call
     }
 
     /// [`ProjectionError::Fenced`] for the fenced scripts' refusal, else a sink error.
