@@ -1,7 +1,9 @@
 //! Redis JSON views with version-guarded, idempotent writes: a view document is stored with the
 //! log position that produced it, and a write lands only if its position is newer — a replayed
-//! or older event never overwrites a newer view. Writes are pipelined per batch; the checkpoint
-//! moves after them (at-least-once delivery, exactly-once effect).
+//! or older event never overwrites a newer view. A batch's writes and its checkpoint run through
+//! one Lua script per 1,000 operations, pipelined, the checkpoint last (at-least-once delivery,
+//! exactly-once effect); under a lease ([`RedisSink::with_lease`]) the whole batch is one atomic,
+//! fenced call.
 
 use async_trait::async_trait;
 use fintra_core::{Position, RecordedEvent};
