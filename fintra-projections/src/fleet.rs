@@ -405,10 +405,7 @@ pub async fn status(
     }
     if !checkpoints {
         // Shards taken before any sink was built: give them a table to report "never committed".
-        sqlx::query(crate::checkpoints::CHECKPOINTS_DDL)
-            .execute(pool)
-            .await
-            .map_err(crate::checkpoints::pg_error)?;
+        crate::pg::create_if_missing(pool, crate::checkpoints::CHECKPOINTS_DDL).await?;
     }
     let rows = sqlx::query(
         "SELECT l.unit, l.owner, l.expires_at > now() AS live, l.epoch, c.position,

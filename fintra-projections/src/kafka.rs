@@ -185,10 +185,7 @@ impl KafkaPublisher {
         partitions: i32,
         checkpoints: PgPool,
     ) -> Result<Self, ProjectionError> {
-        sqlx::query(crate::checkpoints::CHECKPOINTS_DDL)
-            .execute(&checkpoints)
-            .await
-            .map_err(pg_error)?;
+        crate::pg::create_if_missing(&checkpoints, crate::checkpoints::CHECKPOINTS_DDL).await?;
         let mut clients = Vec::new();
         for partition in 0..partitions.max(1) {
             clients.push(

@@ -138,7 +138,7 @@ impl PgLeases {
         if !(100..=86_400_000).contains(&ttl_ms) {
             return Err(invalid("ttl", "100 ms to one day"));
         }
-        sqlx::raw_sql(LEASES_DDL).execute(&pool).await.map_err(pg_error)?;
+        crate::pg::create_if_missing(&pool, LEASES_DDL).await?;
         Ok(Self { pool, ttl_ms })
     }
 

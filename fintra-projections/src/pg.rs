@@ -156,8 +156,8 @@ impl<P: PgProjection> PgSink<P> {
         valid_name(projection.name())?;
         let table = format!("{}_v{}", projection.name(), projection.version());
         // `CREATE … IF NOT EXISTS` is not safe against itself: two processes (or the shards of
-        // one projection) creating the same table at once can fail on the catalog's unique index.
-        // A transaction-scoped advisory lock makes them take turns.
+        // one projection) creating the same table at once can fail on the catalog's unique index
+        // or with "already exists"; `create_tables` tries again, and then finds the table.
         create_tables(&pool, &projection.create_table(&table)).await?;
         Ok(Self { pool, projection, table, lease: None, shard: None })
     }
@@ -394,20 +394,25 @@ impl<P: PgProjection> Sink for PgSink<P> {
 /// the same table at once can fail on the catalog's unique index. The loser tries again once the
 /// winner's table exists.
 async fn create_tables(pool: &PgPool, table_ddl: &str) -> Result<(), ProjectionError> {
+    create_if_missing(pool, crate::checkpoints::CHECKPOINTS_DDL).await?;
+    create_if_missing(pool, SETUP).await?;
+    create_if_missing(pool, table_ddl).await
+}
+
+/// Runs `CREATE … IF NOT EXISTS` statements, which are not safe against themselves: two
+/// processes (or the shards of one projection) creating the same table at once can fail on the
+/// catalog's unique index (23505) or with "already exists" (42P07 for the table, 42710 for its
+/// row type). The loser tries again, and then finds the table.
+pub(crate) async fn create_if_missing(pool: &PgPool, ddl: &str) -> Result<(), ProjectionError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let created = match sqlx::raw_sql(crate::checkpoints::CHECKPOINTS_DDL).execute(pool).await {
-            Ok(_) => match sqlx::raw_sql(SETUP).execute(pool).await {
-                Ok(_) => sqlx::raw_sql(table_ddl).execute(pool).await.map(|_| ()),
-                Err(error) => Err(error),
-            },
-            Err(error) => Err(error),
-        };
-        match created {
-            Ok(()) => return Ok(()),
+        match sqlx::raw_sql(ddl).execute(pool).await {
+            Ok(_) => return Ok(()),
             Err(sqlx::Error::Database(db))
-                if db.kind() == sqlx::error::ErrorKind::UniqueViolation && attempt < 10 =>
+                if attempt < 10
+                    && (db.kind() == sqlx::error::ErrorKind::UniqueViolation
+                        || matches!(db.code().as_deref(), Some("42P07" | "42710"))) =>
             {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }

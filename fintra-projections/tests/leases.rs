@@ -525,3 +525,25 @@ async fn three_processes_survive_a_kill_and_a_stop_without_double_applying() {
     assert_eq!(total(pool, "counted_v2").await, 600, "an event was applied twice");
     drop(workers);
 }
+
+/// Many processes starting at once create the same tables at once: `CREATE … IF NOT EXISTS`
+/// races on the catalog ("type … already exists"); every sink and lease handle still starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sinks_and_leases_created_concurrently_all_start() {
+    for _ in 0..4 {
+        let schema = TestSchema::new().await;
+        let starts: Vec<_> = (0..8u32)
+            .map(|k| {
+                let pool = schema.pool.clone();
+                tokio::spawn(async move {
+                    let projection = Counted { delay: Duration::ZERO, version: 1 + k % 2 };
+                    PgSink::new(pool.clone(), projection).await?;
+                    PgLeases::new(pool, LeaseOptions::default()).await.map(|_| ())
+                })
+            })
+            .collect();
+        for start in starts {
+            start.await.unwrap().unwrap();
+        }
+    }
+}

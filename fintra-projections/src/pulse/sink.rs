@@ -90,8 +90,8 @@ impl PulseSink {
         engine: RuleEngine,
     ) -> Result<Self, ProjectionError> {
         let pool = store.pool().clone();
-        sqlx::query(STATE).execute(&pool).await.map_err(pg)?;
-        sqlx::query(PARKED).execute(&pool).await.map_err(pg)?;
+        crate::pg::create_if_missing(&pool, STATE).await?;
+        crate::pg::create_if_missing(&pool, PARKED).await?;
         let saved: Option<serde_json::Value> =
             sqlx::query_scalar("SELECT engine FROM fintra_pulse_state WHERE name = $1")
                 .bind(name)
@@ -366,7 +366,7 @@ impl<T: super::Transport> PulseDelivery<T> {
         delivery: super::WebhookDelivery<T>,
         subscriptions: Vec<super::Subscription>,
     ) -> Result<Self, ProjectionError> {
-        sqlx::query(STATE).execute(&pool).await.map_err(pg)?;
+        crate::pg::create_if_missing(&pool, STATE).await?;
         Ok(Self {
             name: name.to_owned(),
             pool,
