@@ -17,12 +17,12 @@
 //! from positions), an unverified export is verified again, an uncommitted drop did not happen.
 //! Event ids of tiered events stay claimed in `fintra_event_ids`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use chrono::{DateTime, Utc};
-use fintra_core::{Error, EventStore, Position, RecordedEvent, Result};
-use fintra_store_parquet::{ArchiveError, Manifest, ParquetArchive, ReadFilter};
+use fintra_core::{Error, RecordedEvent, Result};
+use fintra_store_parquet::{ArchiveError, ParquetArchive, ReadFilter};
+
+mod tiered_log;
+pub use tiered_log::TieredLog;
 
 /// How long a staged archive file without a manifest is left alone before a tiering run
 /// removes it as the remains of a crashed write.
@@ -83,7 +83,7 @@ struct Census {
     position_sum: Decimal,
 }
 
-fn archive_error(error: ArchiveError) -> Error {
+pub(crate) fn archive_error(error: ArchiveError) -> Error {
     match error {
         ArchiveError::Corrupted { archive, reason } => {
             Error::corrupted(format!("archive {archive}: {reason}"))
@@ -524,92 +524,4 @@ async fn insert_recorded(tx: &mut PgConnection, events: &[RecordedEvent]) -> Res
         return Err(Error::invalid("event_id", "an archived id is claimed by another event here"));
     }
     Ok(u64::try_from(inserted).unwrap_or(0))
-}
-
-/// Reads the global log across the cold archive and the warm store: archived events first (by
-/// position), then the live table, merged by position with duplicates removed (an exported
-/// partition not yet dropped is in both). For replays from position 0 after tiering.
-pub struct TieredLog {
-    store: TimescaleEventStore,
-    archive: Arc<ParquetArchive>,
-    /// Recently read archives (a page may touch two at a boundary).
-    cache: Mutex<Vec<(String, Arc<Vec<RecordedEvent>>)>>,
-}
-
-impl std::fmt::Debug for TieredLog {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TieredLog").field("archive", &self.archive).finish_non_exhaustive()
-    }
-}
-
-/// Archives a [`TieredLog`] keeps decoded in memory.
-const CACHED_ARCHIVES: usize = 2;
-
-impl TieredLog {
-    /// A reader over `archive` then `store`.
-    pub fn new(store: TimescaleEventStore, archive: Arc<ParquetArchive>) -> Self {
-        Self { store, archive, cache: Mutex::new(Vec::new()) }
-    }
-
-    async fn archived(&self, manifest: &Manifest) -> Result<Arc<Vec<RecordedEvent>>> {
-        if let Ok(cache) = self.cache.lock()
-            && let Some((_, events)) = cache.iter().find(|(id, _)| *id == manifest.archive_id)
-        {
-            return Ok(Arc::clone(events));
-        }
-        let events = Arc::new(
-            self.archive
-                .read(&manifest.archive_id, &ReadFilter::default())
-                .await
-                .map_err(archive_error)?,
-        );
-        if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() >= CACHED_ARCHIVES {
-                cache.remove(0);
-            }
-            cache.push((manifest.archive_id.clone(), Arc::clone(&events)));
-        }
-        Ok(events)
-    }
-
-    /// Up to `limit` events after `after`, in position order, from both tiers. Gap-safe like
-    /// the warm store's `read_all`.
-    ///
-    /// # Errors
-    /// `LimitExceeded` for a page over the read limit; archive and database errors.
-    pub async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>> {
-        fintra_core::backend::check_read_limit(limit)?;
-        let horizon: i64 = sqlx::query_scalar(
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20",
-        )
-        .fetch_one(self.store.pool())
-        .await
-        .map_err(Error::backend)?;
-        let horizon = u64::try_from(horizon).unwrap_or(0);
-        let mut page: HashMap<u64, RecordedEvent> = HashMap::new();
-        let warm = self.store.log().read_all(after, limit).await?;
-        page.extend(warm.into_iter().map(|e| (e.position.get(), e)));
-        let mut manifests = self.archive.list().await.map_err(archive_error)?;
-        manifests.retain(|m| m.last_position > after.get());
-        manifests.sort_by_key(|m| m.first_position);
-        for manifest in &manifests {
-            // Once the page is full, an archive starting beyond its last event adds nothing.
-            if page.len() >= limit
-                && page.keys().max().is_some_and(|&max| manifest.first_position > max)
-            {
-                break;
-            }
-            let events = self.archived(manifest).await?;
-            let start = events.partition_point(|e| e.position <= after);
-            for event in events[start..].iter().take(limit) {
-                if event.position.get() < horizon {
-                    page.entry(event.position.get()).or_insert_with(|| event.clone());
-                }
-            }
-        }
-        let mut events: Vec<RecordedEvent> = page.into_values().collect();
-        events.sort_by_key(|e| e.position);
-        events.truncate(limit);
-        Ok(events)
-    }
 }
