@@ -35,7 +35,7 @@ pub trait RedisProjection: Send + Sync {
 /// listed under its subject), `f` set (forget a subject's views), `r` list entry (park), `c` key
 /// position (advance the checkpoint). One script for many documents also costs Redis far less
 /// than a script call per document.
-const FENCED_PAGE: &str = r"
+const PAGE_SCRIPT: &str = r"
 if ARGV[1] ~= '' then
   local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
   local epoch = tonumber(ARGV[1])
@@ -72,7 +72,8 @@ return 1
 
 /// Claims the namespace for a writer at epoch ARGV[1] (refused with `FENCED` when a later epoch
 /// has claimed it) and returns the checkpoint at KEYS[2]: a stale writer's page either landed
-/// before the claim (and the checkpoint shows it) or is refused after it.
+/// before the claim (and the checkpoint shows it) or is refused after it. Sent with `EVAL` on
+/// each checkpoint load (once per runner start), so it is not kept loaded by hash.
 const FENCED_CLAIM: &str = r"
 local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
 if fence > tonumber(ARGV[1]) then return redis.error_reply('FENCED epoch ' .. fence .. ' has claimed') end
@@ -80,10 +81,10 @@ redis.call('SET', KEYS[1], ARGV[1])
 return redis.call('GET', KEYS[2])
 ";
 
-/// Most operations in one unfenced [`FENCED_PAGE`] call.
+/// Most operations in one unfenced [`PAGE_SCRIPT`] call.
 const OPS_PER_SCRIPT: usize = 1_000;
 
-/// One write of a page, run inside [`FENCED_PAGE`].
+/// One write of a page, run inside [`PAGE_SCRIPT`].
 enum Op {
     /// A guarded set of a view document, listed under its subject's set.
     Set { key: String, position: String, json: String, subjects: String },
@@ -253,7 +254,6 @@ pub struct RedisSink<P> {
     projection: P,
     prefix: String,
     page_sha: String,
-    claim_sha: String,
     lease: Option<crate::lease::Lease>,
 }
 
@@ -296,7 +296,6 @@ impl<P: RedisProjection> RedisSink<P> {
             projection,
             prefix: prefix.to_owned(),
             page_sha: String::new(),
-            claim_sha: String::new(),
             lease: None,
         };
         sink.load_scripts().await?;
@@ -305,8 +304,7 @@ impl<P: RedisProjection> RedisSink<P> {
 
     /// Loads (again, after a Redis restart) the scripts the sink runs by hash.
     async fn load_scripts(&mut self) -> Result<(), ProjectionError> {
-        self.page_sha = load_script(&mut self.conn, FENCED_PAGE).await?;
-        self.claim_sha = load_script(&mut self.conn, FENCED_CLAIM).await?;
+        self.page_sha = load_script(&mut self.conn, PAGE_SCRIPT).await?;
         Ok(())
     }
 
