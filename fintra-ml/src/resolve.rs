@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::catalogue::{Catalogue, Merchant};
-use crate::descriptor::{Descriptor, IntermediaryRole, Kind, fold, is_noise};
+use crate::descriptor::{Descriptor, IntermediaryRole, Kind, fold, is_code, is_noise};
 use crate::index::{Filter, InMemoryIndex, Point, SparseVector, VectorIndex, embed, embed_words};
 
 /// Below this score a counterparty is "unknown".
@@ -37,7 +37,19 @@ struct Spelling {
     merchant: Arc<Merchant>,
     text: String,
     words: Vec<String>,
+    /// The spelling's identifying letters run together ("IDMOBILE" for "iD Mobile").
+    glued: String,
+    /// Cleaning took a word of the name ("ID", "AT", "FI") and left at most one identifying
+    /// word, which alone would name a different thing ("MOBILE", "INTERNET", "GOOGLE"): only
+    /// the glued form counts.
+    glue_only: bool,
+    /// The identifying words, in order, before cleaning ("ID", "MOBILE").
+    full: Vec<String>,
     vector: SparseVector,
+}
+
+fn contains_run(words: &[String], run: &[String]) -> bool {
+    !run.is_empty() && words.windows(run.len()).any(|w| w == run)
 }
 
 /// Resolves counterparties against a catalogue.
@@ -55,13 +67,43 @@ impl std::fmt::Debug for Resolver {
 /// The words of a spelling, cleaned as descriptors are (noise, codes and legal forms out), so
 /// that both sides compare alike. A spelling that is nothing but noise keeps its words.
 fn words(text: &str) -> Vec<String> {
+    cleaned(text).0
+}
+
+/// Words whose loss in cleaning takes nothing from a name: articles, legal forms, web parts.
+const HARMLESS: &[&str] = &[
+    "THE", "LTD", "LIMITED", "INC", "LLC", "PLC", "GMBH", "SA", "SAS", "BV", "NV", "AG", "SPA",
+    "SRL", "SL", "KG", "WWW", "HTTP", "HTTPS", "COM", "CO",
+];
+
+/// Noise words a spelling may carry that are not part of the name ("DM FIL" is a dm branch).
+const LOOSE: &[&str] = &["FIL", "STORE", "ONLINE", "PAYMENT", "PAYMENTS", "PMT", "CARD"];
+
+/// The cleaned words, the identifying words glued, and whether cleaning took part of the name.
+fn cleaned(text: &str) -> (Vec<String>, String, bool, Vec<String>) {
     let all: Vec<String> = fold(text)
         .split(|c: char| !c.is_ascii_alphanumeric() && c != '\'')
         .map(|w| w.replace('\'', ""))
         .filter(|w| !w.is_empty())
         .collect();
     let clean: Vec<String> = all.iter().filter(|w| !is_noise(w)).cloned().collect();
-    if clean.iter().any(|w| w.len() >= 2) { clean } else { all }
+    if !clean.iter().any(|w| w.len() >= 2) {
+        let glued = all.concat();
+        return (all.clone(), glued, false, all);
+    }
+    // Short numbers belong to names ("48 MOBILE", "PIZZA 73"); long ones and codes do not.
+    let identity = |w: &&String| {
+        !HARMLESS.contains(&w.as_str())
+            && !LOOSE.contains(&w.as_str())
+            && !(is_code(w) && !(w.len() <= 3 && w.bytes().all(|b| b.is_ascii_digit())))
+    };
+    let full: Vec<String> = all.iter().filter(identity).cloned().collect();
+    let glued: String = full.concat();
+    // The words the matcher weighs, against every part of the name: "T-MOBILE", "ID MOBILE"
+    // and "48 MOBILE" all weigh "MOBILE" alone.
+    let strong = clean.iter().filter(|w| !WEAK.contains(&w.as_str()) && w.len() >= 2).count();
+    let parts = full.iter().filter(|w| !WEAK.contains(&w.as_str()) || is_noise(w)).count();
+    (clean, glued, strong <= 1 && parts > strong, full)
 }
 
 /// Words a spelling may have that say nothing about which merchant it is.
@@ -105,6 +147,9 @@ const WEAK: &[&str] = &[
     "GLOBAL",
     "EUROPE",
 ];
+
+/// Articles a name may start with and a bank may leave out.
+const ARTICLES: &[&str] = &["EL", "LA", "LE", "LES", "IL", "LO", "DER", "DIE", "DAS", "DE", "HET"];
 
 fn one_edit(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -153,24 +198,43 @@ impl Resolver {
     /// A resolver over `catalogue` with another index backend (it is filled here).
     pub fn with_index(catalogue: &Catalogue, mut index: Box<dyn VectorIndex>) -> Self {
         let mut spellings = HashMap::new();
+        // A website several merchants share ("marriott.com" for every Marriott brand) names
+        // none of them.
+        let mut sites: HashMap<&str, usize> = HashMap::new();
+        for merchant in catalogue.iter() {
+            if let Some(site) = &merchant.website {
+                *sites.entry(site.as_str()).or_default() += 1;
+            }
+        }
         for merchant in catalogue.iter() {
             let merchant = Arc::new(merchant.clone());
             let mut texts = vec![merchant.name.clone()];
             texts.extend(merchant.aliases.iter().cloned());
-            if let Some(site) = &merchant.website {
+            if let Some(site) = &merchant.website
+                && sites.get(site.as_str()) == Some(&1)
+            {
                 texts.push(site.clone());
             }
             let mut seen = Vec::new();
             for text in texts {
-                let w = words(&text);
-                if w.is_empty() || seen.contains(&w) {
+                let (w, glued, glue_only, full) = cleaned(&text);
+                let key = if glue_only { vec![glued.clone()] } else { w.clone() };
+                if w.is_empty() || seen.contains(&key) {
                     continue;
                 }
                 let id = format!("{}#{}", merchant.id, seen.len());
                 let vector = embed(&w.join(" "));
                 index.upsert(Point { id: id.clone(), tenant: None, vector: vector.clone() });
-                seen.push(w.clone());
-                let spelling = Spelling { merchant: Arc::clone(&merchant), text, words: w, vector };
+                seen.push(key);
+                let spelling = Spelling {
+                    merchant: Arc::clone(&merchant),
+                    text,
+                    words: w,
+                    glued,
+                    glue_only,
+                    full,
+                    vector,
+                };
                 spellings.insert(id, spelling);
             }
         }
@@ -185,43 +249,61 @@ impl Resolver {
     /// The best merchant for `descriptor`, if one scores at least [`RESOLVE_THRESHOLD`].
     /// `country` (ISO alpha-2), when known, breaks ties towards merchants trading there.
     pub fn resolve(&self, descriptor: &Descriptor, country: Option<&str>) -> Option<Resolution> {
-        // Cut short by the bank: a long line whose counterparty runs to its very end.
-        let cut = descriptor.raw.trim().len() >= 18
-            && descriptor.words.last().is_some_and(|w| descriptor.counterparty.last() == Some(w));
-        // A transfer to a business names the business first ("FPO BRITISH GAS"); a merchant
-        // further on is a reference ("FPO J SMITH REF NETFLIX SHARE").
-        let first_only = matches!(descriptor.kind, Kind::Transfer | Kind::StandingOrder);
-        let from_counterparty = self.best(&descriptor.counterparty, country, cut, first_only);
+        let query = Query {
+            words: &descriptor.counterparty,
+            line: &descriptor.words,
+            country,
+            // Cut short by the bank: a long line whose counterparty runs to its very end.
+            cut: descriptor.raw.trim().len() >= 18
+                && descriptor
+                    .words
+                    .last()
+                    .is_some_and(|w| descriptor.counterparty.last() == Some(w)),
+            // A transfer to a business names the business first ("FPO BRITISH GAS"); a merchant
+            // further on is a reference ("FPO J SMITH REF NETFLIX SHARE").
+            first_only: matches!(descriptor.kind, Kind::Transfer | Kind::StandingOrder),
+        };
+        let from_counterparty = self.best(&query);
         match &descriptor.intermediary {
-            // A platform is the merchant itself.
             Some(i) if i.role == IntermediaryRole::Platform => {
-                self.best(&words(&i.name), country, false, false).or(from_counterparty)
+                // The platform's own product ("DOORDASH*DASHPASS") names the platform in its
+                // spelling; otherwise the platform is the merchant ("DOORDASH*CHIPOTLE").
+                let platform = words(&i.name);
+                let own_product = from_counterparty.as_ref().is_some_and(|r| {
+                    words(&r.matched).len() > platform.len()
+                        && words(&r.matched).starts_with(&platform)
+                });
+                if own_product {
+                    return from_counterparty;
+                }
+                let by_name = Query {
+                    words: &platform,
+                    line: &platform,
+                    cut: false,
+                    first_only: false,
+                    ..query
+                };
+                self.best(&by_name).or(from_counterparty)
             }
             // A processor's counterparty; failing that, the processor is not a merchant.
             _ => from_counterparty,
         }
     }
 
-    fn best(
-        &self,
-        query: &[String],
-        country: Option<&str>,
-        cut: bool,
-        first_only: bool,
-    ) -> Option<Resolution> {
-        if query.is_empty() {
+    fn best(&self, query: &Query<'_>) -> Option<Resolution> {
+        if query.words.is_empty() {
             return None;
         }
-        let text = query.join(" ");
+        let text = query.words.join(" ");
         let vector = embed(&text);
         // First the spellings that share a whole word (short posting lists). Unless one of them
         // is a sure match, the full n-gram query too (typos, truncation, glued words), and the
         // better of the two.
-        let by_words = self.pick(query, &vector, &embed_words(&text), country, cut, first_only);
+        let by_words = self.pick(query, &vector, &embed_words(&text));
         if by_words.as_ref().is_some_and(|r| r.confidence >= SURE) {
             return by_words;
         }
-        let by_grams = self.pick(query, &vector, &vector, country, cut, first_only);
+        let by_grams = self.pick(query, &vector, &vector);
         match (by_words, by_grams) {
             (Some(w), Some(g)) => Some(if g.confidence > w.confidence { g } else { w }),
             (w, g) => w.or(g),
@@ -231,19 +313,16 @@ impl Resolver {
     /// The best of the candidates `probe` retrieves, scored against the full `vector`.
     fn pick(
         &self,
-        query: &[String],
+        query: &Query<'_>,
         vector: &SparseVector,
         probe: &SparseVector,
-        country: Option<&str>,
-        cut: bool,
-        first_only: bool,
     ) -> Option<Resolution> {
         let hits = self.index.search(probe, CANDIDATES, &Filter::default());
         let mut best: Option<(f32, usize, &Spelling)> = None;
         for hit in hits {
             let Some(spelling) = self.spellings.get(&hit.id) else { continue };
             let cosine = spelling.vector.dot(vector);
-            let score = score(query, spelling, cosine, country, cut, first_only);
+            let score = score(query, spelling, cosine);
             let len = spelling.words.len();
             let better = match &best {
                 None => true,
@@ -262,15 +341,23 @@ impl Resolver {
     }
 }
 
-/// The word-level score of `spelling` for counterparty words `query`.
-fn score(
-    query: &[String],
-    spelling: &Spelling,
-    cosine: f32,
-    country: Option<&str>,
+/// What a spelling is scored against.
+#[derive(Clone, Copy)]
+struct Query<'a> {
+    /// The counterparty's words.
+    words: &'a [String],
+    /// Every word of the line, noise included.
+    line: &'a [String],
+    country: Option<&'a str>,
+    /// The line is long enough to have been cut short at its end.
     cut: bool,
+    /// Only a merchant at the counterparty's start counts (transfers).
     first_only: bool,
-) -> f32 {
+}
+
+/// The word-level score of `spelling` for counterparty words `query`.
+fn score(q: &Query<'_>, spelling: &Spelling, cosine: f32) -> f32 {
+    let (query, cut) = (q.words, q.cut);
     let n = query.len();
     // The words that identify the merchant: not generic, not single letters.
     let strong: Vec<&String> =
@@ -279,16 +366,25 @@ fn score(
     let wanted: Vec<&String> = strong;
     let mut first: Option<usize> = None;
     let mut matched = 0usize;
-    let mut used = vec![false; n];
-    for c in &wanted {
-        if let Some(qi) = (0..n).find(|&qi| !used[qi] && word_matches(&query[qi], c, qi, n, cut)) {
-            used[qi] = true;
-            matched += 1;
-            first = Some(first.map_or(qi, |f: usize| f.min(qi)));
+    // The spelling's words in the spelling's order ("JOES PIZZA ... NEW YORK" is not "NEW
+    // YORK PIZZA"), each at most once.
+    let mut from = 0;
+    let mut lead = false;
+    if !spelling.glue_only {
+        for (ci, c) in wanted.iter().enumerate() {
+            if let Some(qi) = (from..n).find(|&qi| word_matches(&query[qi], c, qi, n, cut)) {
+                from = qi + 1;
+                matched += 1;
+                // The first identifying word, or the one after a leading article ("EL CORTE
+                // INGLES" is printed "CORTE INGLES").
+                lead |= ci == 0 || (ci == 1 && ARTICLES.contains(&wanted[0].as_str()));
+                first = Some(first.map_or(qi, |f: usize| f.min(qi)));
+            }
         }
     }
     // The spelling glued together ("WHOLEFOODS" for "WHOLE FOODS", "7 ELEVEN" for "7ELEVEN").
-    let glued: String = spelling.words.concat();
+    let glued: String =
+        if spelling.glue_only { spelling.glued.clone() } else { spelling.words.concat() };
     let need = wanted.len().max(1);
     if matched < need
         && glued.len() >= 3
@@ -297,15 +393,23 @@ fn score(
         })
     {
         matched = need;
+        lead = true;
         first = Some(qi);
+    }
+    // A name cleaning would cut ("ID MOBILE", "7-ELEVEN", "TRADING 212"), printed whole.
+    if spelling.glue_only && first.is_none() && contains_run(q.line, &spelling.full) {
+        matched = need;
+        lead = true;
+        first = Some(0);
     }
     let Some(first) = first else { return 0.0 };
     let cover = ratio(matched, need);
-    if cover < 0.99 && wanted.len() <= 2 {
-        // A one- or two-word name must be there whole.
+    if cover < 0.99 && (wanted.len() <= 2 || !lead) {
+        // A one- or two-word name must be there whole; a longer one at least from its first
+        // identifying word ("TOP UP" without "EE" is no "EE TOP UP").
         return 0.0;
     }
-    if first_only && first != 0 {
+    if q.first_only && first != 0 {
         return 0.0;
     }
     // Brands come first in a counterparty; a one-word brand further on is usually an ordinary
@@ -322,7 +426,7 @@ fn score(
     if short && first != 0 {
         return 0.0;
     }
-    let local = match country {
+    let local = match q.country {
         Some(c) if !spelling.merchant.countries.is_empty() => {
             if spelling.merchant.countries.iter().any(|m| m == c) { 1.0 } else { 0.9 }
         }
@@ -359,5 +463,20 @@ mod tests {
         // A corporate word alone names no merchant ("888 HOLDINGS" once matched this).
         assert_eq!(id("ZQXW HOLDINGS 8812"), None);
         assert_eq!(id("QVORNA TRADING GROUP LTD"), None);
+    }
+
+    #[test]
+    fn names_cleaning_would_cut_match_only_whole() {
+        let r = resolver();
+        let id = |raw: &str| r.resolve(&parse(raw), None).map(|m| m.merchant.id.clone());
+        // "ID MOBILE" and "48 MOBILE" clean to "MOBILE": that word alone names neither.
+        assert_eq!(id("Mobile Payment To A NOWAK Ref dominos lol"), None);
+        assert_eq!(id("7-ELEVEN 35012 DALLAS TX").as_deref(), Some("seven_eleven"));
+        assert_eq!(id("FPO TRADING 212 UK LTD").as_deref(), Some("trading_212"));
+        // A spelling's words in its own order, from its first identifying word.
+        assert_eq!(id("TST* JOE'S PIZZA - BROADWAY NEW YORK NY"), None);
+        assert_eq!(id("Top-Up by *4417"), None);
+        // A leading article a bank leaves out.
+        assert_eq!(id("PAGO MOVIL EN CORTE INGLES, MADRID").as_deref(), Some("el_corte_ingles"));
     }
 }

@@ -69,6 +69,10 @@ struct Report {
     known_right: usize,
     unknown: usize,
     unknown_right: usize,
+    /// Lines labelled with no merchant where a public body was resolved (a tax office, a
+    /// benefits agency, a council): the labelling guide does not say whether a public body is a
+    /// merchant, and the hand-written sets differ. Counted wrong in `unknown_right`.
+    public_bodies: usize,
 }
 
 fn pct(a: usize, b: usize) -> f64 {
@@ -82,33 +86,53 @@ impl Report {
     fn merchants(&self) -> f64 {
         pct(self.known_right + self.unknown_right, self.known + self.unknown)
     }
+    /// Merchant resolution when a resolved public body on a line labelled with none counts
+    /// right.
+    fn merchants_public_either_way(&self) -> f64 {
+        pct(self.known_right + self.unknown_right + self.public_bodies, self.known + self.unknown)
+    }
 }
 
-/// Runs the cascade over `files` and prints what it measured.
-fn evaluate(files: &[&str], model: Option<Arc<dyn Classifier>>) -> Report {
-    let catalogue = Catalogue::builtin().unwrap();
-    // A label names a catalogue merchant when the label and the merchant's name (or one of its
-    // spellings), folded to letters and digits, are equal or one starts the other ("CVS" and
-    // "CVS Pharmacy", "dm" and "dm-drogerie markt"). A resolution is right when it names such a
-    // merchant.
-    let keys: BTreeMap<String, Vec<String>> = catalogue
+/// A catalogue category that only public bodies have: taxes, fines, state services, benefits,
+/// council tax.
+fn public_body(category: &str) -> bool {
+    (category.starts_with("government.") && category != "government.donations")
+        || matches!(category, "income.benefits" | "bills.council_tax")
+}
+
+/// Every catalogue merchant's name and spellings, folded to letters and digits.
+fn spellings(catalogue: &Catalogue) -> BTreeMap<String, Vec<String>> {
+    catalogue
         .iter()
         .map(|m| {
             let mut k = vec![key(&m.name)];
             k.extend(m.aliases.iter().map(|a| key(a)));
             (m.id.clone(), k)
         })
-        .collect();
-    let names = |label: &str, id: &str| {
-        let l = key(label);
-        keys.get(id).is_some_and(|ks| {
-            ks.iter().any(|k| {
-                k == &l
-                    || (k.len().min(l.len()) >= 2
-                        && (k.starts_with(&l) || l.starts_with(k.as_str())))
-            })
+        .collect()
+}
+
+/// A label names a catalogue merchant when the label and the merchant's name (or one of its
+/// spellings), folded to letters and digits, are equal or one starts the other ("CVS" and
+/// "CVS Pharmacy", "dm" and "dm-drogerie markt"). A resolution is right when it names such a
+/// merchant.
+fn names(keys: &BTreeMap<String, Vec<String>>, label: &str, id: &str) -> bool {
+    let l = key(label);
+    keys.get(id).is_some_and(|ks| {
+        ks.iter().any(|k| {
+            k == &l
+                || (k.len().min(l.len()) >= 2 && (k.starts_with(&l) || l.starts_with(k.as_str())))
         })
-    };
+    })
+}
+
+/// Runs the cascade over `files` and prints what it measured.
+fn evaluate(files: &[&str], model: Option<Arc<dyn Classifier>>) -> Report {
+    let catalogue = Catalogue::builtin().unwrap();
+    let keys = spellings(&catalogue);
+    let names = |label: &str, id: &str| names(&keys, label, id);
+    let categories: BTreeMap<String, String> =
+        catalogue.iter().map(|m| (m.id.clone(), m.category.clone())).collect();
     let cascade = Cascade::new(&catalogue);
     cascade.set_model(model);
     let lines = lines(files);
@@ -120,6 +144,7 @@ fn evaluate(files: &[&str], model: Option<Arc<dyn Classifier>>) -> Report {
         known_right: 0,
         unknown: 0,
         unknown_right: 0,
+        public_bodies: 0,
     };
     let mut confusions: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut layers: BTreeMap<String, usize> = BTreeMap::new();
@@ -156,6 +181,12 @@ fn evaluate(files: &[&str], model: Option<Arc<dyn Classifier>>) -> Report {
                 report.unknown += 1;
                 if got.is_none() {
                     report.unknown_right += 1;
+                } else if got.and_then(|id| categories.get(id)).is_some_and(|c| public_body(c)) {
+                    report.public_bodies += 1;
+                    misses.push(format!(
+                        "{:<45} merchant want none got public body {got:?}",
+                        line.text
+                    ));
                 } else {
                     misses.push(format!("{:<45} merchant want none got {got:?}", line.text));
                 }
@@ -186,6 +217,11 @@ fn print_report(
         report.unknown,
         report.merchants()
     );
+    eprintln!(
+        "  ({} lines labelled with no merchant resolved a public body; counting those right: {:.1} %)",
+        report.public_bodies,
+        report.merchants_public_either_way()
+    );
     eprintln!("deciding layers: {layers:?}");
     let mut pairs: Vec<_> = confusions.into_iter().collect();
     pairs.sort_by_key(|p| std::cmp::Reverse(p.1));
@@ -208,8 +244,9 @@ fn accuracy_on_hand_written_statement_lines() {
 
 #[test]
 fn accuracy_on_held_out_statement_lines() {
-    // Written by a separate pass after the cascade's rules were fixed, measured once; no rule
-    // was changed after (docs/brain.md). The floors sit a little under that measurement.
+    // Written by a separate pass after the cascade's rules were fixed and measured once (83.0 %
+    // L1, 85.5 % merchants); it then guided a third round of general fixes and now reads
+    // optimistic (docs/brain.md). The floors sit a little under the figures after that round.
     let report = evaluate(&["statements_heldout.jsonl"], None);
     assert!(report.lines >= 200, "the set has {} lines", report.lines);
     assert!(report.l1() >= HELDOUT_L1, "L1 accuracy fell to {:.1} %", report.l1());
@@ -218,10 +255,33 @@ fn accuracy_on_held_out_statement_lines() {
         "merchant resolution fell to {:.1} %",
         report.merchants()
     );
+    eprintln!(
+        "  ({} lines labelled with no merchant resolved a public body; counting those right: {:.1} %)",
+        report.public_bodies,
+        report.merchants_public_either_way()
+    );
 }
 
-const HELDOUT_L1: f64 = 80.0;
-const HELDOUT_MERCHANTS: f64 = 83.0;
+const HELDOUT_L1: f64 = 94.0;
+const HELDOUT_MERCHANTS: f64 = 90.0;
+
+#[test]
+fn accuracy_on_the_second_held_out_set() {
+    // Written by a fourth pass that saw only the taxonomy, before the third round of fixes;
+    // run once, after it (85.3 % L1, 91.0 % merchants; docs/brain.md). The honest figures;
+    // the floors sit a little under them.
+    let report = evaluate(&["statements_heldout_2.jsonl"], None);
+    assert!(report.lines >= 300, "the set has {} lines", report.lines);
+    assert!(report.l1() >= HELDOUT_2_L1, "L1 accuracy fell to {:.1} %", report.l1());
+    assert!(
+        report.merchants() >= HELDOUT_2_MERCHANTS,
+        "merchant resolution fell to {:.1} %",
+        report.merchants()
+    );
+}
+
+const HELDOUT_2_L1: f64 = 83.0;
+const HELDOUT_2_MERCHANTS: f64 = 89.0;
 
 /// Lines the model is trained on in the test (the benchmark trains on 1,000,000).
 const TRAIN_LINES: usize = 200_000;

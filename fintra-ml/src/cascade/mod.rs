@@ -15,7 +15,7 @@ use crate::mcc;
 use crate::model::linear::argmax;
 use crate::model::{Classifier, featurise};
 use crate::resolve::{Resolution, Resolver};
-use crate::taxonomy::UNCATEGORISED;
+use crate::taxonomy::{UNCATEGORISED, primary};
 
 /// One transaction to categorise.
 #[derive(Clone, Copy, Debug)]
@@ -161,7 +161,7 @@ impl Cascade {
     /// [`UNCATEGORISED`] with a low confidence.
     pub fn categorise(&self, t: &Transaction<'_>) -> Categorisation {
         let d = parse(t.description);
-        let merchant = self.resolver.resolve(&d, t.country);
+        let merchant = self.resolver.resolve(&d, t.country).filter(|m| !another_business(t, &d, m));
         let (category, confidence, layer, evidence) = self
             .user_rule(t, &d, merchant.as_ref())
             .or_else(|| not_a_purchase(t, &d, merchant.as_ref()))
@@ -171,6 +171,7 @@ impl Cascade {
             .or_else(|| by_keyword(t, &d))
             .or_else(|| self.by_model(t, &d))
             .or_else(|| by_mcc(t))
+            .or_else(|| by_shape(t, &d, merchant.as_ref()))
             .unwrap_or((UNCATEGORISED.to_owned(), 0.1, Layer::Unknown, String::new()));
         // Cash, interest, fees and salary have no merchant: the bank or employer named in the
         // line is not someone the person bought from.
@@ -340,8 +341,12 @@ fn merchant_truth(
     // payment; words of a product spelling ("HALIFAX MORTGAGE") do.
     let spelled = fold(&m.merchant.name);
     let in_name = |w: &str| spelled.split(|c: char| !c.is_ascii_alphanumeric()).any(|s| s == w);
+    // …nor do words of the spelling that matched ("HERTZ RENT-A-CAR" pays no rent).
+    let matched = fold(&m.matched);
+    let in_spelling =
+        |w: &str| in_name(w) || matched.split(|c: char| !c.is_ascii_alphanumeric()).any(|s| s == w);
     if d.kind != Kind::CardPurchase
-        && d.words.iter().any(|w| STRONG_PURPOSES.contains(&w.as_str()) && !in_name(w))
+        && d.words.iter().any(|w| STRONG_PURPOSES.contains(&w.as_str()) && !in_spelling(w))
     {
         return None;
     }
@@ -405,6 +410,53 @@ fn by_keyword(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
         .find_map(|w| KEYWORDS.iter().find(|(k, _)| w == k).map(|(k, c)| (*k, *c)))?;
     let category = if t.amount_minor > 0 { "income.refund" } else { category };
     decision(category, 0.6, Layer::Keywords, word)
+}
+
+/// A one-word brand from another country followed by a business word of another trade
+/// ("SUNRISE NAILS" in Pittsburgh is no Swiss telecom): a local business that shares a word
+/// with the brand.
+fn another_business(t: &Transaction<'_>, d: &Descriptor, m: &Resolution) -> bool {
+    let Some(country) = t.country else { return false };
+    if m.merchant.countries.is_empty() || m.merchant.countries.iter().any(|c| c == country) {
+        return false;
+    }
+    let matched = fold(&m.matched);
+    let mut spelled = matched.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty());
+    let (Some(brand), None) = (spelled.next(), spelled.next()) else { return false };
+    let Some(at) = d.counterparty.iter().position(|w| w == brand) else { return false };
+    let trade = primary(&m.merchant.category);
+    d.counterparty[at + 1..]
+        .iter()
+        .take(3)
+        .any(|w| KEYWORDS.iter().any(|(k, c)| k == w && primary(c) != trade))
+}
+
+/// What the line's shape alone suggests, when nothing named its purpose: a restaurant
+/// processor (Toast serves restaurants almost only), or a neobank export's "To Priya Raman" /
+/// "From J Smith" with no business in it. Low confidence.
+fn by_shape(
+    t: &Transaction<'_>,
+    d: &Descriptor,
+    merchant: Option<&Resolution>,
+) -> Option<Decision> {
+    if merchant.is_some() || d.kind != Kind::Unknown && d.kind != Kind::CardPurchase {
+        return None;
+    }
+    if t.amount_minor < 0 && d.intermediary.as_ref().is_some_and(|i| i.name == "Toast") {
+        return decision("eating_out.restaurant", 0.5, Layer::Keywords, "Toast");
+    }
+    let person = d.kind == Kind::Unknown
+        && (2..=4).contains(&d.words.len())
+        && d.words[1..].iter().all(|w| w.bytes().all(|b| b.is_ascii_alphabetic()));
+    match d.words.first().map(String::as_str) {
+        Some("TO") if person && t.amount_minor < 0 => {
+            decision("transfers.to_person", 0.5, Layer::BankPhrasing, "to a name")
+        }
+        Some("FROM") if person && t.amount_minor > 0 => {
+            decision("transfers.from_person", 0.5, Layer::BankPhrasing, "from a name")
+        }
+        _ => None,
+    }
 }
 
 /// The card network's merchant category code.

@@ -186,12 +186,22 @@ pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
     ("BENEFIT", "income.benefits"),
     ("UC", "income.benefits"),
     ("PENSION", "income.pension"),
+    ("POCKET", "transfers.savings"),
+    ("ALLOCATIONS", "income.benefits"),
+    ("ALLOCATION", "income.benefits"),
+    ("ELTERNGELD", "income.benefits"),
+    ("TOESLAG", "income.benefits"),
+    ("ZORGTOESLAG", "income.benefits"),
+    ("HUURTOESLAG", "income.benefits"),
+    ("KINDERBIJSLAG", "income.benefits"),
 ];
 
 /// Words of a reference that, outside the merchant's own name, say the line is a savings or
 /// housing transfer rather than a purchase ("TARGET SAVINGS POT").
-pub(super) const STRONG_PURPOSES: &[&str] =
-    &["SAVINGS", "POT", "SAVER", "ISA", "RENT", "MIETE", "LOYER", "HUUR", "ALQUILER", "AFFITTO"];
+pub(super) const STRONG_PURPOSES: &[&str] = &[
+    "SAVINGS", "POT", "POCKET", "SAVER", "ISA", "RENT", "MIETE", "LOYER", "HUUR", "ALQUILER",
+    "AFFITTO",
+];
 
 /// Bank phrases that say what a payment is for when no merchant is named: bills paid to a
 /// public body, card and loan repayments.
@@ -212,6 +222,18 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("STUDENT LOAN", "loans.student_loan"),
     ("LOAN REPAYMENT", "loans.loan_payment"),
     ("LOAN PAYMENT", "loans.loan_payment"),
+    ("DELEGA F24", "government.tax"),
+    ("MODELLO F24", "government.tax"),
+    ("CHILD BENEFIT", "income.benefits"),
+    ("SOC SEC", "income.benefits"),
+    ("SOCIAL SECURITY", "income.benefits"),
+    ("SOCIAL PROTECTION", "income.benefits"),
+    ("CASHBACK BONUS", "income.other"),
+    ("CASHBACK REWARD", "income.other"),
+    ("REWARDS REDEMPTION", "income.other"),
+    ("EXCHANGED TO", "transfers.own_account"),
+    ("EXCHANGED FROM", "transfers.own_account"),
+    ("TOP UP BY", "transfers.own_account"),
     ("LOAN DRAWDOWN", "transfers.other"),
     ("LOAN ADVANCE", "transfers.other"),
 ];

@@ -28,12 +28,13 @@ pub(super) const PROCESSORS: &[(&[&str], &str)] = &[
     (&["CLV"], "Clover"),
     (&["PAYPAL", "INST", "XFER"], "PayPal"),
     (&["TWINT"], "TWINT"),
-    (&["MOBILEPAY"], "MobilePay"),
-    (&["VIPPS"], "Vipps"),
-    (&["SWISH"], "Swish"),
     (&["SATISPAY"], "Satispay"),
     (&["LYDIA"], "Lydia"),
 ];
+
+/// Companies that bill other products under their own name followed by `*` ("GOOGLE
+/// *YouTube"): (word, name). Without the star the word is the counterparty.
+pub(super) const STAR_PROCESSORS: &[(&str, &str)] = &[("GOOGLE", "Google")];
 
 /// Delivery and marketplace platforms: the platform is the merchant.
 pub(super) const PLATFORMS: &[(&[&str], &str)] = &[
@@ -95,6 +96,18 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("BEA", Kind::CardPurchase),
     ("DEB", Kind::CardPurchase),
     ("VIS", Kind::CardPurchase),
+    ("ZAKUP PRZY UZYCIU KARTY", Kind::CardPurchase),
+    ("ZAKUP", Kind::CardPurchase),
+    ("TRANSAKCJA KARTA", Kind::CardPurchase),
+    ("DANKORT NOTA", Kind::CardPurchase),
+    ("DANKORT", Kind::CardPurchase),
+    ("KORTKOP", Kind::CardPurchase),
+    ("KORTKOEP", Kind::CardPurchase),
+    ("VAREKJOEP", Kind::CardPurchase),
+    ("VAREKJOP", Kind::CardPurchase),
+    ("PAGO MOVIL", Kind::CardPurchase),
+    ("COMPRA INTERNET", Kind::CardPurchase),
+    ("CARD TRANSACTION", Kind::CardPurchase),
     ("DIRECT DEBIT", Kind::DirectDebit),
     ("DIRECT DEBIT PAYMENT TO", Kind::DirectDebit),
     ("DD", Kind::DirectDebit),
@@ -159,6 +172,17 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("OVERFOERSEL", Kind::Transfer),
     ("OVERFORSEL", Kind::Transfer),
     ("UMBUCHUNG", Kind::Transfer),
+    ("PRZELEW", Kind::Transfer),
+    ("PRZELEW NA TELEFON", Kind::Transfer),
+    ("SWISH", Kind::Transfer),
+    ("SWISH BETALNING", Kind::Transfer),
+    ("MOBILEPAY", Kind::Transfer),
+    ("VIPPS", Kind::Transfer),
+    ("TIKKIE", Kind::Transfer),
+    ("OEVERFOERING", Kind::Transfer),
+    ("OVERFOERING", Kind::Transfer),
+    ("TILISIIRTO", Kind::Transfer),
+    ("EXCHANGED TO", Kind::Transfer),
     ("IDEAL", Kind::CardPurchase),
     ("ATM", Kind::Cash),
     ("ATM WITHDRAWAL", Kind::Cash),
@@ -184,6 +208,14 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("PRELIEVO", Kind::Cash),
     ("GELDAUTOMAAT", Kind::Cash),
     ("GEA", Kind::Cash),
+    ("LNK", Kind::Cash),
+    ("LEVANTAMENTO", Kind::Cash),
+    ("WYPLATA", Kind::Cash),
+    ("WYPLATA Z BANKOMATU", Kind::Cash),
+    ("UTTAG", Kind::Cash),
+    ("KONTANTUTTAG", Kind::Cash),
+    ("HAEVNING", Kind::Cash),
+    ("NOSTO", Kind::Cash),
     ("FEE", Kind::Fee),
     ("FEES", Kind::Fee),
     ("CHG", Kind::Fee),
@@ -208,6 +240,8 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("COMMISSION", Kind::Fee),
     ("CANONE", Kind::Fee),
     ("ABSCHLUSS", Kind::Fee),
+    ("ENTGELTABSCHLUSS", Kind::Fee),
+    ("RECHNUNGSABSCHLUSS", Kind::Fee),
     ("INT", Kind::Interest),
     ("INTEREST", Kind::Interest),
     ("INTEREST CHARGED", Kind::Interest),
@@ -237,6 +271,8 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("RIMBORSO", Kind::Refund),
     ("TERUGBETALING", Kind::Refund),
     ("TERUGSTORTING", Kind::Refund),
+    ("PROVISIONAL CREDIT", Kind::Refund),
+    ("DISPUTE CREDIT", Kind::Refund),
     ("SALARY", Kind::Salary),
     ("PAYROLL", Kind::Salary),
     ("WAGES", Kind::Salary),
@@ -384,6 +420,8 @@ pub(super) const NOISE_WORDS: &[&str] = &[
     "MACHTIGING",
     "INCASSANT",
     "WEB",
+    "BETALNING",
+    "NOTA",
 ];
 
 /// US state and Canadian province codes, dropped when they close the description.
@@ -424,7 +462,7 @@ pub(super) const MONTHS: &[&str] = &[
 
 /// Words after which a line names its payee.
 pub(super) const PAYEE_MARKERS: &[&str] =
-    &["NAAM", "EINKAUF BEI", "PRESSO", "PAGO CON TARJETA EN", "COMPRA EN", "ACHAT CHEZ"];
+    &["NAAM", "NAME", "EINKAUF BEI", "PRESSO", "PAGO CON TARJETA EN", "COMPRA EN", "ACHAT CHEZ"];
 
 /// Labels of structured fields (SEPA exports) that end a payee's name.
 pub(super) const FIELD_LABELS: &[&str] = &[
@@ -443,4 +481,8 @@ pub(super) const FIELD_LABELS: &[&str] = &[
     "REF",
     "MANDATO",
     "CID",
+    "REMI",
+    "MARF",
+    "CSID",
+    "TRTP",
 ];

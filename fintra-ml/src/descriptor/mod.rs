@@ -9,6 +9,7 @@ mod lexicon;
 
 use lexicon::{
     FIELD_LABELS, MONTHS, NOISE_WORDS, PAYEE_MARKERS, PHRASES, PLATFORMS, PROCESSORS, REGIONS,
+    STAR_PROCESSORS,
 };
 
 /// What kind of movement the bank's phrasing says a line is.
@@ -164,6 +165,11 @@ pub(crate) fn is_code(word: &str) -> bool {
     if digits == 0 {
         return word.len() >= 4 && bytes.iter().all(|b| *b == b'X');
     }
+    // A card mask: X's, then the last digits of the card ("X1234", "XXXXX8421").
+    let xs = bytes.iter().take_while(|b| **b == b'X').count();
+    if xs > 0 && digits >= 3 && xs + digits == bytes.len() {
+        return true;
+    }
     if digits == bytes.len() {
         return true;
     }
@@ -242,7 +248,18 @@ pub fn parse(raw: &str) -> Descriptor {
     if let Some((_, name)) = prefix_match(&kept, PLATFORMS) {
         intermediary =
             Some(Intermediary { name: name.to_owned(), role: IntermediaryRole::Platform });
-    } else if let Some((len, name)) = prefix_match(&kept, PROCESSORS) {
+    } else if let Some((len, name)) = prefix_match(&kept, PROCESSORS).or_else(|| {
+        // A company that bills others' products under its own name with a star
+        // ("GOOGLE *YouTube"); without the star the name is the merchant ("GOOGLE STORAGE").
+        STAR_PROCESSORS
+            .iter()
+            .find(|(word, _)| {
+                kept.first() == Some(word)
+                    && (folded.contains(&format!("{word} *"))
+                        || folded.contains(&format!("{word}*")))
+            })
+            .map(|(_, name)| (1, *name))
+    }) {
         // A processor alone ("PAYPAL") is the counterparty itself.
         if kept.len() > len {
             intermediary =
@@ -345,6 +362,31 @@ mod tests {
         assert_eq!(d.intermediary.map(|i| i.role), Some(IntermediaryRole::Platform));
         let d = parse("SEPA-Lastschrift Überweisung");
         assert_eq!(d.words, ["SEPA", "LASTSCHRIFT", "UEBERWEISUNG"]);
+    }
+
+    #[test]
+    fn masks_structured_fields_and_star_billers() {
+        // A card mask is noise, not the merchant's first word.
+        let d = parse("PAIEMENT PAR CARTE X1234 DECATHLON VILLENEUVE 12/03");
+        assert_eq!(d.counterparty_text(), "DECATHLON VILLENEUVE");
+        assert!(is_code("XXXXX8421") && !is_code("BET365"));
+        // A structured export's /NAME/ field is the payee, up to the next field.
+        let d = parse(
+            "/TRTP/SEPA Incasso/CSID/NL45ZZZ2405/NAME/Eneco Consumenten BV/MARF/1-001/REMI/Termijn",
+        );
+        assert_eq!(
+            (d.kind, d.counterparty_text().as_str()),
+            (Kind::DirectDebit, "ENECO CONSUMENTEN")
+        );
+        // "GOOGLE *" bills another product; "GOOGLE" alone is Google.
+        let d = parse("GOOGLE *YouTubePremium g.co/helppay#");
+        assert_eq!(d.intermediary.as_ref().map(|i| i.name.as_str()), Some("Google"));
+        assert_eq!(d.counterparty_text(), "YOUTUBEPREMIUM G HELPPAY");
+        assert_eq!(parse("GOOGLE STORAGE").intermediary, None);
+        // Payment-app and foreign phrasing.
+        assert_eq!(parse("Swish betalning LINDQVIST, EMMA").counterparty_text(), "LINDQVIST EMMA");
+        assert_eq!(parse("ZAKUP PRZY UZYCIU KARTY BIEDRONKA 3874").kind, Kind::CardPurchase);
+        assert_eq!(parse("LEVANTAMENTO MULTIBANCO 15/03 PORTO").kind, Kind::Cash);
     }
 
     #[test]
