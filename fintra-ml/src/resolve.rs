@@ -48,6 +48,17 @@ struct Spelling {
     vector: SparseVector,
 }
 
+/// True when two or three consecutive words of `line` (an `&` between them left out) spell
+/// `glued`.
+fn spread(line: &[String], glued: &str) -> bool {
+    let words: Vec<&str> = line.iter().map(String::as_str).filter(|w| *w != "&").collect();
+    (2..=3).any(|len| {
+        words.windows(len).any(|run| {
+            run.iter().map(|w| w.len()).sum::<usize>() == glued.len() && run.concat() == glued
+        })
+    })
+}
+
 fn contains_run(words: &[String], run: &[String]) -> bool {
     !run.is_empty() && words.windows(run.len()).any(|w| w == run)
 }
@@ -134,6 +145,10 @@ const WEAK: &[&str] = &[
     "HOLDING",
     "HOLDINGS",
     "GROUP",
+    "GROUPE",
+    "GRUPPE",
+    "GRUPO",
+    "GRUPPO",
     "INTERNATIONAL",
     "INTL",
     "SERVICES",
@@ -395,6 +410,12 @@ fn score(q: &Query<'_>, spelling: &Spelling, cosine: f32) -> f32 {
         matched = need;
         lead = true;
         first = Some(qi);
+    }
+    // A name the line spreads over words cleaning drops ("MC DONALD S", "B & Q", "H-E-B").
+    if matched < need && glued.len() >= 3 && spread(q.line, &glued) {
+        matched = need;
+        lead = true;
+        first = Some(0);
     }
     // A name cleaning would cut ("ID MOBILE", "7-ELEVEN", "TRADING 212"), printed whole.
     if spelling.glue_only && first.is_none() && contains_run(q.line, &spelling.full) {

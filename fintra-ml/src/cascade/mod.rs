@@ -174,10 +174,12 @@ impl Cascade {
             .or_else(|| by_shape(t, &d, merchant.as_ref()))
             .unwrap_or((UNCATEGORISED.to_owned(), 0.1, Layer::Unknown, String::new()));
         // Cash, interest, fees and salary have no merchant: the bank or employer named in the
-        // line is not someone the person bought from.
+        // line is not someone the person bought from. Nor has a move to savings or a rent
+        // payment whose reference matched a merchant ("Transfer to Holiday pot").
         let merchant = merchant.filter(|_| {
             !(layer == Layer::BankPhrasing
-                && matches!(d.kind, Kind::Cash | Kind::Interest | Kind::Fee | Kind::Salary))
+                && (matches!(d.kind, Kind::Cash | Kind::Interest | Kind::Fee | Kind::Salary)
+                    || STRONG_PURPOSES.contains(&evidence.as_str())))
         });
         Categorisation {
             category,
@@ -301,6 +303,12 @@ fn product(category: &str, d: &Descriptor, in_name: &dyn Fn(&str) -> bool) -> Op
         }
         if any(&["MOTOR", "KFZ", "AUTOVERSICHERUNG", "VEHICLE", "CAR"]) {
             return Some("transport.vehicle_insurance");
+        }
+        if any(&["RIESTER", "ALTERSVORSORGE", "RENTENVERSICHERUNG", "PENSION"]) {
+            return Some("investments.pension");
+        }
+        if any(&["LIFE", "LEBENSVERSICHERUNG", "LEVENSVERZEKERING"]) {
+            return Some("health.insurance");
         }
         if any(&[
             "HEALTH",

@@ -108,6 +108,11 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("PAGO MOVIL", Kind::CardPurchase),
     ("COMPRA INTERNET", Kind::CardPurchase),
     ("CARD TRANSACTION", Kind::CardPurchase),
+    ("VDP", Kind::CardPurchase),
+    ("VDC", Kind::CardPurchase),
+    ("PAIEMENT MAESTRO", Kind::CardPurchase),
+    ("BETALING MET DEBETKAART", Kind::CardPurchase),
+    ("PAYCONIQ", Kind::CardPurchase),
     ("DIRECT DEBIT", Kind::DirectDebit),
     ("DIRECT DEBIT PAYMENT TO", Kind::DirectDebit),
     ("DD", Kind::DirectDebit),
@@ -216,6 +221,8 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("KONTANTUTTAG", Kind::Cash),
     ("HAEVNING", Kind::Cash),
     ("NOSTO", Kind::Cash),
+    ("VDA", Kind::Cash),
+    ("GA", Kind::Cash),
     ("FEE", Kind::Fee),
     ("FEES", Kind::Fee),
     ("CHG", Kind::Fee),
@@ -242,6 +249,9 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("ABSCHLUSS", Kind::Fee),
     ("ENTGELTABSCHLUSS", Kind::Fee),
     ("RECHNUNGSABSCHLUSS", Kind::Fee),
+    ("COMISSAO", Kind::Fee),
+    ("COMISSOES", Kind::Fee),
+    ("PROWIZJA", Kind::Fee),
     ("INT", Kind::Interest),
     ("INTEREST", Kind::Interest),
     ("INTEREST CHARGED", Kind::Interest),
@@ -286,6 +296,12 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("NOMINA", Kind::Salary),
     ("STIPENDIO", Kind::Salary),
     ("SALARIS", Kind::Salary),
+    ("SALARIO", Kind::Salary),
+    ("VENCIMENTO", Kind::Salary),
+    ("WYNAGRODZENIE", Kind::Salary),
+    ("PALKKA", Kind::Salary),
+    ("LOENN", Kind::Salary),
+    ("LOEN", Kind::Salary),
 ];
 
 /// Words that are noise wherever they stand: connectors of bank phrasing and country codes
@@ -422,6 +438,9 @@ pub(super) const NOISE_WORDS: &[&str] = &[
     "WEB",
     "BETALNING",
     "NOTA",
+    "PASNR",
+    "NUMMER",
+    "KARTY",
 ];
 
 /// US state and Canadian province codes, dropped when they close the description.

@@ -110,7 +110,9 @@ pub fn fold(text: &str) -> String {
             'ö' | 'Ö' | 'ø' | 'Ø' | 'œ' | 'Œ' => out.push_str("OE"),
             'ü' | 'Ü' => out.push_str("UE"),
             'ß' => out.push_str("SS"),
-            'à' | 'á' | 'â' | 'ã' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Å' => out.push('A'),
+            'à' | 'á' | 'â' | 'ã' | 'å' | 'ą' | 'À' | 'Á' | 'Â' | 'Ã' | 'Å' | 'Ą' => {
+                out.push('A')
+            }
             'ç' | 'Ç' | 'č' | 'Č' | 'ć' | 'Ć' => out.push('C'),
             'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' | 'ě' | 'Ě' | 'ę' | 'Ę' => {
                 out.push('E')
@@ -265,6 +267,12 @@ pub fn parse(raw: &str) -> Descriptor {
             intermediary =
                 Some(Intermediary { name: name.to_owned(), role: IntermediaryRole::Processor });
             start = len;
+            // The same processor's code again ("PAYPAL PP.8123.PP ZALANDO").
+            while kept.len() > start + 1
+                && let Some((more, _)) = prefix_match(&kept[start..], PROCESSORS)
+            {
+                start += more;
+            }
         }
     }
     let counterparty: Vec<String> = kept[start..].iter().map(|w| (*w).to_owned()).take(8).collect();
@@ -303,7 +311,9 @@ fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
             if end > words.len() || !words[start..end].iter().zip(&wanted).all(|(a, b)| a == b) {
                 continue;
             }
-            let edge = start == 0 || end == words.len();
+            // A closing US state is no phrase ("DELTA.COM GA" is Georgia, not a Geldautomat).
+            let edge =
+                start == 0 || (end == words.len() && !REGIONS.contains(&words[start].as_str()));
             if ambiguous(&wanted) && !edge {
                 continue;
             }
