@@ -9,7 +9,7 @@ use crate::catalogue::Catalogue;
 use crate::descriptor::{Descriptor, Kind, fold, parse};
 mod words;
 
-use words::{KEYWORDS, PHRASES, STRONG_PURPOSES, TRANSFER_PURPOSES};
+use words::{KEYWORDS, PERSON_TO_PERSON, PHRASES, STRONG_PURPOSES, TRANSFER_PURPOSES};
 
 use crate::mcc;
 use crate::model::linear::argmax;
@@ -161,7 +161,14 @@ impl Cascade {
     /// [`UNCATEGORISED`] with a low confidence.
     pub fn categorise(&self, t: &Transaction<'_>) -> Categorisation {
         let d = parse(t.description);
-        let merchant = self.resolver.resolve(&d, t.country).filter(|m| !another_business(t, &d, m));
+        let person_to_person = matches!(d.kind, Kind::Transfer | Kind::StandingOrder)
+            && (d.words.iter().any(|w| PERSON_TO_PERSON.contains(&w.as_str()))
+                || d.has_phrase("E TRANSFER")
+                || d.has_phrase("MB WAY"));
+        let merchant = self
+            .resolver
+            .resolve(&d, t.country)
+            .filter(|m| !person_to_person && !another_business(t, &d, m));
         let (category, confidence, layer, evidence) = self
             .user_rule(t, &d, merchant.as_ref())
             .or_else(|| not_a_purchase(t, &d, merchant.as_ref()))

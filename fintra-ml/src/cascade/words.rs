@@ -205,6 +205,8 @@ pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
     ("UC", "income.benefits"),
     ("PENSION", "income.pension"),
     ("POCKET", "transfers.savings"),
+    ("NAJEM", "housing.rent"),
+    ("CZYNSZ", "housing.rent"),
     ("ALLOCATIONS", "income.benefits"),
     ("ALLOCATION", "income.benefits"),
     ("ELTERNGELD", "income.benefits"),
@@ -218,8 +220,12 @@ pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
 /// housing transfer rather than a purchase ("TARGET SAVINGS POT").
 pub(super) const STRONG_PURPOSES: &[&str] = &[
     "SAVINGS", "POT", "POCKET", "SAVER", "ISA", "RENT", "MIETE", "LOYER", "HUUR", "ALQUILER",
-    "AFFITTO",
+    "AFFITTO", "NAJEM", "CZYNSZ",
 ];
+
+/// Words of person-to-person payment schemes: the payee is a person, whatever brand their
+/// name recalls ("ZELLE TO MARCUS JENKINS" is no Marcus savings account).
+pub(super) const PERSON_TO_PERSON: &[&str] = &["ZELLE", "SWISH", "TIKKIE", "BIZUM", "OSKO", "BLIK"];
 
 /// Bank phrases that say what a payment is for when no merchant is named: bills paid to a
 /// public body, card and loan repayments.
@@ -249,6 +255,8 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("KREDITRATE", "loans.loan_payment"),
     ("DARLEHENSRATE", "loans.loan_payment"),
     ("ADD CASH", "transfers.wallet_topup"),
+    ("PRZELEW PODATKOWY", "government.tax"),
+    ("URZAD SKARBOWY", "government.tax"),
     ("DELEGA F24", "government.tax"),
     ("MODELLO F24", "government.tax"),
     ("CHILD BENEFIT", "income.benefits"),
