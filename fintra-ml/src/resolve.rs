@@ -48,19 +48,41 @@ struct Spelling {
     vector: SparseVector,
 }
 
-/// True when two or three consecutive words of `line` (an `&` between them left out) spell
-/// `glued`.
-fn spread(line: &[String], glued: &str) -> bool {
-    let words: Vec<&str> = line.iter().map(String::as_str).filter(|w| *w != "&").collect();
-    (2..=3).any(|len| {
-        words.windows(len).any(|run| {
-            run.iter().map(|w| w.len()).sum::<usize>() == glued.len() && run.concat() == glued
+/// Where two or three consecutive words of `line` (an `&` between them left out) spell
+/// `glued`: the index of the first and one past the last.
+fn spread(line: &[String], glued: &str) -> Option<(usize, usize)> {
+    let words: Vec<(usize, &str)> =
+        line.iter().enumerate().map(|(i, w)| (i, w.as_str())).filter(|(_, w)| *w != "&").collect();
+    (2..=3).find_map(|len| {
+        words.windows(len).find_map(|run| {
+            let spelled: String = run.iter().map(|(_, w)| *w).collect();
+            (spelled == glued).then(|| (run[0].0, run[len - 1].0 + 1))
         })
     })
 }
 
-fn contains_run(words: &[String], run: &[String]) -> bool {
-    !run.is_empty() && words.windows(run.len()).any(|w| w == run)
+/// Where `run` stands in `words`: the index of its first word and one past its last.
+fn contains_run(words: &[String], run: &[String]) -> Option<(usize, usize)> {
+    if run.is_empty() {
+        return None;
+    }
+    words.windows(run.len()).position(|w| w == run).map(|i| (i, i + run.len()))
+}
+
+/// A match found in the whole line, as a position in the counterparty: 0 when it covers the
+/// counterparty's first word (or the line has no counterparty), 1 when it comes after it (a
+/// reference), `None` when it lies wholly in the bank's phrasing before it.
+fn line_position(q: &Query<'_>, (start, end): (usize, usize)) -> Option<usize> {
+    let Some(cp) = q.words.first().and_then(|w| q.line.iter().position(|l| l == w)) else {
+        return Some(0);
+    };
+    if start <= cp && cp < end {
+        Some(0)
+    } else if start > cp {
+        Some(1)
+    } else {
+        None
+    }
 }
 
 /// Resolves counterparties against a catalogue.
@@ -411,17 +433,24 @@ fn score(q: &Query<'_>, spelling: &Spelling, cosine: f32) -> f32 {
         lead = true;
         first = Some(qi);
     }
-    // A name the line spreads over words cleaning drops ("MC DONALD S", "B & Q", "H-E-B").
-    if matched < need && glued.len() >= 3 && spread(q.line, &glued) {
+    // A name the line spreads over two or three words ("H-E-B").
+    if matched < need
+        && glued.len() >= 3
+        && let Some(at) = spread(q.line, &glued).and_then(|span| line_position(q, span))
+    {
         matched = need;
         lead = true;
-        first = Some(0);
+        first = Some(at);
     }
     // A name cleaning would cut ("ID MOBILE", "7-ELEVEN", "TRADING 212"), printed whole.
-    if spelling.glue_only && first.is_none() && contains_run(q.line, &spelling.full) {
+    if spelling.glue_only
+        && first.is_none()
+        && let Some(at) =
+            contains_run(q.line, &spelling.full).and_then(|span| line_position(q, span))
+    {
         matched = need;
         lead = true;
-        first = Some(0);
+        first = Some(at);
     }
     let Some(first) = first else { return 0.0 };
     let cover = ratio(matched, need);
@@ -499,5 +528,8 @@ mod tests {
         assert_eq!(id("Top-Up by *4417"), None);
         // A leading article a bank leaves out.
         assert_eq!(id("PAGO MOVIL EN CORTE INGLES, MADRID").as_deref(), Some("el_corte_ingles"));
+        // A name spread over dropped words, at the counterparty's start only in a transfer.
+        assert_eq!(id("H-E-B #582 SAN ANTONIO TX").as_deref(), Some("heb"));
+        assert_eq!(id("FPO J SMITH REF MC DONALDS"), None);
     }
 }

@@ -176,9 +176,9 @@ impl Cascade {
             .or_else(|| merchant_truth(t, &d, merchant.as_ref()))
             .or_else(|| by_purpose(t, &d))
             .or_else(|| by_keyword(t, &d))
+            .or_else(|| by_shape(t, &d, merchant.as_ref()))
             .or_else(|| self.by_model(t, &d))
             .or_else(|| by_mcc(t))
-            .or_else(|| by_shape(t, &d, merchant.as_ref()))
             .unwrap_or((UNCATEGORISED.to_owned(), 0.1, Layer::Unknown, String::new()));
         // Cash, interest, fees and salary have no merchant: the bank or employer named in the
         // line is not someone the person bought from. Nor has a move to savings or a rent
@@ -395,8 +395,12 @@ fn by_phrase(d: &Descriptor) -> Option<Decision> {
 /// Transfers and standing orders, by what their reference says they are for.
 fn by_purpose(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
     let money_in = t.amount_minor > 0;
+    // Money out is never income ("ALLOCATIONS" on a payment says nothing).
     let purpose = d.words.iter().find_map(|w| {
-        TRANSFER_PURPOSES.iter().find(|(word, _)| w == word).map(|(word, c)| (*word, *c))
+        TRANSFER_PURPOSES
+            .iter()
+            .find(|(word, c)| w == word && (money_in || !c.starts_with("income.")))
+            .map(|(word, c)| (*word, *c))
     });
     let transfer = matches!(d.kind, Kind::Transfer | Kind::StandingOrder | Kind::DirectDebit);
     if !(transfer || (purpose.is_some() && d.kind == Kind::Unknown)) {
@@ -454,7 +458,7 @@ fn by_shape(
     d: &Descriptor,
     merchant: Option<&Resolution>,
 ) -> Option<Decision> {
-    if merchant.is_some() || d.kind != Kind::Unknown && d.kind != Kind::CardPurchase {
+    if merchant.is_some() || (d.kind != Kind::Unknown && d.kind != Kind::CardPurchase) {
         return None;
     }
     if t.amount_minor < 0 && d.intermediary.as_ref().is_some_and(|i| i.name == "Toast") {

@@ -225,7 +225,7 @@ pub(super) const STRONG_PURPOSES: &[&str] = &[
 
 /// Words of person-to-person payment schemes: the payee is a person, whatever brand their
 /// name recalls ("ZELLE TO MARCUS JENKINS" is no Marcus savings account).
-pub(super) const PERSON_TO_PERSON: &[&str] = &["ZELLE", "SWISH", "TIKKIE", "BIZUM", "OSKO", "BLIK"];
+pub(super) const PERSON_TO_PERSON: &[&str] = &["ZELLE", "SWISH", "TIKKIE", "BIZUM"];
 
 /// Bank phrases that say what a payment is for when no merchant is named: bills paid to a
 /// public body, card and loan repayments.
@@ -247,7 +247,7 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("LOAN REPAYMENT", "loans.loan_payment"),
     ("LOAN PAYMENT", "loans.loan_payment"),
     ("TAXE FONCIERE", "bills.council_tax"),
-    ("TAXE D HABITATION", "bills.council_tax"),
+    ("TAXE DHABITATION", "bills.council_tax"),
     ("GRUNDSTEUER", "bills.council_tax"),
     ("CTAX", "bills.council_tax"),
     ("OZB", "bills.council_tax"),

@@ -220,7 +220,7 @@ pub fn parse(raw: &str) -> Descriptor {
         }
     }
     // A payee marker ("NAAM:", "EINKAUF BEI", "PRESSO"): the counterparty starts after it.
-    if let Some(after) = payee_marker(&words) {
+    if let Some(after) = payee_marker(&words, folded.contains("/NAME/")) {
         for k in keep.iter_mut().take(after) {
             *k = false;
         }
@@ -332,8 +332,9 @@ fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
 }
 
 /// The index of the first word after a payee marker.
-fn payee_marker(words: &[String]) -> Option<usize> {
-    PAYEE_MARKERS.iter().find_map(|marker| {
+fn payee_marker(words: &[String], name_field: bool) -> Option<usize> {
+    // `NAME` marks a payee only as a structured export's `/NAME/` field.
+    PAYEE_MARKERS.iter().filter(|m| name_field || **m != "NAME").find_map(|marker| {
         let wanted = phrase_words(marker);
         (0..words.len())
             .find(|&i| {
