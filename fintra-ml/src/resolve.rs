@@ -49,15 +49,25 @@ struct Spelling {
 }
 
 /// Where two or three consecutive words of `line` (an `&` between them left out) spell
-/// `glued`: the index of the first and one past the last.
+/// `glued`: the index of the first and one past the last. Scored for every candidate, so it
+/// walks the words without allocating.
 fn spread(line: &[String], glued: &str) -> Option<(usize, usize)> {
-    let words: Vec<(usize, &str)> =
-        line.iter().enumerate().map(|(i, w)| (i, w.as_str())).filter(|(_, w)| *w != "&").collect();
-    (2..=3).find_map(|len| {
-        words.windows(len).find_map(|run| {
-            let spelled: String = run.iter().map(|(_, w)| *w).collect();
-            (spelled == glued).then(|| (run[0].0, run[len - 1].0 + 1))
-        })
+    (0..line.len()).find_map(|start| {
+        let (mut rest, mut words) = (glued, 0);
+        for (i, w) in line.iter().enumerate().skip(start) {
+            if w == "&" {
+                continue;
+            }
+            rest = rest.strip_prefix(w.as_str())?;
+            words += 1;
+            if rest.is_empty() {
+                return (words >= 2).then_some((start, i + 1));
+            }
+            if words == 3 {
+                return None;
+            }
+        }
+        None
     })
 }
 
@@ -307,8 +317,8 @@ impl Resolver {
                 // spelling; otherwise the platform is the merchant ("DOORDASH*CHIPOTLE").
                 let platform = words(&i.name);
                 let own_product = from_counterparty.as_ref().is_some_and(|r| {
-                    words(&r.matched).len() > platform.len()
-                        && words(&r.matched).starts_with(&platform)
+                    let matched = words(&r.matched);
+                    matched.len() > platform.len() && matched.starts_with(&platform)
                 });
                 if own_product {
                     return from_counterparty;
