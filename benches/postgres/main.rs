@@ -15,6 +15,12 @@ mod workloads;
 
 use harness::{Bench, median};
 
+/// Whether `FINTRA_BENCH_WORKLOADS` (comma-separated; unset means all) names `workload`.
+fn wanted(workload: &str) -> bool {
+    std::env::var("FINTRA_BENCH_WORKLOADS")
+        .map_or(true, |list| list.split(',').any(|w| w.trim() == workload))
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let config = harness::Config::from_env();
@@ -26,39 +32,51 @@ async fn main() {
     for sync in [true, false] {
         let bench = Bench::new(&config, sync).await;
         let mode = if sync { "on" } else { "off" };
-        let (ingest, copy_in, copy_indexed) = workloads::bulk_ingest(&bench).await;
-        let (pipelined, replay, copy_out) = workloads::catch_up(&bench).await;
-        let commands = workloads::commands(&bench).await;
         let n = config.events as f64;
-        table.push((
-            mode,
-            "bulk_import (events/s)",
-            n / median(&ingest),
-            "COPY into bare table",
-            n / median(&copy_in),
-        ));
-        table.push((
-            mode,
-            "bulk_import (events/s)",
-            n / median(&ingest),
-            "COPY into table with fintra's indexes",
-            n / median(&copy_indexed),
-        ));
-        table.push((
-            mode,
-            "read_all_pages catch-up, pipelined (events/s)",
-            n / median(&pipelined),
-            "COPY (SELECT) TO STDOUT",
-            n / median(&copy_out),
-        ));
-        table.push((
-            mode,
-            "read_all catch-up loop (events/s)",
-            n / median(&replay),
-            "COPY (SELECT) TO STDOUT",
-            n / median(&copy_out),
-        ));
-        table.push((mode, "commands load+decide+append (cmd/s)", median(&commands), "", f64::NAN));
+        if wanted("ingest") {
+            let (ingest, copy_in, copy_indexed) = workloads::bulk_ingest(&bench).await;
+            table.push((
+                mode,
+                "bulk_import (events/s)",
+                n / median(&ingest),
+                "COPY into bare table",
+                n / median(&copy_in),
+            ));
+            table.push((
+                mode,
+                "bulk_import (events/s)",
+                n / median(&ingest),
+                "COPY into table with fintra's indexes",
+                n / median(&copy_indexed),
+            ));
+        }
+        if wanted("catch_up") {
+            let (pipelined, replay, copy_out) = workloads::catch_up(&bench).await;
+            table.push((
+                mode,
+                "read_all_pages catch-up, pipelined (events/s)",
+                n / median(&pipelined),
+                "COPY (SELECT) TO STDOUT",
+                n / median(&copy_out),
+            ));
+            table.push((
+                mode,
+                "read_all catch-up loop (events/s)",
+                n / median(&replay),
+                "COPY (SELECT) TO STDOUT",
+                n / median(&copy_out),
+            ));
+        }
+        if wanted("commands") {
+            let commands = workloads::commands(&bench).await;
+            table.push((
+                mode,
+                "commands load+decide+append (cmd/s)",
+                median(&commands),
+                "",
+                f64::NAN,
+            ));
+        }
     }
     println!("| synchronous_commit | fintra | events/s | limit | events/s | ratio |");
     println!("|---|---|---:|---|---:|---:|");

@@ -4,6 +4,7 @@
 //! Metadata is always plaintext so stores can index it; the payload is opaque bytes with a
 //! content type, so JSON, Protobuf and ciphertext all fit the same tables.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
@@ -58,7 +59,7 @@ impl Actor {
 /// The media type of a payload, e.g. `application/json`.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct ContentType(String);
+pub struct ContentType(Cow<'static, str>);
 
 impl ContentType {
     /// `application/json`: the default codec.
@@ -72,17 +73,34 @@ impl ContentType {
 
     /// Wraps a content type. Validated when the event is appended.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(Cow::Owned(value.into()))
+    }
+
+    /// Wraps a content type known at compile time, without allocating.
+    pub const fn from_static(value: &'static str) -> Self {
+        Self(Cow::Borrowed(value))
+    }
+
+    /// Wraps a content type read from storage: the well-known ones ([`JSON`](Self::JSON),
+    /// [`PROTOBUF`](Self::PROTOBUF), [`SHREDDED`](Self::SHREDDED)) without allocating, which
+    /// matters when a catch-up decodes millions of events.
+    pub fn from_stored(value: &str) -> Self {
+        match value {
+            Self::JSON => Self::from_static(Self::JSON),
+            Self::PROTOBUF => Self::from_static(Self::PROTOBUF),
+            Self::SHREDDED => Self::from_static(Self::SHREDDED),
+            other => Self::new(other),
+        }
     }
 
     /// JSON.
-    pub fn json() -> Self {
-        Self::new(Self::JSON)
+    pub const fn json() -> Self {
+        Self::from_static(Self::JSON)
     }
 
     /// Protobuf.
-    pub fn protobuf() -> Self {
-        Self::new(Self::PROTOBUF)
+    pub const fn protobuf() -> Self {
+        Self::from_static(Self::PROTOBUF)
     }
 
     /// The media type as a string slice.

@@ -370,7 +370,7 @@ pub struct ShredReceipt {
 }
 
 fn shredded(mut event: RecordedEvent) -> RecordedEvent {
-    event.content_type = ContentType::new(ContentType::SHREDDED);
+    event.content_type = ContentType::from_static(ContentType::SHREDDED);
     event.payload = Bytes::new();
     event
 }

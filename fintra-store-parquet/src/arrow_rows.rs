@@ -195,7 +195,7 @@ pub(crate) fn from_batch(
                     headers: serde_json::from_str(headers.value(i))
                         .map_err(|e| corrupted(format!("headers: {e}")))?,
                 },
-                content_type: ContentType::new(content_type.value(i)),
+                content_type: ContentType::from_stored(content_type.value(i)),
                 payload: Bytes::copy_from_slice(payload.value(i)),
             })
         })

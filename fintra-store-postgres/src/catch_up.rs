@@ -7,7 +7,8 @@ use futures::Stream;
 use tokio::task::JoinHandle;
 
 use crate::PgEventStore;
-use crate::copy_decode::{decode, scan_last};
+use crate::copy_decode::{decode_with, scan_last};
+use crate::rows::IdCache;
 
 /// A page fetched but not decoded: the raw `COPY` bytes.
 type Fetch = JoinHandle<Result<bytes::Bytes>>;
@@ -22,6 +23,15 @@ impl Drop for Prefetch {
             fetch.abort();
         }
     }
+}
+
+/// Where a catch-up stands between pages.
+struct Reader {
+    store: PgEventStore,
+    after: Position,
+    limit: usize,
+    /// Stream and tenant ids decoded so far, reused by later pages.
+    ids: IdCache,
 }
 
 impl PgEventStore {
@@ -42,20 +52,20 @@ impl PgEventStore {
         after: Position,
         limit: usize,
     ) -> impl Stream<Item = Result<Vec<RecordedEvent>>> + Send + 'static {
-        let store = self.clone();
-        let state = (store, after, limit, Prefetch(None), false);
-        futures::stream::unfold(state, |(store, after, limit, mut prefetch, done)| async move {
+        let reader = Reader { store: self.clone(), after, limit, ids: IdCache::default() };
+        let state = (reader, Prefetch(None), false);
+        futures::stream::unfold(state, |(mut reader, mut prefetch, done)| async move {
             if done {
                 return None;
             }
-            if let Err(error) = check_read_limit(limit) {
-                return Some((Err(error), (store, after, limit, prefetch, true)));
+            if let Err(error) = check_read_limit(reader.limit) {
+                return Some((Err(error), (reader, prefetch, true)));
             }
             let fetched = match prefetch.0.take() {
                 Some(fetch) => fetch.await.unwrap_or_else(|join| {
                     Err(fintra_core::Error::backend(std::io::Error::other(join.to_string())))
                 }),
-                None => store.read_all_raw(after, limit).await,
+                None => reader.store.read_all_raw(reader.after, reader.limit, 0).await,
             };
             let page = fetched.and_then(|bytes| {
                 let (rows, last) = scan_last(&bytes)?;
@@ -63,16 +73,19 @@ impl PgEventStore {
             });
             let (bytes, rows, last) = match page {
                 Ok(page) => page,
-                Err(error) => return Some((Err(error), (store, after, limit, prefetch, true))),
+                Err(error) => return Some((Err(error), (reader, prefetch, true))),
             };
             // An empty page: caught up.
             let last = last.filter(|_| rows > 0)?;
-            // The next page starts now, on its own connection, while this one is decoded.
-            let next = store.clone();
-            prefetch.0 = Some(tokio::spawn(async move { next.read_all_raw(last, limit).await }));
-            let decoded = decode(bytes, rows);
+            reader.after = last;
+            // The next page starts now, on its own connection, while this one is decoded; its
+            // buffer starts at this page's size.
+            let (next, limit, size) = (reader.store.clone(), reader.limit, bytes.len());
+            prefetch.0 =
+                Some(tokio::spawn(async move { next.read_all_raw(last, limit, size).await }));
+            let decoded = decode_with(bytes, rows, &mut reader.ids);
             let stop = decoded.is_err();
-            Some((decoded, (store, last, limit, prefetch, stop)))
+            Some((decoded, (reader, prefetch, stop)))
         })
     }
 }

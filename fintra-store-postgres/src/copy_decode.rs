@@ -131,7 +131,7 @@ fn event(r: &mut Reader, ids: &mut IdCache) -> Result<RecordedEvent> {
     let causation_id = r.opt_uuid()?;
     let actor = Actor::from_storage(r.text()?)?;
     let headers = parse_headers(r.jsonb()?)?;
-    let content_type = ContentType::new(r.text()?);
+    let content_type = ContentType::from_stored(r.text()?);
     let payload = r.bytea()?;
     Ok(RecordedEvent {
         event_id,
@@ -184,14 +184,23 @@ fn skip_header(r: &mut Reader) -> Result<()> {
 
 /// Decodes a whole binary COPY stream (header, rows, trailer).
 pub(crate) fn decode(data: Bytes, capacity: usize) -> Result<Vec<RecordedEvent>> {
+    decode_with(data, capacity, &mut IdCache::default())
+}
+
+/// [`decode`] with ids cached by the caller, across pages.
+pub(crate) fn decode_with(
+    data: Bytes,
+    capacity: usize,
+    ids: &mut IdCache,
+) -> Result<Vec<RecordedEvent>> {
     let mut r = Reader { data, at: 0 };
     skip_header(&mut r)?;
-    let mut ids = IdCache::default();
+    ids.bound();
     let mut events = Vec::with_capacity(capacity);
     loop {
         match r.i16()? {
             -1 => return Ok(events),
-            COLUMNS => events.push(event(&mut r, &mut ids)?),
+            COLUMNS => events.push(event(&mut r, ids)?),
             other => return Err(corrupt(&format!("{other} columns in a row"))),
         }
     }

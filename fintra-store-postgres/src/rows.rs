@@ -36,15 +36,31 @@ pub(crate) fn corrupted(field: &str, error: impl std::fmt::Display) -> Error {
     Error::corrupted(format!("unreadable {field} in fintra_events: {error}"))
 }
 
-/// Validated ids seen earlier in the same page: a page usually repeats a few streams and one
-/// tenant, so each is validated and allocated once. Shared by both decoding paths.
+/// Validated ids seen earlier: a page usually repeats a few streams and one tenant, so each is
+/// validated and allocated once. Shared by both decoding paths; the pipelined catch-up keeps
+/// one across its pages (a log spread over many streams repeats them page after page), which
+/// [`IdCache::bound`] keeps from growing without limit.
 #[derive(Default)]
 pub(crate) struct IdCache {
     streams: HashMap<String, StreamId>,
     tenants: HashMap<String, TenantId>,
 }
 
+/// Most stream ids an [`IdCache`] keeps across pages before it starts afresh.
+const CACHED_STREAMS_MAX: usize = 100_000;
+
 impl IdCache {
+    /// Starts afresh once the cache holds more than [`CACHED_STREAMS_MAX`] stream ids: called
+    /// between pages by a reader that keeps one cache for many.
+    pub(crate) fn bound(&mut self) {
+        if self.streams.len() > CACHED_STREAMS_MAX {
+            self.streams = HashMap::new();
+        }
+        if self.tenants.len() > CACHED_STREAMS_MAX {
+            self.tenants = HashMap::new();
+        }
+    }
+
     pub(crate) fn stream(&mut self, raw: &str) -> Result<StreamId> {
         if let Some(id) = self.streams.get(raw) {
             return Ok(id.clone());
@@ -84,7 +100,7 @@ fn recorded_event(row: &PgRow, cache: &mut IdCache) -> Result<RecordedEvent> {
     let schema_version: i32 = row.try_get(SCHEMA_VERSION).map_err(backend)?;
     let actor: &str = row.try_get(ACTOR).map_err(backend)?;
     let payload: &[u8] = row.try_get(PAYLOAD).map_err(backend)?;
-    let content_type: String = row.try_get(CONTENT_TYPE).map_err(backend)?;
+    let content_type: &str = row.try_get(CONTENT_TYPE).map_err(backend)?;
     Ok(RecordedEvent {
         event_id: row.try_get::<Uuid, _>(EVENT_ID).map_err(backend)?,
         stream_id: cache.stream(row.try_get(STREAM_ID).map_err(backend)?)?,
@@ -102,7 +118,7 @@ fn recorded_event(row: &PgRow, cache: &mut IdCache) -> Result<RecordedEvent> {
             actor: Actor::from_storage(actor)?,
             headers: headers(row)?,
         },
-        content_type: ContentType::new(content_type),
+        content_type: ContentType::from_stored(content_type),
         payload: Bytes::copy_from_slice(payload),
     })
 }

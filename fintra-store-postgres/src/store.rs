@@ -270,8 +270,14 @@ impl PgEventStore {
         .await
     }
 
-    /// One page of the global log as raw binary `COPY` data (decoded by `copy_decode`).
-    pub(crate) async fn read_all_raw(&self, after: Position, limit: usize) -> Result<bytes::Bytes> {
+    /// One page of the global log as raw binary `COPY` data (decoded by `copy_decode`);
+    /// `capacity` is the size its buffer starts at (a reader passes its last page's).
+    pub(crate) async fn read_all_raw(
+        &self,
+        after: Position,
+        limit: usize,
+        capacity: usize,
+    ) -> Result<bytes::Bytes> {
         // Positions above i64::MAX cannot exist; reading after one returns nothing.
         let Ok(after) = i64::try_from(after.get()) else {
             return Ok(crate::copy_binary::empty_copy());
@@ -285,7 +291,7 @@ impl PgEventStore {
         let span = tracing::debug_span!("fintra.pg.read_all", after);
         async {
             let mut conn = Checkout::acquire(&self.pool).await?;
-            let outcome = copy_out(&mut conn, &sql).await;
+            let outcome = copy_out(&mut conn, &sql, capacity).await;
             conn.finish(&outcome);
             outcome
         }
@@ -380,7 +386,7 @@ impl EventStore for PgEventStore {
 
     async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>> {
         check_read_limit(limit)?;
-        let data = self.read_all_raw(after, limit).await?;
+        let data = self.read_all_raw(after, limit, 0).await?;
         crate::copy_decode::decode(data, limit)
     }
 
@@ -406,9 +412,9 @@ impl EventStore for PgEventStore {
 }
 
 /// Runs a `COPY … TO STDOUT` and collects its output.
-async fn copy_out(conn: &mut PgConnection, sql: &str) -> Result<bytes::Bytes> {
+async fn copy_out(conn: &mut PgConnection, sql: &str, capacity: usize) -> Result<bytes::Bytes> {
     let mut out = conn.copy_out_raw(sql).await.map_err(backend)?;
-    let mut buffer = Vec::new();
+    let mut buffer = Vec::with_capacity(capacity);
     while let Some(chunk) = out.next().await {
         buffer.extend_from_slice(&chunk.map_err(backend)?);
     }
