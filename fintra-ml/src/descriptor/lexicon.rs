@@ -122,6 +122,10 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("PAIEMENT BANCONTACT", Kind::CardPurchase),
     ("DANKORT KOEB", Kind::CardPurchase),
     ("PLATBA KARTOU", Kind::CardPurchase),
+    ("PAG POS", Kind::CardPurchase),
+    ("ACHAT", Kind::CardPurchase),
+    ("VISA VARE", Kind::CardPurchase),
+    ("BLIK", Kind::CardPurchase),
     ("DIRECT DEBIT", Kind::DirectDebit),
     ("DIRECT DEBIT PAYMENT TO", Kind::DirectDebit),
     ("DD", Kind::DirectDebit),
@@ -207,6 +211,7 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("TRVALY PRIKAZ", Kind::StandingOrder),
     ("PRE AUTHORIZED DEBIT", Kind::DirectDebit),
     ("PRE AUTHORISED DEBIT", Kind::DirectDebit),
+    ("E BANKING", Kind::Transfer),
     ("IDEAL", Kind::CardPurchase),
     ("ATM", Kind::Cash),
     ("ATM WITHDRAWAL", Kind::Cash),
@@ -464,6 +469,8 @@ pub(super) const NOISE_WORDS: &[&str] = &[
     "KARTY",
     "BETALING",
     "PAIEMENT",
+    "BETAALPAS",
+    "ZAHLUNG",
 ];
 
 /// US state and Canadian province codes, dropped when they close the description.
@@ -503,8 +510,16 @@ pub(super) const MONTHS: &[&str] = &[
 ];
 
 /// Words after which a line names its payee.
-pub(super) const PAYEE_MARKERS: &[&str] =
-    &["NAAM", "NAME", "EINKAUF BEI", "PRESSO", "PAGO CON TARJETA EN", "COMPRA EN", "ACHAT CHEZ"];
+pub(super) const PAYEE_MARKERS: &[&str] = &[
+    "NAAM",
+    "NAME",
+    "EINKAUF BEI",
+    "PRESSO",
+    "C O",
+    "PAGO CON TARJETA EN",
+    "COMPRA EN",
+    "ACHAT CHEZ",
+];
 
 /// Labels of structured fields (SEPA exports) that end a payee's name.
 pub(super) const FIELD_LABELS: &[&str] = &[

@@ -301,9 +301,12 @@ fn purpose_rank(kind: Kind) -> u8 {
 /// (fee, interest, refund, salary, cash) wins over how it moved (card, direct debit, standing
 /// order, transfer); among channels the longest phrase wins.
 fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
-    let mut spans = Vec::new();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
     let (mut channel, mut channel_len) = (Kind::Unknown, 0);
     let mut purpose = Kind::Unknown;
+    // Short phrases inside the line, kept aside: bank phrasing only where they continue a
+    // phrase of the same kind ("ADDEBITO DIRETTO SDD FASTWEB").
+    let mut inner: Vec<(usize, usize, Kind)> = Vec::new();
     for (phrase, k) in PHRASES {
         let wanted = phrase_words(phrase);
         for start in 0..words.len() {
@@ -315,6 +318,7 @@ fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
             let edge =
                 start == 0 || (end == words.len() && !REGIONS.contains(&words[start].as_str()));
             if ambiguous(&wanted) && !edge {
+                inner.push((start, end, *k));
                 continue;
             }
             spans.push((start, end));
@@ -328,7 +332,38 @@ fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
             }
         }
     }
+    chain_inner_phrases(words, &mut spans, &inner);
     (if purpose == Kind::Unknown { channel } else { purpose }, spans)
+}
+
+/// Adds the short inner phrases that directly follow a phrase span of the same kind (banks
+/// stack their phrasing: "ADDEBITO DIRETTO SDD", "PAGAMENTO POS"); a short word after a phrase
+/// of another kind stays ("CARD PAYMENT TO BP" is the fuel brand).
+fn chain_inner_phrases(
+    words: &[String],
+    spans: &mut Vec<(usize, usize)>,
+    inner: &[(usize, usize, Kind)],
+) {
+    let kind_at = |start: usize, end: usize| -> Option<Kind> {
+        PHRASES.iter().find_map(|(phrase, k)| {
+            let wanted = phrase_words(phrase);
+            (wanted.len() == end - start
+                && words[start..end].iter().zip(&wanted).all(|(a, b)| a == b))
+            .then_some(*k)
+        })
+    };
+    loop {
+        let before = spans.len();
+        for &(start, end, kind) in inner {
+            let follows = spans.iter().any(|&(a, b)| b == start && kind_at(a, b) == Some(kind));
+            if follows && !spans.contains(&(start, end)) {
+                spans.push((start, end));
+            }
+        }
+        if spans.len() == before {
+            return;
+        }
+    }
 }
 
 /// The index of the first word after a payee marker.
@@ -398,6 +433,19 @@ mod tests {
         assert_eq!(parse("Swish betalning LINDQVIST, EMMA").counterparty_text(), "LINDQVIST EMMA");
         assert_eq!(parse("ZAKUP PRZY UZYCIU KARTY BIEDRONKA 3874").kind, Kind::CardPurchase);
         assert_eq!(parse("LEVANTAMENTO MULTIBANCO 15/03 PORTO").kind, Kind::Cash);
+    }
+
+    #[test]
+    fn stacked_bank_phrasing_comes_off() {
+        // A short phrase continuing one of the same kind is phrasing too…
+        let d = parse("ADDEBITO DIRETTO SDD FASTWEB SPA CONTO 8819234");
+        assert_eq!(d.kind, Kind::DirectDebit);
+        assert_eq!(d.counterparty.first().map(String::as_str), Some("FASTWEB"));
+        // …one after a phrase of another kind is a name.
+        assert_eq!(parse("CARD PAYMENT TO BP 1234 LONDON").counterparty_text(), "BP LONDON");
+        // `C/O` (Italian banks' "at") marks the payee.
+        let d = parse("PAGAMENTO POS 67,45 EUR DEL 14/03/2024 ALLE 18:32 C/O ESSELUNGA MILANO");
+        assert_eq!(d.counterparty.first().map(String::as_str), Some("ESSELUNGA"));
     }
 
     #[test]
