@@ -61,10 +61,16 @@ impl PgEventStore {
             if let Err(error) = check_read_limit(reader.limit) {
                 return Some((Err(error), (reader, prefetch, true)));
             }
-            let fetched = match prefetch.0.take() {
-                Some(fetch) => fetch.await.unwrap_or_else(|join| {
-                    Err(fintra_core::Error::backend(std::io::Error::other(join.to_string())))
-                }),
+            // Awaited in place: dropping the stream during this await drops `prefetch`, whose
+            // `Drop` aborts the fetch (taking the handle out first would detach it instead).
+            let fetched = match prefetch.0.as_mut() {
+                Some(fetch) => {
+                    let joined = fetch.await;
+                    prefetch.0 = None;
+                    joined.unwrap_or_else(|join| {
+                        Err(fintra_core::Error::backend(std::io::Error::other(join.to_string())))
+                    })
+                }
                 None => reader.store.read_all_raw(reader.after, reader.limit, 0).await,
             };
             let page = fetched.and_then(|bytes| {
@@ -80,7 +86,7 @@ impl PgEventStore {
             reader.after = last;
             // The next page starts now, on its own connection, while this one is decoded; its
             // buffer starts at this page's size.
-            let (next, limit, size) = (reader.store.clone(), reader.limit, bytes.len());
+            let (next, limit, size) = (reader.store.clone(), reader.limit, bytes.len() / 8 * 9);
             prefetch.0 =
                 Some(tokio::spawn(async move { next.read_all_raw(last, limit, size).await }));
             let decoded = decode_with(bytes, rows, &mut reader.ids);

@@ -46,8 +46,10 @@ pub(crate) struct IdCache {
     tenants: HashMap<String, TenantId>,
 }
 
-/// Most stream ids an [`IdCache`] keeps across pages before it starts afresh.
-const CACHED_STREAMS_MAX: usize = 100_000;
+/// Most stream ids an [`IdCache`] keeps across pages before it starts afresh (checked between
+/// pages, so it holds at most this plus one page of ids: a few MB for typical ids, under 20 MB
+/// for maximal ones).
+const CACHED_STREAMS_MAX: usize = 20_000;
 
 impl IdCache {
     /// Starts afresh once the cache holds more than [`CACHED_STREAMS_MAX`] stream ids: called

@@ -418,5 +418,10 @@ async fn copy_out(conn: &mut PgConnection, sql: &str, capacity: usize) -> Result
     while let Some(chunk) = out.next().await {
         buffer.extend_from_slice(&chunk.map_err(backend)?);
     }
+    // Events are zero-copy slices of this buffer and keep all of it alive: a short page after a
+    // long one gives back what it does not use.
+    if buffer.capacity() > buffer.len().saturating_mul(2) {
+        buffer.shrink_to_fit();
+    }
     Ok(bytes::Bytes::from(buffer))
 }

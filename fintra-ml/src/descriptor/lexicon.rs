@@ -123,9 +123,7 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("DANKORT KOEB", Kind::CardPurchase),
     ("PLATBA KARTOU", Kind::CardPurchase),
     ("PAG POS", Kind::CardPurchase),
-    ("ACHAT", Kind::CardPurchase),
     ("VISA VARE", Kind::CardPurchase),
-    ("BLIK", Kind::CardPurchase),
     ("DIRECT DEBIT", Kind::DirectDebit),
     ("DIRECT DEBIT PAYMENT TO", Kind::DirectDebit),
     ("DD", Kind::DirectDebit),
@@ -212,6 +210,9 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("PRE AUTHORIZED DEBIT", Kind::DirectDebit),
     ("PRE AUTHORISED DEBIT", Kind::DirectDebit),
     ("E BANKING", Kind::Transfer),
+    // After the transfer and debit words, so those win a tie of length ("PRZELEW BLIK").
+    ("ACHAT", Kind::CardPurchase),
+    ("BLIK", Kind::CardPurchase),
     ("IDEAL", Kind::CardPurchase),
     ("ATM", Kind::Cash),
     ("ATM WITHDRAWAL", Kind::Cash),
@@ -510,16 +511,13 @@ pub(super) const MONTHS: &[&str] = &[
 ];
 
 /// Words after which a line names its payee.
-pub(super) const PAYEE_MARKERS: &[&str] = &[
-    "NAAM",
-    "NAME",
-    "EINKAUF BEI",
-    "PRESSO",
-    "C O",
-    "PAGO CON TARJETA EN",
-    "COMPRA EN",
-    "ACHAT CHEZ",
-];
+pub(super) const PAYEE_MARKERS: &[&str] =
+    &["NAAM", "NAME", "EINKAUF BEI", "PRESSO", "PAGO CON TARJETA EN", "COMPRA EN", "ACHAT CHEZ"];
+
+/// Payee markers that count only where nothing but phrasing, codes and dates stands before
+/// them: `C/O` is Italian banks' "at" after a card phrase, and "care of" or an address after a
+/// name.
+pub(super) const WEAK_PAYEE_MARKERS: &[&str] = &["C O"];
 
 /// Labels of structured fields (SEPA exports) that end a payee's name.
 pub(super) const FIELD_LABELS: &[&str] = &[

@@ -9,7 +9,7 @@ mod lexicon;
 
 use lexicon::{
     FIELD_LABELS, MONTHS, NOISE_WORDS, PAYEE_MARKERS, PHRASES, PLATFORMS, PROCESSORS, REGIONS,
-    STAR_PROCESSORS,
+    STAR_PROCESSORS, WEAK_PAYEE_MARKERS,
 };
 
 /// What kind of movement the bank's phrasing says a line is.
@@ -220,7 +220,15 @@ pub fn parse(raw: &str) -> Descriptor {
         }
     }
     // A payee marker ("NAAM:", "EINKAUF BEI", "PRESSO"): the counterparty starts after it.
-    if let Some(after) = payee_marker(&words, folded.contains("/NAME/")) {
+    // A weak one ("C/O", Italian banks' "at") only where nothing but phrasing, codes and
+    // dates stands before it: after a name it is "care of" or an address ("BAR ROSSI C/O
+    // STAZIONE TERMINI", "UPS C.O.D.").
+    let marker = payee_marker(&words, folded.contains("/NAME/")).or_else(|| {
+        weak_payee_marker(&words)
+            .filter(|&(at, _)| !keep[..at].contains(&true))
+            .map(|(_, after)| after)
+    });
+    if let Some(after) = marker {
         for k in keep.iter_mut().take(after) {
             *k = false;
         }
@@ -381,6 +389,20 @@ fn payee_marker(words: &[String], name_field: bool) -> Option<usize> {
     })
 }
 
+/// The first weak payee marker: (its index, the index of the word after it).
+fn weak_payee_marker(words: &[String]) -> Option<(usize, usize)> {
+    WEAK_PAYEE_MARKERS.iter().find_map(|marker| {
+        let wanted = phrase_words(marker);
+        (0..words.len())
+            .find(|&i| {
+                i + wanted.len() <= words.len()
+                    && words[i..i + wanted.len()].iter().zip(&wanted).all(|(a, b)| a == b)
+            })
+            .map(|i| (i, i + wanted.len()))
+            .filter(|&(_, after)| after < words.len())
+    })
+}
+
 fn prefix_match(kept: &[&str], table: &[(&[&str], &'static str)]) -> Option<(usize, &'static str)> {
     table
         .iter()
@@ -446,6 +468,14 @@ mod tests {
         // `C/O` (Italian banks' "at") marks the payee.
         let d = parse("PAGAMENTO POS 67,45 EUR DEL 14/03/2024 ALLE 18:32 C/O ESSELUNGA MILANO");
         assert_eq!(d.counterparty.first().map(String::as_str), Some("ESSELUNGA"));
+        // …but not after a name, where it is "care of" or an address.
+        assert_eq!(
+            parse("BAR ROSSI C/O STAZIONE TERMINI").counterparty.first().map(String::as_str),
+            Some("BAR")
+        );
+        assert_eq!(parse("UPS C.O.D. 1Z999").counterparty.first().map(String::as_str), Some("UPS"));
+        // A short card word never outranks a transfer of the same length.
+        assert_eq!(parse("PRZELEW BLIK 500 123 456").kind, Kind::Transfer);
     }
 
     #[test]
