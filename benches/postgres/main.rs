@@ -33,39 +33,22 @@ async fn main() {
         let bench = Bench::new(&config, sync).await;
         let mode = if sync { "on" } else { "off" };
         let n = config.events as f64;
+        // A fintra rate beside the limit it is compared with, both in events per second.
+        let row = |what, ours: &[f64], limit, theirs: &[f64]| {
+            (mode, what, n / median(ours), limit, n / median(theirs))
+        };
         if wanted("ingest") {
             let (ingest, copy_in, copy_indexed) = workloads::bulk_ingest(&bench).await;
-            table.push((
-                mode,
-                "bulk_import (events/s)",
-                n / median(&ingest),
-                "COPY into bare table",
-                n / median(&copy_in),
-            ));
-            table.push((
-                mode,
-                "bulk_import (events/s)",
-                n / median(&ingest),
-                "COPY into table with fintra's indexes",
-                n / median(&copy_indexed),
-            ));
+            let what = "bulk_import (events/s)";
+            table.push(row(what, &ingest, "COPY into bare table", &copy_in));
+            table.push(row(what, &ingest, "COPY into table with fintra's indexes", &copy_indexed));
         }
         if wanted("catch_up") {
             let (pipelined, replay, copy_out) = workloads::catch_up(&bench).await;
-            table.push((
-                mode,
-                "read_all_pages catch-up, pipelined (events/s)",
-                n / median(&pipelined),
-                "COPY (SELECT) TO STDOUT",
-                n / median(&copy_out),
-            ));
-            table.push((
-                mode,
-                "read_all catch-up loop (events/s)",
-                n / median(&replay),
-                "COPY (SELECT) TO STDOUT",
-                n / median(&copy_out),
-            ));
+            let limit = "COPY (SELECT) TO STDOUT";
+            let what = "read_all_pages catch-up, pipelined (events/s)";
+            table.push(row(what, &pipelined, limit, &copy_out));
+            table.push(row("read_all catch-up loop (events/s)", &replay, limit, &copy_out));
         }
         if wanted("commands") {
             let commands = workloads::commands(&bench).await;

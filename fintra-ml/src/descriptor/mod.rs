@@ -224,7 +224,7 @@ pub fn parse(raw: &str) -> Descriptor {
     // dates stands before it: after a name it is "care of" or an address ("BAR ROSSI C/O
     // STAZIONE TERMINI", "UPS C.O.D.").
     let marker = payee_marker(&words, folded.contains("/NAME/")).or_else(|| {
-        weak_payee_marker(&words)
+        find_marker(&words, WEAK_PAYEE_MARKERS.iter())
             .filter(|&(at, _)| !keep[..at].contains(&true))
             .map(|(_, after)| after)
     });
@@ -309,7 +309,7 @@ fn purpose_rank(kind: Kind) -> u8 {
 /// (fee, interest, refund, salary, cash) wins over how it moved (card, direct debit, standing
 /// order, transfer); among channels the longest phrase wins.
 fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
-    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut spans: Vec<(usize, usize, Kind)> = Vec::new();
     let (mut channel, mut channel_len) = (Kind::Unknown, 0);
     let mut purpose = Kind::Unknown;
     // Short phrases inside the line, kept aside: bank phrasing only where they continue a
@@ -329,7 +329,7 @@ fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
                 inner.push((start, end, *k));
                 continue;
             }
-            spans.push((start, end));
+            spans.push((start, end, *k));
             if purpose_rank(*k) > 0 {
                 if purpose_rank(*k) > purpose_rank(purpose) {
                     purpose = *k;
@@ -340,32 +340,21 @@ fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
             }
         }
     }
-    chain_inner_phrases(words, &mut spans, &inner);
+    chain_inner_phrases(&mut spans, &inner);
+    let spans = spans.into_iter().map(|(start, end, _)| (start, end)).collect();
     (if purpose == Kind::Unknown { channel } else { purpose }, spans)
 }
 
 /// Adds the short inner phrases that directly follow a phrase span of the same kind (banks
 /// stack their phrasing: "ADDEBITO DIRETTO SDD", "PAGAMENTO POS"); a short word after a phrase
 /// of another kind stays ("CARD PAYMENT TO BP" is the fuel brand).
-fn chain_inner_phrases(
-    words: &[String],
-    spans: &mut Vec<(usize, usize)>,
-    inner: &[(usize, usize, Kind)],
-) {
-    let kind_at = |start: usize, end: usize| -> Option<Kind> {
-        PHRASES.iter().find_map(|(phrase, k)| {
-            let wanted = phrase_words(phrase);
-            (wanted.len() == end - start
-                && words[start..end].iter().zip(&wanted).all(|(a, b)| a == b))
-            .then_some(*k)
-        })
-    };
+fn chain_inner_phrases(spans: &mut Vec<(usize, usize, Kind)>, inner: &[(usize, usize, Kind)]) {
     loop {
         let before = spans.len();
         for &(start, end, kind) in inner {
-            let follows = spans.iter().any(|&(a, b)| b == start && kind_at(a, b) == Some(kind));
-            if follows && !spans.contains(&(start, end)) {
-                spans.push((start, end));
+            let follows = spans.iter().any(|&(_, b, k)| b == start && k == kind);
+            if follows && !spans.contains(&(start, end, kind)) {
+                spans.push((start, end, kind));
             }
         }
         if spans.len() == before {
@@ -377,21 +366,16 @@ fn chain_inner_phrases(
 /// The index of the first word after a payee marker.
 fn payee_marker(words: &[String], name_field: bool) -> Option<usize> {
     // `NAME` marks a payee only as a structured export's `/NAME/` field.
-    PAYEE_MARKERS.iter().filter(|m| name_field || **m != "NAME").find_map(|marker| {
-        let wanted = phrase_words(marker);
-        (0..words.len())
-            .find(|&i| {
-                i + wanted.len() <= words.len()
-                    && words[i..i + wanted.len()].iter().zip(&wanted).all(|(a, b)| a == b)
-            })
-            .map(|i| i + wanted.len())
-            .filter(|&after| after < words.len())
-    })
+    find_marker(words, PAYEE_MARKERS.iter().filter(|m| name_field || **m != "NAME"))
+        .map(|(_, after)| after)
 }
 
-/// The first weak payee marker: (its index, the index of the word after it).
-fn weak_payee_marker(words: &[String]) -> Option<(usize, usize)> {
-    WEAK_PAYEE_MARKERS.iter().find_map(|marker| {
+/// The first of `markers` found with a word after it: (its index, the index of that word).
+fn find_marker<'a>(
+    words: &[String],
+    mut markers: impl Iterator<Item = &'a &'a str>,
+) -> Option<(usize, usize)> {
+    markers.find_map(|marker| {
         let wanted = phrase_words(marker);
         (0..words.len())
             .find(|&i| {
