@@ -9,7 +9,10 @@ use crate::catalogue::Catalogue;
 use crate::descriptor::{Descriptor, Kind, fold, parse};
 mod words;
 
-use words::{KEYWORDS, PERSON_TO_PERSON, PHRASES, STRONG_PURPOSES, TRANSFER_PURPOSES};
+use words::{
+    HONORIFICS, KEYWORDS, PENSION_WORDS, PERSON_TO_PERSON, PHRASES, STRONG_PURPOSES,
+    TRANSFER_PURPOSES,
+};
 
 use crate::mcc;
 use crate::model::linear::argmax;
@@ -165,10 +168,14 @@ impl Cascade {
             && (d.words.iter().any(|w| PERSON_TO_PERSON.contains(&w.as_str()))
                 || d.has_phrase("E TRANSFER")
                 || d.has_phrase("MB WAY"));
+        // A transfer to "MR D PRICE" is to a person, whatever brand the name recalls.
+        let to_titled_person = matches!(d.kind, Kind::Transfer | Kind::StandingOrder)
+            && d.counterparty.len() > 1
+            && HONORIFICS.contains(&d.counterparty[0].as_str());
         let merchant = self
             .resolver
             .resolve(&d, t.country)
-            .filter(|m| !person_to_person && !another_business(t, &d, m));
+            .filter(|m| !person_to_person && !to_titled_person && !another_business(t, &d, m));
         let (category, confidence, layer, evidence) = self
             .user_rule(t, &d, merchant.as_ref())
             .or_else(|| not_a_purchase(t, &d, merchant.as_ref()))
@@ -311,7 +318,14 @@ fn product(category: &str, d: &Descriptor, in_name: &dyn Fn(&str) -> bool) -> Op
         if any(&["MOTOR", "KFZ", "AUTOVERSICHERUNG", "VEHICLE", "CAR"]) {
             return Some("transport.vehicle_insurance");
         }
-        if any(&["RIESTER", "ALTERSVORSORGE", "RENTENVERSICHERUNG", "PENSION"]) {
+        if any(&[
+            "RIESTER",
+            "ALTERSVORSORGE",
+            "RENTENVERSICHERUNG",
+            "PENSION",
+            "PENSIOEN",
+            "PENSIOENSPAREN",
+        ]) {
             return Some("investments.pension");
         }
         if any(&["LIFE", "LEBENSVERSICHERUNG", "LEVENSVERZEKERING"]) {
@@ -368,7 +382,14 @@ fn merchant_truth(
     let category = m.merchant.category.as_str();
     let transfer_like = matches!(d.kind, Kind::Transfer | Kind::StandingOrder);
     if money_in && category.starts_with("government.") {
-        return decision("income.benefits", 0.8 * m.confidence, Layer::MerchantTruth, &m.matched);
+        let pension = d.words.iter().any(|w| PENSION_WORDS.contains(&w.as_str()));
+        let c = if pension { "income.pension" } else { "income.benefits" };
+        return decision(c, 0.8 * m.confidence, Layer::MerchantTruth, &m.matched);
+    }
+    // Money paid to the body that pays pensions or benefits is a contribution (ZUS, a
+    // social insurance fund).
+    if !money_in && matches!(category, "income.pension" | "income.benefits") {
+        return decision("government.tax", 0.8 * m.confidence, Layer::MerchantTruth, &m.matched);
     }
     // Money in from a payer (a bank, a broker, a lender) keeps the merchant's category; from a
     // shop it is a refund.
@@ -415,6 +436,18 @@ fn by_purpose(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
         return decision(category, 0.8, Layer::BankPhrasing, word);
     }
     if matches!(d.kind, Kind::Transfer | Kind::StandingOrder) {
+        // Paid to a business the payee's name describes ("STUDIO COMMERCIALISTA …",
+        // "FLORISTEN …"): a business word leads the name, where a person's name takes the
+        // first two words ("MADS JENSEN PIZZA FREDAG" is a reference).
+        let leading = d.counterparty.iter().take(2);
+        if !money_in
+            && let Some((word, category)) = leading
+                .filter_map(|w| KEYWORDS.iter().find(|(k, _)| w == k))
+                .map(|(k, c)| (*k, *c))
+                .next()
+        {
+            return decision(category, 0.6, Layer::Keywords, word);
+        }
         let c = if money_in { "transfers.from_person" } else { "transfers.to_person" };
         return decision(c, 0.7, Layer::BankPhrasing, "transfer");
     }
@@ -423,12 +456,34 @@ fn by_purpose(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
 
 /// A generic business word in the counterparty.
 fn by_keyword(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
-    let (word, category) = d
-        .counterparty
-        .iter()
-        .find_map(|w| KEYWORDS.iter().find(|(k, _)| w == k).map(|(k, c)| (*k, *c)))?;
+    let (word, category) = keyword(t, d)?;
     let category = if t.amount_minor > 0 { "income.refund" } else { category };
     decision(category, 0.6, Layer::Keywords, word)
+}
+
+/// The first business word of the counterparty, or the line's last word when the bank cut it
+/// short inside one (`FADE FACTORY BARBE`: at least five letters and half the word).
+fn keyword(t: &Transaction<'_>, d: &Descriptor) -> Option<(&'static str, &'static str)> {
+    let exact = d
+        .counterparty
+        .iter()
+        .find_map(|w| KEYWORDS.iter().find(|(k, _)| w == k).map(|(k, c)| (*k, *c)));
+    exact.or_else(|| {
+        let last = d.counterparty.last()?;
+        let cut = last.len() >= 5
+            && last.bytes().all(|b| b.is_ascii_alphabetic())
+            && fold(t.description).trim_end().ends_with(last.as_str());
+        cut.then(|| {
+            KEYWORDS
+                .iter()
+                .find(|(k, _)| {
+                    k.len() > last.len()
+                        && k.starts_with(last.as_str())
+                        && 2 * last.len() >= k.len()
+                })
+                .map(|(k, c)| (*k, *c))
+        })?
+    })
 }
 
 /// A one-word brand from another country followed by a business word of another trade

@@ -170,6 +170,58 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("INSURANCE", "bills.other"),
     ("VERSICHERUNG", "bills.other"),
     ("ASSURANCE", "bills.other"),
+    ("DMV", "government.services"),
+    ("URZAD", "government.services"),
+    ("BUSSGELDSTELLE", "government.fines"),
+    ("BRAUEREI", "eating_out.bar"),
+    ("BRAUHAUS", "eating_out.bar"),
+    ("ALEHOUSE", "eating_out.bar"),
+    ("BACKSTUBE", "groceries.specialty"),
+    ("KONDITOREI", "groceries.specialty"),
+    ("PASTELERIA", "groceries.specialty"),
+    ("PIEKARNIA", "groceries.specialty"),
+    ("PEKARNA", "groceries.specialty"),
+    ("BAGERI", "groceries.specialty"),
+    ("FROMAGERIE", "groceries.specialty"),
+    ("CHEESEMONGER", "groceries.specialty"),
+    ("PASTELARIA", "eating_out.coffee"),
+    ("RESTAURACE", "eating_out.restaurant"),
+    ("RESTAURACJA", "eating_out.restaurant"),
+    ("RESTAURANG", "eating_out.restaurant"),
+    ("RAVINTOLA", "eating_out.restaurant"),
+    ("FRITUUR", "eating_out.fast_food"),
+    ("FRITERIE", "eating_out.fast_food"),
+    ("PELUQUERIA", "health.personal_care"),
+    ("PARRUCCHIERE", "health.personal_care"),
+    ("KAPPER", "health.personal_care"),
+    ("KADERNICTVI", "health.personal_care"),
+    ("FRISOR", "health.personal_care"),
+    ("DENTISTA", "health.dental"),
+    ("DENTISTICO", "health.dental"),
+    ("DENTAIRE", "health.dental"),
+    ("TANDARTS", "health.dental"),
+    ("FLORISTEN", "shopping.gifts"),
+    ("FLEURISTE", "shopping.gifts"),
+    ("FLORISTERIA", "shopping.gifts"),
+    ("FIORAIO", "shopping.gifts"),
+    ("BLOEMEN", "shopping.gifts"),
+    ("AUTOSKOLA", "services.education"),
+    ("FAHRSCHULE", "services.education"),
+    ("AUTOESCUELA", "services.education"),
+    ("AUTOSCUOLA", "services.education"),
+    ("TUTOR", "services.education"),
+    ("TUTORING", "services.education"),
+    ("NANNY", "services.childcare"),
+    ("BABYSITTER", "services.childcare"),
+    ("COMMERCIALISTA", "services.professional"),
+    ("NOTAIO", "services.professional"),
+    ("MOT", "transport.vehicle_maintenance"),
+    ("LAADPAAL", "transport.ev_charging"),
+    ("GITE", "travel.lodging"),
+    ("GITES", "travel.lodging"),
+    ("CAMPING", "travel.lodging"),
+    ("STADTWERKE", "bills.energy"),
+    ("HAUSVERWALTUNG", "housing.service_charge"),
 ];
 
 /// Words of a transfer reference that say what it is for.
@@ -214,6 +266,24 @@ pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
     ("ZORGTOESLAG", "income.benefits"),
     ("HUURTOESLAG", "income.benefits"),
     ("KINDERBIJSLAG", "income.benefits"),
+    ("ANNUITY", "income.pension"),
+    ("PENSIONE", "income.pension"),
+    ("PENSIOEN", "income.pension"),
+    ("RETRAITE", "income.pension"),
+    ("SUPERANNUATION", "income.pension"),
+    ("SUPER", "income.pension"),
+    ("UNEMPLOYMENT", "income.benefits"),
+    ("DOL", "income.benefits"),
+    ("CAF", "income.benefits"),
+    ("GIROCONTO", "transfers.own_account"),
+    ("RATES", "bills.council_tax"),
+    ("HAUSGELD", "housing.service_charge"),
+    ("BUSSGELD", "government.fines"),
+    ("VERWARNGELD", "government.fines"),
+    ("STROM", "bills.energy"),
+    ("TUTOR", "services.education"),
+    ("TUITION", "services.education"),
+    ("NANNY", "services.childcare"),
 ];
 
 /// Words of a reference that, outside the merchant's own name, say the line is a savings or
@@ -226,6 +296,30 @@ pub(super) const STRONG_PURPOSES: &[&str] = &[
 /// Words of person-to-person payment schemes: the payee is a person, whatever brand their
 /// name recalls ("ZELLE TO MARCUS JENKINS" is no Marcus savings account).
 pub(super) const PERSON_TO_PERSON: &[&str] = &["ZELLE", "SWISH", "TIKKIE", "BIZUM"];
+
+/// Titles that open a person's name: a transfer to "MR D PRICE" is to a person, not to the
+/// retailer Mr Price.
+pub(super) const HONORIFICS: &[&str] =
+    &["MR", "MRS", "MS", "MISS", "MX", "HERR", "FRAU", "MME", "MLLE", "MEVR", "DHR"];
+
+/// Words that name a pension: money in from the state with one of them is a pension, not a
+/// benefit.
+pub(super) const PENSION_WORDS: &[&str] = &[
+    "PENSION",
+    "PENSIONE",
+    "PENSIOEN",
+    "PENSAO",
+    "PENSJON",
+    "EMERYTURA",
+    "RETRAITE",
+    "RENTE",
+    "ANNUITY",
+    "SUPERANNUATION",
+    "SUPER",
+    "AOW",
+    "ELAKE",
+    "JUBILACION",
+];
 
 /// Bank phrases that say what a payment is for when no merchant is named: bills paid to a
 /// public body, card and loan repayments.
@@ -252,6 +346,14 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("CTAX", "bills.council_tax"),
     ("OZB", "bills.council_tax"),
     ("IBI URBANA", "bills.council_tax"),
+    ("PROPERTY TAX", "bills.council_tax"),
+    ("PROP TAX", "bills.council_tax"),
+    ("LOCAL PROPERTY TAX", "bills.council_tax"),
+    ("LPT", "bills.council_tax"),
+    ("COUNCIL RATES", "bills.council_tax"),
+    ("TAX OFFICE", "government.tax"),
+    ("OWN ACC", "transfers.own_account"),
+    ("OWN ACCOUNT", "transfers.own_account"),
     ("KREDITRATE", "loans.loan_payment"),
     ("DARLEHENSRATE", "loans.loan_payment"),
     ("ADD CASH", "transfers.wallet_topup"),

@@ -289,6 +289,9 @@ pub fn parse(raw: &str) -> Descriptor {
 
 /// Two- and three-letter codes that are bank phrasing only at the start or end of a line; in
 /// the middle they are more often part of a name. Longer phrases (and FEE, ATM) count anywhere.
+/// Words that close a statement period: a fee phrase only when no interest is named.
+const CLOSING_WORDS: &[&str] = &["ABSCHLUSS", "RECHNUNGSABSCHLUSS"];
+
 fn ambiguous(phrase: &[&str]) -> bool {
     phrase.len() == 1 && phrase[0].len() <= 3 && !matches!(phrase[0], "FEE" | "ATM")
 }
@@ -341,6 +344,16 @@ fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
         }
     }
     chain_inner_phrases(&mut spans, &inner);
+    // A statement closing ("Abschluss") is a fee unless it closes with interest.
+    let closing = |&(start, end, k): &(usize, usize, Kind)| {
+        k != Kind::Fee || (end == start + 1 && CLOSING_WORDS.contains(&words[start].as_str()))
+    };
+    if purpose == Kind::Fee
+        && spans.iter().any(|s| s.2 == Kind::Interest)
+        && spans.iter().all(closing)
+    {
+        purpose = Kind::Interest;
+    }
     let spans = spans.into_iter().map(|(start, end, _)| (start, end)).collect();
     (if purpose == Kind::Unknown { channel } else { purpose }, spans)
 }

@@ -1,0 +1,85 @@
+//! Bank phrasing and business words the cascade reads, one rule per test, on lines written for
+//! these tests (not taken from the evaluation sets).
+
+#![allow(clippy::unwrap_used, reason = "a test")]
+
+use fintra_ml::{Cascade, Catalogue, Categorisation, Kind, Layer, Transaction};
+
+fn categorise(description: &str, amount_minor: i64, country: &str) -> Categorisation {
+    let cascade = Cascade::new(&Catalogue::builtin().unwrap());
+    cascade.categorise(&Transaction {
+        description,
+        amount_minor,
+        mcc: None,
+        country: Some(country),
+        profile: None,
+    })
+}
+
+#[test]
+fn a_transfer_to_a_titled_name_is_to_a_person_whatever_brand_the_name_recalls() {
+    let r = categorise("FPO MRS K PRICE 20-11-33 REF BIRTHDAY", -4_000, "GB");
+    assert_eq!((r.category.as_str(), r.merchant.as_deref()), ("transfers.to_person", None));
+    let own = categorise("TRANSFER TO MR J LEWIS 12-34-56 OWN ACC", -10_000, "GB");
+    assert_eq!((own.category.as_str(), own.merchant.as_deref()), ("transfers.own_account", None));
+}
+
+#[test]
+fn bpay_pays_a_biller_never_a_person() {
+    let r = categorise("BPAY GOLD COAST CITY COUNCIL RATES 4Q", -52_000, "AU");
+    assert_eq!(r.kind, Kind::DirectDebit);
+    assert_eq!(r.category, "bills.council_tax");
+    let ato = categorise("BPAY TAX OFFICE PAYMENTS 99812345", -120_000, "AU");
+    assert_eq!(ato.category, "government.tax");
+}
+
+#[test]
+fn a_statement_closing_with_credit_interest_is_interest_not_a_fee() {
+    let r = categorise("Rechnungsabschluss Habenzinsen 30.06.2024", 312, "DE");
+    assert_eq!(r.category, "income.interest");
+    let fee = categorise("Rechnungsabschluss 30.06.2024", -495, "DE");
+    assert_eq!(fee.category, "fees.bank");
+}
+
+#[test]
+fn a_business_word_cut_short_at_the_end_of_the_line_still_counts() {
+    let r = categorise("SQ *OLD FORGE BARBE", -2_500, "GB");
+    assert_eq!((r.category.as_str(), r.lineage.layer), ("health.personal_care", Layer::Keywords));
+    // Not when the line goes on after the word: a short word is not a cut one.
+    let whole = categorise("SQ *OLD FORGE BARBE 0412", -2_500, "GB");
+    assert_ne!(whole.category, "health.personal_care");
+}
+
+#[test]
+fn a_transfer_to_a_business_follows_the_business_word_that_leads_the_payee() {
+    let r = categorise("BONIFICO DISPOSTO A FAVORE DI NOTAIO BIANCHI ROGITO", -150_000, "IT");
+    assert_eq!(r.category, "services.professional");
+    // A business word in a person's reference is no business.
+    let p = categorise("PRZELEW DO ANNA KOWALSKA PIZZA PIATEK", -3_000, "PL");
+    assert_eq!(p.category, "transfers.to_person");
+}
+
+#[test]
+fn money_in_from_the_state_naming_a_pension_is_a_pension() {
+    let r = categorise("BONIFICO A VOSTRO FAVORE DA INPS CAUSALE PENSIONE 06/2024", 98_000, "IT");
+    assert_eq!(r.category, "income.pension");
+    let annuity = categorise("BGC LEGAL AND GENERAL ANNUITY 0099", 45_000, "GB");
+    assert_eq!(annuity.category, "income.pension");
+}
+
+#[test]
+fn country_card_phrasing_leaves_the_merchant_first() {
+    for (line, country, merchant) in [
+        ("Bezahlung Karte MC/000001234 BILLA DANKT 1070 WIEN", "AT", "BILLA"),
+        (
+            "BANCONTACT AANKOOP DELHAIZE LEUVEN 02-05-2024 KAART 1234 XXXX XXXX 9876",
+            "BE",
+            "Delhaize",
+        ),
+    ] {
+        let r = categorise(line, -2_345, country);
+        assert_eq!(r.kind, Kind::CardPurchase, "{line}");
+        assert_eq!(r.category, "groceries.supermarket", "{line}");
+        assert!(r.merchant.as_deref().is_some_and(|m| m.starts_with(merchant)), "{line}: {r:?}");
+    }
+}
