@@ -198,10 +198,21 @@ const WEAK: &[&str] = &[
 /// Articles a name may start with and a bank may leave out.
 const ARTICLES: &[&str] = &["EL", "LA", "LE", "LES", "IL", "LO", "DER", "DIE", "DAS", "DE", "HET"];
 
+/// One letter added, dropped, changed, or two neighbours swapped (`SAINSBUYRS`).
 fn one_edit(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len().abs_diff(b.len()) > 1 {
         return false;
+    }
+    if a.len() == b.len() {
+        let differ: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+        if let [i, j] = differ[..]
+            && j == i + 1
+            && a[i] == b[j]
+            && a[j] == b[i]
+        {
+            return true;
+        }
     }
     let (mut i, mut j, mut edits) = (0, 0, 0);
     while i < a.len() && j < b.len() {
@@ -232,8 +243,9 @@ fn word_matches(q: &str, c: &str, qi: usize, n: usize, cut: bool) -> bool {
     q == c
         // A description cut short: its last word is at least half of the real one.
         || (cut && qi + 1 == n && q.len() >= 4 && 2 * q.len() >= c.len() && c.starts_with(q))
-        // A typo in a long word.
-        || (q.len() >= 6 && c.len() >= 6 && one_edit(q, c))
+        // A typo in a long word, after its first letter: a different first letter makes
+        // another word (`HARBOUR` is not `BARBOUR`, `POTTERY` not `LOTTERY`).
+        || (q.len() >= 6 && c.len() >= 6 && q.as_bytes()[0] == c.as_bytes()[0] && one_edit(q, c))
 }
 
 impl Resolver {

@@ -83,3 +83,13 @@ fn country_card_phrasing_leaves_the_merchant_first() {
         assert!(r.merchant.as_deref().is_some_and(|m| m.starts_with(merchant)), "{line}: {r:?}");
     }
 }
+
+#[test]
+fn a_typo_keeps_the_first_letter_and_may_swap_two_neighbours() {
+    let swapped = categorise("CARD PAYMENT TO WAITORSE 0412 ON 03 MAY", -3_120, "GB");
+    assert_eq!(swapped.merchant.as_deref(), Some("Waitrose"));
+    // One letter away but another first letter is another word: no Barbour here.
+    let other = categorise("SQ *HARBOUR LANE BARBE", -2_500, "GB");
+    assert_eq!(other.merchant, None);
+    assert_eq!(other.category, "health.personal_care");
+}
