@@ -93,3 +93,29 @@ fn a_typo_keeps_the_first_letter_and_may_swap_two_neighbours() {
     assert_eq!(other.merchant, None);
     assert_eq!(other.category, "health.personal_care");
 }
+
+#[test]
+fn nordic_and_portuguese_direct_debits_and_card_phrasing() {
+    let r = categorise("Autogiro IF SKADEFÖRSÄKRING HEMFÖRSÄKRING 2024", -31_900, "SE");
+    assert_eq!(r.kind, Kind::DirectDebit);
+    assert_eq!(r.category, "housing.home_insurance");
+    let card = categorise("COMPRAS C.DEB PINGO DOCE ALMADA", -2_714, "PT");
+    assert_eq!(card.kind, Kind::CardPurchase);
+    assert_eq!(card.category, "groceries.supermarket");
+    let interest = categorise("JUROS CREDORES DP 000987", 412, "PT");
+    assert_eq!(interest.category, "income.interest");
+}
+
+#[test]
+fn a_foreign_use_fee_is_the_banks_not_the_shops() {
+    let r = categorise("ENTGELT AUSLANDSEINSATZ 1,75% KARTENZAHLUNG BOOTS LONDON", -87, "DE");
+    assert_eq!((r.category.as_str(), r.merchant.as_deref()), ("fees.foreign", None));
+}
+
+#[test]
+fn dividends_in_local_words_and_payments_to_a_council() {
+    let r = categorise("Utdelning INVESTOR AB 2024", 1_650, "SE");
+    assert_eq!(r.category, "income.dividends");
+    let council = categorise("DD BRISTOL CITY COUNCIL 300122334", -16_500, "GB");
+    assert_eq!(council.category, "bills.council_tax");
+}

@@ -265,10 +265,11 @@ fn not_a_purchase(
         Kind::Interest => {
             (if money_in { "income.interest" } else { "fees.interest" }, 0.9, "interest")
         }
-        Kind::Fee if merchant.is_none() => {
+        // A foreign-use fee names the shop it was charged on: the fee is the bank's.
+        Kind::Fee if merchant.is_none() || foreign_fee(d) => {
             let c = if d.has_word("OVERDRAFT") || d.has_word("UEBERZIEHUNG") {
                 "fees.overdraft"
-            } else if d.has_word("FOREIGN") || d.has_phrase("NON STERLING") || d.has_word("FX") {
+            } else if foreign_fee(d) {
                 "fees.foreign"
             } else if d.has_word("ATM") {
                 "fees.atm"
@@ -286,6 +287,14 @@ fn not_a_purchase(
     decision(category, confidence, Layer::BankPhrasing, evidence)
 }
 
+/// A fee for using the card or account abroad or in another currency.
+fn foreign_fee(d: &Descriptor) -> bool {
+    ["FOREIGN", "FX", "AUSLANDSEINSATZ", "UTLANDSAVGIFT", "AUSLANDSENTGELT"]
+        .iter()
+        .any(|w| d.has_word(w))
+        || d.has_phrase("NON STERLING")
+}
+
 /// What a line's words say was bought from a merchant that sells several things: a
 /// supermarket's petrol station, an insurer's home, car or health cover, a bank's mortgage,
 /// card or loan. `None` when they say nothing more than the merchant's category.
@@ -296,7 +305,16 @@ fn product(category: &str, d: &Descriptor, in_name: &dyn Fn(&str) -> bool) -> Op
         || matches!(category, "fees.bank" | "housing.mortgage");
     let insurer = category.ends_with("insurance") || category == "bills.other" || financial;
     if category.starts_with("groceries.")
-        && any(&["PETROL", "PFS", "FUEL", "TANKSTELLE", "CARBURANT", "GASOLINERA"])
+        && any(&[
+            "PETROL",
+            "PFS",
+            "FUEL",
+            "TANKSTELLE",
+            "CARBURANT",
+            "CARBURANTS",
+            "CARBU",
+            "GASOLINERA",
+        ])
     {
         return Some("transport.fuel");
     }
@@ -312,6 +330,9 @@ fn product(category: &str, d: &Descriptor, in_name: &dyn Fn(&str) -> bool) -> Op
             "HOGAR",
             "WOONHUIS",
             "INBOEDEL",
+            "WOONVERZEKERING",
+            "HEMFOERSAEKRING",
+            "HEMFORSAKRING",
         ]) {
             return Some("housing.home_insurance");
         }
@@ -381,6 +402,14 @@ fn merchant_truth(
     }
     let category = m.merchant.category.as_str();
     let transfer_like = matches!(d.kind, Kind::Transfer | Kind::StandingOrder);
+    // A dividend is paid by the company whatever it sells.
+    let dividend = d
+        .words
+        .iter()
+        .any(|w| TRANSFER_PURPOSES.iter().any(|(p, c)| w == p && *c == "income.dividends"));
+    if money_in && dividend {
+        return decision("income.dividends", 0.85, Layer::BankPhrasing, "dividend");
+    }
     if money_in && category.starts_with("government.") {
         let pension = d.words.iter().any(|w| PENSION_WORDS.contains(&w.as_str()));
         let c = if pension { "income.pension" } else { "income.benefits" };
