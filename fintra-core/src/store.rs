@@ -251,6 +251,18 @@ pub trait EventStore: Send + Sync {
     /// `InvalidInput`/`LimitExceeded` for a bad limit, `Backend`, `Corrupted`.
     async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>>;
 
+    /// The position of the last event committed to the global log, including events that
+    /// [`EventStore::read_all`] still holds back because an older transaction is open (a
+    /// gap-safe store returns a position only once nothing before it can still commit).
+    /// `None` for an empty log, or a store that does not know. A catch-up that must apply
+    /// everything committed before it started reads until it has passed this position.
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn committed_head(&self) -> Result<Option<Position>> {
+        Ok(None)
+    }
+
     /// The stream's current version ([`StreamVersion::NONE`] if it has no events).
     ///
     /// # Errors
@@ -279,6 +291,10 @@ impl<S: EventStore + ?Sized> EventStore for std::sync::Arc<S> {
 
     async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>> {
         (**self).read_all(after, limit).await
+    }
+
+    async fn committed_head(&self) -> Result<Option<Position>> {
+        (**self).committed_head().await
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion> {

@@ -401,6 +401,10 @@ impl<S: EventStore> EventStore for GuardedStore<S> {
         self.open_all(events).await
     }
 
+    async fn committed_head(&self) -> Result<Option<Position>> {
+        self.inner.committed_head().await
+    }
+
     async fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion> {
         self.inner.stream_version(stream).await
     }

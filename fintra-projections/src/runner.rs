@@ -206,6 +206,11 @@ impl<S: EventStore + 'static> ProjectionRunner<S> {
 
     /// Applies everything the log holds beyond the sink's checkpoint, then returns.
     ///
+    /// "Everything" is every event committed before the call
+    /// ([`EventStore::committed_head`]): on a gap-safe store, events held back by an older
+    /// transaction still open (anyone's, on a shared server) are waited for, not skipped, so a
+    /// catch-up that returns has applied them. A transaction left open keeps it waiting.
+    ///
     /// # Errors
     /// As [`ProjectionRunner::run`].
     pub async fn catch_up<K: Sink>(&self, sink: &mut K) -> Result<RunReport, ProjectionError> {
@@ -331,6 +336,21 @@ impl<S: EventStore + 'static> ProjectionRunner<S> {
     }
 }
 
+/// How long a catch-up waits before reading again while older transactions hold committed
+/// events back.
+const HELD_BACK_RETRY: Duration = Duration::from_millis(10);
+
+/// Whether committed events beyond `after` are still to come: the head seen when the
+/// catch-up started, if the log still reaches it (rows archived away since end the wait).
+async fn held_back<S: EventStore>(
+    store: &S,
+    after: Position,
+    target: Option<Position>,
+) -> Result<bool, fintra_core::Error> {
+    let Some(target) = target.filter(|t| *t > after) else { return Ok(false) };
+    Ok(store.committed_head().await?.is_some_and(|head| head.min(target) > after))
+}
+
 async fn read_log<S: EventStore>(
     store: Arc<S>,
     mut after: Position,
@@ -340,11 +360,34 @@ async fn read_log<S: EventStore>(
     mut wake: Option<Box<dyn Wake>>,
     tx: mpsc::Sender<Result<Page, fintra_core::Error>>,
 ) {
+    // A catch-up applies what was committed before it began, including events a gap-safe
+    // read holds back for a while.
+    let target = if live {
+        None
+    } else {
+        match store.committed_head().await {
+            Ok(head) => head,
+            Err(error) => {
+                let _ = tx.send(Err(error)).await;
+                return;
+            }
+        }
+    };
     loop {
         match store.read_all(after, page_size).await {
             Ok(events) if events.is_empty() => {
                 if !live {
-                    return;
+                    match held_back(&*store, after, target).await {
+                        Ok(true) => {
+                            tokio::time::sleep(HELD_BACK_RETRY.min(poll)).await;
+                            continue;
+                        }
+                        Ok(false) => return,
+                        Err(error) => {
+                            let _ = tx.send(Err(error)).await;
+                            return;
+                        }
+                    }
                 }
                 match wake.as_mut() {
                     Some(wake) => wake.wait(poll).await,

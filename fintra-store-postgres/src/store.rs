@@ -390,6 +390,23 @@ impl EventStore for PgEventStore {
         crate::copy_decode::decode(data, limit)
     }
 
+    async fn committed_head(&self) -> Result<Option<Position>> {
+        let mut conn = Checkout::acquire(&self.pool).await?;
+        // Every committed row, whatever the gap-safe bound still holds back (the index's last
+        // entry).
+        let row = sqlx::query("SELECT max(position) AS head FROM fintra_events")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(backend);
+        let outcome = row.and_then(|row| {
+            row.try_get::<Option<i64>, _>("head")
+                .map_err(backend)
+                .and_then(|head| head.map(|p| to_u64("position", p).map(Position)).transpose())
+        });
+        conn.finish(&outcome);
+        outcome
+    }
+
     async fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion> {
         let mut conn = Checkout::acquire(&self.pool).await?;
         let row = sqlx::query("SELECT version FROM fintra_streams WHERE stream_id = $1")

@@ -225,6 +225,10 @@ impl EventStore for TimescaleEventStore {
         self.log.read_all(after, limit).await
     }
 
+    async fn committed_head(&self) -> Result<Option<Position>> {
+        self.log.committed_head().await
+    }
+
     async fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion> {
         self.log.stream_version(stream).await
     }

@@ -124,6 +124,10 @@ impl<S: EventStore> EventStore for FaultyStore<S> {
         Ok(self.shorten(self.inner.read_all(after, limit).await?))
     }
 
+    async fn committed_head(&self) -> Result<Option<Position>> {
+        self.inner.committed_head().await
+    }
+
     async fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion> {
         self.inner.stream_version(stream).await
     }
