@@ -204,15 +204,14 @@ fn one_edit(a: &str, b: &str) -> bool {
     if a.len().abs_diff(b.len()) > 1 {
         return false;
     }
-    if a.len() == b.len() {
-        let differ: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
-        if let [i, j] = differ[..]
-            && j == i + 1
-            && a[i] == b[j]
-            && a[j] == b[i]
-        {
-            return true;
-        }
+    if a.len() == b.len()
+        && let Some(i) = (0..a.len()).find(|&i| a[i] != b[i])
+        && i + 1 < a.len()
+        && a[i] == b[i + 1]
+        && a[i + 1] == b[i]
+        && a[i + 2..] == b[i + 2..]
+    {
+        return true;
     }
     let (mut i, mut j, mut edits) = (0, 0, 0);
     while i < a.len() && j < b.len() {

@@ -3,10 +3,13 @@
 
 #![allow(clippy::unwrap_used, reason = "a test")]
 
+use std::sync::OnceLock;
+
 use fintra_ml::{Cascade, Catalogue, Categorisation, Kind, Layer, Transaction};
 
 fn categorise(description: &str, amount_minor: i64, country: &str) -> Categorisation {
-    let cascade = Cascade::new(&Catalogue::builtin().unwrap());
+    static CASCADE: OnceLock<Cascade> = OnceLock::new();
+    let cascade = CASCADE.get_or_init(|| Cascade::new(&Catalogue::builtin().unwrap()));
     cascade.categorise(&Transaction {
         description,
         amount_minor,
@@ -47,16 +50,22 @@ fn a_business_word_cut_short_at_the_end_of_the_line_still_counts() {
     assert_eq!((r.category.as_str(), r.lineage.layer), ("health.personal_care", Layer::Keywords));
     // Not when the line goes on after the word: a short word is not a cut one.
     let whole = categorise("SQ *OLD FORGE BARBE 0412", -2_500, "GB");
-    assert_ne!(whole.category, "health.personal_care");
+    assert_eq!(whole.category, "other.uncategorised");
+    // Nor on a line too short to have been cut: "AUTOS" is a garage, not a driving school.
+    let short = categorise("SQ *KINGS AUTOS", -8_000, "GB");
+    assert_ne!(short.category, "services.education");
 }
 
 #[test]
 fn a_transfer_to_a_business_follows_the_business_word_that_leads_the_payee() {
     let r = categorise("BONIFICO DISPOSTO A FAVORE DI NOTAIO BIANCHI ROGITO", -150_000, "IT");
     assert_eq!(r.category, "services.professional");
-    // A business word in a person's reference is no business.
+    // A business word in a person's reference is no business, nor is a surname.
     let p = categorise("PRZELEW DO ANNA KOWALSKA PIZZA PIATEK", -3_000, "PL");
     assert_eq!(p.category, "transfers.to_person");
+    for line in ["FPO J BARBER 20-11-33", "FPO MRS BUTCHER REF LUNCH", "ZELLE TO JOHN CURRY"] {
+        assert_eq!(categorise(line, -2_000, "GB").category, "transfers.to_person", "{line}");
+    }
 }
 
 #[test]
@@ -118,4 +127,12 @@ fn dividends_in_local_words_and_payments_to_a_council() {
     assert_eq!(r.category, "income.dividends");
     let council = categorise("DD BRISTOL CITY COUNCIL 300122334", -16_500, "GB");
     assert_eq!(council.category, "bills.council_tax");
+    // Rent outranks the council it is paid to; a town's name is no council payment.
+    let rent = categorise("DD LAMBETH COUNCIL RENT 4471", -61_000, "GB");
+    assert_eq!(rent.category, "housing.rent");
+    let diner = categorise("JOES DINER COUNCIL BLUFFS IA", -1_850, "US");
+    assert_eq!(diner.category, "eating_out.restaurant");
+    // "DIV" alone is a division, not a dividend.
+    let division = categorise("NJ DIV OF PENSIONS DIR DEP", 120_000, "US");
+    assert_ne!(division.category, "income.dividends");
 }

@@ -10,8 +10,8 @@ use crate::descriptor::{Descriptor, Kind, fold, parse};
 mod words;
 
 use words::{
-    HONORIFICS, KEYWORDS, PENSION_WORDS, PERSON_TO_PERSON, PHRASES, STRONG_PURPOSES,
-    TRANSFER_PURPOSES,
+    FIRM_WORDS, HONORIFICS, KEYWORDS, PENSION_WORDS, PERSON_TO_PERSON, PHRASES, STRONG_PURPOSES,
+    TRANSFER_ONLY_PURPOSES, TRANSFER_PURPOSES,
 };
 
 use crate::mcc;
@@ -446,13 +446,27 @@ fn by_phrase(d: &Descriptor) -> Option<Decision> {
 fn by_purpose(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
     let money_in = t.amount_minor > 0;
     // Money out is never income ("ALLOCATIONS" on a payment says nothing).
-    let purpose = d.words.iter().find_map(|w| {
-        TRANSFER_PURPOSES
-            .iter()
-            .find(|(word, c)| w == word && (money_in || !c.starts_with("income.")))
-            .map(|(word, c)| (*word, *c))
-    });
     let transfer = matches!(d.kind, Kind::Transfer | Kind::StandingOrder | Kind::DirectDebit);
+    let applies = |word: &str, c: &str| {
+        (money_in || !c.starts_with("income."))
+            // Words that are names or other things outside a payment's reference
+            // ("COUNCIL BLUFFS", "ERIK STROM") count only on a transfer or debit.
+            && (transfer || !TRANSFER_ONLY_PURPOSES.contains(&word))
+            // NZ Super and Australian super are pensions; elsewhere "super" is praise.
+            && (word != "SUPER" || matches!(t.country, Some("AU" | "NZ")))
+    };
+    let find = |strong: bool| {
+        d.words.iter().find_map(|w| {
+            TRANSFER_PURPOSES
+                .iter()
+                .find(|(word, c)| {
+                    w == word && STRONG_PURPOSES.contains(word) == strong && applies(word, c)
+                })
+                .map(|(word, c)| (*word, *c))
+        })
+    };
+    // Rent and savings outrank the words around them ("LAMBETH COUNCIL RENT" is rent).
+    let purpose = find(true).or_else(|| find(false));
     if !(transfer || (purpose.is_some() && d.kind == Kind::Unknown)) {
         return None;
     }
@@ -465,15 +479,21 @@ fn by_purpose(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
         return decision(category, 0.8, Layer::BankPhrasing, word);
     }
     if matches!(d.kind, Kind::Transfer | Kind::StandingOrder) {
-        // Paid to a business the payee's name describes ("STUDIO COMMERCIALISTA …",
-        // "FLORISTEN …"): a business word leads the name, where a person's name takes the
-        // first two words ("MADS JENSEN PIZZA FREDAG" is a reference).
-        let leading = d.counterparty.iter().take(2);
+        // Paid to a business the payee's name describes: a business word leads the name
+        // ("FLORISTEN …", or after a firm's word: "STUDIO COMMERCIALISTA …"). A person's
+        // surname is no business ("FPO J BARBER", "ZELLE TO JOHN CURRY"), nor is a word of
+        // their reference ("MADS JENSEN PIZZA FREDAG").
+        let person = d.words.iter().any(|w| PERSON_TO_PERSON.contains(&w.as_str()))
+            || d.counterparty.first().is_some_and(|w| HONORIFICS.contains(&w.as_str()));
+        let leading = match d.counterparty.as_slice() {
+            [firm, second, ..] if FIRM_WORDS.contains(&firm.as_str()) => Some(second),
+            [first, ..] => Some(first),
+            [] => None,
+        };
         if !money_in
-            && let Some((word, category)) = leading
-                .filter_map(|w| KEYWORDS.iter().find(|(k, _)| w == k))
-                .map(|(k, c)| (*k, *c))
-                .next()
+            && !person
+            && let Some((word, category)) =
+                leading.and_then(|w| KEYWORDS.iter().find(|(k, _)| w == k)).map(|(k, c)| (*k, *c))
         {
             return decision(category, 0.6, Layer::Keywords, word);
         }
@@ -499,17 +519,22 @@ fn keyword(t: &Transaction<'_>, d: &Descriptor) -> Option<(&'static str, &'stati
         .find_map(|w| KEYWORDS.iter().find(|(k, _)| w == k).map(|(k, c)| (*k, *c)));
     exact.or_else(|| {
         let last = d.counterparty.last()?;
-        let cut = last.len() >= 5
+        // Only on a line as long as the fields banks cut (the resolver's test): "SQ *KINGS
+        // AUTOS" ends in a whole word, not a cut "AUTOSKOLA".
+        let line = fold(t.description);
+        let cut = line.trim().len() >= 18
+            && last.len() >= 5
             && last.bytes().all(|b| b.is_ascii_alphabetic())
-            && fold(t.description).trim_end().ends_with(last.as_str());
+            && line.trim_end().ends_with(last.as_str());
         cut.then(|| {
             KEYWORDS
                 .iter()
-                .find(|(k, _)| {
+                .filter(|(k, _)| {
                     k.len() > last.len()
                         && k.starts_with(last.as_str())
                         && 2 * last.len() >= k.len()
                 })
+                .min_by_key(|(k, _)| k.len())
                 .map(|(k, c)| (*k, *c))
         })?
     })

@@ -215,11 +215,9 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("BABYSITTER", "services.childcare"),
     ("COMMERCIALISTA", "services.professional"),
     ("NOTAIO", "services.professional"),
-    ("MOT", "transport.vehicle_maintenance"),
     ("LAADPAAL", "transport.ev_charging"),
     ("GITE", "travel.lodging"),
     ("GITES", "travel.lodging"),
-    ("CAMPING", "travel.lodging"),
     ("STADTWERKE", "bills.energy"),
     ("HAUSVERWALTUNG", "housing.service_charge"),
     ("STEUERAMT", "government.tax"),
@@ -305,7 +303,8 @@ pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
     ("GEMEINDESTEUERN", "government.tax"),
     ("STEUERN", "government.tax"),
     ("ENERGIE", "bills.energy"),
-    ("DIV", "income.dividends"),
+    ("DIVIDEND", "income.dividends"),
+    ("DIVIDENDS", "income.dividends"),
     ("DIVIDENDE", "income.dividends"),
     ("DIVIDENDEN", "income.dividends"),
     ("DIVIDENDO", "income.dividends"),
@@ -323,6 +322,15 @@ pub(super) const STRONG_PURPOSES: &[&str] = &[
     "SAVINGS", "POT", "POCKET", "SAVER", "ISA", "RENT", "MIETE", "LOYER", "HUUR", "ALQUILER",
     "AFFITTO", "NAJEM", "CZYNSZ",
 ];
+
+/// Purpose words that are also names, places or other things outside a payment's reference:
+/// they count only on a transfer, standing order or direct debit.
+pub(super) const TRANSFER_ONLY_PURPOSES: &[&str] =
+    &["COUNCIL", "RATES", "ENERGIE", "STROM", "SUPER", "DOL", "CAF", "STEUERN"];
+
+/// Words that open a firm's name before the word that says its trade ("STUDIO
+/// COMMERCIALISTA", "CABINET DENTAIRE").
+pub(super) const FIRM_WORDS: &[&str] = &["STUDIO", "CABINET", "PRAXIS", "KANZLEI", "BUREAU"];
 
 /// Words of person-to-person payment schemes: the payee is a person, whatever brand their
 /// name recalls ("ZELLE TO MARCUS JENKINS" is no Marcus savings account).
@@ -343,7 +351,6 @@ pub(super) const PENSION_WORDS: &[&str] = &[
     "PENSJON",
     "EMERYTURA",
     "RETRAITE",
-    "RENTE",
     "ANNUITY",
     "SUPERANNUATION",
     "SUPER",
@@ -352,8 +359,9 @@ pub(super) const PENSION_WORDS: &[&str] = &[
     "JUBILACION",
 ];
 
-/// Bank phrases that say what a payment is for when no merchant is named: bills paid to a
-/// public body, card and loan repayments.
+/// Bank phrases that say what a payment is for: bills paid to a public body, card and loan
+/// repayments. They are read before the merchant; the first in table order that the line
+/// holds decides.
 pub(super) const PHRASES: &[(&str, &str)] = &[
     ("COUNCIL TAX", "bills.council_tax"),
     ("TV LICENCE", "bills.tv_licence"),
@@ -377,9 +385,9 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("CTAX", "bills.council_tax"),
     ("OZB", "bills.council_tax"),
     ("IBI URBANA", "bills.council_tax"),
+    ("LOCAL PROPERTY TAX", "bills.council_tax"),
     ("PROPERTY TAX", "bills.council_tax"),
     ("PROP TAX", "bills.council_tax"),
-    ("LOCAL PROPERTY TAX", "bills.council_tax"),
     ("LPT", "bills.council_tax"),
     ("COUNCIL RATES", "bills.council_tax"),
     ("TAXFONC", "bills.council_tax"),

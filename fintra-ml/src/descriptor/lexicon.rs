@@ -159,7 +159,6 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("DOMICILIACION", Kind::DirectDebit),
     ("DEBITO DIRECTO", Kind::DirectDebit),
     ("EBILL", Kind::DirectDebit),
-    ("BS", Kind::DirectDebit),
     ("AUTOGIRO", Kind::DirectDebit),
     ("AVTALEGIRO", Kind::DirectDebit),
     ("BETALINGSSERVICE", Kind::DirectDebit),
@@ -167,7 +166,6 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("EFAKTURA", Kind::DirectDebit),
     ("E FAKTURA", Kind::DirectDebit),
     ("EUROPESE DOMICILIERING", Kind::DirectDebit),
-    ("BELASTUNG", Kind::DirectDebit),
     ("LASTSCHRIFT BELASTUNG", Kind::DirectDebit),
     ("E BANKING AUFTRAG EBILL", Kind::DirectDebit),
     ("PAG SERV", Kind::DirectDebit),
@@ -254,6 +252,7 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     // After the transfer and debit words, so those win a tie of length ("PRZELEW BLIK").
     ("ACHAT", Kind::CardPurchase),
     ("EINKAUF", Kind::CardPurchase),
+    ("BELASTUNG", Kind::DirectDebit),
     ("AANKOOP", Kind::CardPurchase),
     ("BLIK", Kind::CardPurchase),
     ("IDEAL", Kind::CardPurchase),
@@ -385,7 +384,6 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
 pub(super) const NOISE_WORDS: &[&str] = &[
     "TO",
     "UUR",
-    "OM",
     "FROM",
     "ON",
     "AT",

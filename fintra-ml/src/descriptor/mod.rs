@@ -287,11 +287,11 @@ pub fn parse(raw: &str) -> Descriptor {
     Descriptor { raw: raw.to_owned(), kind, intermediary, counterparty, words }
 }
 
-/// Two- and three-letter codes that are bank phrasing only at the start or end of a line; in
-/// the middle they are more often part of a name. Longer phrases (and FEE, ATM) count anywhere.
 /// Words that close a statement period: a fee phrase only when no interest is named.
 const CLOSING_WORDS: &[&str] = &["ABSCHLUSS", "RECHNUNGSABSCHLUSS"];
 
+/// Two- and three-letter codes that are bank phrasing only at the start or end of a line; in
+/// the middle they are more often part of a name. Longer phrases (and FEE, ATM) count anywhere.
 fn ambiguous(phrase: &[&str]) -> bool {
     phrase.len() == 1 && phrase[0].len() <= 3 && !matches!(phrase[0], "FEE" | "ATM")
 }
