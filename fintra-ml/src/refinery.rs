@@ -143,7 +143,8 @@ impl<S: EventStore, C: Codec<ProfileEvent>> EnrichmentRefinery<S, C> {
         &self.brain
     }
 
-    /// Refines everything the log holds after the checkpoint, then returns.
+    /// Refines everything the log holds after the checkpoint, then returns: every event
+    /// committed before the call, waiting for those an older open transaction holds back.
     ///
     /// # Errors
     /// [`RefineError`]; the checkpoint stays after the last page fully refined.
@@ -161,10 +162,20 @@ impl<S: EventStore, C: Codec<ProfileEvent>> EnrichmentRefinery<S, C> {
                 self.refine_page(&upto, &mut report, true).await?;
                 self.learned_through = last.min(self.checkpoint);
             }
+            // Everything committed before the call, including events the gap-safe read holds
+            // back while an older transaction is open somewhere on the server.
+            let target = self.repository.store().committed_head().await?;
             loop {
                 let page =
                     self.repository.store().read_all(self.checkpoint, self.page_size).await?;
-                let Some(last) = page.last().map(|e| e.position) else { break };
+                let Some(last) = page.last().map(|e| e.position) else {
+                    let head = self.repository.store().committed_head().await?;
+                    if target.zip(head).is_some_and(|(t, h)| t.min(h) > self.checkpoint) {
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        continue;
+                    }
+                    break;
+                };
                 self.refine_page(&page, &mut report, false).await?;
                 report.read =
                     report.read.saturating_add(u64::try_from(page.len()).unwrap_or(u64::MAX));

@@ -355,7 +355,17 @@ impl ParquetArchive {
         let mut cursor = after;
         loop {
             let page = log.read_all(cursor, fintra_core::limits::READ_PAGE_EVENTS_MAX).await?;
-            let Some(last) = page.last() else { break };
+            let Some(last) = page.last() else {
+                // Committed events the gap-safe read still holds back (an older transaction is
+                // open) belong to the range: wait for them rather than archive a range with a
+                // hole that a later archive, starting at `through`, would never fill.
+                let head = log.committed_head().await?;
+                if head.is_some_and(|h| h.min(through) > cursor) {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+                break;
+            };
             cursor = last.position;
             let done = cursor >= through;
             events.extend(page.into_iter().filter(|e| e.position <= through));
