@@ -318,6 +318,19 @@ pub trait EventStoreExt: EventStore {
         self.append(stream, expected, std::slice::from_ref(&event)).await
     }
 
+    /// Whether events committed in `(after, target]` are still to come: a read of the global
+    /// log met an empty page while [`EventStore::committed_head`] says the log (still) reaches
+    /// past `after`, because an older open transaction holds them back. `target` is the head
+    /// a reader set out to reach; a log that no longer reaches it (rows archived away) ends the
+    /// wait. A reader that gets `true` waits a little and reads again.
+    ///
+    /// # Errors
+    /// As [`EventStore::committed_head`].
+    async fn holds_back(&self, after: Position, target: Option<Position>) -> Result<bool> {
+        let Some(target) = target.filter(|t| *t > after) else { return Ok(false) };
+        Ok(self.committed_head().await?.is_some_and(|head| head.min(target) > after))
+    }
+
     /// Folds every event of `stream` (inside `as_of`, if given) from `from`, page by page, and
     /// returns how many were visited. Memory stays at one page.
     ///

@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use fintra_core::{
-    Actor, Aggregate, Clock, Codec, EventMetadata, EventStore, JsonCodec, Position, RecordedEvent,
-    Repository, SUBJECT_HEADER, StreamId, SystemClock,
+    Actor, Aggregate, Clock, Codec, EventMetadata, EventStore, EventStoreExt, JsonCodec, Position,
+    RecordedEvent, Repository, SUBJECT_HEADER, StreamId, SystemClock,
 };
 use fintra_twin::connect::{CategoriseRequest, Categoriser};
 use fintra_twin::fos::UnifiedTransaction;
@@ -169,8 +169,7 @@ impl<S: EventStore, C: Codec<ProfileEvent>> EnrichmentRefinery<S, C> {
                 let page =
                     self.repository.store().read_all(self.checkpoint, self.page_size).await?;
                 let Some(last) = page.last().map(|e| e.position) else {
-                    let head = self.repository.store().committed_head().await?;
-                    if target.zip(head).is_some_and(|(t, h)| t.min(h) > self.checkpoint) {
+                    if self.repository.store().holds_back(self.checkpoint, target).await? {
                         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                         continue;
                     }

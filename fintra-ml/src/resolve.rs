@@ -311,12 +311,7 @@ impl Resolver {
             words: &descriptor.counterparty,
             line: &descriptor.words,
             country,
-            // Cut short by the bank: a long line whose counterparty runs to its very end.
-            cut: descriptor.raw.trim().len() >= 18
-                && descriptor
-                    .words
-                    .last()
-                    .is_some_and(|w| descriptor.counterparty.last() == Some(w)),
+            cut: descriptor.cut_short(),
             // A transfer to a business names the business first ("FPO BRITISH GAS"); a merchant
             // further on is a reference ("FPO J SMITH REF NETFLIX SHARE").
             first_only: matches!(descriptor.kind, Kind::Transfer | Kind::StandingOrder),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use fintra_core::limits::READ_PAGE_EVENTS_MAX;
-use fintra_core::{EventId, EventStore, Position, RecordedEvent};
+use fintra_core::{EventId, EventStore, EventStoreExt, Position, RecordedEvent};
 use tokio::sync::mpsc;
 use tracing::{Instrument, debug, info_span, warn};
 
@@ -340,17 +340,6 @@ impl<S: EventStore + 'static> ProjectionRunner<S> {
 /// events back.
 const HELD_BACK_RETRY: Duration = Duration::from_millis(10);
 
-/// Whether committed events beyond `after` are still to come: the head seen when the
-/// catch-up started, if the log still reaches it (rows archived away since end the wait).
-async fn held_back<S: EventStore>(
-    store: &S,
-    after: Position,
-    target: Option<Position>,
-) -> Result<bool, fintra_core::Error> {
-    let Some(target) = target.filter(|t| *t > after) else { return Ok(false) };
-    Ok(store.committed_head().await?.is_some_and(|head| head.min(target) > after))
-}
-
 async fn read_log<S: EventStore>(
     store: Arc<S>,
     mut after: Position,
@@ -377,7 +366,7 @@ async fn read_log<S: EventStore>(
         match store.read_all(after, page_size).await {
             Ok(events) if events.is_empty() => {
                 if !live {
-                    match held_back(&*store, after, target).await {
+                    match store.holds_back(after, target).await {
                         Ok(true) => {
                             tokio::time::sleep(HELD_BACK_RETRY.min(poll)).await;
                             continue;

@@ -21,7 +21,7 @@ mod scan;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use fintra_core::{EventStore, Position, RecordedEvent, StreamId};
+use fintra_core::{EventStore, EventStoreExt, Position, RecordedEvent, StreamId};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use parquet::arrow::ArrowWriter;
@@ -359,8 +359,7 @@ impl ParquetArchive {
                 // Committed events the gap-safe read still holds back (an older transaction is
                 // open) belong to the range: wait for them rather than archive a range with a
                 // hole that a later archive, starting at `through`, would never fill.
-                let head = log.committed_head().await?;
-                if head.is_some_and(|h| h.min(through) > cursor) {
+                if log.holds_back(cursor, Some(through)).await? {
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     continue;
                 }

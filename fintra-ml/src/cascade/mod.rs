@@ -505,27 +505,23 @@ fn by_purpose(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
 
 /// A generic business word in the counterparty.
 fn by_keyword(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
-    let (word, category) = keyword(t, d)?;
+    let (word, category) = keyword(d)?;
     let category = if t.amount_minor > 0 { "income.refund" } else { category };
     decision(category, 0.6, Layer::Keywords, word)
 }
 
 /// The first business word of the counterparty, or the line's last word when the bank cut it
 /// short inside one (`FADE FACTORY BARBE`: at least five letters and half the word).
-fn keyword(t: &Transaction<'_>, d: &Descriptor) -> Option<(&'static str, &'static str)> {
+fn keyword(d: &Descriptor) -> Option<(&'static str, &'static str)> {
     let exact = d
         .counterparty
         .iter()
         .find_map(|w| KEYWORDS.iter().find(|(k, _)| w == k).map(|(k, c)| (*k, *c)));
     exact.or_else(|| {
         let last = d.counterparty.last()?;
-        // Only on a line as long as the fields banks cut (the resolver's test): "SQ *KINGS
-        // AUTOS" ends in a whole word, not a cut "AUTOSKOLA".
-        let line = fold(t.description);
-        let cut = line.trim().len() >= 18
-            && last.len() >= 5
-            && last.bytes().all(|b| b.is_ascii_alphabetic())
-            && line.trim_end().ends_with(last.as_str());
+        // Only on a line the bank may have cut (the resolver's test): "SQ *KINGS AUTOS" ends
+        // in a whole word, not a cut "AUTOSKOLA".
+        let cut = d.cut_short() && last.len() >= 5 && last.bytes().all(|b| b.is_ascii_alphabetic());
         cut.then(|| {
             KEYWORDS
                 .iter()

@@ -80,6 +80,14 @@ impl Descriptor {
         self.counterparty.join(" ")
     }
 
+    /// True when the bank may have cut the line short inside the counterparty's last word: a
+    /// line as long as the fields banks cut (18 bytes or more) whose counterparty runs to its
+    /// very end.
+    pub fn cut_short(&self) -> bool {
+        self.raw.trim().len() >= 18
+            && self.words.last().is_some_and(|w| self.counterparty.last() == Some(w))
+    }
+
     /// True when `word` is one of the description's words (whole-word match).
     pub fn has_word(&self, word: &str) -> bool {
         self.words.iter().any(|w| w == word)
