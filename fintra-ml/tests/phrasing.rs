@@ -136,3 +136,99 @@ fn dividends_in_local_words_and_payments_to_a_council() {
     let division = categorise("NJ DIV OF PENSIONS DIR DEP", 120_000, "US");
     assert_ne!(division.category, "income.dividends");
 }
+
+#[test]
+fn us_ach_fields_name_the_company_and_say_when_it_pays_wages() {
+    // NACHA-style "DES:" fields: the company stands before them, the holder's name after.
+    let pay = categorise(
+        "ACME WIDGETS INC DES:PAYROLL ID:XXXXX1234 INDN:LEE JORDAN CO ID:1234567890 PPD",
+        245_000,
+        "US",
+    );
+    assert_eq!((pay.kind, pay.category.as_str()), (Kind::Salary, "income.salary"));
+    let short = categorise("ADP PAY 778812 PPD ID: 1122334455", 198_000, "US");
+    assert_eq!(short.category, "income.salary");
+    // Chase's long form.
+    let chase = categorise(
+        "ORIG CO NAME:NORTHWIND LLC ORIG ID:1112223334 DESC DATE:0512 CO ENTRY DESCR:PAYROLL \
+         SEC:PPD TRACE#:021000020000001 EED:240512 IND ID:77 IND NAME:SAM RIVERA",
+        310_000,
+        "US",
+    );
+    assert_eq!((chase.kind, chase.category.as_str()), (Kind::Salary, "income.salary"));
+    // A debit to a biller keeps the biller as the counterparty.
+    let bill = categorise(
+        "VERIZON WIRELESS DES:PAYMENTREC ID:X44 INDN:SAM RIVERA CO ID:2223330000 WEB",
+        -8_500,
+        "US",
+    );
+    assert_eq!((bill.kind, bill.category.as_str()), (Kind::DirectDebit, "bills.mobile"));
+    // A state's unemployment office pays benefits, even with no "DES:".
+    let ui = categorise("NJ DOL UI BENEFIT 0099 PPD ID: 1226000001", 41_000, "US");
+    assert_eq!(ui.category, "income.benefits");
+}
+
+#[test]
+fn canadian_and_australian_card_and_bill_phrasing() {
+    let pos =
+        categorise("POINT OF SALE - INTERAC RETAIL PURCHASE 000004411 SOBEYS #712", -6_212, "CA");
+    assert_eq!(
+        (pos.category.as_str(), pos.merchant.as_deref()),
+        ("groceries.supermarket", Some("Sobeys"))
+    );
+    let bill = categorise("MB-BILL PAYMENT BELL CANADA", -9_000, "CA");
+    assert_eq!(bill.kind, Kind::DirectDebit);
+    assert_ne!(bill.category, "transfers.to_person");
+    // CommBank opens a card line with the network letter and the card's last digits.
+    let card = categorise("V1187 03/05 DAN MURPHYS 5120 RICHMOND 74940524", -4_599, "AU");
+    assert_eq!(card.merchant.as_deref(), Some("Dan Murphy's"));
+    // An employer's direct credit that names itself pay.
+    let wages = categorise("DIRECT CREDIT 301122 COLES SUPERMARKETS PAY", 152_000, "AU");
+    assert_eq!(wages.category, "income.salary");
+    let wallet = categorise("TRANSFER FROM J NGUYEN APPLE PAY", 2_000, "AU");
+    assert_ne!(wallet.category, "income.salary");
+}
+
+#[test]
+fn european_purpose_phrasing_of_round_nine() {
+    assert_eq!(categorise("ZINSABSCHLUSS 30.06.2025", 1_207, "DE").category, "income.interest");
+    assert_eq!(
+        categorise("Auslandseinsatzentgelt 1,50% zu Kartenumsatz 02.05. GBP", -74, "DE").category,
+        "fees.foreign"
+    );
+    let twint = categorise("TWINT SENDEN AN +41 78 *** 55 10 MARCO", -2_500, "CH");
+    assert_eq!(twint.category, "transfers.to_person");
+    assert_eq!(
+        categorise("VERSEMENT ESPECES AGENCE NANTES", 30_000, "FR").category,
+        "cash.deposit"
+    );
+    assert_eq!(
+        categorise("RATA MUTUO N. 998877 SCAD. 31/05/2025", -84_000, "IT").category,
+        "housing.mortgage"
+    );
+    assert_eq!(categorise("Ricarica telefonica VODAFONE", -1_500, "IT").category, "bills.mobile");
+    assert_eq!(
+        categorise("RECIBO COMUNIDAD DE PROPIETARIOS AVDA ARAGON 7", -9_000, "ES").category,
+        "housing.service_charge"
+    );
+    assert_eq!(
+        categorise("Overschrijving Notaris De Smet ereloon", -45_000, "BE").category,
+        "services.professional"
+    );
+    assert_eq!(
+        categorise("Overschrijving Universiteit Gent inschrijvingsgeld", -98_000, "BE").category,
+        "services.education"
+    );
+    assert_eq!(
+        categorise("Inkaso CEZ Prodej zaloha elektrina", -150_000, "CZ").category,
+        "bills.energy"
+    );
+    // A broker's dividend credited to its cash account is a dividend, not cash paid in.
+    let div = categorise("DIVIDEND RECEIVED ISHARES CORE S&P 500 (Cash)", 4_210, "US");
+    assert_eq!(div.category, "income.dividends");
+    // A delivery platform's membership is a subscription.
+    assert_eq!(categorise("DELIVEROO PLUS", -349, "GB").category, "subscriptions.memberships");
+    // A faster payment's code after the payer's name still marks a transfer.
+    let fpi = categorise("A BELLO FPI FLAT BILLS", 6_000, "GB");
+    assert_eq!(fpi.category, "transfers.from_person");
+}

@@ -7,7 +7,10 @@ use std::sync::{Arc, RwLock};
 
 use crate::catalogue::Catalogue;
 use crate::descriptor::{Descriptor, Kind, fold, parse};
+mod product;
 mod words;
+
+use product::product;
 
 use words::{
     FIRM_WORDS, HONORIFICS, KEYWORDS, PENSION_WORDS, PERSON_TO_PERSON, PHRASES, STRONG_PURPOSES,
@@ -259,6 +262,10 @@ fn not_a_purchase(
     let in_name = |word: &str| {
         merchant.is_some_and(|m| m.matched.to_uppercase().split(' ').any(|w| w == word))
     };
+    // A dividend credited to a broker's cash account is no cash paid in.
+    if money_in && d.kind == Kind::Cash && dividend(d) {
+        return decision("income.dividends", 0.85, Layer::BankPhrasing, "dividend");
+    }
     let (category, confidence, evidence) = match d.kind {
         Kind::Cash if in_name("CASH") => return None,
         Kind::Cash => (if money_in { "cash.deposit" } else { "cash.withdrawal" }, 0.9, "cash"),
@@ -281,102 +288,38 @@ fn not_a_purchase(
             (c, 0.85, "fee")
         }
         Kind::Salary if money_in => ("income.salary", 0.9, "salary"),
+        // An employer's credit that names itself pay ("DIRECT CREDIT 449982 WOOLWORTHS GRP
+        // PAY"); a wallet's name ("APPLE PAY") is no wages.
+        Kind::Transfer if money_in && payslip(d) => ("income.salary", 0.8, "pay"),
         Kind::Refund if money_in => ("income.refund", 0.85, "refund"),
         _ => return None,
     };
     decision(category, confidence, Layer::BankPhrasing, evidence)
 }
 
-/// A fee for using the card or account abroad or in another currency.
-fn foreign_fee(d: &Descriptor) -> bool {
-    ["FOREIGN", "FX", "AUSLANDSEINSATZ", "UTLANDSAVGIFT", "AUSLANDSENTGELT"]
-        .iter()
-        .any(|w| d.has_word(w))
-        || d.has_phrase("NON STERLING")
+/// A credit whose last word is PAY after an employer's name, not a wallet's.
+fn payslip(d: &Descriptor) -> bool {
+    match d.words.as_slice() {
+        [.., before, last] if last == "PAY" => {
+            !matches!(before.as_str(), "APPLE" | "GOOGLE" | "SAMSUNG" | "AMAZON" | "AUTO" | "BILL")
+        }
+        _ => false,
+    }
 }
 
-/// What a line's words say was bought from a merchant that sells several things: a
-/// supermarket's petrol station, an insurer's home, car or health cover, a bank's mortgage,
-/// card or loan. `None` when they say nothing more than the merchant's category.
-fn product(category: &str, d: &Descriptor, in_name: &dyn Fn(&str) -> bool) -> Option<&'static str> {
-    let any = |list: &[&str]| d.words.iter().any(|w| list.contains(&w.as_str()) && !in_name(w));
-    let financial = category.starts_with("loans.")
-        || category.starts_with("transfers.")
-        || matches!(category, "fees.bank" | "housing.mortgage");
-    let insurer = category.ends_with("insurance") || category == "bills.other" || financial;
-    if category.starts_with("groceries.")
-        && any(&[
-            "PETROL",
-            "PFS",
-            "FUEL",
-            "TANKSTELLE",
-            "CARBURANT",
-            "CARBURANTS",
-            "CARBU",
-            "GASOLINERA",
-        ])
-    {
-        return Some("transport.fuel");
-    }
-    if insurer {
-        if any(&[
-            "HOME",
-            "CONTENTS",
-            "BUILDINGS",
-            "HAUSRAT",
-            "HAUSRATVERSICHERUNG",
-            "WOHNGEBAEUDE",
-            "HABITATION",
-            "HOGAR",
-            "WOONHUIS",
-            "INBOEDEL",
-            "WOONVERZEKERING",
-            "HEMFOERSAEKRING",
-            "HEMFORSAKRING",
-        ]) {
-            return Some("housing.home_insurance");
-        }
-        if any(&["MOTOR", "KFZ", "AUTOVERSICHERUNG", "VEHICLE", "CAR"]) {
-            return Some("transport.vehicle_insurance");
-        }
-        if any(&[
-            "RIESTER",
-            "ALTERSVORSORGE",
-            "RENTENVERSICHERUNG",
-            "PENSION",
-            "PENSIOEN",
-            "PENSIOENSPAREN",
-        ]) {
-            return Some("investments.pension");
-        }
-        if any(&["LIFE", "LEBENSVERSICHERUNG", "LEVENSVERZEKERING"]) {
-            return Some("health.insurance");
-        }
-        if any(&[
-            "HEALTH",
-            "DENTAL",
-            "KRANKENVERSICHERUNG",
-            "ZAHNZUSATZVERSICHERUNG",
-            "ZORGVERZEKERING",
-            "MUTUELLE",
-            "SANTE",
-            "SALUD",
-        ]) {
-            return Some("health.insurance");
-        }
-    }
-    if financial {
-        if any(&["MORTGAGE", "HYPOTHEK", "HYPOTHEEK", "HIPOTECA", "MUTUO"]) {
-            return Some("housing.mortgage");
-        }
-        if any(&["CREDITCARD", "KREDITKARTE", "BARCLAYCARD"]) || d.has_phrase("CREDIT CARD") {
-            return Some("loans.credit_card");
-        }
-        if any(&["LOAN", "DARLEHEN", "RATENKREDIT", "PRESTAMO", "PRESTITO", "LENING"]) {
-            return Some("loans.loan_payment");
-        }
-    }
-    None
+/// A fee for using the card or account abroad or in another currency.
+fn foreign_fee(d: &Descriptor) -> bool {
+    [
+        "FOREIGN",
+        "FX",
+        "AUSLANDSEINSATZ",
+        "AUSLANDSEINSATZENTGELT",
+        "UTLANDSAVGIFT",
+        "AUSLANDSENTGELT",
+    ]
+    .iter()
+    .any(|w| d.has_word(w))
+        || d.has_phrase("NON STERLING")
 }
 
 /// The merchant's category; money in from a shop is a refund, from the state a benefit.
@@ -403,11 +346,7 @@ fn merchant_truth(
     let category = m.merchant.category.as_str();
     let transfer_like = matches!(d.kind, Kind::Transfer | Kind::StandingOrder);
     // A dividend is paid by the company whatever it sells.
-    let dividend = d
-        .words
-        .iter()
-        .any(|w| TRANSFER_PURPOSES.iter().any(|(p, c)| w == p && *c == "income.dividends"));
-    if money_in && dividend {
+    if money_in && dividend(d) {
         return decision("income.dividends", 0.85, Layer::BankPhrasing, "dividend");
     }
     if money_in && category.starts_with("government.") {
@@ -434,6 +373,13 @@ fn merchant_truth(
         return decision(product, 0.9 * m.confidence, Layer::MerchantTruth, &m.matched);
     }
     decision(category, 0.95 * m.confidence, Layer::MerchantTruth, &m.matched)
+}
+
+/// The line names a dividend, in one of the languages of [`TRANSFER_PURPOSES`].
+fn dividend(d: &Descriptor) -> bool {
+    d.words
+        .iter()
+        .any(|w| TRANSFER_PURPOSES.iter().any(|(p, c)| w == p && *c == "income.dividends"))
 }
 
 /// A bank phrase naming the payment's purpose.

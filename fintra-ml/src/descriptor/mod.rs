@@ -5,7 +5,10 @@
 //! Everything works on tokens, never on raw substrings: "CURRENT" never matches "RENT", and
 //! "SHELLFISH" never matches "SHELL".
 
+mod ach;
 mod lexicon;
+
+use ach::{Ach, ach_fields};
 
 use lexicon::{
     FIELD_LABELS, MONTHS, NOISE_WORDS, PAYEE_MARKERS, PHRASES, PLATFORMS, PROCESSORS, REGIONS,
@@ -213,50 +216,13 @@ pub fn parse(raw: &str) -> Descriptor {
     };
     let folded = fold(cut);
     let words = words_of(&folded);
-    let (kind, phrase_spans) = kind_of(&words);
-
-    // The counterparty: words minus bank phrases, noise, codes, dates and a closing region.
-    let mut keep: Vec<bool> = vec![true; words.len()];
-    for (a, b) in &phrase_spans {
-        for k in keep.iter_mut().take(*b).skip(*a) {
-            *k = false;
-        }
-    }
-    for (i, w) in words.iter().enumerate() {
-        if is_noise(w) {
-            keep[i] = false;
-        }
-    }
-    // A payee marker ("NAAM:", "EINKAUF BEI", "PRESSO"): the counterparty starts after it.
-    // A weak one ("C/O", Italian banks' "at") only where nothing but phrasing, codes and
-    // dates stands before it: after a name it is "care of" or an address ("BAR ROSSI C/O
-    // STAZIONE TERMINI", "UPS C.O.D.").
-    let marker = payee_marker(&words, folded.contains("/NAME/")).or_else(|| {
-        find_marker(&words, WEAK_PAYEE_MARKERS.iter())
-            .filter(|&(at, _)| !keep[..at].contains(&true))
-            .map(|(_, after)| after)
-    });
-    if let Some(after) = marker {
-        for k in keep.iter_mut().take(after) {
-            *k = false;
-        }
-        // …and ends at the next field label.
-        if let Some(end) = (after..words.len()).find(|&i| FIELD_LABELS.contains(&words[i].as_str()))
-        {
-            for k in keep.iter_mut().skip(end) {
-                *k = false;
-            }
-        }
-    }
-    // A closing US state code after a city: "SEATTLE WA" (the last word kept so far).
-    let kept_count = keep.iter().filter(|k| **k).count();
-    if kept_count >= 3
-        && let Some(last) = (0..words.len()).rev().find(|&i| keep[i])
-        && REGIONS.contains(&words[last].as_str())
-    {
-        keep[last] = false;
+    let (mut kind, phrase_spans) = kind_of(&words);
+    let ach = ach_fields(&folded, &words);
+    if let Some(ach) = &ach {
+        kind = ach.kind(kind);
     }
 
+    let keep = counterparty_mask(&words, &folded, &phrase_spans, ach.as_ref());
     let mut intermediary = None;
     let mut start = 0;
     let kept: Vec<&str> =
@@ -295,13 +261,82 @@ pub fn parse(raw: &str) -> Descriptor {
     Descriptor { raw: raw.to_owned(), kind, intermediary, counterparty, words }
 }
 
+/// Which words are the counterparty's: words minus bank phrases, noise, codes, dates, a card
+/// prefix, ACH fields, what stands before a payee marker and a closing region.
+fn counterparty_mask(
+    words: &[String],
+    folded: &str,
+    phrase_spans: &[(usize, usize)],
+    ach: Option<&Ach>,
+) -> Vec<bool> {
+    let mut keep: Vec<bool> = vec![true; words.len()];
+    for (a, b) in phrase_spans {
+        for k in keep.iter_mut().take(*b).skip(*a) {
+            *k = false;
+        }
+    }
+    for (i, w) in words.iter().enumerate() {
+        if is_noise(w) {
+            keep[i] = false;
+        }
+    }
+    // An Australian card line opens with the card's network letter and last digits ("V4821").
+    if words.first().is_some_and(|w| card_suffix(w)) {
+        keep[0] = false;
+    }
+    // An ACH line's company name stands before its fields; the fields are codes and the
+    // account holder's own name.
+    if let Some(ach) = ach {
+        for (i, k) in keep.iter_mut().enumerate() {
+            *k &= ach.name.contains(&i);
+        }
+    }
+    // A payee marker ("NAAM:", "EINKAUF BEI", "PRESSO"): the counterparty starts after it.
+    // A weak one ("C/O", Italian banks' "at") only where nothing but phrasing, codes and
+    // dates stands before it: after a name it is "care of" or an address ("BAR ROSSI C/O
+    // STAZIONE TERMINI", "UPS C.O.D.").
+    let marker = payee_marker(words, folded.contains("/NAME/")).or_else(|| {
+        find_marker(words, WEAK_PAYEE_MARKERS.iter())
+            .filter(|&(at, _)| !keep[..at].contains(&true))
+            .map(|(_, after)| after)
+    });
+    if let Some(after) = marker {
+        for k in keep.iter_mut().take(after) {
+            *k = false;
+        }
+        // …and ends at the next field label.
+        if let Some(end) = (after..words.len()).find(|&i| FIELD_LABELS.contains(&words[i].as_str()))
+        {
+            for k in keep.iter_mut().skip(end) {
+                *k = false;
+            }
+        }
+    }
+    // A closing US state code after a city: "SEATTLE WA" (the last word kept so far).
+    let kept_count = keep.iter().filter(|k| **k).count();
+    if kept_count >= 3
+        && let Some(last) = (0..words.len()).rev().find(|&i| keep[i])
+        && REGIONS.contains(&words[last].as_str())
+    {
+        keep[last] = false;
+    }
+    keep
+}
+
+/// A card's network letter and last four digits ("V4821", "M1234").
+fn card_suffix(word: &str) -> bool {
+    let b = word.as_bytes();
+    b.len() == 5 && matches!(b[0], b'V' | b'M') && b[1..].iter().all(u8::is_ascii_digit)
+}
+
 /// Words that close a statement period: a fee phrase only when no interest is named.
 const CLOSING_WORDS: &[&str] = &["ABSCHLUSS", "RECHNUNGSABSCHLUSS"];
 
 /// Two- and three-letter codes that are bank phrasing only at the start or end of a line; in
-/// the middle they are more often part of a name. Longer phrases (and FEE, ATM) count anywhere.
+/// the middle they are more often part of a name. Longer phrases (and FEE, ATM, and the faster
+/// payment codes FPI and FPO that follow the payer's name) count anywhere.
 fn ambiguous(phrase: &[&str]) -> bool {
-    phrase.len() == 1 && phrase[0].len() <= 3 && !matches!(phrase[0], "FEE" | "ATM")
+    phrase.len() == 1 && phrase[0].len() <= 3 && !matches!(phrase[0], "FEE" | "ATM" | "FPI" | "FPO")
 }
 
 /// How strongly a purpose kind says what a line is: a fee that mentions a cash machine is a fee.
