@@ -232,3 +232,44 @@ fn european_purpose_phrasing_of_round_nine() {
     let fpi = categorise("A BELLO FPI FLAT BILLS", 6_000, "GB");
     assert_eq!(fpi.category, "transfers.from_person");
 }
+
+#[test]
+fn round_nine_rules_stay_out_of_lines_they_were_not_written_for() {
+    // The `DES` that opens the ACH field, not the one in the company's name.
+    let des = categorise(
+        "CITY OF DES MOINES DES:UTILITY ID:44 INDN:SAM RIVERA CO ID:4200000000 PPD",
+        -6_100,
+        "US",
+    );
+    assert_eq!(des.kind, Kind::DirectDebit);
+    // A loan or bill payment through ACH is no wages.
+    let loan = categorise(
+        "SANTANDER CONSUMER DES:LOAN PAY ID:9 INDN:SAM RIVERA CO ID:1100000000 PPD",
+        -32_000,
+        "US",
+    );
+    assert_ne!(loan.kind, Kind::Salary);
+    // Initials and a bank's card are no direct debit or bank credit.
+    let initials = categorise("TFR TO D D JONES", -5_000, "GB");
+    assert_eq!(
+        (initials.kind, initials.category.as_str()),
+        (Kind::Transfer, "transfers.to_person")
+    );
+    assert_ne!(categorise("TD BANK CREDIT CARD PMT", -20_000, "US").kind, Kind::Transfer);
+    // A pay-later refund is no wages; a Spanish company's legal form is no salary.
+    assert_ne!(categorise("DIRECT CREDIT 123456 ZIP PAY", 4_500, "AU").category, "income.salary");
+    assert_ne!(categorise("RECIBO TALLERES GARCIA SAL", -9_000, "ES").kind, Kind::Salary);
+    // Loan words decide transfers and debits, not a pawn shop's or a game's card line.
+    assert_ne!(categorise("EAGLE PAWN & LOAN", -4_000, "US").category, "loans.loan_payment");
+    assert_ne!(categorise("GOOGLE *MTG Arena", -999, "US").category, "housing.mortgage");
+    // A payee's first name that is also a business word stays a person.
+    assert_eq!(
+        categorise("OVERFOERING KINE HANSEN", -40_000, "NO").category,
+        "transfers.to_person"
+    );
+    // A meal through a delivery platform is no membership.
+    assert_ne!(
+        categorise("UBER EATS PIZZA PLUS HACKNEY", -2_150, "GB").category,
+        "subscriptions.memberships"
+    );
+}

@@ -170,7 +170,8 @@ impl Cascade {
         let person_to_person = matches!(d.kind, Kind::Transfer | Kind::StandingOrder)
             && (d.words.iter().any(|w| PERSON_TO_PERSON.contains(&w.as_str()))
                 || d.has_phrase("E TRANSFER")
-                || d.has_phrase("MB WAY"));
+                || d.has_phrase("MB WAY")
+                || d.has_phrase("SENDEN AN"));
         // A transfer to "MR D PRICE" is to a person, whatever brand the name recalls.
         let to_titled_person = matches!(d.kind, Kind::Transfer | Kind::StandingOrder)
             && d.counterparty.len() > 1
@@ -297,14 +298,21 @@ fn not_a_purchase(
     decision(category, confidence, Layer::BankPhrasing, evidence)
 }
 
-/// A credit whose last word is PAY after an employer's name, not a wallet's.
+/// Words before a closing PAY that name a wallet, a pay-later scheme or a state benefit, not an
+/// employer's payroll.
+const NOT_PAYROLL: &[&str] = &[
+    "APPLE", "GOOGLE", "SAMSUNG", "AMAZON", "AUTO", "BILL", "ZIP", "SHOP", "REVOLUT", "CURVE",
+    "WECHAT", "MOBILE", "PAYPAL", "LEAVE", "PARTNER", "SICK", "HOLIDAY",
+];
+
+/// A credit whose last word is PAY after an employer's name, not a wallet's, a benefit's or a
+/// person's.
 fn payslip(d: &Descriptor) -> bool {
-    match d.words.as_slice() {
-        [.., before, last] if last == "PAY" => {
-            !matches!(before.as_str(), "APPLE" | "GOOGLE" | "SAMSUNG" | "AMAZON" | "AUTO" | "BILL")
-        }
-        _ => false,
-    }
+    let person = d.words.iter().any(|w| PERSON_TO_PERSON.contains(&w.as_str()))
+        || d.counterparty.first().is_some_and(|w| HONORIFICS.contains(&w.as_str()));
+    !person
+        && matches!(d.words.as_slice(),
+            [.., before, last] if last == "PAY" && !NOT_PAYROLL.contains(&before.as_str()))
 }
 
 /// A fee for using the card or account abroad or in another currency.

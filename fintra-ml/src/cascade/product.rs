@@ -89,9 +89,14 @@ pub(super) fn product(
 /// PRIME", "UBER ONE"), or a season or monthly pass on a railway that also sells long-distance
 /// tickets.
 fn pass(category: &str, d: &Descriptor, any: &dyn Fn(&[&str]) -> bool) -> Option<&'static str> {
+    // The membership word closes a short counterparty ("UBER EATS PIZZA PLUS" is a meal).
+    let membership = d.counterparty.len() <= 3
+        && d.counterparty.last().is_some_and(|w| {
+            ["PRIME", "PLUS", "DASHPASS", "MEMBERSHIP", "ABONNEMENT", "SUBSCRIPTION"]
+                .contains(&w.as_str())
+        });
     if matches!(category, "eating_out.delivery" | "transport.taxi")
-        && (any(&["PRIME", "PLUS", "DASHPASS", "MEMBERSHIP", "ABONNEMENT", "SUBSCRIPTION"])
-            || d.has_phrase("UBER ONE"))
+        && (membership || d.has_phrase("UBER ONE"))
     {
         return Some("subscriptions.memberships");
     }

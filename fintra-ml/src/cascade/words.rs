@@ -35,11 +35,9 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("DUMPLINGS", "eating_out.restaurant"),
     ("TAVERNA", "eating_out.restaurant"),
     ("TACOS", "eating_out.fast_food"),
-    ("TACO", "eating_out.fast_food"),
     ("TABERNA", "eating_out.bar"),
     ("CERVECERIA", "eating_out.bar"),
     ("BIERGARTEN", "eating_out.bar"),
-    ("BRAUHAUS", "eating_out.bar"),
     ("KEBAB", "eating_out.fast_food"),
     ("BURGER", "eating_out.fast_food"),
     ("CHIPPY", "eating_out.fast_food"),
@@ -85,12 +83,10 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("DENTAL", "health.dental"),
     ("DENTIST", "health.dental"),
     ("ZAHNARZT", "health.dental"),
-    ("TANDARTS", "health.dental"),
     ("TANDLAEKARE", "health.dental"),
     ("HUISARTS", "health.medical"),
     ("HUISARTSENPRAKTIJK", "health.medical"),
     ("ARZTPRAXIS", "health.medical"),
-    ("KINE", "health.medical"),
     ("FYSIOTHERAPIE", "health.medical"),
     ("PHYSIOTHERAPIE", "health.medical"),
     ("PHYSIOTHERAPY", "health.medical"),
@@ -362,7 +358,6 @@ pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
     ("ELEKTRINA", "bills.energy"),
     ("NAJEMNE", "housing.rent"),
     ("CCB", "income.benefits"),
-    ("BELASTINGEN", "bills.council_tax"),
     ("URZAD", "government.services"),
     ("LOAN", "loans.loan_payment"),
     ("MTGE", "housing.mortgage"),
@@ -378,8 +373,26 @@ pub(super) const STRONG_PURPOSES: &[&str] = &[
 
 /// Purpose words that are also names, places or other things outside a payment's reference:
 /// they count only on a transfer, standing order or direct debit.
-pub(super) const TRANSFER_ONLY_PURPOSES: &[&str] =
-    &["COUNCIL", "RATES", "ENERGIE", "STROM", "SUPER", "DOL", "CAF", "STEUERN"];
+pub(super) const TRANSFER_ONLY_PURPOSES: &[&str] = &[
+    "COUNCIL",
+    "RATES",
+    "ENERGIE",
+    "STROM",
+    "SUPER",
+    "DOL",
+    "CAF",
+    "STEUERN",
+    "UNIVERSITY",
+    "UNIVERSITEIT",
+    "UNIVERSITE",
+    "UNIVERSITA",
+    "UNIVERSIDAD",
+    "UNIVERSIDADE",
+    "UNIVERSITAET",
+    "LOAN",
+    "MTG",
+    "MTGE",
+];
 
 /// Words that open a firm's name before the word that says its trade ("STUDIO
 /// COMMERCIALISTA", "CABINET DENTAIRE").
@@ -387,7 +400,7 @@ pub(super) const FIRM_WORDS: &[&str] = &["STUDIO", "CABINET", "PRAXIS", "KANZLEI
 
 /// Words of person-to-person payment schemes: the payee is a person, whatever brand their
 /// name recalls ("ZELLE TO MARCUS JENKINS" is no Marcus savings account).
-pub(super) const PERSON_TO_PERSON: &[&str] = &["ZELLE", "SWISH", "TIKKIE", "BIZUM", "TWINT"];
+pub(super) const PERSON_TO_PERSON: &[&str] = &["ZELLE", "SWISH", "TIKKIE", "BIZUM"];
 
 /// Titles that open a person's name: a transfer to "MR D PRICE" is to a person, not to the
 /// retailer Mr Price.
@@ -446,9 +459,8 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("TAXFONC", "bills.council_tax"),
     ("PAGO IMPUESTOS", "government.tax"),
     ("PAGAMENTO AO ESTADO", "government.tax"),
-    // A US county's tax office or collector bills property tax.
+    // A US county's tax office bills property tax.
     ("COUNTY TAX", "bills.council_tax"),
-    ("TAX COLLECTOR", "bills.council_tax"),
     ("TAX OFFICE", "government.tax"),
     ("OWN ACC", "transfers.own_account"),
     ("OWN ACCOUNT", "transfers.own_account"),

@@ -7,13 +7,15 @@
 
 mod ach;
 mod lexicon;
+mod phrases;
 
 use ach::{Ach, ach_fields};
 
 use lexicon::{
-    FIELD_LABELS, MONTHS, NOISE_WORDS, PAYEE_MARKERS, PHRASES, PLATFORMS, PROCESSORS, REGIONS,
+    FIELD_LABELS, MONTHS, NOISE_WORDS, PAYEE_MARKERS, PLATFORMS, PROCESSORS, REGIONS,
     STAR_PROCESSORS, WEAK_PAYEE_MARKERS,
 };
+use phrases::PHRASES;
 
 /// What kind of movement the bank's phrasing says a line is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -334,9 +336,13 @@ const CLOSING_WORDS: &[&str] = &["ABSCHLUSS", "RECHNUNGSABSCHLUSS"];
 
 /// Two- and three-letter codes that are bank phrasing only at the start or end of a line; in
 /// the middle they are more often part of a name. Longer phrases (and FEE, ATM, and the faster
-/// payment codes FPI and FPO that follow the payer's name) count anywhere.
+/// payment codes FPI and FPO that follow the payer's name) count anywhere, except a pair of
+/// initials (`D/D`, also "D D JONES") and `BANK CREDIT` ("TD BANK CREDIT CARD").
 fn ambiguous(phrase: &[&str]) -> bool {
-    phrase.len() == 1 && phrase[0].len() <= 3 && !matches!(phrase[0], "FEE" | "ATM" | "FPI" | "FPO")
+    let short = phrase.len() == 1
+        && phrase[0].len() <= 3
+        && !matches!(phrase[0], "FEE" | "ATM" | "FPI" | "FPO");
+    short || phrase == ["D", "D"] || phrase == ["BANK", "CREDIT"]
 }
 
 /// How strongly a purpose kind says what a line is: a fee that mentions a cash machine is a fee.
