@@ -273,3 +273,111 @@ fn round_nine_rules_stay_out_of_lines_they_were_not_written_for() {
         "subscriptions.memberships"
     );
 }
+
+#[test]
+fn round_ten_card_and_bill_phrasing_leaves_the_merchant_first() {
+    // Swiss card lines in French and Italian, with the card number's label.
+    let fr = categorise(
+        "ACHAT/SERVICE DU 02.12.2024 CARTE NO XXXX9876 COOP PRONTO GENEVE",
+        -2_340,
+        "CH",
+    );
+    assert_eq!((fr.kind, fr.merchant.as_deref()), (Kind::CardPurchase, Some("Coop Pronto")));
+    let it = categorise(
+        "Acquisto/servizio del 03.12.2024 carta n. XXXX4321 Migros Bellinzona",
+        -5_120,
+        "CH",
+    );
+    assert_eq!(it.merchant.as_deref(), Some("Migros"));
+    // Desjardins: an Interac payment and a bill paid through AccesD go to the business.
+    let direct = categorise("PAIEMENT DIRECT IGA EXTRA 8123 LAVAL", -8_712, "CA");
+    assert_eq!(
+        (direct.kind, direct.category.as_str()),
+        (Kind::CardPurchase, "groceries.supermarket")
+    );
+    let bill = categorise("Paiement facture - AccèsD Mobile /BELL CANADA", -9_500, "CA");
+    assert_eq!((bill.kind, bill.merchant.as_deref()), (Kind::DirectDebit, Some("Bell Canada")));
+    // A Belgian bank's own debit card is no payee.
+    let kbc = categorise(
+        "Betaling met KBC-Debetkaart via Bancontact 02-12 09u12 COLRUYT GENT",
+        -4_410,
+        "BE",
+    );
+    assert_eq!(kbc.merchant.as_deref(), Some("Colruyt"));
+    // A card mask's middle group is a code, not a name.
+    let mask = categorise(
+        "BETALING MET DEBETKAART NUMMER 4871 12XX XXXX 9876 ALDI 445 GENK",
+        -2_200,
+        "BE",
+    );
+    assert_eq!(mask.merchant.as_deref(), Some("ALDI Nord"));
+    // Lloyds: card digits, the date and a one-letter flag before the merchant.
+    let lloyds = categorise("9876 02DEC24 C , TESCO STORES 2231 , LEEDS GB", -1_845, "GB");
+    assert_eq!(lloyds.merchant.as_deref(), Some("Tesco"));
+    // Polish and Czech card and transfer phrasing; a Finnish payment.
+    let blik = categorise("PŁATNOŚĆ BLIK 02.12.2024 ZALANDO.PL NR TRANS. 99887766", -24_900, "PL");
+    assert_eq!((blik.kind, blik.merchant.as_deref()), (Kind::CardPurchase, Some("Zalando")));
+    let czech = categorise("Transakce platební kartou LIDL CESKA REPUBLIKA PRAHA 5", -61_200, "CZ");
+    assert_eq!(czech.category, "groceries.supermarket");
+    let nakup = categorise(
+        "Nákup: DM DROGERIE MARKT, BRNO, CZE, dne 2.12.2024, částka 312.00 CZK",
+        -31_200,
+        "CZ",
+    );
+    assert_eq!(nakup.kind, Kind::CardPurchase);
+    assert_eq!(
+        categorise("PRZELEW NA RACHUNEK TAURON SPRZEDAZ FAKTURA 11/2024", -18_000, "PL").kind,
+        Kind::Transfer
+    );
+    assert_eq!(
+        categorise("GA NR00001234 BLZ20050550 0 02.12/09.15UHR HASPA", -10_000, "DE").category,
+        "cash.withdrawal"
+    );
+}
+
+#[test]
+fn round_ten_purposes_and_bank_fees() {
+    // An account fee names the bank that keeps the account: the fee has no merchant.
+    let fee = categorise("Entgelt fuer Kontofuehrung 11.2024 Postbank Giro extra", -590, "DE");
+    assert_eq!((fee.category.as_str(), fee.merchant.as_deref()), ("fees.bank", None));
+    // Erste's app names itself before a transfer to a person.
+    let george = categorise(
+        "George Überweisung an Lukas Bauer AT12 2011 1000 0000 0000 Konzertkarten",
+        -6_000,
+        "AT",
+    );
+    assert_eq!(
+        (george.category.as_str(), george.merchant.as_deref()),
+        ("transfers.to_person", None)
+    );
+    assert_eq!(categorise("DD BARNET C TAX 88123456", -14_200, "GB").category, "bills.council_tax");
+    assert_eq!(
+        categorise("PRLV SEPA DGFIP IMPOT TF 2025 MENS 01", -9_100, "FR").category,
+        "bills.council_tax"
+    );
+    assert_eq!(
+        categorise("OHIO BMV REG RENEWAL 614-752-7500 OH", -3_450, "US").category,
+        "government.services"
+    );
+    assert_eq!(
+        categorise("RECIBO AYUNTAMIENTO MALAGA IVTM 2025", -6_800, "ES").category,
+        "government.services"
+    );
+    assert_eq!(
+        categorise("Overschrijving van Fons Groeipakket december", 17_300, "BE").category,
+        "income.benefits"
+    );
+}
+
+#[test]
+fn round_ten_rules_stay_out_of_lines_they_were_not_written_for() {
+    // US military mail is an address, not a faster payment.
+    assert_ne!(categorise("NAVY EXCHANGE FPO AP 96349", -2_500, "US").kind, Kind::Transfer);
+    // A letter that is a person's initial stays where no code stands beside it.
+    let person = categorise("FASTER PAYMENT TO J MORGAN RENT DEC", -90_000, "GB");
+    assert_eq!(person.category, "housing.rent");
+    // A fee charged by a shop that is no bank keeps its merchant.
+    assert_ne!(categorise("TICKETMASTER SERVICE FEE", -450, "GB").merchant, None);
+    // GA closing a US line is Georgia, not a cash machine.
+    assert_ne!(categorise("DELTA AIR LINES ATLANTA GA", -32_000, "US").kind, Kind::Cash);
+}

@@ -273,8 +273,12 @@ fn not_a_purchase(
         Kind::Interest => {
             (if money_in { "income.interest" } else { "fees.interest" }, 0.9, "interest")
         }
-        // A foreign-use fee names the shop it was charged on: the fee is the bank's.
-        Kind::Fee if merchant.is_none() || foreign_fee(d) => {
+        // A foreign-use fee names the shop it was charged on, and an account fee names the
+        // bank that keeps the account: either way the fee is the bank's.
+        Kind::Fee
+            if merchant.is_none_or(|m| m.merchant.category.starts_with("fees."))
+                || foreign_fee(d) =>
+        {
             let c = if d.has_word("OVERDRAFT") || d.has_word("UEBERZIEHUNG") {
                 "fees.overdraft"
             } else if foreign_fee(d) {

@@ -160,6 +160,7 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("NURSERY", "services.childcare"),
     ("KITA", "services.childcare"),
     ("LAUNDRY", "services.other"),
+    ("LAVANDARIA", "services.other"),
     ("LAUNDERETTE", "services.other"),
     ("SOLICITORS", "services.professional"),
     ("ACCOUNTANTS", "services.professional"),
@@ -519,4 +520,14 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("DEUTSCHLANDTICKET", "transport.public"),
     ("D TICKET", "transport.public"),
     ("KLIMATICKET", "transport.public"),
+    // "C TAX" is how UK councils abbreviate council tax; "IMPOT TF" is the French property tax.
+    ("C TAX", "bills.council_tax"),
+    ("IMPOT TF", "bills.council_tax"),
+    // A vehicle registration renewed at a US state's motor vehicle office, and Spain's
+    // municipal vehicle tax.
+    ("REG RENEWAL", "government.services"),
+    ("REGISTRATION RENEWAL", "government.services"),
+    ("IVTM", "government.services"),
+    // Flanders' child benefit.
+    ("GROEIPAKKET", "income.benefits"),
 ];

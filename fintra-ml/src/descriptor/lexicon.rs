@@ -198,6 +198,12 @@ pub(super) const NOISE_WORDS: &[&str] = &[
     "PAIEMENT",
     "BETAALPAS",
     "ZAHLUNG",
+    "DEBITKARTE",
+    "ACCESD",
+    "CASTKA",
+    "DNE",
+    "VIITE",
+    "RACHUNEK",
 ];
 
 /// US state and Canadian province codes, dropped when they close the description.
@@ -237,8 +243,17 @@ pub(super) const MONTHS: &[&str] = &[
 ];
 
 /// Words after which a line names its payee.
-pub(super) const PAYEE_MARKERS: &[&str] =
-    &["NAAM", "NAME", "EINKAUF BEI", "PRESSO", "PAGO CON TARJETA EN", "COMPRA EN", "ACHAT CHEZ"];
+pub(super) const PAYEE_MARKERS: &[&str] = &[
+    "NAAM",
+    "NAME",
+    "EINKAUF BEI",
+    "PRESSO",
+    "PAGO CON TARJETA EN",
+    "COMPRA EN",
+    "ACHAT CHEZ",
+    "NADAWCA",
+    "ODBIORCA",
+];
 
 /// Payee markers that count only where nothing but phrasing, codes and dates stands before
 /// them: `C/O` is Italian banks' "at" after a card phrase, and "care of" or an address after a
@@ -266,4 +281,5 @@ pub(super) const FIELD_LABELS: &[&str] = &[
     "MARF",
     "CSID",
     "TRTP",
+    "TYTUL",
 ];

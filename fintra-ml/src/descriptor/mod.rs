@@ -185,6 +185,11 @@ pub(crate) fn is_code(word: &str) -> bool {
     if xs > 0 && digits >= 3 && xs + digits == bytes.len() {
         return true;
     }
+    // A mask's middle group: the first digits, then X's ("04XX" in "4871 04XX XXXX 1234").
+    let trailing_xs = bytes.iter().rev().take_while(|b| **b == b'X').count();
+    if trailing_xs >= 2 && trailing_xs + digits == bytes.len() {
+        return true;
+    }
     if digits == bytes.len() {
         return true;
     }
@@ -286,6 +291,17 @@ fn counterparty_mask(
     if words.first().is_some_and(|w| card_suffix(w)) {
         keep[0] = false;
     }
+    // A lone letter next to a card mask or a date opens no name: Lloyds' flag after the date
+    // ("4821 13MAR24 D , SHELL …") or the label of a card number ("carta n. XXXX5678").
+    if let Some(first) = keep.iter().position(|k| *k)
+        && (first > 0 && is_code(&words[first - 1])
+            || words.get(first + 1).is_some_and(|w| is_code(w)))
+        && words[first].len() == 1
+        && words[first].bytes().all(|b| b.is_ascii_alphabetic())
+        && first + 1 < words.len()
+    {
+        keep[first] = false;
+    }
     // An ACH line's company name stands before its fields; the fields are codes and the
     // account holder's own name.
     if let Some(ach) = ach {
@@ -372,6 +388,12 @@ fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
         for start in 0..words.len() {
             let end = start + wanted.len();
             if end > words.len() || !words[start..end].iter().zip(&wanted).all(|(a, b)| a == b) {
+                continue;
+            }
+            // US military mail ("NAVY EXCHANGE FPO AP") is an address, not a faster payment.
+            if wanted == ["FPO"]
+                && words.get(end).is_some_and(|w| matches!(w.as_str(), "AA" | "AE" | "AP"))
+            {
                 continue;
             }
             // A closing US state is no phrase ("DELTA.COM GA" is Georgia, not a Geldautomat).

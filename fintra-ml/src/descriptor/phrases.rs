@@ -364,4 +364,38 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("ZINSABSCHLUSS", Kind::Interest),
     ("AUSLANDSEINSATZENTGELT", Kind::Fee),
     ("AUSLANDSENTGELT", Kind::Fee),
+    // Swiss card lines in French and Italian ("ACHAT/SERVICE DU 28.11.2024 CARTE NO …"), and
+    // Desjardins' Interac and bill-payment phrasing ("PAIEMENT DIRECT", "Paiement facture -
+    // AccesD Internet /BELL"): a bill payment goes to a registered biller.
+    ("ACHAT SERVICE DU", Kind::CardPurchase),
+    ("ACQUISTO SERVIZIO DEL", Kind::CardPurchase),
+    ("ACQUISTO", Kind::CardPurchase),
+    ("PAIEMENT DIRECT", Kind::CardPurchase),
+    ("PAIEMENT FACTURE", Kind::DirectDebit),
+    ("PAIEMENT FACTURE ACCESD", Kind::DirectDebit),
+    ("PAIEMENT FACTURE ACCESD INTERNET", Kind::DirectDebit),
+    ("PAIEMENT FACTURE ACCESD MOBILE", Kind::DirectDebit),
+    ("DOMICILIATION EUROPEENNE", Kind::DirectDebit),
+    // A Belgian bank names its own debit card ("Betaling met KBC-Debetkaart via Bancontact"):
+    // the bank is no payee.
+    ("DEBETKAART", Kind::CardPurchase),
+    ("KBC DEBETKAART", Kind::CardPurchase),
+    ("BETALING MET KBC DEBETKAART", Kind::CardPurchase),
+    ("VIA BANCONTACT", Kind::CardPurchase),
+    ("COBRANCA", Kind::DirectDebit),
+    ("COBRANCA SEPA", Kind::DirectDebit),
+    ("PLATNOSC BLIK", Kind::CardPurchase),
+    ("PRZELEW NA RACHUNEK", Kind::Transfer),
+    ("TRANSAKCE PLATEBNI KARTOU", Kind::CardPurchase),
+    ("NAKUP", Kind::CardPurchase),
+    ("MAKSU", Kind::Transfer),
+    // A German savings bank's cash machine ("GA NR00004123 BLZ…"), at the start of a line.
+    ("GA", Kind::Cash),
+    // Erste Bank's app names itself before the transfer.
+    ("GEORGE UEBERWEISUNG", Kind::Transfer),
+    ("GEORGE ECHTZEITUEBERWEISUNG", Kind::Transfer),
+    ("ACCREDITO", Kind::Transfer),
+    ("ACCREDITO EMOLUMENTI", Kind::Transfer),
+    ("VIR SEPA RECU", Kind::Transfer),
+    ("VIR RECU", Kind::Transfer),
 ];
