@@ -381,3 +381,82 @@ fn round_ten_rules_stay_out_of_lines_they_were_not_written_for() {
     // GA closing a US line is Georgia, not a cash machine.
     assert_ne!(categorise("DELTA AIR LINES ATLANTA GA", -32_000, "US").kind, Kind::Cash);
 }
+
+#[test]
+fn round_eleven_debit_card_wording_and_us_credits() {
+    // Debit-card wording in French, Dutch, Italian and Polish leaves the merchant first.
+    let fr = categorise("PAIEMENT AVEC LA CARTE DE DEBIT COLRUYT WAVRE 03/12 10:02", -3_310, "BE");
+    assert_eq!(fr.merchant.as_deref(), Some("Colruyt"));
+    let nl = categorise(
+        "Aankoop Bancontact met kaart 6703 12XX XXXX X987 1 HEMA GENT 03/12",
+        -1_295,
+        "BE",
+    );
+    assert_eq!(nl.merchant.as_deref(), Some("HEMA"));
+    let it = categorise(
+        "PAGAMENTO CARTA DI DEBITO 4530 XXXX XXXX 7766 DEL 03/12/2024 ESSELUNGA MILANO ITA",
+        -4_420,
+        "IT",
+    );
+    assert_eq!(it.merchant.as_deref(), Some("Esselunga"));
+    let pl = categorise("TRANSAKCJA KARTĄ DEBETOWĄ Netflix.com Amsterdam NLD", -4_300, "PL");
+    assert_eq!(pl.merchant.as_deref(), Some("Netflix"));
+    // Canadian French Interac purchases.
+    let interac =
+        categorise("ACHAT AU POINT DE VENTE - INTERAC 000009876543 METRO PLUS 123", -5_600, "CA");
+    assert_eq!(interac.kind, Kind::CardPurchase);
+    // A terminal number and a zero-padded name are no name.
+    assert_eq!(
+        categorise("POS PURCHASE POS9921 SHEETZ 0456 ALTOONA PA", -3_100, "US").merchant.as_deref(),
+        Some("Sheetz")
+    );
+    assert_eq!(
+        categorise("VIS RYANAIR000 FR7QX2 DUBLIN", -6_999, "GB").merchant.as_deref(),
+        Some("Ryanair")
+    );
+    // A freelance platform's payout, a broker's abbreviated dividend.
+    assert_eq!(
+        categorise("ACH ELECTRONIC CREDIT FIVERR INTERNATIONAL EDI PYMNTS", 32_000, "US").category,
+        "income.freelance"
+    );
+    assert_eq!(
+        categorise("ACH CREDIT VERIZON COMM DIV PAYMT", 4_100, "US").category,
+        "income.dividends"
+    );
+}
+
+#[test]
+fn round_eleven_fees_interest_and_purposes() {
+    // A fee that names a bank is the bank's, whatever the bank's default category.
+    let atm = categorise("NON-U.S. BANK ATM TRANSACTION FEE", -300, "US");
+    assert_eq!((atm.category.as_str(), atm.merchant.as_deref()), ("fees.atm", None));
+    // A condominium's fee is the association's, not a bank charge.
+    assert_eq!(
+        categorise("PREAUTHORIZED DEBIT MAPLE TOWERS CONDO FEES", -41_000, "CA").category,
+        "housing.service_charge"
+    );
+    assert_eq!(
+        categorise("Paid To - MOHELA STUDENT LN", -21_000, "US").category,
+        "loans.student_loan"
+    );
+    assert_eq!(
+        categorise("Bearbeitungsgebühr Fremdwährung Debitkarte 1.75%", -210, "AT").category,
+        "fees.foreign"
+    );
+    assert_eq!(categorise("Valutakurstillæg Mastercard 1%", -150, "DK").category, "fees.foreign");
+    assert_eq!(
+        categorise("Kontantuttak *1122 03.12 NOK 1000.00 BERGEN", -100_000, "NO").category,
+        "cash.withdrawal"
+    );
+    assert_eq!(categorise("TALLETUSKORKO 1.7.-30.9.2024", 412, "FI").category, "income.interest");
+    assert_eq!(categorise("Intresten zichtrekening 2024", 95, "BE").category, "income.interest");
+    // A fee a shop charges keeps the shop, and a card word opening no "DONALD" stays noise.
+    assert_eq!(
+        categorise("STUBHUB SERVICE FEE", -1_250, "US").merchant.as_deref(),
+        Some("StubHub")
+    );
+    assert_ne!(
+        categorise("MC 4821 TESCO EXTRA", -2_000, "GB").merchant.as_deref(),
+        Some("McDonald's")
+    );
+}

@@ -275,10 +275,7 @@ fn not_a_purchase(
         }
         // A foreign-use fee names the shop it was charged on, and an account fee names the
         // bank that keeps the account: either way the fee is the bank's.
-        Kind::Fee
-            if merchant.is_none_or(|m| m.merchant.category.starts_with("fees."))
-                || foreign_fee(d) =>
-        {
+        Kind::Fee if merchant.is_none_or(|m| bank(&m.merchant)) || foreign_fee(d) => {
             let c = if d.has_word("OVERDRAFT") || d.has_word("UEBERZIEHUNG") {
                 "fees.overdraft"
             } else if foreign_fee(d) {
@@ -300,6 +297,14 @@ fn not_a_purchase(
         _ => return None,
     };
     decision(category, confidence, Layer::BankPhrasing, evidence)
+}
+
+/// A bank: its default category is a bank's fee, its code a financial institution's, or its
+/// name says so ("U.S. Bank").
+fn bank(m: &crate::Merchant) -> bool {
+    m.category.starts_with("fees.")
+        || m.mcc.is_some_and(|c| (6010..=6012).contains(&c))
+        || fold(&m.name).split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "BANK")
 }
 
 /// Words before a closing PAY that name a wallet, a pay-later scheme or a state benefit, not an
@@ -328,6 +333,8 @@ fn foreign_fee(d: &Descriptor) -> bool {
         "AUSLANDSEINSATZENTGELT",
         "UTLANDSAVGIFT",
         "AUSLANDSENTGELT",
+        "FREMDWAEHRUNG",
+        "VALUTAKURSTILLAEG",
     ]
     .iter()
     .any(|w| d.has_word(w))

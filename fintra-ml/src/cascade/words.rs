@@ -320,6 +320,9 @@ pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
     ("STEUERN", "government.tax"),
     ("ENERGIE", "bills.energy"),
     ("DIVIDEND", "income.dividends"),
+    // US brokers' and transfer agents' abbreviation ("ACH CREDIT AT&T INC DIV PAYMT"); money
+    // out is never income, so "DIV OF MOTOR VEHICLES" is untouched.
+    ("DIV", "income.dividends"),
     ("DIVIDENDS", "income.dividends"),
     ("DIVIDENDE", "income.dividends"),
     ("DIVIDENDEN", "income.dividends"),
@@ -530,4 +533,7 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("IVTM", "government.services"),
     // Flanders' child benefit.
     ("GROEIPAKKET", "income.benefits"),
+    ("STUDENT LN", "loans.student_loan"),
+    ("CONDO FEE", "housing.service_charge"),
+    ("CONDO FEES", "housing.service_charge"),
 ];

@@ -204,6 +204,9 @@ pub(super) const NOISE_WORDS: &[&str] = &[
     "DNE",
     "VIITE",
     "RACHUNEK",
+    "KAART",
+    "EDI",
+    "PYMNTS",
 ];
 
 /// US state and Canadian province codes, dropped when they close the description.

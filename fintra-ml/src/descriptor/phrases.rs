@@ -398,4 +398,39 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("ACCREDITO EMOLUMENTI", Kind::Transfer),
     ("VIR SEPA RECU", Kind::Transfer),
     ("VIR RECU", Kind::Transfer),
+    // Debit-card wording in French, Dutch, Italian and Polish ("PAIEMENT AVEC LA CARTE DE
+    // DEBIT", "Aankoop Bancontact met kaart", "PAGAMENTO CARTA DI DEBITO", "TRANSAKCJA KARTA
+    // DEBETOWA").
+    ("AVEC CARTE", Kind::CardPurchase),
+    ("AVEC LA CARTE", Kind::CardPurchase),
+    ("CARTE DE DEBIT", Kind::CardPurchase),
+    ("MET KAART", Kind::CardPurchase),
+    ("CARTA DI DEBITO", Kind::CardPurchase),
+    ("PAGAMENTO CARTA DI DEBITO", Kind::CardPurchase),
+    ("PAGAMENTO CARTA", Kind::CardPurchase),
+    ("KARTA DEBETOWA", Kind::CardPurchase),
+    ("TRANSAKCJA KARTA DEBETOWA", Kind::CardPurchase),
+    // Canadian French ("ACHAT AU POINT DE VENTE - INTERAC", "Achat Interac sans contact"), and
+    // US credit-union wording ("ACH ELECTRONIC CREDIT", "Paid To -").
+    ("ACHAT AU POINT DE VENTE", Kind::CardPurchase),
+    ("ACHAT INTERAC", Kind::CardPurchase),
+    ("INTERAC", Kind::CardPurchase),
+    ("SANS CONTACT", Kind::CardPurchase),
+    ("E TFR", Kind::Transfer),
+    ("SEND E TFR", Kind::Transfer),
+    ("ACH CREDIT", Kind::Transfer),
+    ("ELECTRONIC CREDIT", Kind::Transfer),
+    ("ACH ELECTRONIC CREDIT", Kind::Transfer),
+    ("PAID TO", Kind::Transfer),
+    ("PAID FROM", Kind::Transfer),
+    ("PREAUTHORIZED DEBIT", Kind::DirectDebit),
+    // A condominium's fee is a debit to the association, not a bank's charge.
+    ("CONDO FEE", Kind::DirectDebit),
+    ("CONDO FEES", Kind::DirectDebit),
+    ("KONTANTUTTAK", Kind::Cash),
+    ("BEARBEITUNGSGEBUEHR", Kind::Fee),
+    ("VALUTAKURSTILLAEG", Kind::Fee),
+    ("INTRESTEN", Kind::Interest),
+    ("KORKO", Kind::Interest),
+    ("TALLETUSKORKO", Kind::Interest),
 ];
