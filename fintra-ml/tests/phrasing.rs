@@ -460,3 +460,14 @@ fn round_eleven_fees_interest_and_purposes() {
         Some("McDonald's")
     );
 }
+
+#[test]
+fn a_uk_card_lines_short_date_is_no_name() {
+    let r = categorise("POS 7719 02DEC WAITROSE 0451 READING", -3_480, "GB");
+    assert_eq!(r.merchant.as_deref(), Some("Waitrose"));
+    // A name that opens with digits keeps them.
+    assert_eq!(
+        categorise("POS 7719 02DEC 7ELEVEN 0451", -480, "US").merchant.as_deref(),
+        Some("7-Eleven")
+    );
+}

@@ -206,7 +206,15 @@ pub(crate) fn is_code(word: &str) -> bool {
 /// True for a word the cleaner drops from counterparties: connectors, legal forms, country and
 /// currency codes, card words, codes and month names.
 pub(crate) fn is_noise(word: &str) -> bool {
-    NOISE_WORDS.contains(&word) || is_code(word) || MONTHS.contains(&word)
+    NOISE_WORDS.contains(&word) || is_code(word) || MONTHS.contains(&word) || short_date(word)
+}
+
+/// A day and a month's three letters ("14MAR", as UK banks print a card's date).
+fn short_date(word: &str) -> bool {
+    let day = word.bytes().take_while(u8::is_ascii_digit).count();
+    (1..=2).contains(&day)
+        && word.len() == day + 3
+        && word.get(day..).is_some_and(|month| MONTHS.contains(&month))
 }
 
 fn phrase_words(phrase: &str) -> Vec<&str> {
