@@ -10,11 +10,14 @@ use sqlx::Row;
 /// RHEL packages are): asked by trying, on a temporary table.
 async fn server_has_lz4(schema: &TestSchema) -> bool {
     let mut conn = schema.pool.acquire().await.expect("a connection");
-    sqlx::query("CREATE TEMP TABLE lz4_probe (b bytea)").execute(&mut *conn).await.unwrap();
+    sqlx::query("CREATE TEMP TABLE lz4_probe (b bytea)")
+        .execute(&mut *conn)
+        .await
+        .expect("create a probe table");
     let probe = sqlx::query("ALTER TABLE lz4_probe ALTER COLUMN b SET COMPRESSION lz4")
         .execute(&mut *conn)
         .await;
-    sqlx::query("DROP TABLE lz4_probe").execute(&mut *conn).await.unwrap();
+    sqlx::query("DROP TABLE lz4_probe").execute(&mut *conn).await.expect("drop the probe table");
     match probe {
         Ok(_) => true,
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("0A000") => false,
