@@ -471,3 +471,60 @@ fn a_uk_card_lines_short_date_is_no_name() {
         Some("7-Eleven")
     );
 }
+
+#[test]
+fn round_twelve_giro_iban_operator_and_purpose_phrasing() {
+    // A Swedish bankgiro number is no British Gas.
+    assert_ne!(
+        categorise("Betalning BG 5561-2012 Vattenfall AB faktura", -84_000, "SE")
+            .merchant
+            .as_deref(),
+        Some("British Gas")
+    );
+    // A forecourt operator before the fuel brand.
+    assert_eq!(
+        categorise("MFG BP ROTHERHAM CD 1188", -6_000, "GB").merchant.as_deref(),
+        Some("BP")
+    );
+    // An IBAN's first group is a code, not a name.
+    let iban = categorise(
+        "Overschrijving naar BE71 0961 2345 6769 Lotte Peeters Mededeling: cadeau",
+        -2_500,
+        "BE",
+    );
+    assert_eq!((iban.kind, iban.category.as_str()), (Kind::Transfer, "transfers.to_person"));
+    assert_eq!(
+        categorise("PŘEVOD NA VLASTNÍ ÚČET 1234567890/0800", -100_000, "CZ").category,
+        "transfers.own_account"
+    );
+    assert_eq!(
+        categorise("ADDEBITO SDD CORE ENEL ENERGIA SPA RIF. 77", -9_400, "IT").merchant.as_deref(),
+        Some("Enel Energia")
+    );
+    assert_eq!(
+        categorise("7334 02DEC24 , AMZNMKTPLACE , AMAZON.CO.UK", -1_999, "GB").merchant.as_deref(),
+        Some("Amazon")
+    );
+    assert_eq!(
+        categorise("Withdrawal POS #771234 SHELL OIL 5744 DALLAS TX", -4_100, "US").category,
+        "transport.fuel"
+    );
+    assert_eq!(categorise("Gebyr Mastercard kvartal", -7_500, "NO").category, "fees.bank");
+    assert_eq!(
+        categorise("FIRSTSERVICE DES:HOA DUES ID:77 INDN:J DOE CO ID:1 WEB", -25_000, "US")
+            .category,
+        "housing.service_charge"
+    );
+    assert_eq!(
+        categorise("Københavns Kommune P-afgift 1234", -51_000, "DK").category,
+        "government.fines"
+    );
+    assert_eq!(
+        categorise("TRF P/ JOAO SILVA RENDA DEZEMBRO", -65_000, "PT").category,
+        "housing.rent"
+    );
+    assert_eq!(
+        categorise("SEPA-Lastschrift VW Leasing GmbH Leasingrate 12/2024", -31_900, "DE").category,
+        "loans.car_finance"
+    );
+}

@@ -110,6 +110,10 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("NAILS", "health.personal_care"),
     ("SPA", "health.personal_care"),
     ("PARKING", "transport.parking"),
+    ("PARKEREN", "transport.parking"),
+    ("KINDERDAGVERBLIJF", "services.childcare"),
+    ("FOLKTANDVARDEN", "health.dental"),
+    ("TANDVARD", "health.dental"),
     ("PARKHAUS", "transport.parking"),
     ("CARPARK", "transport.parking"),
     ("TAXI", "transport.taxi"),
@@ -253,6 +257,7 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
 /// Words of a transfer reference that say what it is for.
 pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
     ("RENT", "housing.rent"),
+    ("RENDA", "housing.rent"),
     ("MIETE", "housing.rent"),
     ("LOYER", "housing.rent"),
     ("HUUR", "housing.rent"),
@@ -536,4 +541,14 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("STUDENT LN", "loans.student_loan"),
     ("CONDO FEE", "housing.service_charge"),
     ("CONDO FEES", "housing.service_charge"),
+    ("HOA DUES", "housing.service_charge"),
+    ("HOA FEE", "housing.service_charge"),
+    ("HOA FEES", "housing.service_charge"),
+    ("VLASTNI UCET", "transfers.own_account"),
+    ("P AFGIFT", "government.fines"),
+    ("KONTROLAFGIFT", "government.fines"),
+    ("PODATEK OD NIERUCHOMOSCI", "bills.council_tax"),
+    ("COMMUNITY COLLEGE", "services.education"),
+    ("RATA FINANZIAMENTO", "loans.loan_payment"),
+    ("LEASINGRATE", "loans.car_finance"),
 ];

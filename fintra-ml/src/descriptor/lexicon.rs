@@ -31,6 +31,8 @@ pub(super) const PROCESSORS: &[(&[&str], &str)] = &[
     (&["LYDIA"], "Lydia"),
     (&["MOBILEPAY"], "MobilePay"),
     (&["VIPPS"], "Vipps"),
+    // Motor Fuel Group runs forecourts under the fuel brands' names ("MFG ESSO HALFWAY").
+    (&["MFG"], "Motor Fuel Group"),
 ];
 
 /// Companies that bill other products under their own name followed by `*` ("GOOGLE
@@ -207,6 +209,9 @@ pub(super) const NOISE_WORDS: &[&str] = &[
     "KAART",
     "EDI",
     "PYMNTS",
+    "OCR",
+    "VERS",
+    "MEDEDELING",
 ];
 
 /// US state and Canadian province codes, dropped when they close the description.
@@ -285,4 +290,5 @@ pub(super) const FIELD_LABELS: &[&str] = &[
     "CSID",
     "TRTP",
     "TYTUL",
+    "MEDEDELING",
 ];

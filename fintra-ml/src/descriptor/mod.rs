@@ -193,6 +193,10 @@ pub(crate) fn is_code(word: &str) -> bool {
     if digits == bytes.len() {
         return true;
     }
+    // An IBAN's first group: a country's two letters and two check digits ("BE68 5390 …").
+    if bytes.len() == 4 && bytes[..2].iter().all(u8::is_ascii_uppercase) && digits == 2 {
+        return true;
+    }
     // A terminal's number ("POS4711").
     if word.starts_with("POS") && digits >= 3 && digits + 3 == bytes.len() {
         return true;
@@ -305,6 +309,12 @@ fn counterparty_mask(
     // An Australian card line opens with the card's network letter and last digits ("V4821").
     if words.first().is_some_and(|w| card_suffix(w)) {
         keep[0] = false;
+    }
+    // A Swedish bankgiro number ("BG 5050-1055"): BG is the giro, not a name.
+    for i in 0..words.len().saturating_sub(1) {
+        if words[i] == "BG" && words[i + 1].bytes().all(|b| b.is_ascii_digit()) {
+            keep[i] = false;
+        }
     }
     // A lone letter next to a card mask or a date opens no name: Lloyds' flag after the date
     // ("4821 13MAR24 D , SHELL …") or the label of a card number ("carta n. XXXX5678").

@@ -433,4 +433,21 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("INTRESTEN", Kind::Interest),
     ("KORKO", Kind::Interest),
     ("TALLETUSKORKO", Kind::Interest),
+    // Round twelve, from the tenth set: Swedish bankgiro and plusgiro payments, Czech and
+    // French transfers, Portuguese credit-card purchases, Italian SEPA core debits, New
+    // Zealand and US credit-union card lines, German abbreviated credits, Nordic fees.
+    ("BANKGIRO", Kind::Transfer),
+    ("PLUSGIRO", Kind::Transfer),
+    ("PREVOD", Kind::Transfer),
+    ("VIR INST", Kind::Transfer),
+    ("VIR INST EMIS", Kind::Transfer),
+    ("COMPRAS C CRED", Kind::CardPurchase),
+    ("CARTE DEBIT", Kind::CardPurchase),
+    ("SDD CORE", Kind::DirectDebit),
+    ("ADDEBITO SDD CORE", Kind::DirectDebit),
+    ("POS W D", Kind::CardPurchase),
+    ("WITHDRAWAL POS", Kind::CardPurchase),
+    ("GUTSCHR", Kind::Transfer),
+    ("GUTSCHR UEBERWEISUNG", Kind::Transfer),
+    ("GEBYR", Kind::Fee),
 ];
