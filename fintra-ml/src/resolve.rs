@@ -56,6 +56,7 @@ fn spread(line: &[String], glued: &str) -> Option<(usize, usize)> {
         let (mut rest, mut words) = (glued, 0);
         for (i, w) in line.iter().enumerate().skip(start) {
             if w == "&" {
+                rest = rest.strip_prefix('&').unwrap_or(rest);
                 continue;
             }
             rest = rest.strip_prefix(w.as_str())?;
@@ -131,6 +132,12 @@ fn cleaned(text: &str) -> (Vec<String>, String, bool, Vec<String>) {
         .collect();
     let clean: Vec<String> = all.iter().filter(|w| !is_noise(w)).cloned().collect();
     if !clean.iter().any(|w| w.len() >= 2) {
+        // Letters joined by `&` ("M&S", "H&M", "B&Q") are one name, matched only glued with
+        // its `&` as the line prints it.
+        if all.len() >= 2 && text.contains('&') {
+            let glued = all.join("&");
+            return (all.clone(), glued, true, all);
+        }
         let glued = all.concat();
         return (all.clone(), glued, false, all);
     }

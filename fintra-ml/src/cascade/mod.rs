@@ -194,8 +194,10 @@ impl Cascade {
         // Cash, interest, fees and salary have no merchant: the bank or employer named in the
         // line is not someone the person bought from. Nor has a move to savings or a rent
         // payment whose reference matched a merchant ("Transfer to Holiday pot").
+        // A pension keeps the body that pays it (a public body, as the tax office is).
         let merchant = merchant.filter(|_| {
             !(layer == Layer::BankPhrasing
+                && evidence != "pension"
                 && (matches!(d.kind, Kind::Cash | Kind::Interest | Kind::Fee | Kind::Salary)
                     || STRONG_PURPOSES.contains(&evidence.as_str())))
         });
@@ -289,6 +291,10 @@ fn not_a_purchase(
             };
             (c, 0.85, "fee")
         }
+        // Pay that names a pension is a pension ("ACCREDITO EMOLUMENTI INPS PENSIONE").
+        Kind::Salary if money_in && d.words.iter().any(|w| PENSION_WORDS.contains(&w.as_str())) => {
+            ("income.pension", 0.85, "pension")
+        }
         Kind::Salary if money_in => ("income.salary", 0.9, "salary"),
         // An employer's credit that names itself pay ("DIRECT CREDIT 449982 WOOLWORTHS GRP
         // PAY"); a wallet's name ("APPLE PAY") is no wages.
@@ -299,12 +305,18 @@ fn not_a_purchase(
     decision(category, confidence, Layer::BankPhrasing, evidence)
 }
 
-/// A bank: its default category is a bank's fee, its code a financial institution's, or its
-/// name says so ("U.S. Bank").
+/// A bank: its default category is a bank's fee, its code a cash machine's, or it is a
+/// financial merchant whose name says so ("U.S. Bank").
 fn bank(m: &crate::Merchant) -> bool {
+    // MCC 6012 also covers lessors, lenders and pay-later schemes: only cash (6010, 6011)
+    // counts. A name with BANK counts for a financial merchant, not a tailor ("Jos. A. Bank").
+    let financial = ["transfers.", "loans.credit_card", "investments."]
+        .iter()
+        .any(|p| m.category.starts_with(p));
     m.category.starts_with("fees.")
-        || m.mcc.is_some_and(|c| (6010..=6012).contains(&c))
-        || fold(&m.name).split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "BANK")
+        || m.mcc.is_some_and(|c| (6010..=6011).contains(&c))
+        || financial
+            && fold(&m.name).split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "BANK")
 }
 
 /// Words before a closing PAY that name a wallet, a pay-later scheme or a state benefit, not an
@@ -394,17 +406,33 @@ fn merchant_truth(
     decision(category, 0.95 * m.confidence, Layer::MerchantTruth, &m.matched)
 }
 
-/// The line names a dividend, in one of the languages of [`TRANSFER_PURPOSES`].
+/// The line names a dividend, in one of the languages of [`TRANSFER_PURPOSES`], or closes with
+/// the registrars' `DIV` ("BGC EQUINITI LLOYDS BANKING GRP DIV").
 fn dividend(d: &Descriptor) -> bool {
-    d.words
-        .iter()
-        .any(|w| TRANSFER_PURPOSES.iter().any(|(p, c)| w == p && *c == "income.dividends"))
+    d.words.last().is_some_and(|w| w == "DIV")
+        || d.words
+            .iter()
+            .any(|w| TRANSFER_PURPOSES.iter().any(|(p, c)| w == p && *c == "income.dividends"))
 }
 
 /// A bank phrase naming the payment's purpose.
 fn by_phrase(d: &Descriptor) -> Option<Decision> {
-    let (phrase, category) = PHRASES.iter().find(|(p, _)| d.has_phrase(p))?;
+    let (phrase, category) = PHRASES.iter().find(|(p, _)| said(d, p))?;
     decision(category, 0.85, Layer::BankPhrasing, phrase)
+}
+
+/// True when the line holds `phrase` as what a payment is for, not in a business's name: a
+/// phrase followed by SERVICES or PREP names a firm ("A & C TAX SERVICES", "PROPERTY TAX
+/// PREP").
+fn said(d: &Descriptor, phrase: &str) -> bool {
+    let wanted: Vec<&str> = phrase.split(' ').collect();
+    d.words.windows(wanted.len()).enumerate().any(|(i, w)| {
+        w.iter().zip(&wanted).all(|(a, b)| a == b)
+            && !d
+                .words
+                .get(i + wanted.len())
+                .is_some_and(|n| matches!(n.as_str(), "SERVICE" | "SERVICES" | "PREP"))
+    })
 }
 
 /// Transfers and standing orders, by what their reference says they are for.
@@ -412,6 +440,9 @@ fn by_purpose(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
     let money_in = t.amount_minor > 0;
     // Money out is never income ("ALLOCATIONS" on a payment says nothing).
     let transfer = matches!(d.kind, Kind::Transfer | Kind::StandingOrder | Kind::DirectDebit);
+    if money_in && transfer && dividend(d) {
+        return decision("income.dividends", 0.8, Layer::BankPhrasing, "dividend");
+    }
     let applies = |word: &str, c: &str| {
         (money_in || !c.starts_with("income."))
             // Words that are names or other things outside a payment's reference

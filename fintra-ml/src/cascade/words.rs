@@ -190,6 +190,9 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("VERSICHERUNG", "bills.other"),
     ("ASSURANCE", "bills.other"),
     ("DMV", "government.services"),
+    ("TXDMV", "government.services"),
+    ("BMV", "government.services"),
+    ("MVD", "government.services"),
     ("URZAD", "government.services"),
     ("BURGERZAKEN", "government.services"),
     ("BUSSGELDSTELLE", "government.fines"),
@@ -325,9 +328,6 @@ pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
     ("STEUERN", "government.tax"),
     ("ENERGIE", "bills.energy"),
     ("DIVIDEND", "income.dividends"),
-    // US brokers' and transfer agents' abbreviation ("ACH CREDIT AT&T INC DIV PAYMT"); money
-    // out is never income, so "DIV OF MOTOR VEHICLES" is untouched.
-    ("DIV", "income.dividends"),
     ("DIVIDENDS", "income.dividends"),
     ("DIVIDENDE", "income.dividends"),
     ("DIVIDENDEN", "income.dividends"),
@@ -533,8 +533,10 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("IMPOT TF", "bills.council_tax"),
     // A vehicle registration renewed at a US state's motor vehicle office, and Spain's
     // municipal vehicle tax.
-    ("REG RENEWAL", "government.services"),
-    ("REGISTRATION RENEWAL", "government.services"),
+    ("VEHICLE REGISTRATION", "government.services"),
+    ("VEH REG", "government.services"),
+    ("TAG RENEWAL", "government.services"),
+    ("PLATE RENEWAL", "government.services"),
     ("IVTM", "government.services"),
     // Flanders' child benefit.
     ("GROEIPAKKET", "income.benefits"),
@@ -551,4 +553,10 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("COMMUNITY COLLEGE", "services.education"),
     ("RATA FINANZIAMENTO", "loans.loan_payment"),
     ("LEASINGRATE", "loans.car_finance"),
+    // US brokers' and transfer agents' abbreviation ("ACH CREDIT AT&T INC DIV PAYMT"), not the
+    // "DIV OF" of a state's division.
+    ("DIV PAYMT", "income.dividends"),
+    ("DIV PMT", "income.dividends"),
+    ("DIV PAYMENT", "income.dividends"),
+    ("ORDINARY DIV", "income.dividends"),
 ];

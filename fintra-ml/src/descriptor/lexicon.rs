@@ -291,4 +291,6 @@ pub(super) const FIELD_LABELS: &[&str] = &[
     "TRTP",
     "TYTUL",
     "MEDEDELING",
+    "NADAWCA",
+    "ODBIORCA",
 ];

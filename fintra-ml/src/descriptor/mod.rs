@@ -213,6 +213,13 @@ pub(crate) fn is_noise(word: &str) -> bool {
     NOISE_WORDS.contains(&word) || is_code(word) || MONTHS.contains(&word) || short_date(word)
 }
 
+/// A day, a month's three letters and a year ("13MAR24").
+fn dated(word: &str) -> bool {
+    word.len() > 2
+        && short_date(&word[..word.len() - 2])
+        && word[word.len() - 2..].bytes().all(|b| b.is_ascii_digit())
+}
+
 /// A day and a month's three letters ("14MAR", as UK banks print a card's date).
 fn short_date(word: &str) -> bool {
     let day = word.bytes().take_while(u8::is_ascii_digit).count();
@@ -310,22 +317,29 @@ fn counterparty_mask(
     if words.first().is_some_and(|w| card_suffix(w)) {
         keep[0] = false;
     }
-    // A Swedish bankgiro number ("BG 5050-1055"): BG is the giro, not a name.
+    // A Swedish bankgiro number ("BG 5050-1055") and a French card's ("CB*4821"): the giro and
+    // the card, not a name.
     for i in 0..words.len().saturating_sub(1) {
-        if words[i] == "BG" && words[i + 1].bytes().all(|b| b.is_ascii_digit()) {
+        let before_number = words[i + 1].bytes().all(|b| b.is_ascii_digit());
+        if matches!(words[i].as_str(), "BG" | "CB") && before_number {
             keep[i] = false;
         }
     }
-    // A lone letter next to a card mask or a date opens no name: Lloyds' flag after the date
-    // ("4821 13MAR24 D , SHELL …") or the label of a card number ("carta n. XXXX5678").
-    if let Some(first) = keep.iter().position(|k| *k)
-        && (first > 0 && is_code(&words[first - 1])
-            || words.get(first + 1).is_some_and(|w| is_code(w)))
-        && words[first].len() == 1
-        && words[first].bytes().all(|b| b.is_ascii_alphabetic())
-        && first + 1 < words.len()
-    {
-        keep[first] = false;
+    // A lone letter opens no name where it is Lloyds' flag after a dated card line ("4821
+    // 13MAR24 D , SHELL …") or the label of a card mask ("carta n. XXXX5678"); not the
+    // initial of "M&S" or of a payee ("TFR 30-99-50 12345678 J BARBER").
+    if let Some(first) = keep.iter().position(|k| *k) {
+        let next = words.get(first + 1).map(String::as_str);
+        let flag = first > 0
+            && dated(&words[first - 1])
+            && matches!(words[first].as_str(), "C" | "D")
+            && next.is_some_and(|w| w != "&");
+        let label = words[first].len() == 1
+            && words[first].bytes().all(|b| b.is_ascii_alphabetic())
+            && next.is_some_and(|w| w.contains('X') && is_code(w));
+        if flag || label {
+            keep[first] = false;
+        }
     }
     // An ACH line's company name stands before its fields; the fields are codes and the
     // account holder's own name.
@@ -394,7 +408,7 @@ fn ambiguous(phrase: &[&str]) -> bool {
     let short = phrase.len() == 1
         && phrase[0].len() <= 3
         && !matches!(phrase[0], "FEE" | "ATM" | "FPI" | "FPO");
-    short || phrase == ["D", "D"] || phrase == ["BANK", "CREDIT"]
+    short || phrase == ["D", "D"] || phrase == ["BANK", "CREDIT"] || phrase == ["MAKSU"]
 }
 
 /// How strongly a purpose kind says what a line is: a fee that mentions a cash machine is a fee.
@@ -424,6 +438,22 @@ fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
         for start in 0..words.len() {
             let end = start + wanted.len();
             if end > words.len() || !words[start..end].iter().zip(&wanted).all(|(a, b)| a == b) {
+                continue;
+            }
+            // A Sparkasse's cash machine is "GA" before its number ("GA NR00004123"); elsewhere
+            // GA is Georgia ("GA DEPT OF REV"). "… CREDIT CARD" is a card, not a credit.
+            let next = words.get(end).map(String::as_str);
+            if wanted == ["GA"] && !next.is_some_and(|w| w.starts_with("NR")) {
+                continue;
+            }
+            // Finnish "Maksu" (a payment), not Estonia's tax board ("MAKSU- JA TOLLIAMET"), and
+            // "korko" (interest) but not a loan instalment that includes it ("LAINAN LYHENNYS
+            // JA KORKO").
+            let loan = || words.iter().any(|w| w.starts_with("LAINA") || w == "LYHENNYS");
+            if wanted == ["MAKSU"] && next == Some("JA") || wanted == ["KORKO"] && loan() {
+                continue;
+            }
+            if wanted.last() == Some(&"CREDIT") && next == Some("CARD") {
                 continue;
             }
             // US military mail ("NAVY EXCHANGE FPO AP") is an address, not a faster payment.

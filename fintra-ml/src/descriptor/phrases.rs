@@ -369,7 +369,10 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     // AccesD Internet /BELL"): a bill payment goes to a registered biller.
     ("ACHAT SERVICE DU", Kind::CardPurchase),
     ("ACQUISTO SERVIZIO DEL", Kind::CardPurchase),
-    ("ACQUISTO", Kind::CardPurchase),
+    // Not "ACQUISTO" alone: "ACQUISTO TITOLI" and "ACQUISTO VALUTA" buy securities and currency.
+    ("ACQUISTO POS", Kind::CardPurchase),
+    ("ACQUISTO CARTA", Kind::CardPurchase),
+    ("ACQUISTO CON CARTA", Kind::CardPurchase),
     ("PAIEMENT DIRECT", Kind::CardPurchase),
     ("PAIEMENT FACTURE", Kind::DirectDebit),
     ("PAIEMENT FACTURE ACCESD", Kind::DirectDebit),
@@ -390,12 +393,14 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("NAKUP", Kind::CardPurchase),
     ("MAKSU", Kind::Transfer),
     // A German savings bank's cash machine ("GA NR00004123 BLZ…"), at the start of a line.
-    ("GA", Kind::Cash),
+    ("GA", Kind::Cash), // only before the machine's number: see `kind_of`
     // Erste Bank's app names itself before the transfer.
     ("GEORGE UEBERWEISUNG", Kind::Transfer),
     ("GEORGE ECHTZEITUEBERWEISUNG", Kind::Transfer),
     ("ACCREDITO", Kind::Transfer),
-    ("ACCREDITO EMOLUMENTI", Kind::Transfer),
+    // "Emolumenti" is pay; a pension paid as such says so (`not_a_purchase`).
+    ("ACCREDITO EMOLUMENTI", Kind::Salary),
+    ("EMOLUMENTI", Kind::Salary),
     ("VIR SEPA RECU", Kind::Transfer),
     ("VIR RECU", Kind::Transfer),
     // Debit-card wording in French, Dutch, Italian and Polish ("PAIEMENT AVEC LA CARTE DE
@@ -415,6 +420,10 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("ACHAT AU POINT DE VENTE", Kind::CardPurchase),
     ("ACHAT INTERAC", Kind::CardPurchase),
     ("INTERAC", Kind::CardPurchase),
+    ("ETRANSFER", Kind::Transfer),
+    ("INTERAC ETRANSFER", Kind::Transfer),
+    ("ABM", Kind::Cash),
+    ("ABM WITHDRAWAL", Kind::Cash),
     ("SANS CONTACT", Kind::CardPurchase),
     ("E TFR", Kind::Transfer),
     ("SEND E TFR", Kind::Transfer),
@@ -432,6 +441,7 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("VALUTAKURSTILLAEG", Kind::Fee),
     ("INTRESTEN", Kind::Interest),
     ("KORKO", Kind::Interest),
+    ("KORKOTULO", Kind::Interest),
     ("TALLETUSKORKO", Kind::Interest),
     // Round twelve, from the tenth set: Swedish bankgiro and plusgiro payments, Czech and
     // French transfers, Portuguese credit-card purchases, Italian SEPA core debits, New
@@ -450,4 +460,6 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("GUTSCHR", Kind::Transfer),
     ("GUTSCHR UEBERWEISUNG", Kind::Transfer),
     ("GEBYR", Kind::Fee),
+    // A reversal ("ACCREDITO STORNO ACQUISTO", "Storno Lastschrift").
+    ("STORNO", Kind::Refund),
 ];
