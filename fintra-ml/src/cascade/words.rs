@@ -47,6 +47,7 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("BAR", "eating_out.bar"),
     ("TAVERN", "eating_out.bar"),
     ("BREWERY", "eating_out.bar"),
+    ("BROUWERIJ", "eating_out.bar"),
     ("BREWING", "eating_out.bar"),
     ("TAPROOM", "eating_out.bar"),
     ("KNEIPE", "eating_out.bar"),
@@ -559,4 +560,6 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("DIV PMT", "income.dividends"),
     ("DIV PAYMENT", "income.dividends"),
     ("ORDINARY DIV", "income.dividends"),
+    // A broker's savings plan bought its shares or funds ("Sparplan ausgeführt").
+    ("SPARPLAN AUSGEFUEHRT", "investments.brokerage"),
 ];

@@ -212,7 +212,13 @@ pub(super) const NOISE_WORDS: &[&str] = &[
     "OCR",
     "VERS",
     "MEDEDELING",
+    "KARTE",
+    "MANDAAT",
 ];
+
+/// Labels that are noise only before the number they label ("TERMINAL 00412", "DATE 03-16",
+/// "NUMERO 4871"): elsewhere they are names ("READING TERMINAL MARKET", "NUMERO UNO PIZZA").
+pub(super) const NUMBER_LABELS: &[&str] = &["TERMINAL", "DATE", "NRO", "NUMERO"];
 
 /// US state and Canadian province codes, dropped when they close the description.
 pub(super) const REGIONS: &[&str] = &[
@@ -266,7 +272,7 @@ pub(super) const PAYEE_MARKERS: &[&str] = &[
 /// Payee markers that count only where nothing but phrasing, codes and dates stands before
 /// them: `C/O` is Italian banks' "at" after a card phrase, and "care of" or an address after a
 /// name.
-pub(super) const WEAK_PAYEE_MARKERS: &[&str] = &["C O"];
+pub(super) const WEAK_PAYEE_MARKERS: &[&str] = &["C O", "SCHULDEISER"];
 
 /// Labels of structured fields (SEPA exports) that end a payee's name.
 pub(super) const FIELD_LABELS: &[&str] = &[
@@ -291,6 +297,7 @@ pub(super) const FIELD_LABELS: &[&str] = &[
     "TRTP",
     "TYTUL",
     "MEDEDELING",
+    "MANDAAT",
     "NADAWCA",
     "ODBIORCA",
 ];

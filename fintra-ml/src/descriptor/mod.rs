@@ -12,8 +12,8 @@ mod phrases;
 use ach::{Ach, ach_fields};
 
 use lexicon::{
-    FIELD_LABELS, MONTHS, NOISE_WORDS, PAYEE_MARKERS, PLATFORMS, PROCESSORS, REGIONS,
-    STAR_PROCESSORS, WEAK_PAYEE_MARKERS,
+    FIELD_LABELS, MONTHS, NOISE_WORDS, NUMBER_LABELS, PAYEE_MARKERS, PLATFORMS, PROCESSORS,
+    REGIONS, STAR_PROCESSORS, WEAK_PAYEE_MARKERS,
 };
 use phrases::PHRASES;
 
@@ -213,6 +213,12 @@ pub(crate) fn is_noise(word: &str) -> bool {
     NOISE_WORDS.contains(&word) || is_code(word) || MONTHS.contains(&word) || short_date(word)
 }
 
+/// One letter and three digits or more ("L340").
+fn lane(word: &str) -> bool {
+    let b = word.as_bytes();
+    b.len() >= 4 && b[0].is_ascii_uppercase() && b[1..].iter().all(u8::is_ascii_digit)
+}
+
 /// A day, a month's three letters and a year ("13MAR24").
 fn dated(word: &str) -> bool {
     word.len() > 2
@@ -317,13 +323,23 @@ fn counterparty_mask(
     if words.first().is_some_and(|w| card_suffix(w)) {
         keep[0] = false;
     }
-    // A Swedish bankgiro number ("BG 5050-1055") and a French card's ("CB*4821"): the giro and
-    // the card, not a name.
+    // A Swedish bankgiro number ("BG 5050-1055"), a French card's ("CB*4821") and labels of
+    // numbers ("TERMINAL 00412"): the giro, the card and the labels, not a name.
     for i in 0..words.len().saturating_sub(1) {
         let before_number = words[i + 1].bytes().all(|b| b.is_ascii_digit());
-        if matches!(words[i].as_str(), "BG" | "CB") && before_number {
+        let label = NUMBER_LABELS.contains(&words[i].as_str()) && is_code(&words[i + 1]);
+        if matches!(words[i].as_str(), "BG" | "CB") && before_number || label {
             keep[i] = false;
         }
+    }
+    // A till's or lane's code right after the bank's phrasing ("POINT OF SALE DEBIT L340
+    // DATE 03-16 PETSMART"): one letter and three digits or more, before a name.
+    if let Some(first) = keep.iter().position(|k| *k)
+        && first > 0
+        && lane(&words[first])
+        && keep[first + 1..].contains(&true)
+    {
+        keep[first] = false;
     }
     // A lone letter opens no name where it is Lloyds' flag after a dated card line ("4821
     // 13MAR24 D , SHELL …") or the label of a card mask ("carta n. XXXX5678"); not the
@@ -334,9 +350,12 @@ fn counterparty_mask(
             && dated(&words[first - 1])
             && matches!(words[first].as_str(), "C" | "D")
             && next.is_some_and(|w| w != "&");
+        // The mask may follow the card's first digits ("CARTE N° 6703 04XX XXXX 1234").
+        let masked = |w: &String| w.contains('X') && is_code(w);
         let label = words[first].len() == 1
             && words[first].bytes().all(|b| b.is_ascii_alphabetic())
-            && next.is_some_and(|w| w.contains('X') && is_code(w));
+            && next.is_some_and(is_code)
+            && words[first + 1..].iter().take(3).any(masked);
         if flag || label {
             keep[first] = false;
         }
@@ -403,12 +422,17 @@ const CLOSING_WORDS: &[&str] = &["ABSCHLUSS", "RECHNUNGSABSCHLUSS"];
 /// Two- and three-letter codes that are bank phrasing only at the start or end of a line; in
 /// the middle they are more often part of a name. Longer phrases (and FEE, ATM, and the faster
 /// payment codes FPI and FPO that follow the payer's name) count anywhere, except a pair of
-/// initials (`D/D`, also "D D JONES") and `BANK CREDIT` ("TD BANK CREDIT CARD").
+/// initials (`D/D`, also "D D JONES"), `BANK CREDIT` ("TD BANK CREDIT CARD"), `MAKSU` and
+/// `DEBIT DIRECT` ("DIRECT DEBIT DIRECT LINE INSURANCE").
 fn ambiguous(phrase: &[&str]) -> bool {
     let short = phrase.len() == 1
         && phrase[0].len() <= 3
         && !matches!(phrase[0], "FEE" | "ATM" | "FPI" | "FPO");
-    short || phrase == ["D", "D"] || phrase == ["BANK", "CREDIT"] || phrase == ["MAKSU"]
+    short
+        || phrase == ["D", "D"]
+        || phrase == ["BANK", "CREDIT"]
+        || phrase == ["MAKSU"]
+        || phrase == ["DEBIT", "DIRECT"]
 }
 
 /// How strongly a purpose kind says what a line is: a fee that mentions a cash machine is a fee.
@@ -444,6 +468,12 @@ fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
             // GA is Georgia ("GA DEPT OF REV"). "… CREDIT CARD" is a card, not a credit.
             let next = words.get(end).map(String::as_str);
             if wanted == ["GA"] && !next.is_some_and(|w| w.starts_with("NR")) {
+                continue;
+            }
+            // A fee of nothing ("Comision 0,00") charges no fee: still phrasing, no purpose.
+            let nothing = |w: &[String]| w.iter().all(|w| w.bytes().all(|b| b == b'0'));
+            if *k == Kind::Fee && words.get(end..end + 2).is_some_and(nothing) {
+                spans.push((start, end, Kind::Unknown));
                 continue;
             }
             // Finnish "Maksu" (a payment), not Estonia's tax board ("MAKSU- JA TOLLIAMET"), and

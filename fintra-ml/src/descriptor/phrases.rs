@@ -462,4 +462,23 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("GEBYR", Kind::Fee),
     // A reversal ("ACCREDITO STORNO ACQUISTO", "Storno Lastschrift").
     ("STORNO", Kind::Refund),
+    // Round thirteen, from the eleventh set: German app exports ("Kartentransaktion | …",
+    // "Kartenzahlung onl | …"), US terminal and credit-union wording, Italian, Austrian,
+    // Swiss, Canadian French, Dutch and US bill-payment phrasing.
+    ("KARTENTRANSAKTION", Kind::CardPurchase),
+    ("KARTENZAHLUNG ONL", Kind::CardPurchase),
+    ("VISA DEBIT", Kind::CardPurchase),
+    ("POINT OF SALE DEBIT", Kind::CardPurchase),
+    ("PAGAMENTO SU POS", Kind::CardPurchase),
+    ("BARGELDBEHEBUNG", Kind::Cash),
+    ("DEBIT DIRECT", Kind::DirectDebit),
+    ("DEBIT DIRECT LSV", Kind::DirectDebit),
+    ("ACHAT PAR CARTE", Kind::CardPurchase),
+    ("KAARTBETALING", Kind::CardPurchase),
+    // US bill pay also mails cheques to people; Canadian online banking pays registered
+    // billers only. A credit union's ACH withdrawal may go to any account.
+    ("INTERNET BILL PAY", Kind::Transfer),
+    ("INTERNET BANKING INTERNET BILL PAY", Kind::DirectDebit),
+    ("ACH WITHDRAWAL", Kind::Transfer),
+    ("DOMESTIC TRANSFER", Kind::Transfer),
 ];
