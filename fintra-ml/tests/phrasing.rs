@@ -3,21 +3,10 @@
 
 #![allow(clippy::unwrap_used, reason = "a test")]
 
-use std::sync::OnceLock;
+mod common;
 
-use fintra_ml::{Cascade, Catalogue, Categorisation, Kind, Layer, Transaction};
-
-fn categorise(description: &str, amount_minor: i64, country: &str) -> Categorisation {
-    static CASCADE: OnceLock<Cascade> = OnceLock::new();
-    let cascade = CASCADE.get_or_init(|| Cascade::new(&Catalogue::builtin().unwrap()));
-    cascade.categorise(&Transaction {
-        description,
-        amount_minor,
-        mcc: None,
-        country: Some(country),
-        profile: None,
-    })
-}
+use common::categorise;
+use fintra_ml::{Kind, Layer};
 
 #[test]
 fn a_transfer_to_a_titled_name_is_to_a_person_whatever_brand_the_name_recalls() {

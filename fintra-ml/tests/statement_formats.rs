@@ -4,21 +4,10 @@
 
 #![allow(clippy::unwrap_used, reason = "a test")]
 
-use std::sync::OnceLock;
+mod common;
 
-use fintra_ml::{Cascade, Catalogue, Categorisation, Kind, Transaction};
-
-fn categorise(description: &str, amount_minor: i64, country: &str) -> Categorisation {
-    static CASCADE: OnceLock<Cascade> = OnceLock::new();
-    let cascade = CASCADE.get_or_init(|| Cascade::new(&Catalogue::builtin().unwrap()));
-    cascade.categorise(&Transaction {
-        description,
-        amount_minor,
-        mcc: None,
-        country: Some(country),
-        profile: None,
-    })
-}
+use common::categorise;
+use fintra_ml::Kind;
 
 #[test]
 fn round_ten_card_and_bill_phrasing_leaves_the_merchant_first() {
