@@ -425,13 +425,8 @@ fn by_phrase(d: &Descriptor) -> Option<Decision> {
 /// phrase followed by SERVICES or PREP names a firm ("A & C TAX SERVICES", "PROPERTY TAX
 /// PREP").
 fn said(d: &Descriptor, phrase: &str) -> bool {
-    let wanted: Vec<&str> = phrase.split(' ').collect();
-    d.words.windows(wanted.len()).enumerate().any(|(i, w)| {
-        w.iter().zip(&wanted).all(|(a, b)| a == b)
-            && !d
-                .words
-                .get(i + wanted.len())
-                .is_some_and(|n| matches!(n.as_str(), "SERVICE" | "SERVICES" | "PREP"))
+    d.phrase_ends(phrase).any(|end| {
+        !d.words.get(end).is_some_and(|n| matches!(n.as_str(), "SERVICE" | "SERVICES" | "PREP"))
     })
 }
 

@@ -100,14 +100,19 @@ impl Descriptor {
 
     /// True when the words contain `phrase` (space-separated words) in order, contiguously.
     pub fn has_phrase(&self, phrase: &str) -> bool {
-        let wanted: Vec<&str> = phrase.split(' ').collect();
-        contains_run(&self.words, &wanted)
+        self.phrase_ends(phrase).next().is_some()
     }
-}
 
-fn contains_run(words: &[String], wanted: &[&str]) -> bool {
-    !wanted.is_empty()
-        && words.windows(wanted.len()).any(|w| w.iter().zip(wanted).all(|(a, b)| a == b))
+    /// Where `phrase` (space-separated words) stands in the words, contiguously: the index one
+    /// past its last word, for every place it stands.
+    pub fn phrase_ends<'a>(&'a self, phrase: &'a str) -> impl Iterator<Item = usize> + 'a {
+        let len = phrase.split(' ').count();
+        (0..=self.words.len().saturating_sub(len)).filter_map(move |start| {
+            let mut wanted = phrase.split(' ');
+            let here = self.words.get(start..start + len)?.iter().all(|w| wanted.next() == Some(w));
+            here.then_some(start + len)
+        })
+    }
 }
 
 /// The longest description looked at; longer input is cut (on a character boundary).
@@ -221,9 +226,9 @@ fn lane(word: &str) -> bool {
 
 /// A day, a month's three letters and a year ("13MAR24").
 fn dated(word: &str) -> bool {
-    word.len() > 2
-        && short_date(&word[..word.len() - 2])
-        && word[word.len() - 2..].bytes().all(|b| b.is_ascii_digit())
+    let cut = word.len().saturating_sub(2);
+    word.get(..cut).is_some_and(short_date)
+        && word.get(cut..).is_some_and(|year| year.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A day and a month's three letters ("14MAR", as UK banks print a card's date).
@@ -435,6 +440,26 @@ fn ambiguous(phrase: &[&str]) -> bool {
         || phrase == ["DEBIT", "DIRECT"]
 }
 
+/// True when a phrase found in `words` (ending before `end`) means something else there.
+fn something_else(phrase: &[&str], words: &[String], end: usize) -> bool {
+    let next = words.get(end).map(String::as_str);
+    match phrase {
+        // A Sparkasse's cash machine is "GA" before its number ("GA NR00004123"); elsewhere GA
+        // is Georgia ("GA DEPT OF REV").
+        ["GA"] => !next.is_some_and(|w| w.starts_with("NR")),
+        // Finnish "Maksu" (a payment), not Estonia's tax board ("MAKSU- JA TOLLIAMET").
+        ["MAKSU"] => next == Some("JA"),
+        // "Korko" (interest), not a loan instalment that includes it ("LAINAN LYHENNYS JA
+        // KORKO").
+        ["KORKO"] => words.iter().any(|w| w.starts_with("LAINA") || w == "LYHENNYS"),
+        // US military mail ("NAVY EXCHANGE FPO AP") is an address, not a faster payment.
+        ["FPO"] => matches!(next, Some("AA" | "AE" | "AP")),
+        // "… CREDIT CARD" is a card, not a credit.
+        [.., "CREDIT"] => next == Some("CARD"),
+        _ => false,
+    }
+}
+
 /// How strongly a purpose kind says what a line is: a fee that mentions a cash machine is a fee.
 fn purpose_rank(kind: Kind) -> u8 {
     match kind {
@@ -464,32 +489,13 @@ fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
             if end > words.len() || !words[start..end].iter().zip(&wanted).all(|(a, b)| a == b) {
                 continue;
             }
-            // A Sparkasse's cash machine is "GA" before its number ("GA NR00004123"); elsewhere
-            // GA is Georgia ("GA DEPT OF REV"). "… CREDIT CARD" is a card, not a credit.
-            let next = words.get(end).map(String::as_str);
-            if wanted == ["GA"] && !next.is_some_and(|w| w.starts_with("NR")) {
+            if something_else(&wanted, words, end) {
                 continue;
             }
             // A fee of nothing ("Comision 0,00") charges no fee: still phrasing, no purpose.
             let nothing = |w: &[String]| w.iter().all(|w| w.bytes().all(|b| b == b'0'));
             if *k == Kind::Fee && words.get(end..end + 2).is_some_and(nothing) {
                 spans.push((start, end, Kind::Unknown));
-                continue;
-            }
-            // Finnish "Maksu" (a payment), not Estonia's tax board ("MAKSU- JA TOLLIAMET"), and
-            // "korko" (interest) but not a loan instalment that includes it ("LAINAN LYHENNYS
-            // JA KORKO").
-            let loan = || words.iter().any(|w| w.starts_with("LAINA") || w == "LYHENNYS");
-            if wanted == ["MAKSU"] && next == Some("JA") || wanted == ["KORKO"] && loan() {
-                continue;
-            }
-            if wanted.last() == Some(&"CREDIT") && next == Some("CARD") {
-                continue;
-            }
-            // US military mail ("NAVY EXCHANGE FPO AP") is an address, not a faster payment.
-            if wanted == ["FPO"]
-                && words.get(end).is_some_and(|w| matches!(w.as_str(), "AA" | "AE" | "AP"))
-            {
                 continue;
             }
             // A closing US state is no phrase ("DELTA.COM GA" is Georgia, not a Geldautomat).
