@@ -181,6 +181,12 @@ impl<S: EventStore, C: Codec<ProfileEvent>> EnrichmentRefinery<S, C> {
                 self.checkpoint = last;
                 self.learned_through = last;
                 report.checkpoint = last;
+                // A gap-safe read returns a position only once nothing before it can still
+                // commit: past the target, nothing committed before the call is left, and the
+                // empty read and hold-back probe that would show it are two round trips saved.
+                if target.is_some_and(|target| last >= target) {
+                    break;
+                }
             }
             Ok(report)
         }

@@ -432,3 +432,54 @@ fn round_thirteen_rules_stay_out_of_lines_they_were_not_written_for() {
         Kind::Transfer
     );
 }
+
+#[test]
+fn round_fourteen_reads_these_formats() {
+    // US credit unions: a purchase printed as a POS withdrawal; a payout as an electronic deposit.
+    let target = categorise("POS WITHDRAWAL TARGET T-1402 DENVER CO CARD 1177", -5_412, "US");
+    assert_eq!(target.merchant.as_deref(), Some("Target"));
+    assert_eq!(categorise("ELECTRONIC DEPOSIT GUSTO PAYROLL", 210_000, "US").kind, Kind::Salary);
+    // A fee charged by the card issuer names it; the issuer is no merchant of the fee.
+    let fee = categorise("NON-CHASE ATM FEE-WITH", -300, "US");
+    assert_eq!((fee.category.as_str(), fee.merchant.as_deref()), ("fees.atm", None));
+    // Cash machines after a leading date, or before the amount printed at the end.
+    assert_eq!(
+        categorise("11 Feb 25 LNK CO-OP BRIXTON CD 4410 CPT 40.00", -4_000, "GB").category,
+        "cash.withdrawal"
+    );
+    assert_eq!(
+        categorise("GELDOPNAME ING ROTTERDAM 02/03/2025 KAART 812", -5_000, "NL").category,
+        "cash.withdrawal"
+    );
+    // Polish card lines name the shop after "Adres:"; currency conversion is a foreign fee.
+    let zabka = categorise(
+        "Płatność kartą 03.02.2025 Nr karty 5375xx4410 Kwota: 18,40 PLN Adres: ZABKA Z1234 KRAKOW Miasto: KRAKOW",
+        -1_840,
+        "PL",
+    );
+    assert_eq!(zabka.merchant.as_deref(), Some("Żabka"));
+    assert_eq!(
+        categorise("OPŁ. ZA PRZEWALUTOWANIE KARTA *4410", -95, "PL").category,
+        "fees.foreign"
+    );
+    // Portuguese card purchases and refunds; Italian "N." before the card's digits.
+    let refund = categorise("DEVOLUCAO COMPRA FNAC NORTESHOPPING", 2_999, "PT");
+    assert_eq!(refund.category, "income.refund");
+    let pingo = categorise("COMPRA CARTAO 5521 PINGO DOCE ALVALADE", -2_310, "PT");
+    assert_eq!(pingo.merchant.as_deref(), Some("Pingo Doce"));
+    let esselunga =
+        categorise("PAGAMENTO CARTA N.***0912 DEL 02/02/25 ESSELUNGA MILANO", -4_150, "IT");
+    assert_eq!(esselunga.merchant.as_deref(), Some("Esselunga"));
+    // Rent with its service charges is rent; a car lender's MOTOR names what it finances.
+    assert_eq!(
+        categorise("PRLV SEPA NEXITY LOYER ET CHARGES FEVRIER", -98_000, "FR").category,
+        "housing.rent"
+    );
+    assert_eq!(
+        categorise("ACH DEBIT HONDA MOTOR FINANCE PMT 0042", -38_000, "US").category,
+        "loans.car_finance"
+    );
+    // A rebooking between one's own accounts pays no merchant, whatever the account's name.
+    let own = categorise("Kontoübertrag zu Extra-Konto Sparrate", -20_000, "DE");
+    assert_eq!((own.category.as_str(), own.merchant.as_deref()), ("transfers.own_account", None));
+}

@@ -277,7 +277,12 @@ fn not_a_purchase(
         }
         // A foreign-use fee names the shop it was charged on, and an account fee names the
         // bank that keeps the account: either way the fee is the bank's.
-        Kind::Fee if merchant.is_none_or(|m| bank(&m.merchant)) || foreign_fee(d) => {
+        // A card issuer, a payment firm or a broker named in a fee line is the one charging it
+        // ("NON-WELLS FARGO ATM TRANSACTION FEE").
+        Kind::Fee
+            if merchant.is_none_or(|m| bank(&m.merchant) || financial(&m.merchant))
+                || foreign_fee(d) =>
+        {
             let c = if d.has_word("OVERDRAFT") || d.has_word("UEBERZIEHUNG") {
                 "fees.overdraft"
             } else if foreign_fee(d) {
@@ -310,13 +315,15 @@ fn not_a_purchase(
 fn bank(m: &crate::Merchant) -> bool {
     // MCC 6012 also covers lessors, lenders and pay-later schemes: only cash (6010, 6011)
     // counts. A name with BANK counts for a financial merchant, not a tailor ("Jos. A. Bank").
-    let financial = ["transfers.", "loans.credit_card", "investments."]
-        .iter()
-        .any(|p| m.category.starts_with(p));
     m.category.starts_with("fees.")
         || m.mcc.is_some_and(|c| (6010..=6011).contains(&c))
-        || financial
+        || financial(m)
             && fold(&m.name).split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "BANK")
+}
+
+/// A card issuer, a payment firm or a broker, by its default category.
+fn financial(m: &crate::Merchant) -> bool {
+    ["transfers.", "loans.credit_card", "investments."].iter().any(|p| m.category.starts_with(p))
 }
 
 /// Words before a closing PAY that name a wallet, a pay-later scheme or a state benefit, not an
@@ -347,6 +354,7 @@ fn foreign_fee(d: &Descriptor) -> bool {
         "AUSLANDSENTGELT",
         "FREMDWAEHRUNG",
         "VALUTAKURSTILLAEG",
+        "PRZEWALUTOWANIE",
     ]
     .iter()
     .any(|w| d.has_word(w))

@@ -14,7 +14,10 @@ pub(super) fn product(
     let financial = category.starts_with("loans.")
         || category.starts_with("transfers.")
         || matches!(category, "fees.bank" | "housing.mortgage");
-    let insurer = category.ends_with("insurance") || category == "bills.other" || financial;
+    // A car lender's "MOTOR" names what it finances ("TOYOTA MOTOR CREDIT"), not a cover.
+    let insurer = category.ends_with("insurance")
+        || category == "bills.other"
+        || financial && category != "loans.car_finance";
     if category.starts_with("groceries.")
         && any(&[
             "PETROL",

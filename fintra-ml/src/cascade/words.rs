@@ -256,6 +256,14 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("WASCHSTRASSE", "transport.vehicle_maintenance"),
     ("VARHAISKASVATUS", "services.childcare"),
     ("PAIVAKOTI", "services.childcare"),
+    // Round fourteen: a Spanish and an Italian barber, a Dutch coffee bar, Austria's and
+    // Germany's adult-education colleges, a Norwegian kindergarten.
+    ("BARBERIA", "health.personal_care"),
+    ("BARBIERE", "health.personal_care"),
+    ("KOFFIEBAR", "eating_out.coffee"),
+    ("VOLKSHOCHSCHULE", "services.education"),
+    ("VOLKSHOCHSCHULEN", "services.education"),
+    ("BARNEHAGE", "services.childcare"),
 ];
 
 /// Words of a transfer reference that say what it is for.
@@ -372,13 +380,30 @@ pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
     ("LOAN", "loans.loan_payment"),
     ("MTGE", "housing.mortgage"),
     ("MTG", "housing.mortgage"),
+    ("BARNBIDRAG", "income.benefits"),
+    ("SPARRATE", "transfers.savings"),
+    ("KONTOUEBERTRAG", "transfers.own_account"),
 ];
 
 /// Words of a reference that, outside the merchant's own name, say the line is a savings or
 /// housing transfer rather than a purchase ("TARGET SAVINGS POT").
 pub(super) const STRONG_PURPOSES: &[&str] = &[
-    "SAVINGS", "POT", "POCKET", "SAVER", "ISA", "RENT", "MIETE", "LOYER", "HUUR", "ALQUILER",
-    "AFFITTO", "NAJEM", "CZYNSZ",
+    "SAVINGS",
+    "POT",
+    "POCKET",
+    "SAVER",
+    "ISA",
+    "RENT",
+    "MIETE",
+    "LOYER",
+    "HUUR",
+    "ALQUILER",
+    "AFFITTO",
+    "NAJEM",
+    "CZYNSZ",
+    "UMBUCHUNG",
+    "KONTOUEBERTRAG",
+    "SPARRATE",
 ];
 
 /// Purpose words that are also names, places or other things outside a payment's reference:
@@ -562,4 +587,11 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("ORDINARY DIV", "income.dividends"),
     // A broker's savings plan bought its shares or funds ("Sparplan ausgeführt").
     ("SPARPLAN AUSGEFUEHRT", "investments.brokerage"),
+    // Round fourteen: Spain's tax payments, Poland's licence fee, Flanders' property tax, the
+    // Paris transit pass.
+    ("PAGO DE IMPUESTOS", "government.tax"),
+    ("ABONAMENT RTV", "bills.tv_licence"),
+    ("ONROERENDE VOORHEFFING", "bills.council_tax"),
+    ("FORFAIT NAVIGO", "transport.public"),
+    ("PASSE NAVIGO", "transport.public"),
 ];

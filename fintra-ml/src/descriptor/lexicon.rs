@@ -265,6 +265,8 @@ pub(super) const PAYEE_MARKERS: &[&str] = &[
     "ACHAT CHEZ",
     "NADAWCA",
     "ODBIORCA",
+    // Polish card lines name the shop after "Adres:" ("… Kwota: 67,89 PLN Adres: BIEDRONKA").
+    "ADRES",
 ];
 
 /// Payee markers that count only where nothing but phrasing, codes and dates stands before
@@ -298,4 +300,6 @@ pub(super) const FIELD_LABELS: &[&str] = &[
     "MANDAAT",
     "NADAWCA",
     "ODBIORCA",
+    "MIASTO",
+    "KRAJ",
 ];

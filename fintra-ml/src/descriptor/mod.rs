@@ -361,7 +361,10 @@ fn counterparty_mask(
             && words[first].bytes().all(|b| b.is_ascii_alphabetic())
             && next.is_some_and(is_code)
             && words[first + 1..].iter().take(3).any(masked);
-        if flag || label {
+        // "N." (numero) before a card's or a receipt's number ("CARTA DI DEBITO N.***5521").
+        let numero = words[first] == "N"
+            && next.is_some_and(|w| w.len() >= 3 && w.bytes().all(|b| b.is_ascii_digit()));
+        if flag || label || numero {
             keep[first] = false;
         }
     }
@@ -456,8 +459,22 @@ fn something_else(phrase: &[&str], words: &[String], end: usize) -> bool {
         ["FPO"] => matches!(next, Some("AA" | "AE" | "AP")),
         // "… CREDIT CARD" is a card, not a credit.
         [.., "CREDIT"] => next == Some("CARD"),
+        // A rent's service charges ("LOYER + CHARGES", "MIETE NEBENKOSTEN"), not a bank's.
+        ["CHARGES"] => {
+            end >= 2
+                && words[..end - 1].iter().rev().take(2).any(|w| RENT_WORDS.contains(&w.as_str()))
+        }
         _ => false,
     }
+}
+
+/// Words of a rent that make a following "CHARGES" the tenant's service charges.
+const RENT_WORDS: &[&str] = &["LOYER", "RENT", "MIETE", "LOYERS"];
+
+/// A date's or an amount's word: digits and separators, or a month's name.
+fn filler(word: &str) -> bool {
+    word.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b'/' | b'-' | b':'))
+        || MONTHS.contains(&word)
 }
 
 /// How strongly a purpose kind says what a line is: a fee that mentions a cash machine is a fee.
@@ -499,8 +516,11 @@ fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
                 continue;
             }
             // A closing US state is no phrase ("DELTA.COM GA" is Georgia, not a Geldautomat).
-            let edge =
-                start == 0 || (end == words.len() && !REGIONS.contains(&words[start].as_str()));
+            // Dates and amounts around the line do not move its edge ("04 APR 24 LNK …",
+            // "… CPT 20.00").
+            let edge = words[..start].iter().all(|w| filler(w))
+                || (words[end..].iter().all(|w| filler(w))
+                    && !REGIONS.contains(&words[start].as_str()));
             if ambiguous(&wanted) && !edge {
                 inner.push((start, end, *k));
                 continue;

@@ -481,4 +481,28 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("INTERNET BANKING INTERNET BILL PAY", Kind::DirectDebit),
     ("ACH WITHDRAWAL", Kind::Transfer),
     ("DOMESTIC TRANSFER", Kind::Transfer),
+    // Round fourteen, from the twelfth set: US credit unions print a card purchase as a "POS
+    // WITHDRAWAL" and a payout as an "ELECTRONIC DEPOSIT"; Dutch and Belgian cash machines
+    // ("GELDOPNAME"), the Dutch debit card ("Betaalpas"), Austrian debit cards ("Bezahlung
+    // Debitkarte"), Portuguese card purchases and refunds ("COMPRA CARTAO", "DEVOLUCAO"),
+    // Polish web payments and currency-conversion fees, German account-keeping fees and
+    // transfers between one's own accounts ("Kontoübertrag"), Spanish tax payments.
+    ("POS WITHDRAWAL", Kind::CardPurchase),
+    ("ELECTRONIC DEPOSIT", Kind::Transfer),
+    ("ACH DEPOSIT", Kind::Transfer),
+    ("GELDOPNAME", Kind::Cash),
+    ("BETAALPAS", Kind::CardPurchase),
+    ("DEBITKARTE", Kind::CardPurchase),
+    ("BEZAHLUNG DEBITKARTE", Kind::CardPurchase),
+    ("COMPRA CARTAO", Kind::CardPurchase),
+    ("COMPRA C C", Kind::CardPurchase),
+    ("DEVOLUCAO", Kind::Refund),
+    ("PLATNOSC WEB", Kind::CardPurchase),
+    ("PRZEWALUTOWANIE", Kind::Fee),
+    ("KONTOFUEHRUNGSENTGELT", Kind::Fee),
+    ("KONTOUEBERTRAG", Kind::Transfer),
+    ("PAGO DE IMPUESTOS", Kind::DirectDebit),
+    ("ATM FEE", Kind::Fee),
+    ("ATM TRANSACTION FEE", Kind::Fee),
+    ("PRELEVEMENT EUROPEEN", Kind::DirectDebit),
 ];
