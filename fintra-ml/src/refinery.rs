@@ -252,11 +252,13 @@ impl<S: EventStore, C: Codec<ProfileEvent>> EnrichmentRefinery<S, C> {
         work: StreamWork,
         report: &mut RefineReport,
     ) -> Result<(), RefineError> {
-        let profile = self.repository.load(stream).await?.state;
+        // Loaded once: the commands are decided on this state and appended at its version
+        // (a concurrent writer's events are caught up and the command decided again).
+        let mut loaded = self.repository.load(stream).await?;
         let now = self.clock.now();
         let mut changes = Vec::new();
         for id in work.ids {
-            let Some(t) = profile.transaction(&id) else { continue };
+            let Some(t) = loaded.state.transaction(&id) else { continue };
             report.transactions += 1;
             let users = t.transaction.enrichment.as_ref().is_some_and(|e| e.lineage.is_user());
             if t.corrected.is_some() || users {
@@ -269,9 +271,9 @@ impl<S: EventStore, C: Codec<ProfileEvent>> EnrichmentRefinery<S, C> {
         let metadata = work.metadata.unwrap_or_default();
         for chunk in changes.chunks(IMPORT_EVENTS_MAX) {
             let command = ProfileCommand::Categorise { changes: chunk.to_vec() };
-            match self.repository.execute(stream, &command, &metadata).await {
-                Ok(executed) => {
-                    let appended = u64::try_from(executed.events.len()).unwrap_or(u64::MAX);
+            match self.repository.execute_in_place(stream, &mut loaded, &command, &metadata).await {
+                Ok(events) => {
+                    let appended = u64::try_from(events.len()).unwrap_or(u64::MAX);
                     report.categorised = report.categorised.saturating_add(appended);
                     debug!(stream = %stream, appended, "categorised");
                 }

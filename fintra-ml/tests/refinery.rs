@@ -188,3 +188,101 @@ async fn the_refinery_categorises_once_and_learns_corrections_on_postgres() {
     let schema = TestSchema::new().await;
     the_refinery_on(schema.store()).await;
 }
+
+/// A store that lets a person's correction land on `stream` just before the next append to it:
+/// between the refinery's load of the profile and its own append.
+struct CorrectedMeanwhile<S> {
+    inner: S,
+    correction: std::sync::Mutex<Option<(StreamId, ProfileCommand)>>,
+}
+
+#[async_trait::async_trait]
+impl<S: EventStore + Clone> EventStore for CorrectedMeanwhile<S> {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: fintra_core::ExpectedVersion,
+        events: &[fintra_core::NewEvent],
+    ) -> fintra_core::Result<fintra_core::AppendResult> {
+        let pending = {
+            let mut slot = self.correction.lock().unwrap();
+            if slot.as_ref().is_some_and(|(s, _)| s == stream) { slot.take() } else { None }
+        };
+        if let Some((stream, command)) = pending {
+            let person = Repository::<Profile, _>::new(self.inner.clone()).with_clock(clock());
+            person.execute(&stream, &command, &EventMetadata::default()).await.unwrap();
+        }
+        self.inner.append(stream, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        options: fintra_core::ReadStreamOptions,
+    ) -> fintra_core::Result<Vec<fintra_core::RecordedEvent>> {
+        self.inner.read_stream(stream, options).await
+    }
+
+    async fn read_all(
+        &self,
+        after: fintra_core::Position,
+        limit: usize,
+    ) -> fintra_core::Result<Vec<fintra_core::RecordedEvent>> {
+        self.inner.read_all(after, limit).await
+    }
+
+    async fn committed_head(&self) -> fintra_core::Result<Option<fintra_core::Position>> {
+        self.inner.committed_head().await
+    }
+
+    async fn stream_version(
+        &self,
+        stream: &StreamId,
+    ) -> fintra_core::Result<fintra_core::StreamVersion> {
+        self.inner.stream_version(stream).await
+    }
+}
+
+/// The refinery decides on the profile it loaded; a person's correction that lands before its
+/// append makes the append conflict, and the command decided again on the caught-up profile
+/// keeps the person's category and still categorises the rest.
+#[tokio::test]
+async fn a_correction_between_load_and_append_is_kept() {
+    let inner = InMemoryEventStore::new();
+    let repository = Repository::<Profile, _>::new(inner.clone()).with_clock(clock());
+    let stream = create(&repository, 77).await;
+    import(
+        &repository,
+        &stream,
+        "02/01/2024,CARD PAYMENT TO TESCO STORES 3297,-23.10,976.90\n\
+         03/01/2024,NETFLIX.COM,-10.99,965.91\n",
+    )
+    .await;
+    let profile = repository.load(&stream).await.unwrap().state;
+    let tesco = profile
+        .transactions()
+        .find(|t| t.transaction.description.contains("TESCO"))
+        .unwrap()
+        .transaction
+        .clone();
+    let mut mine = tesco.enrichment.clone().unwrap();
+    mine.category = "Shopping > Other".into();
+    mine.lineage = Lineage::new(USER_SOURCE, Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap());
+    let correction =
+        ProfileCommand::Categorise { changes: vec![(tesco.transaction_id.clone(), mine.clone())] };
+    let store = Arc::new(CorrectedMeanwhile {
+        inner: inner.clone(),
+        correction: std::sync::Mutex::new(Some((stream.clone(), correction))),
+    });
+    let mut refinery =
+        EnrichmentRefinery::new(Repository::<Profile, _>::new(store), Brain::builtin().unwrap())
+            .with_clock(clock());
+    let report = refinery.catch_up().await.unwrap();
+    assert_eq!(report.categorised, 1, "only Netflix is the Brain's to change: {report:?}");
+
+    let profile = repository.load(&stream).await.unwrap().state;
+    let kept = profile.transaction(&tesco.transaction_id).unwrap().transaction.enrichment.clone();
+    assert_eq!(kept, Some(mine), "the Brain never overrides a person");
+    let netflix = &category(&profile, "NETFLIX.COM")[0];
+    assert_eq!(netflix.lineage.source, "BRAIN:merchant_truth");
+}
