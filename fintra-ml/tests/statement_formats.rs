@@ -483,3 +483,70 @@ fn round_fourteen_reads_these_formats() {
     let own = categorise("Kontoübertrag zu Extra-Konto Sparrate", -20_000, "DE");
     assert_eq!((own.category.as_str(), own.merchant.as_deref()), ("transfers.own_account", None));
 }
+
+#[test]
+fn round_fifteen_reads_these_formats() {
+    // A CSV row whose type column says "MasterCard Payment" is a card purchase at the shop.
+    let row = categorise(
+        r#""2024-05-02","Albert Heijn 1403","","MasterCard Payment","","-23.15","","","""#,
+        -2_315,
+        "NL",
+    );
+    assert_eq!(row.merchant.as_deref(), Some("Albert Heijn"));
+    assert_eq!(
+        categorise("MASTERCARD PAYMENT THANK YOU", 50_000, "US").category,
+        "loans.credit_card"
+    );
+    // DKB's card label, Citizens' debit purchases, Swiss and Italian card wording.
+    let rewe = categorise(
+        "Debitk.31 2028-03 Kartenzahlung REWE Markt GmbH//Leipzig/DE 2025-01-11T10:02:13 Folgenr. 002",
+        -3_140,
+        "DE",
+    );
+    assert_eq!(rewe.merchant.as_deref(), Some("REWE"));
+    assert_eq!(
+        categorise("DBT PURCHASE - 771203 DUNKIN #349120 WARWICK RI", -612, "US")
+            .merchant
+            .as_deref(),
+        Some("Dunkin'")
+    );
+    assert_eq!(
+        categorise(
+            "KAUF/ONLINE-SHOPPING VOM 02.02.2025 KARTEN NR. XXXX1204 ZALANDO SE",
+            -8_990,
+            "CH"
+        )
+        .merchant
+        .as_deref(),
+        Some("Zalando")
+    );
+    // Austrian card lines: the card's sequence and the time's flag letter are no name.
+    let billa = categorise("POS 14,20 AT K2 03.02. 18:05O BILLA 4412 GRAZ 8010", -1_420, "AT");
+    assert_eq!(billa.merchant.as_deref(), Some("BILLA"));
+    // A Czech fee for another bank's cash machine is an ATM fee, not cash.
+    assert_eq!(
+        categorise("Poplatek za výběr z bankomatu 03.02.2025", -4_000, "CZ").category,
+        "fees.atm"
+    );
+    // Wages abbreviated before the month; a Spanish company's SAL stays a legal form.
+    assert_eq!(categorise("NORTHWIND LTD SAL MAR", 280_000, "GB").category, "income.salary");
+    assert_ne!(categorise("RECIBO TALLERES GARCIA SAL", -9_000, "ES").kind, Kind::Salary);
+    // A loan instalment's interest is part of the instalment.
+    assert_eq!(
+        categorise("PRESTACAO CREDITO HABITACAO 0044 CAPITAL+JUROS", -61_000, "PT").category,
+        "housing.mortgage"
+    );
+    // The biller after BPAY, whatever channel stands before it; not a bare biller code.
+    assert_eq!(
+        categorise("NAB INTERNET BANKING BPAY ORIGIN ENERGY 1234", -21_000, "AU")
+            .merchant
+            .as_deref(),
+        Some("Origin Energy")
+    );
+    // A company's legal form lets its trade word stand anywhere in its name.
+    assert_eq!(
+        categorise("SO FELLSIDE ACCOUNTANCY LTD FEB", -12_000, "GB").category,
+        "services.professional"
+    );
+    assert_eq!(categorise("SO JOHN ACCOUNTANCY", -12_000, "GB").category, "transfers.to_person");
+}

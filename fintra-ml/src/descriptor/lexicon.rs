@@ -144,6 +144,11 @@ pub(super) const NOISE_WORDS: &[&str] = &[
     "APPLEPAY",
     "CONTACTLESS",
     "PENDING",
+    // A CSV export's status and sequence columns ("…,Posted", "Gebucht", "Folgenr. 004").
+    "POSTED",
+    "GEBUCHT",
+    "CONTABILIZZATO",
+    "FOLGENR",
     "DEBIT",
     "CREDIT",
     "PURCHASE",
@@ -267,6 +272,9 @@ pub(super) const PAYEE_MARKERS: &[&str] = &[
     "ODBIORCA",
     // Polish card lines name the shop after "Adres:" ("… Kwota: 67,89 PLN Adres: BIEDRONKA").
     "ADRES",
+    // An Australian bill payment names its biller after BPAY, whatever bank channel before it
+    // ("ANZ INTERNET BANKING BPAY AGL ELECTRICITY").
+    "BPAY",
 ];
 
 /// Payee markers that count only where nothing but phrasing, codes and dates stands before

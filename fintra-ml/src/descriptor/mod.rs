@@ -6,16 +6,17 @@
 //! "SHELLFISH" never matches "SHELL".
 
 mod ach;
+mod kind;
 mod lexicon;
 mod phrases;
 
 use ach::{Ach, ach_fields};
 
+use kind::kind_of;
 use lexicon::{
     FIELD_LABELS, MONTHS, NOISE_WORDS, NUMBER_LABELS, PAYEE_MARKERS, PLATFORMS, PROCESSORS,
     REGIONS, STAR_PROCESSORS, WEAK_PAYEE_MARKERS,
 };
-use phrases::PHRASES;
 
 /// What kind of movement the bank's phrasing says a line is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -328,6 +329,7 @@ fn counterparty_mask(
     if words.first().is_some_and(|w| card_suffix(w)) {
         keep[0] = false;
     }
+    austrian_card_fields(words, &mut keep);
     // A Swedish bankgiro number ("BG 5050-1055"), a French card's ("CB*4821") and labels of
     // numbers ("TERMINAL 00412"): the giro, the card and the labels, not a name.
     for i in 0..words.len().saturating_sub(1) {
@@ -407,6 +409,26 @@ fn counterparty_mask(
     keep
 }
 
+/// Austrian card lines ("POS 62,40 AT K1 19.03. 07:31O OMV 1614"): the card's sequence after
+/// the country, and the time's minutes with the terminal's flag letter glued on, are no name.
+fn austrian_card_fields(words: &[String], keep: &mut [bool]) {
+    for i in 1..words.len() {
+        let (before, word) = (words[i - 1].as_str(), words[i].as_bytes());
+        let sequence = before == "AT"
+            && word.len() == 2
+            && matches!(word[0], b'K' | b'D')
+            && word[1].is_ascii_digit();
+        let minutes = word.len() == 3
+            && word[..2].iter().all(u8::is_ascii_digit)
+            && word[2].is_ascii_uppercase()
+            && before.len() == 2
+            && before.bytes().all(|b| b.is_ascii_digit());
+        if sequence || minutes {
+            keep[i] = false;
+        }
+    }
+}
+
 /// A name the bank padded with zeros to its field's width ("EASYJET000"), without them.
 fn unpadded(word: &str) -> &str {
     let name = word.trim_end_matches('0');
@@ -424,168 +446,6 @@ fn card_suffix(word: &str) -> bool {
     b.len() == 5 && matches!(b[0], b'V' | b'M') && b[1..].iter().all(u8::is_ascii_digit)
 }
 
-/// Words that close a statement period: a fee phrase only when no interest is named.
-const CLOSING_WORDS: &[&str] = &["ABSCHLUSS", "RECHNUNGSABSCHLUSS"];
-
-/// Two- and three-letter codes that are bank phrasing only at the start or end of a line; in
-/// the middle they are more often part of a name. Longer phrases (and FEE, ATM, and the faster
-/// payment codes FPI and FPO that follow the payer's name) count anywhere, except a pair of
-/// initials (`D/D`, also "D D JONES"), `BANK CREDIT` ("TD BANK CREDIT CARD"), `MAKSU` and
-/// `DEBIT DIRECT` ("DIRECT DEBIT DIRECT LINE INSURANCE").
-fn ambiguous(phrase: &[&str]) -> bool {
-    let short = phrase.len() == 1
-        && phrase[0].len() <= 3
-        && !matches!(phrase[0], "FEE" | "ATM" | "FPI" | "FPO");
-    short
-        || phrase == ["D", "D"]
-        || phrase == ["BANK", "CREDIT"]
-        || phrase == ["MAKSU"]
-        || phrase == ["DEBIT", "DIRECT"]
-}
-
-/// True when a phrase found in `words` (ending before `end`) means something else there.
-fn something_else(phrase: &[&str], words: &[String], end: usize) -> bool {
-    let next = words.get(end).map(String::as_str);
-    match phrase {
-        // A Sparkasse's cash machine is "GA" before its number ("GA NR00004123"); elsewhere GA
-        // is Georgia ("GA DEPT OF REV").
-        ["GA"] => !next.is_some_and(|w| w.starts_with("NR")),
-        // Finnish "Maksu" (a payment), not Estonia's tax board ("MAKSU- JA TOLLIAMET").
-        ["MAKSU"] => next == Some("JA"),
-        // "Korko" (interest), not a loan instalment that includes it ("LAINAN LYHENNYS JA
-        // KORKO").
-        ["KORKO"] => words.iter().any(|w| w.starts_with("LAINA") || w == "LYHENNYS"),
-        // US military mail ("NAVY EXCHANGE FPO AP") is an address, not a faster payment.
-        ["FPO"] => matches!(next, Some("AA" | "AE" | "AP")),
-        // "… CREDIT CARD" is a card, not a credit.
-        [.., "CREDIT"] => next == Some("CARD"),
-        // A rent's service charges ("LOYER + CHARGES", "MIETE NEBENKOSTEN"), not a bank's.
-        ["CHARGES"] => {
-            end >= 2
-                && words[..end - 1].iter().rev().take(2).any(|w| RENT_WORDS.contains(&w.as_str()))
-        }
-        _ => false,
-    }
-}
-
-/// Words of a rent that make a following "CHARGES" the tenant's service charges.
-const RENT_WORDS: &[&str] = &["LOYER", "RENT", "MIETE", "LOYERS"];
-
-/// A date's or an amount's word: digits and separators, or a month's name.
-fn filler(word: &str) -> bool {
-    word.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b'/' | b'-' | b':'))
-        || MONTHS.contains(&word)
-}
-
-/// How strongly a purpose kind says what a line is: a fee that mentions a cash machine is a fee.
-fn purpose_rank(kind: Kind) -> u8 {
-    match kind {
-        Kind::Fee => 5,
-        Kind::Interest => 4,
-        Kind::Refund => 3,
-        Kind::Salary => 2,
-        Kind::Cash => 1,
-        _ => 0,
-    }
-}
-
-/// The kind of a line and the spans of the bank phrases found in it. What the movement is for
-/// (fee, interest, refund, salary, cash) wins over how it moved (card, direct debit, standing
-/// order, transfer); among channels the longest phrase wins.
-fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
-    let mut spans: Vec<(usize, usize, Kind)> = Vec::new();
-    let (mut channel, mut channel_len) = (Kind::Unknown, 0);
-    let mut purpose = Kind::Unknown;
-    // Short phrases inside the line, kept aside: bank phrasing only where they continue a
-    // phrase of the same kind ("ADDEBITO DIRETTO SDD FASTWEB").
-    let mut inner: Vec<(usize, usize, Kind)> = Vec::new();
-    for (phrase, k) in PHRASES {
-        let wanted = phrase_words(phrase);
-        for start in 0..words.len() {
-            let end = start + wanted.len();
-            if end > words.len() || !words[start..end].iter().zip(&wanted).all(|(a, b)| a == b) {
-                continue;
-            }
-            if something_else(&wanted, words, end) {
-                continue;
-            }
-            // A fee of nothing ("Comision 0,00") charges no fee: still phrasing, no purpose.
-            let nothing = |w: &[String]| w.iter().all(|w| w.bytes().all(|b| b == b'0'));
-            if *k == Kind::Fee && words.get(end..end + 2).is_some_and(nothing) {
-                spans.push((start, end, Kind::Unknown));
-                continue;
-            }
-            // A closing US state is no phrase ("DELTA.COM GA" is Georgia, not a Geldautomat).
-            // Dates and amounts around the line do not move its edge ("04 APR 24 LNK …",
-            // "… CPT 20.00").
-            let edge = words[..start].iter().all(|w| filler(w))
-                || (words[end..].iter().all(|w| filler(w))
-                    && !REGIONS.contains(&words[start].as_str()));
-            if ambiguous(&wanted) && !edge {
-                inner.push((start, end, *k));
-                continue;
-            }
-            spans.push((start, end, *k));
-            if purpose_rank(*k) > 0 {
-                if purpose_rank(*k) > purpose_rank(purpose) {
-                    purpose = *k;
-                }
-            } else if wanted.len() > channel_len {
-                channel_len = wanted.len();
-                channel = *k;
-            }
-        }
-    }
-    chain_inner_phrases(&mut spans, &inner);
-    // A purpose word inside a longer phrase of another kind is part of that phrase ("CONDO
-    // FEE" is a debit to the association, not a bank's fee).
-    if spans.iter().any(|&(start, end, k)| purpose_rank(k) > 0 && contained(&spans, start, end, k))
-    {
-        purpose = spans
-            .iter()
-            .filter(|&&(start, end, k)| !contained(&spans, start, end, k))
-            .map(|s| s.2)
-            .filter(|k| purpose_rank(*k) > 0)
-            .max_by_key(|k| purpose_rank(*k))
-            .unwrap_or(Kind::Unknown);
-    }
-    // A statement closing ("Abschluss") is a fee unless it closes with interest.
-    let closing = |&(start, end, k): &(usize, usize, Kind)| {
-        k != Kind::Fee || (end == start + 1 && CLOSING_WORDS.contains(&words[start].as_str()))
-    };
-    if purpose == Kind::Fee
-        && spans.iter().any(|s| s.2 == Kind::Interest)
-        && spans.iter().all(closing)
-    {
-        purpose = Kind::Interest;
-    }
-    let spans = spans.into_iter().map(|(start, end, _)| (start, end)).collect();
-    (if purpose == Kind::Unknown { channel } else { purpose }, spans)
-}
-
-/// True when another span of another kind covers `start..end` and is longer.
-fn contained(spans: &[(usize, usize, Kind)], start: usize, end: usize, kind: Kind) -> bool {
-    spans.iter().any(|&(a, b, k)| k != kind && a <= start && end <= b && b - a > end - start)
-}
-
-/// Adds the short inner phrases that directly follow a phrase span of the same kind (banks
-/// stack their phrasing: "ADDEBITO DIRETTO SDD", "PAGAMENTO POS"); a short word after a phrase
-/// of another kind stays ("CARD PAYMENT TO BP" is the fuel brand).
-fn chain_inner_phrases(spans: &mut Vec<(usize, usize, Kind)>, inner: &[(usize, usize, Kind)]) {
-    loop {
-        let before = spans.len();
-        for &(start, end, kind) in inner {
-            let follows = spans.iter().any(|&(_, b, k)| b == start && k == kind);
-            if follows && !spans.contains(&(start, end, kind)) {
-                spans.push((start, end, kind));
-            }
-        }
-        if spans.len() == before {
-            return;
-        }
-    }
-}
-
 /// The index of the first word after a payee marker.
 fn payee_marker(words: &[String], name_field: bool) -> Option<usize> {
     // `NAME` marks a payee only as a structured export's `/NAME/` field.
@@ -593,7 +453,8 @@ fn payee_marker(words: &[String], name_field: bool) -> Option<usize> {
         .map(|(_, after)| after)
 }
 
-/// The first of `markers` found with a word after it: (its index, the index of that word).
+/// The first of `markers` found with a name after it: (its index, the index of the word after
+/// it).
 fn find_marker<'a>(
     words: &[String],
     mut markers: impl Iterator<Item = &'a &'a str>,
@@ -606,7 +467,10 @@ fn find_marker<'a>(
                     && words[i..i + wanted.len()].iter().zip(&wanted).all(|(a, b)| a == b)
             })
             .map(|i| (i, i + wanted.len()))
-            .filter(|&(_, after)| after < words.len())
+            // A marker followed only by numbers names no payee ("AGL SALES BPAY 1234567890").
+            .filter(|&(_, after)| {
+                words[after..].iter().any(|w| w.bytes().any(|b| b.is_ascii_alphabetic()))
+            })
     })
 }
 

@@ -505,4 +505,22 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("ATM FEE", Kind::Fee),
     ("ATM TRANSACTION FEE", Kind::Fee),
     ("PRELEVEMENT EUROPEEN", Kind::DirectDebit),
+    // Round fifteen, from the thirteenth set: DKB's card label ("Debitk.25 2027-12
+    // Kartenzahlung …"), Citizens' debit purchases, Italian and Swiss card wording, Czech fees,
+    // Danish wages, Polish external transfers, Portuguese credit transfers, wages abbreviated
+    // before the month ("HALCYON TECH LTD SAL FEB").
+    ("DEBITK", Kind::CardPurchase),
+    ("DBT PURCHASE", Kind::CardPurchase),
+    ("DBT PURCH", Kind::CardPurchase),
+    ("RECURRING DBT PURCH", Kind::CardPurchase),
+    ("PAGAMENTO TRAMITE POS", Kind::CardPurchase),
+    ("KAUF ONLINE SHOPPING", Kind::CardPurchase),
+    ("KAUF ONLINE SHOPPING VOM", Kind::CardPurchase),
+    ("POPLATEK", Kind::Fee),
+    ("LOENOVERFOERSEL", Kind::Salary),
+    ("PRZELEW ZEWNETRZNY", Kind::Transfer),
+    ("PRZELEW ZEWNETRZNY WYCHODZACY", Kind::Transfer),
+    ("PRZELEW ZEWNETRZNY PRZYCHODZACY", Kind::Transfer),
+    ("TRF CRED", Kind::Transfer),
+    ("SAL", Kind::Salary),
 ];

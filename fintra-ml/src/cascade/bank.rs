@@ -1,0 +1,117 @@
+//! What a line's bank phrasing says it is, before any merchant: cash, interest, fees, wages and
+//! refunds, and which merchants are banks.
+
+use super::words::{HONORIFICS, PENSION_WORDS, PERSON_TO_PERSON};
+use super::{Decision, Layer, Transaction, decision, dividend};
+use crate::descriptor::{Descriptor, Kind, fold};
+use crate::resolve::Resolution;
+
+/// Cash, interest, fees, salary and refunds, by the bank's phrasing.
+pub(super) fn not_a_purchase(
+    t: &Transaction<'_>,
+    d: &Descriptor,
+    merchant: Option<&Resolution>,
+) -> Option<Decision> {
+    let money_in = t.amount_minor > 0;
+    // "CASH" or "FEE" that belongs to the merchant's own name (Cash App) says nothing.
+    let in_name = |word: &str| {
+        merchant.is_some_and(|m| m.matched.to_uppercase().split(' ').any(|w| w == word))
+    };
+    // A dividend credited to a broker's cash account is no cash paid in.
+    if money_in && d.kind == Kind::Cash && dividend(d) {
+        return decision("income.dividends", 0.85, Layer::BankPhrasing, "dividend");
+    }
+    let (category, confidence, evidence) = match d.kind {
+        Kind::Cash if in_name("CASH") => return None,
+        Kind::Cash => (if money_in { "cash.deposit" } else { "cash.withdrawal" }, 0.9, "cash"),
+        Kind::Interest => {
+            (if money_in { "income.interest" } else { "fees.interest" }, 0.9, "interest")
+        }
+        // A foreign-use fee names the shop it was charged on, and an account fee names the
+        // bank that keeps the account: either way the fee is the bank's.
+        // A card issuer, a payment firm or a broker named in a fee line is the one charging it
+        // ("NON-WELLS FARGO ATM TRANSACTION FEE").
+        Kind::Fee
+            if merchant.is_none_or(|m| bank(&m.merchant) || financial(&m.merchant))
+                || foreign_fee(d) =>
+        {
+            let c = if d.has_word("OVERDRAFT") || d.has_word("UEBERZIEHUNG") {
+                "fees.overdraft"
+            } else if foreign_fee(d) {
+                "fees.foreign"
+            } else if ["ATM", "BANKOMAT", "BANKOMATU", "GELDAUTOMAT", "CAJERO", "DAB"]
+                .iter()
+                .any(|w| d.has_word(w))
+            {
+                "fees.atm"
+            } else if d.has_word("LATE") || d.has_word("RETURNED") || d.has_word("UNPAID") {
+                "fees.late"
+            } else {
+                "fees.bank"
+            };
+            (c, 0.85, "fee")
+        }
+        // Pay that names a pension is a pension ("ACCREDITO EMOLUMENTI INPS PENSIONE").
+        Kind::Salary if money_in && d.words.iter().any(|w| PENSION_WORDS.contains(&w.as_str())) => {
+            ("income.pension", 0.85, "pension")
+        }
+        Kind::Salary if money_in => ("income.salary", 0.9, "salary"),
+        // An employer's credit that names itself pay ("DIRECT CREDIT 449982 WOOLWORTHS GRP
+        // PAY"); a wallet's name ("APPLE PAY") is no wages.
+        Kind::Transfer if money_in && payslip(d) => ("income.salary", 0.8, "pay"),
+        Kind::Refund if money_in => ("income.refund", 0.85, "refund"),
+        _ => return None,
+    };
+    decision(category, confidence, Layer::BankPhrasing, evidence)
+}
+
+/// A bank: its default category is a bank's fee, its code a cash machine's, or it is a
+/// financial merchant whose name says so ("U.S. Bank").
+pub(super) fn bank(m: &crate::Merchant) -> bool {
+    // MCC 6012 also covers lessors, lenders and pay-later schemes: only cash (6010, 6011)
+    // counts. A name with BANK counts for a financial merchant, not a tailor ("Jos. A. Bank").
+    m.category.starts_with("fees.")
+        || m.mcc.is_some_and(|c| (6010..=6011).contains(&c))
+        || financial(m)
+            && fold(&m.name).split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "BANK")
+}
+
+/// A card issuer, a payment firm or a broker, by its default category.
+pub(super) fn financial(m: &crate::Merchant) -> bool {
+    ["transfers.", "loans.credit_card", "investments."].iter().any(|p| m.category.starts_with(p))
+}
+
+/// Words before a closing PAY that name a wallet, a pay-later scheme or a state benefit, not an
+/// employer's payroll.
+const NOT_PAYROLL: &[&str] = &[
+    "APPLE", "GOOGLE", "SAMSUNG", "AMAZON", "AUTO", "BILL", "ZIP", "SHOP", "REVOLUT", "CURVE",
+    "WECHAT", "MOBILE", "PAYPAL", "LEAVE", "PARTNER", "SICK", "HOLIDAY",
+];
+
+/// A credit whose last word is PAY after an employer's name, not a wallet's, a benefit's or a
+/// person's.
+pub(super) fn payslip(d: &Descriptor) -> bool {
+    let person = d.words.iter().any(|w| PERSON_TO_PERSON.contains(&w.as_str()))
+        || d.counterparty.first().is_some_and(|w| HONORIFICS.contains(&w.as_str()));
+    !person
+        && matches!(d.words.as_slice(),
+            [.., before, last] if last == "PAY" && !NOT_PAYROLL.contains(&before.as_str()))
+}
+
+/// A fee for using the card or account abroad or in another currency.
+pub(super) fn foreign_fee(d: &Descriptor) -> bool {
+    [
+        "FOREIGN",
+        "FX",
+        "AUSLANDSEINSATZ",
+        "AUSLANDSEINSATZENTGELT",
+        "UTLANDSAVGIFT",
+        "AUSLANDSENTGELT",
+        "FREMDWAEHRUNG",
+        "VALUTAKURSTILLAEG",
+        "PRZEWALUTOWANIE",
+    ]
+    .iter()
+    .any(|w| d.has_word(w))
+        || d.has_phrase("NON STERLING")
+}
