@@ -550,3 +550,63 @@ fn round_fifteen_reads_these_formats() {
     );
     assert_eq!(categorise("SO JOHN ACCOUNTANCY", -12_000, "GB").category, "transfers.to_person");
 }
+
+#[test]
+fn round_sixteen_reads_these_formats() {
+    // Revolut's CSV row: the product column is no brand, the description is the payee.
+    let row = "CARD_PAYMENT,Current,2025-01-04 12:01:09,2025-01-05 03:12:44,Pret A Manger,-6.45,0.00,GBP,COMPLETED,301.20";
+    let pret = categorise(row, -645, "GB");
+    assert_eq!(pret.merchant.as_deref(), Some("Pret A Manger"));
+    let from = "TRANSFER,Current,2025-01-06 09:00:00,2025-01-06 09:00:01,Payment from Tom Hale,20.00,0.00,GBP,COMPLETED,321.20";
+    assert_eq!(categorise(from, 2_000, "GB").category, "transfers.from_person");
+    // A card issuer's CSV row: its category and type columns are no words of the line.
+    let chase = "01/12/2025,01/13/2025,STARBUCKS STORE 10023,Food & Drink,Sale,-5.75,";
+    assert_eq!(categorise(chase, -575, "US").merchant.as_deref(), Some("Starbucks"));
+    // A brand matched only through a misspelling yields to the trade the line names.
+    assert_eq!(
+        categorise("Sonnen-Apotheke Bamberg · girocard kontaktlos", -1_290, "DE").category,
+        "health.pharmacy"
+    );
+    // A fee paid to a business named by its trade is that business's.
+    assert_eq!(
+        categorise("PURCHASE AUTHORIZED ON 02/03 TX DMV FEE AUSTIN TX CARD 1188", -3_300, "US")
+            .category,
+        "government.services"
+    );
+    assert_eq!(categorise("MONTHLY MAINTENANCE FEE", -1_200, "US").category, "fees.bank");
+    // A loan's instalment, its interest included, is the loan's.
+    assert_eq!(
+        categorise(
+            "REMBOURSEMENT PRET 0042 ECHEANCE 02/2025 CAPITAL 410,00 INTERETS 52,10",
+            -46_210,
+            "FR"
+        )
+        .category,
+        "loans.loan_payment"
+    );
+    assert_eq!(
+        categorise("HOME LOAN REPAYMENT 06-0123-0456789-01", -180_000, "NZ").category,
+        "housing.mortgage"
+    );
+    // Polish direct debits and refunds; a friend's "zwrot" in a transfer's title is no refund.
+    assert_eq!(
+        categorise("POLECENIE ZAPŁATY ORANGE POLSKA FAKTURA 02/25", -6_500, "PL").kind,
+        Kind::DirectDebit
+    );
+    assert_eq!(
+        categorise("Zwrot za transakcję PAYU*ALLEGRO POZNAN", 8_999, "PL").category,
+        "income.refund"
+    );
+    assert_eq!(
+        categorise("PRZELEW NA TELEFON BLIK OD: ANNA NOWAK TYTUŁ: zwrot za kino", 3_000, "PL")
+            .category,
+        "transfers.from_person"
+    );
+    // An own account named after the payee's name is no purchase from a shop of that name.
+    let own = categorise(
+        "Online transfer to Countdown Savings 12-3140-0123456-00 OWN ACCT",
+        -20_000,
+        "NZ",
+    );
+    assert_eq!((own.category.as_str(), own.merchant.as_deref()), ("transfers.own_account", None));
+}

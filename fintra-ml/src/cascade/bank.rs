@@ -2,7 +2,7 @@
 //! refunds, and which merchants are banks.
 
 use super::words::{HONORIFICS, PENSION_WORDS, PERSON_TO_PERSON};
-use super::{Decision, Layer, Transaction, decision, dividend};
+use super::{Decision, Layer, Transaction, decision, dividend, keyword};
 use crate::descriptor::{Descriptor, Kind, fold};
 use crate::resolve::Resolution;
 
@@ -31,9 +31,12 @@ pub(super) fn not_a_purchase(
         // bank that keeps the account: either way the fee is the bank's.
         // A card issuer, a payment firm or a broker named in a fee line is the one charging it
         // ("NON-WELLS FARGO ATM TRANSACTION FEE").
+        // A fee paid to a business the line names by its trade ("CA DMV FEE", "PARKING FEE")
+        // is that business's, not the bank's.
         Kind::Fee
-            if merchant.is_none_or(|m| bank(&m.merchant) || financial(&m.merchant))
-                || foreign_fee(d) =>
+            if foreign_fee(d)
+                || merchant.is_none_or(|m| bank(&m.merchant) || financial(&m.merchant))
+                    && keyword(d).is_none() =>
         {
             let c = if d.has_word("OVERDRAFT") || d.has_word("UEBERZIEHUNG") {
                 "fees.overdraft"

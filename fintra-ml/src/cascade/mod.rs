@@ -180,10 +180,9 @@ impl Cascade {
         let to_titled_person = matches!(d.kind, Kind::Transfer | Kind::StandingOrder)
             && d.counterparty.len() > 1
             && HONORIFICS.contains(&d.counterparty[0].as_str());
-        let merchant = self
-            .resolver
-            .resolve(&d, t.country)
-            .filter(|m| !person_to_person && !to_titled_person && !another_business(t, &d, m));
+        let merchant = self.resolver.resolve(&d, t.country).filter(|m| {
+            !person_to_person && !to_titled_person && !another_business(t, &d, m) && !misread(&d, m)
+        });
         let (category, confidence, layer, evidence) = self
             .user_rule(t, &d, merchant.as_ref())
             .or_else(|| not_a_purchase(t, &d, merchant.as_ref()))
@@ -199,11 +198,13 @@ impl Cascade {
         // line is not someone the person bought from. Nor has a move to savings or a rent
         // payment whose reference matched a merchant ("Transfer to Holiday pot").
         // A pension keeps the body that pays it (a public body, as the tax office is).
+        let own = matches!(category.as_str(), "transfers.own_account" | "transfers.savings");
         let merchant = merchant.filter(|_| {
             !(layer == Layer::BankPhrasing
                 && evidence != "pension"
                 && (matches!(d.kind, Kind::Cash | Kind::Interest | Kind::Fee | Kind::Salary)
-                    || STRONG_PURPOSES.contains(&evidence.as_str())))
+                    || STRONG_PURPOSES.contains(&evidence.as_str())
+                    || own))
         });
         Categorisation {
             category,
@@ -423,7 +424,7 @@ fn by_keyword(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
 
 /// The first business word of the counterparty, or the line's last word when the bank cut it
 /// short inside one (`FADE FACTORY BARBE`: at least five letters and half the word).
-fn keyword(d: &Descriptor) -> Option<(&'static str, &'static str)> {
+pub(super) fn keyword(d: &Descriptor) -> Option<(&'static str, &'static str)> {
     let exact = d
         .counterparty
         .iter()
@@ -464,6 +465,21 @@ fn another_business(t: &Transaction<'_>, d: &Descriptor, m: &Resolution) -> bool
         .iter()
         .take(3)
         .any(|w| KEYWORDS.iter().any(|(k, c)| k == w && primary(c) != trade))
+}
+
+/// A brand matched only through a misspelling while the line names a business of another trade
+/// ("SONNEN APOTHEKE" is a pharmacy, not the insurer Sonnet).
+fn misread(d: &Descriptor, m: &Resolution) -> bool {
+    let matched = fold(&m.matched);
+    let spelled_out = matched
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() >= 3)
+        .any(|w| d.counterparty.iter().any(|c| c == w));
+    let trade = primary(&m.merchant.category);
+    !spelled_out
+        && d.counterparty
+            .iter()
+            .any(|w| KEYWORDS.iter().any(|(k, c)| k == w && primary(c) != trade))
 }
 
 /// What the line's shape alone suggests, when nothing named its purpose: a restaurant

@@ -18,6 +18,8 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("AUTOPAY PAYMENT", "loans.credit_card"),
     ("MORTGAGE PAYMENT", "housing.mortgage"),
     ("MORTGAGE REPAYMENT", "housing.mortgage"),
+    // Australian and New Zealand banks call a mortgage a home loan.
+    ("HOME LOAN", "housing.mortgage"),
     ("STUDENT LOAN", "loans.student_loan"),
     ("LOAN REPAYMENT", "loans.loan_payment"),
     ("LOAN PAYMENT", "loans.loan_payment"),
@@ -138,4 +140,11 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("WATER BILL", "bills.water"),
     ("EMPRESTIMO HABITACAO", "housing.mortgage"),
     ("CREDITO HABITACAO", "housing.mortgage"),
+    // Round sixteen: a broker's qualified dividend, a French loan's instalment, Spanish tax,
+    // Italy's child benefit, an own account after the payee's name.
+    ("QUALIFIED DIVIDEND", "income.dividends"),
+    ("REMBOURSEMENT PRET", "loans.loan_payment"),
+    ("IMPUESTOS", "government.tax"),
+    ("ASSEGNO UNICO", "income.benefits"),
+    ("OWN ACCT", "transfers.own_account"),
 ];

@@ -18,6 +18,7 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("PIZZA", "eating_out.restaurant"),
     ("SUSHI", "eating_out.restaurant"),
     ("BISTRO", "eating_out.restaurant"),
+    ("BISTROT", "eating_out.restaurant"),
     ("BRASSERIE", "eating_out.restaurant"),
     ("GRILL", "eating_out.restaurant"),
     ("KITCHEN", "eating_out.restaurant"),

@@ -43,8 +43,15 @@ fn something_else(phrase: &[&str], words: &[String], end: usize) -> bool {
         // Wages abbreviated before the month ("HALCYON TECH LTD SAL FEB"); elsewhere SAL is a
         // Spanish company's legal form ("TALLERES GARCIA SAL").
         ["SAL"] => !next.is_some_and(|w| MONTHS.contains(&w)),
-        // Interest inside a loan's instalment ("PRESTACAO EMPRESTIMO HABITACAO CAPITAL+JUROS").
+        // Interest inside a loan's instalment ("PRESTACAO EMPRESTIMO HABITACAO CAPITAL+JUROS",
+        // "REMBOURSEMENT PRET … CAPITAL 312,40 INTERETS 41,18"), and the repayment of a loan,
+        // which refunds nothing.
         ["JUROS"] => words.iter().any(|w| matches!(w.as_str(), "PRESTACAO" | "EMPRESTIMO")),
+        ["INTERETS"] => words.iter().any(|w| matches!(w.as_str(), "PRET" | "ECHEANCE")),
+        ["REMBOURSEMENT"] => next == Some("PRET"),
+        // A Polish transfer's title is the payer's own words ("PRZELEW … TYTUŁ: zwrot za
+        // pizzę" pays a friend back), not a shop's refund.
+        ["ZWROT"] => words[..end - 1].iter().any(|w| w == "TYTUL"),
         // A rent's service charges ("LOYER + CHARGES", "MIETE NEBENKOSTEN"), not a bank's.
         ["CHARGES"] => {
             end >= 2

@@ -31,6 +31,7 @@ pub(super) const PROCESSORS: &[(&[&str], &str)] = &[
     (&["LYDIA"], "Lydia"),
     (&["MOBILEPAY"], "MobilePay"),
     (&["VIPPS"], "Vipps"),
+    (&["PAYU"], "PayU"),
     // Motor Fuel Group runs forecourts under the fuel brands' names ("MFG ESSO HALFWAY").
     (&["MFG"], "Motor Fuel Group"),
 ];

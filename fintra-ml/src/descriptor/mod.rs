@@ -6,6 +6,7 @@
 //! "SHELLFISH" never matches "SHELL".
 
 mod ach;
+mod export;
 mod kind;
 mod lexicon;
 mod phrases;
@@ -256,7 +257,9 @@ pub fn parse(raw: &str) -> Descriptor {
     } else {
         raw
     };
-    let folded = fold(cut);
+    // A known export's row pasted whole: only its type and description are words.
+    let row = export::known_row(cut);
+    let folded = fold(row.as_deref().unwrap_or(cut));
     let words = words_of(&folded);
     let (mut kind, phrase_spans) = kind_of(&words);
     let ach = ach_fields(&folded, &words);

@@ -523,4 +523,12 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("PRZELEW ZEWNETRZNY PRZYCHODZACY", Kind::Transfer),
     ("TRF CRED", Kind::Transfer),
     ("SAL", Kind::Salary),
+    // Round sixteen, from the fourteenth set: Lloyds' "Bank Giro Credit", Polish direct
+    // debits and refunds, Portuguese direct debits, and Italian incoming transfers.
+    ("BANK GIRO CREDIT", Kind::Transfer),
+    ("POLECENIE ZAPLATY", Kind::DirectDebit),
+    ("ZWROT", Kind::Refund),
+    ("ZWROT ZA TRANSAKCJE", Kind::Refund),
+    ("DEB DIRECTO", Kind::DirectDebit),
+    ("BONIFICO IN ENTRATA", Kind::Transfer),
 ];
