@@ -610,3 +610,31 @@ fn round_sixteen_reads_these_formats() {
     );
     assert_eq!((own.category.as_str(), own.merchant.as_deref()), ("transfers.own_account", None));
 }
+
+#[test]
+fn round_seventeen_reads_these_formats() {
+    // Apple Card's reward is no cash; German card debits; Czech interest and loan instalments.
+    let apple = categorise("Trader Joe's  Austin, TX  $41.08  2% Daily Cash", -4_108, "US");
+    assert_eq!(apple.merchant.as_deref(), Some("Trader Joe's"));
+    assert_eq!(
+        categorise("Kartenverfügung dm-drogerie markt 1123 BONN//BONN/DE", -1_845, "DE")
+            .merchant
+            .as_deref(),
+        Some("dm-drogerie markt")
+    );
+    assert_eq!(categorise("PŘIPSANÝ ÚROK 31.01.2025", 421, "CZ").category, "income.interest");
+    assert_eq!(
+        categorise("ODCHOZÍ ÚHRADA COFIDIS S.A. SPLÁTKA ÚVĚRU 02/2025", -310_000, "CZ").category,
+        "loans.loan_payment"
+    );
+    // Finnish refunds, Klarna's part payments, the payee after Norwegian "Nettgiro til:".
+    assert_eq!(categorise("HYVITYS GIGANTTI OY", 4_990, "FI").category, "income.refund");
+    assert_eq!(
+        categorise("Delbetalning 1 av 3 · Webhallen · Betald med kort", -33_300, "SE").category,
+        "loans.bnpl"
+    );
+    assert_eq!(
+        categorise("Nettgiro til: FJORD KRAFT AS Betalt: 02.02.25", -88_000, "NO").category,
+        "bills.energy"
+    );
+}

@@ -147,4 +147,7 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("IMPUESTOS", "government.tax"),
     ("ASSEGNO UNICO", "income.benefits"),
     ("OWN ACCT", "transfers.own_account"),
+    // Round seventeen: a Czech loan's instalment, Klarna's part payments.
+    ("SPLATKA UVERU", "loans.loan_payment"),
+    ("DELBETALNING", "loans.bnpl"),
 ];

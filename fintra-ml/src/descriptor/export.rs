@@ -1,8 +1,20 @@
 //! Rows of well-known CSV exports whose columns are known. A row pasted whole into a
 //! description would have its account, dates, state and balance read as words ("Current" as a
-//! brand); the row is narrowed to its type and description before it is parsed.
+//! brand, "Your Cash" as cash, the account holder's own name as the payee); the row is narrowed
+//! to its type, counterparty and reference before it is parsed.
+//!
+//! | export | columns used |
+//! |---|---|
+//! | Revolut (any language) | `Type`, `Description` |
+//! | Chase, Capital One card downloads | `Type` (Chase), `Description` |
+//! | Monzo | `Type`, `Name` |
+//! | Venmo | `Type`, `From`, `To` |
+//! | Cash App | `Transaction Type`, `Name of sender/receiver` |
+//! | PayPal activity | `Name` (behind PayPal) |
+//! | German cooperative banks (Volksbank, Raiffeisenbank) | `Buchungstext`, `Name Zahlungsbeteiligter`, `Verwendungszweck` |
+//! | DKB | the payee or payer (by `Umsatztyp`), `Verwendungszweck` |
 
-/// Revolut's transaction types (`Type` column).
+/// Revolut's transaction types (`Type` column, English export).
 const REVOLUT_TYPES: &[&str] = &[
     "CARD_PAYMENT",
     "CARD_REFUND",
@@ -17,42 +29,101 @@ const REVOLUT_TYPES: &[&str] = &[
     "INTEREST",
 ];
 
-/// Revolut's products (`Product` column).
-const REVOLUT_PRODUCTS: &[&str] = &["CURRENT", "SAVINGS", "DEPOSIT", "POCKET"];
+/// Revolut's products (`Product` column), in the languages it exports.
+const REVOLUT_PRODUCTS: &[&str] = &[
+    "CURRENT",
+    "SAVINGS",
+    "DEPOSIT",
+    "POCKET",
+    "ACTUAL",
+    "AHORROS",
+    "CORRENTE",
+    "RISPARMI",
+    "COURANT",
+    "ÉPARGNE",
+    "GIROKONTO",
+    "HUIDIG",
+    "BIEŻĄCE",
+];
 
-/// The type and description of a known export's row, or `None` for any other text.
-///
-/// Revolut: `Type,Product,Started Date,Completed Date,Description,Amount,Fee,Currency,State,
-/// Balance` (the description may itself hold commas: the five closing columns are counted
-/// from the end).
+/// The type, counterparty and reference of a known export's row, or `None` for any other
+/// text.
 pub(super) fn known_row(raw: &str) -> Option<String> {
-    let fields: Vec<&str> = raw.split(',').map(str::trim).collect();
-    revolut(&fields).or_else(|| card_export(&fields))
+    let fields = split_row(raw);
+    let f: Vec<&str> = fields.iter().map(String::as_str).collect();
+    revolut(&f)
+        .or_else(|| card_export(&f))
+        .or_else(|| monzo(&f))
+        .or_else(|| venmo(&f))
+        .or_else(|| cash_app(&f))
+        .or_else(|| paypal(&f))
+        .or_else(|| cooperative_bank(&f))
+        .or_else(|| dkb(&f))
+        .map(|row| row.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-/// A date at the start of a column ("2024-03-17 23:58:41", "03/15/2024").
+/// The fields of one CSV row: `,` or `;` (whichever appears more often outside quotes),
+/// double quotes with `""` inside, and a spreadsheet's leading `'` dropped.
+fn split_row(raw: &str) -> Vec<String> {
+    let outside = |delimiter: char| {
+        let mut quoted = false;
+        raw.chars()
+            .filter(|&c| {
+                if c == '"' {
+                    quoted = !quoted;
+                }
+                c == delimiter && !quoted
+            })
+            .count()
+    };
+    let delimiter = if outside(';') > outside(',') { ';' } else { ',' };
+    let (mut out, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            c if c == delimiter && !quoted => out.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    out.push(field);
+    out.iter().map(|f| f.trim().trim_start_matches('\'').trim().to_owned()).collect()
+}
+
+/// A date at the start of a column ("2024-03-17 23:58:41", "03/15/2024", "12.03.24").
 fn dated(field: &str) -> bool {
     let b = field.as_bytes();
     b.len() >= 8
-        && b.iter().take(10).all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'/' | b'.'))
+        && b.iter().take(8).all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'/' | b'.'))
         && b.iter().take(4).filter(|c| c.is_ascii_digit()).count() >= 2
 }
 
+/// An IBAN: two letters, two check digits, then at least eleven letters or digits.
+fn iban(field: &str) -> bool {
+    let b = field.as_bytes();
+    b.len() >= 15
+        && b[..2].iter().all(u8::is_ascii_uppercase)
+        && b[2..4].iter().all(u8::is_ascii_digit)
+        && b.iter().all(u8::is_ascii_alphanumeric)
+}
+
 /// Revolut: `Type,Product,Started Date,Completed Date,Description,Amount,Fee,Currency,State,
-/// Balance`.
-fn revolut(fields: &[&str]) -> Option<String> {
-    if fields.len() < 10 {
+/// Balance`, in English or translated ("Pago con tarjeta,Actual,…"). An unquoted description
+/// may hold commas: the five closing columns are counted from the end.
+fn revolut(f: &[&str]) -> Option<String> {
+    if f.len() < 10 || !dated(f[2]) || !dated(f[3]) {
         return None;
     }
-    let kind = fields[0].to_ascii_uppercase();
-    let product = fields[1].to_ascii_uppercase();
-    if !REVOLUT_TYPES.contains(&kind.as_str())
-        || !REVOLUT_PRODUCTS.contains(&product.as_str())
-        || !dated(fields[2])
-    {
+    let kind = f[0].to_uppercase();
+    let product = f[1].to_uppercase();
+    if !REVOLUT_TYPES.contains(&kind.as_str()) && !REVOLUT_PRODUCTS.contains(&product.as_str()) {
         return None;
     }
-    let description = fields[4..fields.len() - 5].join(",");
+    let description = f[4..f.len() - 5].join(",");
     Some(format!("{} {description}", kind.replace('_', " ")))
 }
 
@@ -60,11 +131,11 @@ fn revolut(fields: &[&str]) -> Option<String> {
 /// Chase (`Transaction Date,Post Date,Description,Category,Type,Amount,Memo`, the type `Sale`,
 /// `Return`, `Payment`, `Fee` or `Adjustment`) and Capital One (`Transaction Date,Posted
 /// Date,Card No.,Description,Category,Debit,Credit`).
-fn card_export(fields: &[&str]) -> Option<String> {
-    if fields.len() < 6 || !dated(fields[0]) || !dated(fields[1]) {
+fn card_export(f: &[&str]) -> Option<String> {
+    if f.len() < 6 || !dated(f[0]) || !dated(f[1]) {
         return None;
     }
-    let chase = match fields[4].to_ascii_uppercase().as_str() {
+    let chase = match f[4].to_ascii_uppercase().as_str() {
         "SALE" => Some("CARD PURCHASE"),
         "RETURN" => Some("RETURN"),
         "FEE" => Some("FEE"),
@@ -72,10 +143,72 @@ fn card_export(fields: &[&str]) -> Option<String> {
         _ => None,
     };
     if let Some(kind) = chase {
-        return Some(format!("{kind} {}", fields[2]).trim().to_owned());
+        return Some(format!("{kind} {}", f[2]));
     }
-    let card = fields[2].len() == 4 && fields[2].bytes().all(|b| b.is_ascii_digit());
-    card.then(|| format!("CARD PURCHASE {}", fields[3]))
+    let card = f[2].len() == 4 && f[2].bytes().all(|b| b.is_ascii_digit());
+    card.then(|| format!("CARD PURCHASE {}", f[3]))
+}
+
+/// Monzo: `Transaction ID,Date,Time,Type,Name,Emoji,Category,Amount,…` (ids start `tx_`).
+fn monzo(f: &[&str]) -> Option<String> {
+    (f.len() >= 8 && f[0].starts_with("tx_") && dated(f[1])).then(|| format!("{} {}", f[3], f[4]))
+}
+
+/// Venmo: `,ID,Datetime,Type,Status,Note,From,To,Amount (total),…`. A payment or charge goes
+/// between two people (the note is the payer's own words); a merchant transaction pays a shop.
+fn venmo(f: &[&str]) -> Option<String> {
+    let id = |s: &str| s.len() >= 10 && s.bytes().all(|b| b.is_ascii_digit());
+    if f.len() < 9 || !id(f[1]) || !dated(f[2]) {
+        return None;
+    }
+    match f[3].to_ascii_uppercase().as_str() {
+        "PAYMENT" | "CHARGE" => Some(format!("TRANSFER {} {}", f[6], f[7])),
+        "MERCHANT TRANSACTION" => Some(format!("CARD PURCHASE {}", f[7])),
+        _ => None,
+    }
+}
+
+/// Cash App: `Transaction ID,Date,Transaction Type,Currency,Amount,Fee,Net Amount,Asset Type,
+/// Asset Price,Asset Amount,Account,Notes,Name of sender/receiver,Status` (the account is
+/// "Your Cash", which is no cash).
+fn cash_app(f: &[&str]) -> Option<String> {
+    if f.len() < 13 || !dated(f[1]) {
+        return None;
+    }
+    match f[2].to_ascii_uppercase().as_str() {
+        "P2P" => Some(format!("TRANSFER {}", f[12])),
+        "CASH CARD" | "CASH CARD DEBIT" => Some(format!("CARD PURCHASE {}", f[12])),
+        _ => None,
+    }
+}
+
+/// PayPal's activity download: `Date,Time,Time zone,Name,Type,Status,Currency,Gross,…`.
+fn paypal(f: &[&str]) -> Option<String> {
+    let time = |s: &str| s.len() == 8 && s.as_bytes()[2] == b':' && s.as_bytes()[5] == b':';
+    let zone =
+        |s: &str| s.contains('/') || (s.len() <= 4 && s.bytes().all(|b| b.is_ascii_uppercase()));
+    (f.len() >= 8 && dated(f[0]) && time(f[1]) && zone(f[2]) && !f[3].is_empty())
+        .then(|| format!("PAYPAL *{}", f[3]))
+}
+
+/// German cooperative banks: `Bezeichnung Auftragskonto;IBAN Auftragskonto;BIC;Bankname;
+/// Buchungstag;Valutadatum;Name Zahlungsbeteiligter;IBAN;BIC;Buchungstext;Verwendungszweck;…`
+/// (the account's own bank is no payee).
+fn cooperative_bank(f: &[&str]) -> Option<String> {
+    (f.len() >= 11 && iban(f[1]) && dated(f[4]) && dated(f[5]))
+        .then(|| format!("{} {} {}", f[9], f[6], f[10]))
+}
+
+/// DKB: `Buchungsdatum;Wertstellung;Status;Zahlungspflichtige*r;Zahlungsempfänger*in;
+/// Verwendungszweck;Umsatztyp;…`: the other party is the payee of an `Ausgang`, the payer of
+/// an `Eingang` (the other column holds the account holder's own name).
+fn dkb(f: &[&str]) -> Option<String> {
+    let status = |s: &str| matches!(s.to_ascii_uppercase().as_str(), "GEBUCHT" | "VORGEMERKT");
+    if f.len() < 7 || !dated(f[0]) || !dated(f[1]) || !status(f[2]) {
+        return None;
+    }
+    let other = if f[6].eq_ignore_ascii_case("Eingang") { f[3] } else { f[4] };
+    Some(format!("{other} {}", f[5]))
 }
 
 #[cfg(test)]
@@ -88,6 +221,8 @@ mod tests {
         assert_eq!(known_row(row).as_deref(), Some("CARD PAYMENT Uber"));
         let commas = "TRANSFER,Current,2024-03-22 18:04:51,2024-03-22 18:04:52,To Ana, rent,-400.00,0.00,EUR,COMPLETED,12.66";
         assert_eq!(known_row(commas).as_deref(), Some("TRANSFER To Ana,rent"));
+        let spanish = "Pago con tarjeta,Actual,2024-05-03 21:14:07,2024-05-04 09:02:11,Glovo,-23.80,0.00,EUR,COMPLETADO,312.44";
+        assert_eq!(known_row(spanish).as_deref(), Some("PAGO CON TARJETA Glovo"));
     }
 
     #[test]
@@ -99,6 +234,32 @@ mod tests {
         assert_eq!(
             known_row(capital_one).as_deref(),
             Some("CARD PURCHASE AMC 4512 ONLINE 888-440-4262 KS")
+        );
+    }
+
+    #[test]
+    fn app_exports_keep_the_other_party() {
+        let monzo = r#"tx_00009x,04/01/2025,12:01:09,Card payment,Pret A Manger,☕,Eating out,-6.45,GBP,-6.45,GBP,,"1 Station Rd, Leeds",,PRET A MANGER LEEDS,,6.45,"#;
+        assert_eq!(known_row(monzo).as_deref(), Some("Card payment Pret A Manger"));
+        let venmo = ",4011223344556677889,2025-01-07T19:02:11,Payment,Complete,🍕 pizza,Dana Cole,Sam Ortiz,- $18.00,,,,,,Venmo balance,,,";
+        assert_eq!(known_row(venmo).as_deref(), Some("TRANSFER Dana Cole Sam Ortiz"));
+        let cash = "a1b2c3,2025-01-08 10:00:00 EST,P2P,USD,$20.00,$0,$20.00,,,,Your Cash,lunch,Lee Park,PAYMENT RECEIVED";
+        assert_eq!(known_row(cash).as_deref(), Some("TRANSFER Lee Park"));
+        let paypal = r#""09.03.2024","21:14:37","Europe/Berlin","Cyberport GmbH","PayPal Express-Zahlung","Abgeschlossen","EUR","-149,00""#;
+        assert_eq!(known_row(paypal).as_deref(), Some("PAYPAL *Cyberport GmbH"));
+    }
+
+    #[test]
+    fn german_bank_exports_name_the_other_party_not_the_holder() {
+        let volksbank = "Girokonto;DE62600901000123456789;VOBADESSXXX;Volksbank Stuttgart eG;12.03.2024;12.03.2024;KAUFLAND STUTTGART;DE02300209000106531065;CMCIDEDD;Kartenzahlung;2024-03-11 Debitk.4;-41,20;EUR";
+        assert_eq!(
+            known_row(volksbank).as_deref(),
+            Some("Kartenzahlung KAUFLAND STUTTGART 2024-03-11 Debitk.4")
+        );
+        let dkb = r#""21.03.24";"21.03.24";"Gebucht";"Jonas Weber";"LIEFERANDO.DE";"2024-03-20 Debitk.25 VISA Debit";"Ausgang";"";"-27,9";"";"";"461209876543""#;
+        assert_eq!(
+            known_row(dkb).as_deref(),
+            Some("LIEFERANDO.DE 2024-03-20 Debitk.25 VISA Debit")
         );
     }
 

@@ -49,6 +49,8 @@ fn something_else(phrase: &[&str], words: &[String], end: usize) -> bool {
         ["JUROS"] => words.iter().any(|w| matches!(w.as_str(), "PRESTACAO" | "EMPRESTIMO")),
         ["INTERETS"] => words.iter().any(|w| matches!(w.as_str(), "PRET" | "ECHEANCE")),
         ["REMBOURSEMENT"] => next == Some("PRET"),
+        // Apple Card's reward on a purchase ("Whole Foods Market … 2% Daily Cash").
+        ["CASH"] => end >= 2 && words[end - 2] == "DAILY",
         // A Polish transfer's title is the payer's own words ("PRZELEW … TYTUŁ: zwrot za
         // pizzę" pays a friend back), not a shop's refund.
         ["ZWROT"] => words[..end - 1].iter().any(|w| w == "TYTUL"),

@@ -276,6 +276,8 @@ pub(super) const PAYEE_MARKERS: &[&str] = &[
     // An Australian bill payment names its biller after BPAY, whatever bank channel before it
     // ("ANZ INTERNET BANKING BPAY AGL ELECTRICITY").
     "BPAY",
+    // Norwegian online giro names its payee after "til:" ("Nettgiro til: NORDNET BANK AB").
+    "NETTGIRO TIL",
 ];
 
 /// Payee markers that count only where nothing but phrasing, codes and dates stands before

@@ -531,4 +531,14 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("ZWROT ZA TRANSAKCJE", Kind::Refund),
     ("DEB DIRECTO", Kind::DirectDebit),
     ("BONIFICO IN ENTRATA", Kind::Transfer),
+    // Round seventeen, from the fifteenth set: German card debits, Czech interest and
+    // outgoing payments, Finnish refunds, Norwegian online giro.
+    ("KARTENVERFUEGUNG", Kind::CardPurchase),
+    ("UROK", Kind::Interest),
+    ("PRIPSANY UROK", Kind::Interest),
+    ("ODCHOZI UHRADA", Kind::Transfer),
+    ("PRICHOZI UHRADA", Kind::Transfer),
+    ("HYVITYS", Kind::Refund),
+    ("PALAUTUS", Kind::Refund),
+    ("NETTGIRO", Kind::Transfer),
 ];
