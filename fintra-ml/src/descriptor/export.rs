@@ -49,6 +49,10 @@ const REVOLUT_PRODUCTS: &[&str] = &[
 /// The type, counterparty and reference of a known export's row, or `None` for any other
 /// text.
 pub(super) fn known_row(raw: &str) -> Option<String> {
+    // Every known export has at least six columns: most lines are not rows at all.
+    if raw.matches([',', ';']).count() < 5 {
+        return None;
+    }
     let fields = split_row(raw);
     let f: Vec<&str> = fields.iter().map(String::as_str).collect();
     revolut(&f)
