@@ -370,7 +370,7 @@ mod live {
             }
             latencies.push(started.elapsed());
         }
-        watch.stop().await;
+        drop(watch);
         stop.send(true).unwrap();
         let sink = views_task.await.unwrap();
         refinery_task.await.unwrap();
@@ -380,11 +380,25 @@ mod live {
 
     /// Waits on Redis keyspace notifications for the Views' keys, not on a timer: tokio's
     /// timer rounds a sleep up to its 1 ms tick, which would add up to a millisecond to every
-    /// sample. The server's setting is put back by [`KeyspaceWatch::stop`].
+    /// sample. The server's setting is put back when the watch is dropped, on a failed run too.
     struct KeyspaceWatch {
-        admin: redis::aio::MultiplexedConnection,
-        before: String,
         written: redis::aio::PubSubStream,
+        _restore: RestoreSetting,
+    }
+
+    /// Puts `notify-keyspace-events` back to what it was when dropped.
+    struct RestoreSetting(String);
+
+    impl Drop for RestoreSetting {
+        fn drop(&mut self) {
+            if let Ok(mut conn) = redis_client().get_connection() {
+                let _: redis::RedisResult<()> = redis::cmd("CONFIG")
+                    .arg("SET")
+                    .arg("notify-keyspace-events")
+                    .arg(&self.0)
+                    .query(&mut conn);
+            }
+        }
     }
 
     impl KeyspaceWatch {
@@ -396,33 +410,27 @@ mod live {
                 .await
                 .unwrap();
             let before = notify.get(1).cloned().unwrap_or_default();
-            Self::set(&mut admin, &format!("{before}K$")).await;
-            let mut pubsub = redis_client().get_async_pubsub().await.unwrap();
-            pubsub.psubscribe(format!("__keyspace@*__:{prefix}:*")).await.unwrap();
-            Self { admin, before, written: pubsub.into_on_message() }
-        }
-
-        async fn set(admin: &mut redis::aio::MultiplexedConnection, flags: &str) {
             redis::cmd("CONFIG")
                 .arg("SET")
                 .arg("notify-keyspace-events")
-                .arg(flags)
-                .query_async::<()>(admin)
+                .arg(format!("{before}K$"))
+                .query_async::<()>(&mut admin)
                 .await
                 .unwrap();
+            let restore = RestoreSetting(before);
+            let mut pubsub = redis_client().get_async_pubsub().await.unwrap();
+            pubsub.psubscribe(format!("__keyspace@*__:{prefix}:*")).await.unwrap();
+            Self { written: pubsub.into_on_message(), _restore: restore }
         }
 
-        /// The next write under the prefix; false after 10 s without one. Notifications queue
-        /// in the stream: one sent before this call is not lost.
+        /// The next string write under the prefix — the page script's checkpoint, which it
+        /// writes after the page's documents — or false after 10 s without one. Notifications
+        /// queue in the stream: one sent before this call is not lost.
         async fn next(&mut self) -> bool {
             matches!(
                 tokio::time::timeout(Duration::from_secs(10), self.written.next()).await,
                 Ok(Some(_))
             )
-        }
-
-        async fn stop(mut self) {
-            Self::set(&mut self.admin, &self.before).await;
         }
     }
 
@@ -445,6 +453,10 @@ mod live {
         path: Path,
         cached: bool,
     ) {
+        if latencies.is_empty() {
+            println!("| end to end | no samples (FINTRA_BRAIN_LIVE_SAMPLES=0) |");
+            return;
+        }
         latencies.sort();
         appends.sort();
         let at = |sorted: &[Duration], per_mille: usize| {

@@ -93,7 +93,10 @@ impl Categoriser for Brain {
             .merchant
             .clone()
             .or_else(|| r.provider_merchant.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()))
-            .or_else(|| Some(clean_merchant(r.description)).filter(|m| !m.is_empty()));
+            .or_else(|| {
+                Some(clean_merchant(&crate::descriptor::narrowed(r.description)))
+                    .filter(|m| !m.is_empty())
+            });
         let mut lineage = Lineage::new(format!("{BRAIN_SOURCE}:{layer}"), r.now);
         lineage.confidence = Some(Confidence::new(confidence));
         lineage.version = Some(version);

@@ -98,6 +98,11 @@ struct StreamWork {
 
 impl<S: EventStore, C: Codec<ProfileEvent>> EnrichmentRefinery<S, C> {
     /// A refinery starting at the start of the log.
+    ///
+    /// Its commands are decided on the profile it loaded and appended at that version
+    /// ([`Repository::execute_in_place`]): they write no snapshot and fill no aggregate cache
+    /// even when `repository` is configured with them; the profile's other writers snapshot at
+    /// their next boundary.
     pub fn new(repository: Repository<Profile, S, C>, brain: Brain) -> Self {
         Self {
             repository,

@@ -194,6 +194,8 @@ async fn the_refinery_categorises_once_and_learns_corrections_on_postgres() {
 struct CorrectedMeanwhile<S> {
     inner: S,
     correction: std::sync::Mutex<Option<(StreamId, ProfileCommand)>>,
+    /// Appends asked of this store (the person's correction goes to the inner store directly).
+    appends: AtomicU64,
 }
 
 #[async_trait::async_trait]
@@ -204,6 +206,7 @@ impl<S: EventStore + Clone> EventStore for CorrectedMeanwhile<S> {
         expected: fintra_core::ExpectedVersion,
         events: &[fintra_core::NewEvent],
     ) -> fintra_core::Result<fintra_core::AppendResult> {
+        self.appends.fetch_add(1, Ordering::Relaxed);
         let pending = {
             let mut slot = self.correction.lock().unwrap();
             if slot.as_ref().is_some_and(|(s, _)| s == stream) { slot.take() } else { None }
@@ -273,12 +276,17 @@ async fn a_correction_between_load_and_append_is_kept() {
     let store = Arc::new(CorrectedMeanwhile {
         inner: inner.clone(),
         correction: std::sync::Mutex::new(Some((stream.clone(), correction))),
+        appends: AtomicU64::new(0),
     });
-    let mut refinery =
-        EnrichmentRefinery::new(Repository::<Profile, _>::new(store), Brain::builtin().unwrap())
-            .with_clock(clock());
+    let mut refinery = EnrichmentRefinery::new(
+        Repository::<Profile, _>::new(store.clone()),
+        Brain::builtin().unwrap(),
+    )
+    .with_clock(clock());
     let report = refinery.catch_up().await.unwrap();
     assert_eq!(report.categorised, 1, "only Netflix is the Brain's to change: {report:?}");
+    // The first append met the correction and conflicted; the second was decided again.
+    assert_eq!(store.appends.load(Ordering::Relaxed), 2);
 
     let profile = repository.load(&stream).await.unwrap().state;
     let kept = profile.transaction(&tesco.transaction_id).unwrap().transaction.enrichment.clone();

@@ -638,3 +638,25 @@ fn round_seventeen_reads_these_formats() {
         "bills.energy"
     );
 }
+
+#[test]
+fn rounds_fourteen_to_seventeen_stay_out_of_lines_they_were_not_written_for() {
+    // A short phrase before a site number is read only for cash machines and wages: BP after a
+    // card phrase is the fuel brand.
+    assert_eq!(categorise("CARD PAYMENT TO BP 4417", -6_000, "GB").merchant.as_deref(), Some("BP"));
+    // Two-letter words are no legal form: a person's surname stays a person.
+    assert_eq!(
+        categorise("TFR TO J BARBER AS AGREED", -5_000, "GB").category,
+        "transfers.to_person"
+    );
+    // A loan's instalment with its interest, and a friend's "zwrot" without a title label.
+    assert_eq!(
+        categorise("SPLÁTKA ÚVĚRU 2025/02 JISTINA 4 512,00 ÚROK 1 203,00", -571_500, "CZ").category,
+        "loans.loan_payment"
+    );
+    assert_eq!(
+        categorise("PRZELEW ZEWNĘTRZNY PRZYCHODZĄCY zwrot za bilety JAN KOWALSKI", 6_000, "PL")
+            .category,
+        "transfers.from_person"
+    );
+}

@@ -411,9 +411,9 @@ fn by_purpose(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
     None
 }
 
-/// Legal forms of companies.
-const COMPANY_FORMS: &[&str] =
-    &["LTD", "LIMITED", "PLC", "LLC", "INC", "GMBH", "BV", "NV", "SARL", "SRL", "SPA", "AB", "AS"];
+/// Legal forms of companies (not two-letter ones, which are words and initials too: "J BARBER
+/// AS AGREED").
+const COMPANY_FORMS: &[&str] = &["LTD", "LIMITED", "PLC", "LLC", "INC", "GMBH", "SARL", "SRL"];
 
 /// A generic business word in the counterparty.
 fn by_keyword(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
@@ -470,11 +470,12 @@ fn another_business(t: &Transaction<'_>, d: &Descriptor, m: &Resolution) -> bool
 /// A brand matched only through a misspelling while the line names a business of another trade
 /// ("SONNEN APOTHEKE" is a pharmacy, not the insurer Sonnet).
 fn misread(d: &Descriptor, m: &Resolution) -> bool {
-    let matched = fold(&m.matched);
-    let spelled_out = matched
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| w.len() >= 3)
-        .any(|w| d.counterparty.iter().any(|c| c == w));
+    // Spelled as the line's words are: apostrophes dropped ("SAINSBURY'S" is SAINSBURYS).
+    let matched = fold(&m.matched.replace(['\'', '’'], ""));
+    let mut words = matched.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| w.len() >= 3);
+    let spelled_out = words.clone().any(|w| d.counterparty.iter().any(|c| c == w))
+        // A name of short words only ("BP", "M&S") cannot be told misspelt this way.
+        || words.next().is_none();
     let trade = primary(&m.merchant.category);
     !spelled_out
         && d.counterparty

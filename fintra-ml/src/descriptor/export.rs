@@ -149,8 +149,10 @@ fn card_export(f: &[&str]) -> Option<String> {
     if let Some(kind) = chase {
         return Some(format!("{kind} {}", f[2]));
     }
+    // Capital One: a row with a credit and no debit is a payment or a refund, not a purchase.
     let card = f[2].len() == 4 && f[2].bytes().all(|b| b.is_ascii_digit());
-    card.then(|| format!("CARD PURCHASE {}", f[3]))
+    let credit = f.len() >= 7 && f[5].is_empty() && !f[6].is_empty();
+    card.then(|| format!("{} {}", if credit { "" } else { "CARD PURCHASE" }, f[3]))
 }
 
 /// Monzo: `Transaction ID,Date,Time,Type,Name,Emoji,Category,Amount,…` (ids start `tx_`).
@@ -189,10 +191,19 @@ fn cash_app(f: &[&str]) -> Option<String> {
 /// PayPal's activity download: `Date,Time,Time zone,Name,Type,Status,Currency,Gross,…`.
 fn paypal(f: &[&str]) -> Option<String> {
     let time = |s: &str| s.len() == 8 && s.as_bytes()[2] == b':' && s.as_bytes()[5] == b':';
-    let zone =
-        |s: &str| s.contains('/') || (s.len() <= 4 && s.bytes().all(|b| b.is_ascii_uppercase()));
-    (f.len() >= 8 && dated(f[0]) && time(f[1]) && zone(f[2]) && !f[3].is_empty())
-        .then(|| format!("PAYPAL *{}", f[3]))
+    let zone = |s: &str| {
+        s.contains('/')
+            || (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_uppercase()))
+    };
+    if f.len() < 8 || !dated(f[0]) || !time(f[1]) || !zone(f[2]) || f[3].is_empty() {
+        return None;
+    }
+    // The type column says when money came back ("Rückzahlung", "Refund", "Remboursement").
+    let kind = f[4].to_uppercase();
+    let refund = ["REFUND", "RÜCKZAHLUNG", "ERSTATTUNG", "REMBOURSEMENT", "REEMBOLSO", "RIMBORSO"]
+        .iter()
+        .any(|w| kind.contains(w));
+    Some(format!("{}PAYPAL *{}", if refund { "REFUND " } else { "" }, f[3]))
 }
 
 /// German cooperative banks: `Bezeichnung Auftragskonto;IBAN Auftragskonto;BIC;Bankname;

@@ -47,13 +47,15 @@ fn something_else(phrase: &[&str], words: &[String], end: usize) -> bool {
         // "REMBOURSEMENT PRET … CAPITAL 312,40 INTERETS 41,18"), and the repayment of a loan,
         // which refunds nothing.
         ["JUROS"] => words.iter().any(|w| matches!(w.as_str(), "PRESTACAO" | "EMPRESTIMO")),
-        ["INTERETS"] => words.iter().any(|w| matches!(w.as_str(), "PRET" | "ECHEANCE")),
-        ["REMBOURSEMENT"] => next == Some("PRET"),
+        ["INTERETS" | "REMBOURSEMENT"] => {
+            words.iter().any(|w| matches!(w.as_str(), "PRET" | "ECHEANCE"))
+        }
+        ["UROK"] => words.iter().any(|w| matches!(w.as_str(), "SPLATKA" | "UVERU" | "JISTINA")),
         // Apple Card's reward on a purchase ("Whole Foods Market … 2% Daily Cash").
         ["CASH"] => end >= 2 && words[end - 2] == "DAILY",
         // A Polish transfer's title is the payer's own words ("PRZELEW … TYTUŁ: zwrot za
         // pizzę" pays a friend back), not a shop's refund.
-        ["ZWROT"] => words[..end - 1].iter().any(|w| w == "TYTUL"),
+        ["ZWROT"] => words.iter().any(|w| w == "TYTUL" || w == "PRZELEW"),
         // A rent's service charges ("LOYER + CHARGES", "MIETE NEBENKOSTEN"), not a bank's.
         ["CHARGES"] => {
             end >= 2
@@ -113,9 +115,16 @@ pub(super) fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
             // A closing US state is no phrase ("DELTA.COM GA" is Georgia, not a Geldautomat).
             // Dates and amounts around the line do not move its edge ("04 APR 24 LNK …",
             // "… CPT 20.00").
+            // A leading date is a column before any line, and a closing date or reference
+            // number after a code ("FP 14/03/24 1032", "DD 031424", "CPT 20.00") still closes
+            // it — but not after BP, which is a fuel brand before its site number as often as
+            // a bill payment ("CARD PAYMENT TO BP 4417"), nor INT before a phone number.
+            let after = |w: &[String]| {
+                w.is_empty()
+                    || *k != Kind::Interest && wanted != ["BP"] && w.iter().all(|w| filler(w))
+            };
             let edge = words[..start].iter().all(|w| filler(w))
-                || (words[end..].iter().all(|w| filler(w))
-                    && !REGIONS.contains(&words[start].as_str()));
+                || (after(&words[end..]) && !REGIONS.contains(&words[start].as_str()));
             if ambiguous(&wanted) && !edge {
                 inner.push((start, end, *k));
                 continue;

@@ -91,7 +91,9 @@ impl Descriptor {
     /// line as long as the fields banks cut (18 bytes or more) whose counterparty runs to its
     /// very end.
     pub fn cut_short(&self) -> bool {
+        // A known export's row is whole: its columns are not cut to a field's width.
         self.raw.trim().len() >= 18
+            && export::known_row(&self.raw).is_none()
             && self.words.last().is_some_and(|w| self.counterparty.last() == Some(w))
     }
 
@@ -430,6 +432,12 @@ fn austrian_card_fields(words: &[String], keep: &mut [bool]) {
             keep[i] = false;
         }
     }
+}
+
+/// The text the parser reads: a known export's row narrowed to its type, other party and
+/// reference, or the description itself.
+pub(crate) fn narrowed(raw: &str) -> std::borrow::Cow<'_, str> {
+    export::known_row(raw).map_or(std::borrow::Cow::Borrowed(raw), std::borrow::Cow::Owned)
 }
 
 /// A name the bank padded with zeros to its field's width ("EASYJET000"), without them.
