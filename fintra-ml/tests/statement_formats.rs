@@ -660,3 +660,48 @@ fn rounds_fourteen_to_seventeen_stay_out_of_lines_they_were_not_written_for() {
         "transfers.from_person"
     );
 }
+
+#[test]
+fn round_eighteen_reads_these_formats() {
+    // App histories between people keep only the other party; a move to a space is savings.
+    assert_eq!(
+        categorise("Priya Raman · Sent · Ref: pizza and cinema · -£18.00", -1_800, "GB").category,
+        "transfers.to_person"
+    );
+    let space = categorise("Rainy day · Moved to Space · 02 Feb · -£50.00", -5_000, "GB");
+    assert_eq!((space.category.as_str(), space.merchant.as_deref()), ("transfers.savings", None));
+    assert_eq!(
+        categorise("Léa M. vous a payé · remboursement resto · +12,00 €", 1_200, "FR").category,
+        "transfers.from_person"
+    );
+    // A transfer names people as often as brands: a misspelt brand is no payee there.
+    assert_eq!(categorise("TRANSFER FROM CAMILLE MARTIN", 3_000, "FR").merchant.as_deref(), None);
+    // Payroll credits: PAY before the payment's number, and Canada's EFT PAY before a company.
+    assert_eq!(
+        categorise("DEPOSIT-OSKO PAYMENT 77120 HARBOUR FREIGHT PTY LTD PAY 020225", 310_000, "AU")
+            .category,
+        "income.salary"
+    );
+    assert_eq!(
+        categorise("ELECTRONIC FUNDS TRANSFER PAY NORTHBRIDGE SUPPLY INC", 240_000, "CA").category,
+        "income.salary"
+    );
+    // A cash machine's fee is the bank's, whoever runs the machine.
+    assert_eq!(
+        categorise("Entgelt Bargeldbehebung Fremdautomat EURONET WIEN", -195, "AT").category,
+        "fees.atm"
+    );
+    // Canadian pre-authorised payments, Polish card repayments, Danish child benefit.
+    assert_eq!(
+        categorise("Pre-Authorized Payment, TOYOTA CREDIT", -48_600, "CA").category,
+        "loans.car_finance"
+    );
+    assert_eq!(
+        categorise("Spłata karty kredytowej 5375 XXXX XXXX 1204", -90_000, "PL").category,
+        "loans.credit_card"
+    );
+    assert_eq!(
+        categorise("Børne- og ungeydelse UDBETALING DANMARK", 478_500, "DK").category,
+        "income.benefits"
+    );
+}

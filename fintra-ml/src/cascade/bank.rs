@@ -2,7 +2,7 @@
 //! refunds, and which merchants are banks.
 
 use super::words::{HONORIFICS, PENSION_WORDS, PERSON_TO_PERSON};
-use super::{Decision, Layer, Transaction, decision, dividend, keyword};
+use super::{COMPANY_FORMS, Decision, Layer, Transaction, decision, dividend, keyword};
 use crate::descriptor::{Descriptor, Kind, fold};
 use crate::resolve::Resolution;
 
@@ -35,6 +35,7 @@ pub(super) fn not_a_purchase(
         // is that business's, not the bank's.
         Kind::Fee
             if foreign_fee(d)
+                || atm_fee(d)
                 || merchant.is_none_or(|m| bank(&m.merchant) || financial(&m.merchant))
                     && keyword(d).is_none() =>
         {
@@ -42,10 +43,7 @@ pub(super) fn not_a_purchase(
                 "fees.overdraft"
             } else if foreign_fee(d) {
                 "fees.foreign"
-            } else if ["ATM", "BANKOMAT", "BANKOMATU", "GELDAUTOMAT", "CAJERO", "DAB"]
-                .iter()
-                .any(|w| d.has_word(w))
-            {
+            } else if atm_fee(d) {
                 "fees.atm"
             } else if d.has_word("LATE") || d.has_word("RETURNED") || d.has_word("UNPAID") {
                 "fees.late"
@@ -96,9 +94,35 @@ const NOT_PAYROLL: &[&str] = &[
 pub(super) fn payslip(d: &Descriptor) -> bool {
     let person = d.words.iter().any(|w| PERSON_TO_PERSON.contains(&w.as_str()))
         || d.counterparty.first().is_some_and(|w| HONORIFICS.contains(&w.as_str()));
-    !person
-        && matches!(d.words.as_slice(),
-            [.., before, last] if last == "PAY" && !NOT_PAYROLL.contains(&before.as_str()))
+    let Some(pay) = d.words.iter().rposition(|w| w == "PAY").filter(|&i| i > 0) else {
+        return false;
+    };
+    let before = d.words[pay - 1].as_str();
+    // PAY closes the line, but for the payment's date or number ("… PTY LTD PAY 050424").
+    let closing = d.words[pay + 1..].iter().all(|w| w.bytes().all(|b| b.is_ascii_digit()))
+        && !NOT_PAYROLL.contains(&before);
+    // A Canadian payroll transfer opens the employer's name with it ("ELECTRONIC FUNDS
+    // TRANSFER PAY MAPLEGATE LOGISTICS INC"): a company pays.
+    let opening = before == "TRANSFER"
+        && d.words[pay + 1..].iter().any(|w| COMPANY_FORMS.contains(&w.as_str()));
+    !person && (closing || opening)
+}
+
+/// A fee for a cash machine: it names the machine, whoever runs it ("Entgelt
+/// Bargeldbehebung Fremdautomat EURONET") — the fee is the bank's.
+fn atm_fee(d: &Descriptor) -> bool {
+    [
+        "ATM",
+        "BANKOMAT",
+        "BANKOMATU",
+        "GELDAUTOMAT",
+        "FREMDAUTOMAT",
+        "BARGELDBEHEBUNG",
+        "CAJERO",
+        "DAB",
+    ]
+    .iter()
+    .any(|w| d.has_word(w))
 }
 
 /// A fee for using the card or account abroad or in another currency.

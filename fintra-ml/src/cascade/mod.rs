@@ -413,7 +413,8 @@ fn by_purpose(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
 
 /// Legal forms of companies (not two-letter ones, which are words and initials too: "J BARBER
 /// AS AGREED").
-const COMPANY_FORMS: &[&str] = &["LTD", "LIMITED", "PLC", "LLC", "INC", "GMBH", "SARL", "SRL"];
+const COMPANY_FORMS: &[&str] =
+    &["LTD", "LIMITED", "PLC", "LLC", "INC", "GMBH", "SARL", "SRL", "PTY"];
 
 /// A generic business word in the counterparty.
 fn by_keyword(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
@@ -468,19 +469,27 @@ fn another_business(t: &Transaction<'_>, d: &Descriptor, m: &Resolution) -> bool
 }
 
 /// A brand matched only through a misspelling while the line names a business of another trade
-/// ("SONNEN APOTHEKE" is a pharmacy, not the insurer Sonnet).
+/// ("SONNEN APOTHEKE" is a pharmacy, not the insurer Sonnet), or on a transfer, where a
+/// person's name is as likely as a brand's ("TRANSFER FROM CAMILLE MARTIN" is no Camile Thai).
 fn misread(d: &Descriptor, m: &Resolution) -> bool {
     // Spelled as the line's words are: apostrophes dropped ("SAINSBURY'S" is SAINSBURYS).
     let matched = fold(&m.matched.replace(['\'', '’'], ""));
     let mut words = matched.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| w.len() >= 3);
-    let spelled_out = words.clone().any(|w| d.counterparty.iter().any(|c| c == w))
+    let glued: String = matched.chars().filter(char::is_ascii_alphanumeric).collect();
+    // Anywhere on the line: a processor's own name is not in the counterparty ("Faster
+    // Payment from STRIPE PAYMENTS UK LTD").
+    let spelled_out = words.clone().any(|w| d.words.iter().any(|c| c == w))
+        // Run together or split apart on the line ("FJORD KRAFT" for Fjordkraft).
+        || d.words.concat().contains(&glued)
         // A name of short words only ("BP", "M&S") cannot be told misspelt this way.
         || words.next().is_none();
     let trade = primary(&m.merchant.category);
+    let transfer = matches!(d.kind, Kind::Transfer | Kind::StandingOrder);
     !spelled_out
-        && d.counterparty
-            .iter()
-            .any(|w| KEYWORDS.iter().any(|(k, c)| k == w && primary(c) != trade))
+        && (transfer
+            || d.counterparty
+                .iter()
+                .any(|w| KEYWORDS.iter().any(|(k, c)| k == w && primary(c) != trade)))
 }
 
 /// What the line's shape alone suggests, when nothing named its purpose: a restaurant

@@ -150,4 +150,8 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     // Round seventeen: a Czech loan's instalment, Klarna's part payments.
     ("SPLATKA UVERU", "loans.loan_payment"),
     ("DELBETALNING", "loans.bnpl"),
+    // Round eighteen: a Polish card repayment, an Irish credit union's share lodgement.
+    ("SPLATA KARTY KREDYTOWEJ", "loans.credit_card"),
+    ("SPLATA KARTY", "loans.credit_card"),
+    ("SHARE LODGEMENT", "transfers.savings"),
 ];

@@ -393,6 +393,8 @@ pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
     ("MTGE", "housing.mortgage"),
     ("MTG", "housing.mortgage"),
     ("BARNBIDRAG", "income.benefits"),
+    ("UNGEYDELSE", "income.benefits"),
+    ("BOERNECHECK", "income.benefits"),
     ("SPARRATE", "transfers.savings"),
     ("KONTOUEBERTRAG", "transfers.own_account"),
     ("PENSAO", "income.pension"),

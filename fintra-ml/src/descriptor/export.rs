@@ -49,6 +49,9 @@ const REVOLUT_PRODUCTS: &[&str] = &[
 /// The type, counterparty and reference of a known export's row, or `None` for any other
 /// text.
 pub(super) fn known_row(raw: &str) -> Option<String> {
+    if raw.contains('·') {
+        return app_history(raw);
+    }
     // Every known export has at least six columns: most lines are not rows at all.
     if raw.matches([',', ';']).count() < 5 {
         return None;
@@ -64,6 +67,56 @@ pub(super) fn known_row(raw: &str) -> Option<String> {
         .or_else(|| cooperative_bank(&f))
         .or_else(|| dkb(&f))
         .map(|row| row.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// How app histories name a payment between people, and a move into one's own savings space.
+const SENT: &[&str] = &[
+    "SENT",
+    "PAID",
+    "YOU PAID",
+    "PAYMENT SENT",
+    "GELD GESENDET",
+    "TWINT GELD GESENDET",
+    "ENVIADO",
+];
+const RECEIVED: &[&str] = &[
+    "RECEIVED",
+    "PAYMENT RECEIVED",
+    "GELD ERHALTEN",
+    "TWINT GELD ERHALTEN",
+    "PAIEMENT REÇU",
+    "VIREMENT REÇU",
+    "RECIBIDO",
+];
+const SAVED: &[&str] =
+    &["MOVED TO SPACE", "MOVED TO POT", "ADDED TO POT", "MOVED TO VAULT", "MOVED TO SAVINGS"];
+
+/// An app's history line, parts joined by `·` ("Sarah Okafor · Sent · Ref: cinema + dinner ·
+/// -£25.00", "Virement reçu · THOMAS GIRAUD · remboursement resto", "Holiday · Moved to Space
+/// · 31 Mar"). Between people, the note is theirs and says nothing about a business: only the
+/// other party is kept. Any other app line is left whole.
+fn app_history(raw: &str) -> Option<String> {
+    let parts: Vec<&str> = raw.split('·').map(str::trim).filter(|p| !p.is_empty()).collect();
+    let upper: Vec<String> = parts.iter().map(|p| p.to_uppercase()).collect();
+    let find = |list: &[&str]| upper.iter().position(|p| list.contains(&p.as_str()));
+    // The other party stands before the type, or after it when the type comes first.
+    let party = |at: usize| if at == 0 { parts.get(1) } else { parts.get(at - 1) };
+    if let Some(at) = find(SAVED) {
+        return party(at).map(|pot| format!("TRANSFER TO SAVINGS {pot}"));
+    }
+    if let Some(at) = find(SENT) {
+        return party(at).map(|name| format!("TRANSFER TO {name}"));
+    }
+    if let Some(at) = find(RECEIVED) {
+        return party(at).map(|name| format!("TRANSFER FROM {name}"));
+    }
+    // Lydia and French apps put the verb in the party's part ("Vous avez payé Thomas L.",
+    // "Sarah B. vous a payé").
+    let first = upper.first()?;
+    if let Some(name) = first.strip_prefix("VOUS AVEZ PAYÉ ") {
+        return Some(format!("TRANSFER TO {name}"));
+    }
+    first.strip_suffix(" VOUS A PAYÉ").map(|name| format!("TRANSFER FROM {name}"))
 }
 
 /// The fields of one CSV row: `,` or `;` (whichever appears more often outside quotes),
@@ -276,6 +329,20 @@ mod tests {
             known_row(dkb).as_deref(),
             Some("LIEFERANDO.DE 2024-03-20 Debitk.25 VISA Debit")
         );
+    }
+
+    #[test]
+    fn app_histories_between_people_keep_only_the_other_party() {
+        let sent = "Sarah Okafor · Sent · Ref: cinema + dinner · -£25.00";
+        assert_eq!(known_row(sent).as_deref(), Some("TRANSFER TO Sarah Okafor"));
+        let french = "Virement reçu · THOMAS GIRAUD · remboursement resto vendredi · +25,00 €";
+        assert_eq!(known_row(french).as_deref(), Some("TRANSFER FROM THOMAS GIRAUD"));
+        let lydia = "Vous avez payé Thomas L. · pizza jeudi 🍕 · -14,50 €";
+        assert_eq!(known_row(lydia).as_deref(), Some("TRANSFER TO THOMAS L."));
+        let space = "Holiday · Moved to Space · 31 Mar · -£150.00";
+        assert_eq!(known_row(space).as_deref(), Some("TRANSFER TO SAVINGS Holiday"));
+        // A shop's line in an app keeps its words.
+        assert_eq!(known_row("Sonnen-Apotheke Fürth · girocard kontaktlos"), None);
     }
 
     #[test]

@@ -541,4 +541,11 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("HYVITYS", Kind::Refund),
     ("PALAUTUS", Kind::Refund),
     ("NETTGIRO", Kind::Transfer),
+    // Round eighteen, from the sixteenth set: Canadian pre-authorised payments, the Swiss
+    // card number's label, Portuguese direct debits, Czech wages.
+    ("PRE AUTHORIZED PAYMENT", Kind::DirectDebit),
+    ("PRE AUTHORISED PAYMENT", Kind::DirectDebit),
+    ("KARTENNUMMER", Kind::CardPurchase),
+    ("DEBITO DIRETO", Kind::DirectDebit),
+    ("MZDA", Kind::Salary),
 ];
