@@ -244,9 +244,9 @@ fn lines_features(
 
 mod live {
     use std::sync::Arc;
+    use std::time::{Duration, Instant};
 
     use futures::StreamExt;
-    use std::time::{Duration, Instant};
 
     use fintra_core::{Asset, EventMetadata, Repository, StreamId};
     use fintra_ml::{Brain, EnrichmentRefinery};
@@ -375,7 +375,7 @@ mod live {
         let sink = views_task.await.unwrap();
         refinery_task.await.unwrap();
         sink.drop_version().await.unwrap();
-        print(latencies, &mut appends, samples, path, cached);
+        print(latencies, appends, samples, path, cached);
     }
 
     /// Waits on Redis keyspace notifications for the Views' keys, not on a timer: tokio's
@@ -434,21 +434,23 @@ mod live {
         }
     }
 
+    fn redis_url() -> String {
+        std::env::var("FINTRA_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+    }
+
     fn redis_client() -> redis::Client {
-        let redis_url =
-            std::env::var("FINTRA_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-        redis::Client::open(redis_url.as_str()).unwrap()
+        redis::Client::open(redis_url()).unwrap()
     }
 
     async fn redis() -> redis::aio::MultiplexedConnection {
         redis_client().get_multiplexed_async_connection().await.unwrap_or_else(|e| {
-            panic!("Redis unreachable ({e}): set FINTRA_REDIS_URL or run scripts/test.sh")
+            panic!("Redis at {} unreachable ({e}): run scripts/test.sh", redis_url())
         })
     }
 
     fn print(
         mut latencies: Vec<Duration>,
-        appends: &mut [Duration],
+        mut appends: Vec<Duration>,
         samples: u64,
         path: Path,
         cached: bool,
@@ -463,7 +465,6 @@ mod live {
             let i = (sorted.len() - 1) * per_mille / 1000;
             sorted[i].as_secs_f64() * 1000.0
         };
-        let ms = |per_mille: usize| at(&latencies, per_mille);
         let what = match path {
             Path::Refinery => {
                 "append → refinery categorises → Views write → category readable in Redis"
@@ -480,11 +481,11 @@ mod live {
             if cached { format!("{what} (Connect's aggregate cache on)") } else { what.to_owned() };
         println!(
             "| {what} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} / {:.1} ms |",
-            ms(500),
-            ms(990),
-            ms(1000),
-            at(appends, 500),
-            at(appends, 990)
+            at(&latencies, 500),
+            at(&latencies, 990),
+            at(&latencies, 1000),
+            at(&appends, 500),
+            at(&appends, 990)
         );
     }
 }

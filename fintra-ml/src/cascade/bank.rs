@@ -21,6 +21,9 @@ pub(super) fn not_a_purchase(
     if money_in && d.kind == Kind::Cash && dividend(d) {
         return decision("income.dividends", 0.85, Layer::BankPhrasing, "dividend");
     }
+    // What kind of fee, asked only of a fee line.
+    let fee = d.kind == Kind::Fee;
+    let (foreign, atm) = (fee && foreign_fee(d), fee && atm_fee(d));
     let (category, confidence, evidence) = match d.kind {
         Kind::Cash if in_name("CASH") => return None,
         Kind::Cash => (if money_in { "cash.deposit" } else { "cash.withdrawal" }, 0.9, "cash"),
@@ -34,16 +37,16 @@ pub(super) fn not_a_purchase(
         // A fee paid to a business the line names by its trade ("CA DMV FEE", "PARKING FEE")
         // is that business's, not the bank's.
         Kind::Fee
-            if foreign_fee(d)
-                || atm_fee(d)
+            if foreign
+                || atm
                 || merchant.is_none_or(|m| bank(&m.merchant) || financial(&m.merchant))
                     && keyword(d).is_none() =>
         {
             let c = if d.has_word("OVERDRAFT") || d.has_word("UEBERZIEHUNG") {
                 "fees.overdraft"
-            } else if foreign_fee(d) {
+            } else if foreign {
                 "fees.foreign"
-            } else if atm_fee(d) {
+            } else if atm {
                 "fees.atm"
             } else if d.has_word("LATE") || d.has_word("RETURNED") || d.has_word("UNPAID") {
                 "fees.late"
@@ -126,7 +129,7 @@ fn atm_fee(d: &Descriptor) -> bool {
 }
 
 /// A fee for using the card or account abroad or in another currency.
-pub(super) fn foreign_fee(d: &Descriptor) -> bool {
+fn foreign_fee(d: &Descriptor) -> bool {
     [
         "FOREIGN",
         "FX",

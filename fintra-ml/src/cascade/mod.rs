@@ -462,10 +462,12 @@ fn another_business(t: &Transaction<'_>, d: &Descriptor, m: &Resolution) -> bool
     let (Some(brand), None) = (spelled.next(), spelled.next()) else { return false };
     let Some(at) = d.counterparty.iter().position(|w| w == brand) else { return false };
     let trade = primary(&m.merchant.category);
-    d.counterparty[at + 1..]
-        .iter()
-        .take(3)
-        .any(|w| KEYWORDS.iter().any(|(k, c)| k == w && primary(c) != trade))
+    d.counterparty[at + 1..].iter().take(3).any(|w| other_trade(w, trade))
+}
+
+/// `word` is a business word of a trade other than `trade` ("NAILS" beside a telecom).
+fn other_trade(word: &str, trade: &str) -> bool {
+    KEYWORDS.iter().any(|(k, c)| *k == word && primary(c) != trade)
 }
 
 /// A brand matched only through a misspelling while the line names a business of another trade
@@ -485,11 +487,7 @@ fn misread(d: &Descriptor, m: &Resolution) -> bool {
         || words.next().is_none();
     let trade = primary(&m.merchant.category);
     let transfer = matches!(d.kind, Kind::Transfer | Kind::StandingOrder);
-    !spelled_out
-        && (transfer
-            || d.counterparty
-                .iter()
-                .any(|w| KEYWORDS.iter().any(|(k, c)| k == w && primary(c) != trade)))
+    !spelled_out && (transfer || d.counterparty.iter().any(|w| other_trade(w, trade)))
 }
 
 /// What the line's shape alone suggests, when nothing named its purpose: a restaurant

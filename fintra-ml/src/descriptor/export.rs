@@ -13,6 +13,7 @@
 //! | PayPal activity | `Name` (behind PayPal) |
 //! | German cooperative banks (Volksbank, Raiffeisenbank) | `Buchungstext`, `Name Zahlungsbeteiligter`, `Verwendungszweck` |
 //! | DKB | the payee or payer (by `Umsatztyp`), `Verwendungszweck` |
+//! | app histories joined by `·`, between people or into a savings space | the other party |
 
 /// Revolut's transaction types (`Type` column, English export).
 const REVOLUT_TYPES: &[&str] = &[

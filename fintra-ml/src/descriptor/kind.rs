@@ -112,13 +112,12 @@ pub(super) fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
                 spans.push((start, end, Kind::Unknown));
                 continue;
             }
-            // A closing US state is no phrase ("DELTA.COM GA" is Georgia, not a Geldautomat).
-            // Dates and amounts around the line do not move its edge ("04 APR 24 LNK …",
-            // "… CPT 20.00").
-            // A leading date is a column before any line, and a closing date or reference
-            // number after a code ("FP 14/03/24 1032", "DD 031424", "CPT 20.00") still closes
-            // it — but not after BP, which is a fuel brand before its site number as often as
-            // a bill payment ("CARD PAYMENT TO BP 4417"), nor INT before a phone number.
+            // A short code counts at the line's edge. A leading date is a column before any
+            // line, and a closing date or reference number after a code ("FP 14/03/24 1032",
+            // "DD 031424", "CPT 20.00") still closes it — but not after BP, which is a fuel
+            // brand before its site number as often as a bill payment ("CARD PAYMENT TO BP
+            // 4417"), nor INT before a phone number. A closing US state is no phrase
+            // ("DELTA.COM GA" is Georgia, not a Geldautomat).
             let after = |w: &[String]| {
                 w.is_empty()
                     || *k != Kind::Interest && wanted != ["BP"] && w.iter().all(|w| filler(w))

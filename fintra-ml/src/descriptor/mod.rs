@@ -79,6 +79,10 @@ pub struct Descriptor {
     pub counterparty: Vec<String>,
     /// Every word of the description (uppercase, ASCII-folded), noise included, in order.
     pub words: Vec<String>,
+    /// The description was a whole row of a known CSV export, narrowed to its type, other
+    /// party and reference before it was parsed.
+    #[serde(default)]
+    pub row: bool,
 }
 
 impl Descriptor {
@@ -93,7 +97,7 @@ impl Descriptor {
     pub fn cut_short(&self) -> bool {
         // A known export's row is whole: its columns are not cut to a field's width.
         self.raw.trim().len() >= 18
-            && export::known_row(&self.raw).is_none()
+            && !self.row
             && self.words.last().is_some_and(|w| self.counterparty.last() == Some(w))
     }
 
@@ -306,7 +310,7 @@ pub fn parse(raw: &str) -> Descriptor {
     }
     let counterparty: Vec<String> =
         kept[start..].iter().map(|w| unpadded(w).to_owned()).take(8).collect();
-    Descriptor { raw: raw.to_owned(), kind, intermediary, counterparty, words }
+    Descriptor { raw: raw.to_owned(), kind, intermediary, counterparty, words, row: row.is_some() }
 }
 
 /// Which words are the counterparty's: words minus bank phrases, noise, codes, dates, a card
