@@ -262,3 +262,41 @@ fn round_nine_rules_stay_out_of_lines_they_were_not_written_for() {
         "subscriptions.memberships"
     );
 }
+
+#[test]
+fn round_nineteen_purposes_loans_fines_and_public_services() {
+    let cases = [
+        ("ADDEBITO RATA PRESTITO AGOS N. 77120034 RATA 07/48", -18_950, "IT", "loans.loan_payment"),
+        ("PREST. EMPR. HABITACAO 99003412771", -64_210, "PT", "housing.mortgage"),
+        ("Premium plan fee", -700, "GB", "fees.bank"),
+        ("ACH DEBIT RIVERSIDE PROPERTY MGMT WEB PMT", -142_500, "US", "housing.rent"),
+        ("CITY OF TACOMA PUBLIC UTILITIES 253-502-8600", -9_812, "US", "bills.water"),
+        ("WPLATA GOTOWKI WPLATOMAT ING UL. DLUGA 7 GDANSK", 80_000, "PL", "cash.deposit"),
+        ("OVERSCHRIJVING FOD FINANCIEN VERKEERSBOETE PV 1234", -5_800, "BE", "government.fines"),
+        ("VIREMENT TRESOR PUBLIC AMENDE FORFAITAIRE 4471", -13_500, "FR", "government.fines"),
+        ("DD LEEDS CITY COUNC 40023311", -15_400, "GB", "bills.council_tax"),
+        ("Avtalegiro BERGEN KOMMUNE BARNEHAGE KID 88123", -290_000, "NO", "services.childcare"),
+        ("Betalning LAVERIE DU MARCHE LYON", -650, "FR", "services.other"),
+        ("PAGAMENTO POS BIRRERIA DEL PORTO GENOVA", -2_200, "IT", "eating_out.bar"),
+    ];
+    for (line, amount, country, want) in cases {
+        assert_eq!(categorise(line, amount, country).category, want, "{line}");
+    }
+    // "COUNC" is a council only on a debit: a card purchase is something else.
+    assert_ne!(categorise("CARD PAYMENT COUNC CAFE", -450, "GB").category, "bills.council_tax");
+}
+
+#[test]
+fn a_transfer_to_a_masked_account_number_is_to_an_own_account() {
+    let r = categorise("Transfer to xx4410 NetBank Holiday account", -25_000, "AU");
+    assert_eq!((r.category.as_str(), r.merchant.as_deref()), ("transfers.own_account", None));
+    // A named payee is someone else, however the line masks their account.
+    let p = categorise("Transfer to J NGATA xx4410", -25_000, "AU");
+    assert_eq!(p.category, "transfers.to_person");
+}
+
+#[test]
+fn a_savings_bank_paid_for_a_mortgage_is_the_mortgage() {
+    let r = categorise("DD ATOM BANK MORTGAGE 77120456", -98_000, "GB");
+    assert_eq!(r.category, "housing.mortgage");
+}

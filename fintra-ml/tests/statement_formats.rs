@@ -705,3 +705,73 @@ fn round_eighteen_reads_these_formats() {
         "income.benefits"
     );
 }
+
+#[test]
+fn round_nineteen_exports_and_app_histories() {
+    let cases = [
+        // Fidelity: the core position "(Cash)" and the `Cash` security type are no cash.
+        (
+            r#"04/11/2025,"DEBIT CARD PURCHASE SAFEWAY #1021 SEATTLE WA (Cash)", ,"No Description",Cash,0.000,,,,,-212.40,"#,
+            -21_240,
+            "US",
+            "groceries.supermarket",
+        ),
+        (
+            r#"04/14/2025,"YOU BOUGHT VANGUARD TOTAL STOCK MARKET ETF (VTI) (Cash)",VTI,"VANGUARD TOTAL STOCK MARKET ETF",Cash,1.5,265.10,,,,-397.65,04/15/2025"#,
+            -39_765,
+            "US",
+            "investments.brokerage",
+        ),
+        // Cash App's newer export types a payment between people "Sent P2P" / "Received P2P".
+        (
+            "r7qz01k,2025-04-02 18:20:11 EDT,Sent P2P,USD,-$25,$0,-$25,,,,PAYMENT SENT,concert tix,Dana Whitfield,Your Cash",
+            -2_500,
+            "US",
+            "transfers.to_person",
+        ),
+        // KBC's export: the account's name and holder are no payee.
+        (
+            "BE71 0961 2345 6769;KBC-Zichtrekening;A. JANSSENS;EUR;2025/044;03/04/2025;BETALING VIA BANCONTACT 02-04-2025 OM 11.05 UUR DELHAIZE GENT GENT MET KBC-DEBETKAART 5520 XXXX XXXX 1209;03/04/2025;-31,80;2 114,90;;-31,80;;;;;;",
+            -3_180,
+            "BE",
+            "groceries.supermarket",
+        ),
+        // App histories: the app's own card, and bank transfers between people.
+        ("Wendy's  ·  Cash Card  ·  Apr 4  ·  -$9.12", -912, "US", "eating_out.fast_food"),
+        (
+            "L OKONKWO  ·  PIZZA FRIDAY  ·  Mobile payment  ·  11 Apr",
+            -1_800,
+            "GB",
+            "transfers.to_person",
+        ),
+        (
+            "Jana Vogel · Überweisung · Pizza und Kino · -32,00 €",
+            -3_200,
+            "DE",
+            "transfers.to_person",
+        ),
+        (
+            "VIREMENT EMIS · Vers MME CLARA PETIT · restaurant samedi",
+            -4_500,
+            "FR",
+            "transfers.to_person",
+        ),
+        // Canadian French debit, a New Zealand transfer's fields, a Czech card line's place.
+        (
+            "Achat direct Interac / BRASSERIE DU PORT RIMOUSKI",
+            -5_640,
+            "CA",
+            "eating_out.restaurant",
+        ),
+        ("To: R PATEL   Particulars: rent share   Code: may", -60_000, "NZ", "housing.rent"),
+        (
+            "Transakce platební kartou Místo: SPOTIFY STOCKHOLM SWE",
+            -16_900,
+            "CZ",
+            "subscriptions.music",
+        ),
+    ];
+    for (line, amount, country, want) in cases {
+        assert_eq!(categorise(line, amount, country).category, want, "{line}");
+    }
+}

@@ -102,8 +102,11 @@ pub(super) fn payslip(d: &Descriptor) -> bool {
     };
     let before = d.words[pay - 1].as_str();
     // PAY closes the line, but for the payment's date or number ("… PTY LTD PAY 050424").
-    let closing = d.words[pay + 1..].iter().all(|w| w.bytes().all(|b| b.is_ascii_digit()))
-        && !NOT_PAYROLL.contains(&before);
+    // Australian payroll adds the pay period ("… LOGISTICS PAY 2803 FORTNIGHTLY").
+    let period = |w: &str| matches!(w, "WEEKLY" | "FORTNIGHTLY" | "MONTHLY" | "BIWEEKLY");
+    let closing =
+        d.words[pay + 1..].iter().all(|w| w.bytes().all(|b| b.is_ascii_digit()) || period(w))
+            && !NOT_PAYROLL.contains(&before);
     // A Canadian payroll transfer opens the employer's name with it ("ELECTRONIC FUNDS
     // TRANSFER PAY MAPLEGATE LOGISTICS INC"): a company pays.
     let opening = before == "TRANSFER"

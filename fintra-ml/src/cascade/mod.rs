@@ -291,6 +291,23 @@ fn merchant_truth(
         let c = if pension { "income.pension" } else { "income.benefits" };
         return decision(c, 0.8 * m.confidence, Layer::MerchantTruth, &m.matched);
     }
+    // A town or state body paid for a nursery or a school, or a fine, names it ("Avtalegiro
+    // OSLO KOMMUNE BARNEHAGE", "FOD FINANCIEN VERKEERSBOETE"): that, not the body's tax.
+    if !money_in && (category.starts_with("government.") || category == "bills.council_tax") {
+        let service = d.words.iter().find_map(|w| {
+            KEYWORDS.iter().chain(TRANSFER_PURPOSES).find(|(k, c)| {
+                w == k
+                    && matches!(
+                        *c,
+                        "services.childcare" | "services.education" | "government.fines"
+                    )
+                    && !in_name(w)
+            })
+        });
+        if let Some((word, c)) = service {
+            return decision(c, 0.85 * m.confidence, Layer::MerchantTruth, word);
+        }
+    }
     // Money paid to the body that pays pensions or benefits is a contribution (ZUS, a
     // social insurance fund).
     if !money_in && matches!(category, "income.pension" | "income.benefits") {
@@ -326,11 +343,24 @@ fn by_phrase(d: &Descriptor, merchant: Option<&Resolution>) -> Option<Decision> 
     // A card network's "PAYMENT" next to a shop is the type column of a card purchase
     // ("McDonalds 1208,MasterCard Payment,-9.47"), not a repayment of the card.
     let shop = merchant.is_some_and(|m| !bank(&m.merchant) && !financial(&m.merchant));
+    if own_masked_account(d) {
+        return decision("transfers.own_account", 0.8, Layer::BankPhrasing, "OWN ACCOUNT");
+    }
     let (phrase, category) = PHRASES
         .iter()
         .filter(|(p, _)| !(shop && matches!(*p, "VISA PAYMENT" | "MASTERCARD PAYMENT")))
         .find(|(p, _)| said(d, p))?;
     decision(category, 0.85, Layer::BankPhrasing, phrase)
+}
+
+/// A transfer to or from an account the line names only by its masked number ("Transfer to
+/// xx7702 CommBank app Bills account"): banks print a person's or a firm's name, and the
+/// number alone for the holder's own accounts.
+fn own_masked_account(d: &Descriptor) -> bool {
+    let masked =
+        |w: &str| w.len() >= 5 && w.starts_with("XX") && w[2..].bytes().all(|b| b.is_ascii_digit());
+    d.kind == Kind::Transfer
+        && d.words.windows(2).any(|p| matches!(p[0].as_str(), "TO" | "FROM") && masked(&p[1]))
 }
 
 /// True when the line holds `phrase` as what a payment is for, not in a business's name: a

@@ -13,7 +13,7 @@ pub(super) fn product(
     let any = |list: &[&str]| d.words.iter().any(|w| list.contains(&w.as_str()) && !in_name(w));
     let financial = category.starts_with("loans.")
         || category.starts_with("transfers.")
-        || matches!(category, "fees.bank" | "housing.mortgage");
+        || matches!(category, "fees.bank" | "housing.mortgage" | "investments.savings_products");
     // A car lender's "MOTOR" names what it finances ("TOYOTA MOTOR CREDIT"), not a cover.
     let insurer = category.ends_with("insurance")
         || category == "bills.other"

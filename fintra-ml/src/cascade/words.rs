@@ -48,6 +48,7 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("PUB", "eating_out.bar"),
     ("BAR", "eating_out.bar"),
     ("TAVERN", "eating_out.bar"),
+    ("BIRRERIA", "eating_out.bar"),
     ("BREWERY", "eating_out.bar"),
     ("BROUWERIJ", "eating_out.bar"),
     ("BREWING", "eating_out.bar"),
@@ -167,6 +168,12 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("NURSERY", "services.childcare"),
     ("KITA", "services.childcare"),
     ("LAUNDRY", "services.other"),
+    ("LAUNDERETTE", "services.other"),
+    ("LAUNDROMAT", "services.other"),
+    ("LAVERIE", "services.other"),
+    ("LAVANDERIA", "services.other"),
+    ("WASSALON", "services.other"),
+    ("WASCHSALON", "services.other"),
     ("LAVANDARIA", "services.other"),
     ("LAUNDERETTE", "services.other"),
     ("SOLICITORS", "services.professional"),
@@ -187,6 +194,11 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("DAYCARE", "services.childcare"),
     ("CHILDCARE", "services.childcare"),
     ("KINDERGARTEN", "services.childcare"),
+    ("BARNEHAGE", "services.childcare"),
+    ("FORSKOLA", "services.childcare"),
+    ("BOERNEHAVE", "services.childcare"),
+    ("VUGGESTUE", "services.childcare"),
+    ("PAIVAKOTI", "services.childcare"),
     ("ACADEMIA", "services.education"),
     ("TUITION", "services.education"),
     ("INSURANCE", "bills.other"),
@@ -401,6 +413,14 @@ pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
     ("PENSOES", "income.pension"),
     ("ENERGIA", "bills.energy"),
     ("SCHOOLREKENING", "services.education"),
+    // Round nineteen: fines in Dutch and French, and council cut short at a UK field's width
+    // ("BRISTOL CITY COUNC").
+    ("VERKEERSBOETE", "government.fines"),
+    ("VERKEERSBOETES", "government.fines"),
+    ("BOETE", "government.fines"),
+    ("AMENDE", "government.fines"),
+    ("AMENDES", "government.fines"),
+    ("COUNC", "bills.council_tax"),
 ];
 
 /// Words of a reference that, outside the merchant's own name, say the line is a savings or
@@ -446,6 +466,7 @@ pub(super) const TRANSFER_ONLY_PURPOSES: &[&str] = &[
     "MTG",
     "MTGE",
     "ENERGIA",
+    "COUNC",
 ];
 
 /// Words that open a firm's name before the word that says its trade ("STUDIO

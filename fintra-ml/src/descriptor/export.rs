@@ -13,7 +13,9 @@
 //! | PayPal activity | `Name` (behind PayPal) |
 //! | German cooperative banks (Volksbank, Raiffeisenbank) | `Buchungstext`, `Name Zahlungsbeteiligter`, `Verwendungszweck` |
 //! | DKB | the payee or payer (by `Umsatztyp`), `Verwendungszweck` |
-//! | app histories joined by `·`, between people or into a savings space | the other party |
+//! | Fidelity account history | `Action`, without its core position |
+//! | KBC | `Omschrijving`, `Naam tegenpartij`, `Vrije mededeling` |
+//! | app histories joined by `·`, between people, by bank transfer, into a savings space or with the app's card | the other party |
 
 /// Revolut's transaction types (`Type` column, English export).
 const REVOLUT_TYPES: &[&str] = &[
@@ -67,6 +69,8 @@ pub(super) fn known_row(raw: &str) -> Option<String> {
         .or_else(|| paypal(&f))
         .or_else(|| cooperative_bank(&f))
         .or_else(|| dkb(&f))
+        .or_else(|| fidelity(&f))
+        .or_else(|| kbc(&f))
         .map(|row| row.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
@@ -91,6 +95,24 @@ const RECEIVED: &[&str] = &[
 ];
 const SAVED: &[&str] =
     &["MOVED TO SPACE", "MOVED TO POT", "ADDED TO POT", "MOVED TO VAULT", "MOVED TO SAVINGS"];
+/// A bank transfer whose direction the amount tells ("Tim Hoffmann · Überweisung · WG
+/// Nebenkosten", "S AHMED · CURRY NIGHT · Mobile payment").
+const TRANSFERRED: &[&str] = &[
+    "MOBILE PAYMENT",
+    "FASTER PAYMENT",
+    "BANK TRANSFER",
+    "ÜBERWEISUNG",
+    "VIREMENT",
+    "BONIFICO",
+    "TRANSFERENCIA",
+    "OVERBOEKING",
+    "PRZELEW",
+];
+/// An outgoing bank transfer ("VIREMENT EMIS · Vers M. LUCAS MOREAU · Remboursement weekend").
+const TRANSFERRED_OUT: &[&str] = &["VIREMENT EMIS", "VIREMENT ÉMIS"];
+/// A purchase with the app's own card ("Chick-fil-A · Cash Card · Mar 6": Cash App's card,
+/// which is no cash).
+const CARD: &[&str] = &["CASH CARD", "CARD", "CARD PAYMENT"];
 
 /// An app's history line, parts joined by `·` ("Sarah Okafor · Sent · Ref: cinema + dinner ·
 /// -£25.00", "Virement reçu · THOMAS GIRAUD · remboursement resto", "Holiday · Moved to Space
@@ -100,8 +122,13 @@ fn app_history(raw: &str) -> Option<String> {
     let parts: Vec<&str> = raw.split('·').map(str::trim).filter(|p| !p.is_empty()).collect();
     let upper: Vec<String> = parts.iter().map(|p| p.to_uppercase()).collect();
     let find = |list: &[&str]| upper.iter().position(|p| list.contains(&p.as_str()));
-    // The other party stands before the type, or after it when the type comes first.
-    let party = |at: usize| if at == 0 { parts.get(1) } else { parts.get(at - 1) };
+    // The other party opens the line, or follows the type when the type comes first; a line
+    // that opens with its date names the party just before the type.
+    let party = |at: usize| match at {
+        0 => parts.get(1),
+        _ if parts[0].starts_with(|c: char| c.is_ascii_digit()) => parts.get(at - 1),
+        _ => parts.first(),
+    };
     if let Some(at) = find(SAVED) {
         return party(at).map(|pot| format!("TRANSFER TO SAVINGS {pot}"));
     }
@@ -110,6 +137,15 @@ fn app_history(raw: &str) -> Option<String> {
     }
     if let Some(at) = find(RECEIVED) {
         return party(at).map(|name| format!("TRANSFER FROM {name}"));
+    }
+    if let Some(at) = find(TRANSFERRED_OUT) {
+        return party(at).map(|name| format!("TRANSFER TO {name}"));
+    }
+    if let Some(at) = find(TRANSFERRED) {
+        return party(at).map(|name| format!("TRANSFER {name}"));
+    }
+    if let Some(at) = find(CARD) {
+        return party(at).map(|shop| format!("CARD PURCHASE {shop}"));
     }
     // Lydia and French apps put the verb in the party's part ("Vous avez payé Thomas L.",
     // "Sarah B. vous a payé").
@@ -237,6 +273,8 @@ fn cash_app(f: &[&str]) -> Option<String> {
     }
     match f[2].to_ascii_uppercase().as_str() {
         "P2P" => Some(format!("TRANSFER {}", f[12])),
+        "SENT P2P" => Some(format!("TRANSFER TO {}", f[12])),
+        "RECEIVED P2P" => Some(format!("TRANSFER FROM {}", f[12])),
         "CASH CARD" | "CASH CARD DEBIT" => Some(format!("CARD PURCHASE {}", f[12])),
         _ => None,
     }
@@ -278,6 +316,33 @@ fn dkb(f: &[&str]) -> Option<String> {
     }
     let other = if f[6].eq_ignore_ascii_case("Eingang") { f[3] } else { f[4] };
     Some(format!("{other} {}", f[5]))
+}
+
+/// Fidelity's account history: `Run Date,Action,Symbol,Security Description,Security Type,
+/// Quantity,Price,Commission,Fees,Accrued Interest,Amount,Settlement Date`. The action closes
+/// with the account's core position ("(Cash)", "(Margin)"), and the security type says `Cash`
+/// for a card purchase or a bill paid from it: neither is cash.
+fn fidelity(f: &[&str]) -> Option<String> {
+    if f.len() < 11 || !dated(f[0]) {
+        return None;
+    }
+    let action = f[1].to_uppercase();
+    let core = ["(CASH)", "(MARGIN)"].iter().find_map(|c| action.strip_suffix(c))?;
+    Some(core.trim().to_owned())
+}
+
+/// KBC: `Rekeningnummer;Rubrieknaam;Naam;Munt;Afschriftnummer;Datum;Omschrijving;Valuta;
+/// Bedrag;Saldo;credit;debet;rekeningnummer tegenpartij;BIC tegenpartij;Naam tegenpartij;
+/// Adres tegenpartij;gestructureerde mededeling;Vrije mededeling` (the account's name and
+/// holder are no payee).
+fn kbc(f: &[&str]) -> Option<String> {
+    let account = f.first()?.replace(' ', "");
+    let currency = |s: &str| s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase());
+    if f.len() < 10 || !iban(&account) || !currency(f[3]) || !dated(f[5]) || !dated(f[7]) {
+        return None;
+    }
+    let other = |i: usize| f.get(i).copied().unwrap_or_default();
+    Some(format!("{} {} {}", f[6], other(14), other(17)))
 }
 
 #[cfg(test)]

@@ -63,6 +63,7 @@ pub(super) const PLATFORMS: &[(&[&str], &str)] = &[
 pub(super) const NOISE_WORDS: &[&str] = &[
     "TO",
     "UUR",
+    "OM",
     "FROM",
     "ON",
     "AT",
@@ -218,6 +219,16 @@ pub(super) const NOISE_WORDS: &[&str] = &[
     "MEDEDELING",
     "KARTE",
     "MANDAAT",
+    // Round nineteen: Lloyds' card code before the shop ("… 07FEB25 CD , GREGGS 1147"), Spain's
+    // 4B card network, and the currencies Czech, Polish and Nordic exports print in a column.
+    "CD",
+    "4B",
+    "CZK",
+    "PLN",
+    "SEK",
+    "DKK",
+    "NOK",
+    "HUF",
 ];
 
 /// Labels that are noise only before the number they label ("TERMINAL 00412", "DATE 03-16",
@@ -278,6 +289,8 @@ pub(super) const PAYEE_MARKERS: &[&str] = &[
     "BPAY",
     // Norwegian online giro names its payee after "til:" ("Nettgiro til: NORDNET BANK AB").
     "NETTGIRO TIL",
+    // Czech card lines name the shop after "Místo:" ("Místo: MICROSOFT*365 PERSONAL").
+    "MISTO",
 ];
 
 /// Payee markers that count only where nothing but phrasing, codes and dates stands before
@@ -313,4 +326,6 @@ pub(super) const FIELD_LABELS: &[&str] = &[
     "ODBIORCA",
     "MIASTO",
     "KRAJ",
+    // New Zealand transfers carry "Particulars", "Code" and "Reference" after the payee.
+    "PARTICULARS",
 ];

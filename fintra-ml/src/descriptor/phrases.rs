@@ -368,6 +368,11 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     // Desjardins' Interac and bill-payment phrasing ("PAIEMENT DIRECT", "Paiement facture -
     // AccesD Internet /BELL"): a bill payment goes to a registered biller.
     ("ACHAT SERVICE DU", Kind::CardPurchase),
+    // Round nineteen: Desjardins' and Canadian banks' French debit purchase, and New Zealand
+    // transfers' "Particulars" field.
+    ("ACHAT DIRECT INTERAC", Kind::CardPurchase),
+    ("ACHAT DIRECT", Kind::CardPurchase),
+    ("PARTICULARS", Kind::Transfer),
     ("ACQUISTO SERVIZIO DEL", Kind::CardPurchase),
     // Not "ACQUISTO" alone: "ACQUISTO TITOLI" and "ACQUISTO VALUTA" buy securities and currency.
     ("ACQUISTO POS", Kind::CardPurchase),
