@@ -300,3 +300,54 @@ fn a_savings_bank_paid_for_a_mortgage_is_the_mortgage() {
     let r = categorise("DD ATOM BANK MORTGAGE 77120456", -98_000, "GB");
     assert_eq!(r.category, "housing.mortgage");
 }
+
+#[test]
+fn round_twenty_transfer_verbs_pay_fees_and_purposes() {
+    let cases = [
+        ("Sent to Priya Natarajan Ref: flat deposit share", -30_000, "GB", "transfers.to_person"),
+        ("MOB TFR TO CIARAN BYRNE REF FOOTBALL", -2_000, "IE", "transfers.to_person"),
+        (
+            "TWINT Geld gesendet an Nina Keller +41 78 *** ** 02 Sushi",
+            -2_400,
+            "CH",
+            "transfers.to_person",
+        ),
+        ("DIRECT CREDIT KERRY GROUP SAL", 285_000, "IE", "income.salary"),
+        ("PREIS FUER BARGELDBEZUG FREMDAUTOMAT 03.04.2025 RAIFFEISEN", -500, "CH", "fees.atm"),
+        ("Opłata za kartę debetową 04/2025", -700, "PL", "fees.bank"),
+        (
+            "Trvalý příkaz ČESKÝ ROZHLAS ROZHLASOVÝ POPLATEK VS 991",
+            -4_500,
+            "CZ",
+            "bills.tv_licence",
+        ),
+        (
+            "Przelew BOSSA DOM MAKLERSKI Tytuł: zasilenie 7781",
+            -100_000,
+            "PL",
+            "investments.brokerage",
+        ),
+        ("Stadt Essen Grundbesitzabgaben 2025 2. Rate", -21_300, "DE", "bills.council_tax"),
+        ("Gutschrift Honorarnote 12/2024 Grafikdesign", 120_000, "AT", "income.freelance"),
+        ("Betalingsservice Fjernvarme Odense aconto varme", -98_000, "DK", "bills.energy"),
+        ("POS MACELLERIA DA GINO PARMA", -1_850, "IT", "groceries.specialty"),
+        ("Bonifico INPS PREVIDENZA SOCIALE RATA PENSIONE 05/2025", 141_200, "IT", "income.pension"),
+    ];
+    for (line, amount, country, want) in cases {
+        assert_eq!(categorise(line, amount, country).category, want, "{line}");
+    }
+    // SAL must close an employer's credit: a person named Sal is no payroll.
+    assert_ne!(categorise("TRANSFER FROM SAL MORETTI", 5_000, "GB").category, "income.salary");
+}
+
+#[test]
+fn a_card_named_by_its_bank_leaves_the_shop_after_it() {
+    let r = categorise("Einkauf ZKB Visa Debit Card Nr. xxxx 1290, Migros Zuerich", -3_140, "CH");
+    assert_eq!(
+        (r.category.as_str(), r.merchant.as_deref()),
+        ("groceries.supermarket", Some("Migros"))
+    );
+    // A bank named without its card is still the bank (a fee, a transfer).
+    let fee = categorise("ZKB Kontofuehrung Gebuehr", -500, "CH");
+    assert_eq!(fee.category, "fees.bank");
+}

@@ -62,7 +62,7 @@ pub(super) fn not_a_purchase(
         Kind::Salary if money_in => ("income.salary", 0.9, "salary"),
         // An employer's credit that names itself pay ("DIRECT CREDIT 449982 WOOLWORTHS GRP
         // PAY"); a wallet's name ("APPLE PAY") is no wages.
-        Kind::Transfer if money_in && payslip(d) => ("income.salary", 0.8, "pay"),
+        Kind::Transfer | Kind::Unknown if money_in && payslip(d) => ("income.salary", 0.8, "pay"),
         Kind::Refund if money_in => ("income.refund", 0.85, "refund"),
         _ => return None,
     };
@@ -97,6 +97,10 @@ const NOT_PAYROLL: &[&str] = &[
 pub(super) fn payslip(d: &Descriptor) -> bool {
     let person = d.words.iter().any(|w| PERSON_TO_PERSON.contains(&w.as_str()))
         || d.counterparty.first().is_some_and(|w| HONORIFICS.contains(&w.as_str()));
+    // Irish and UK exports close an employer's credit with SAL ("ACCENTURE SAL").
+    if !person && d.counterparty.len() >= 2 && d.counterparty.last().is_some_and(|w| w == "SAL") {
+        return true;
+    }
     let Some(pay) = d.words.iter().rposition(|w| w == "PAY").filter(|&i| i > 0) else {
         return false;
     };

@@ -180,7 +180,8 @@ impl Cascade {
         let to_titled_person = matches!(d.kind, Kind::Transfer | Kind::StandingOrder)
             && d.counterparty.len() > 1
             && HONORIFICS.contains(&d.counterparty[0].as_str());
-        let merchant = self.resolver.resolve(&d, t.country).filter(|m| {
+        let merchant = self.resolver.resolve(&d, t.country);
+        let merchant = self.past_the_issuer(&d, t.country, merchant).filter(|m| {
             !person_to_person && !to_titled_person && !another_business(t, &d, m) && !misread(&d, m)
         });
         let (category, confidence, layer, evidence) = self
@@ -221,6 +222,44 @@ impl Cascade {
                 evidence,
             },
         }
+    }
+
+    /// A purchase with a card the line names by its bank ("Einkauf ZKB Visa Debit Card Nr. xxxx
+    /// 7745, Tibits Zuerich"): the bank issued the card, the shop after it sold. Resolves the
+    /// counterparty past the bank's name; `None` when no merchant stands there.
+    fn past_the_issuer(
+        &self,
+        d: &Descriptor,
+        country: Option<&str>,
+        merchant: Option<Resolution>,
+    ) -> Option<Resolution> {
+        const CARD_WORDS: &[&str] = &[
+            "VISA",
+            "MASTERCARD",
+            "MAESTRO",
+            "VPAY",
+            "DEBIT",
+            "CARD",
+            "KARTE",
+            "DEBITKARTE",
+            "DEBETKAART",
+            "BETAALPAS",
+        ];
+        let m = merchant?;
+        if d.kind != Kind::CardPurchase || !bank(&m.merchant) {
+            return Some(m);
+        }
+        let name: Vec<String> = fold(&m.matched).split_whitespace().map(str::to_owned).collect();
+        let n = name.len();
+        let issuer = n > 0
+            && d.words
+                .windows(n + 1)
+                .any(|w| w[..n] == name[..] && CARD_WORDS.contains(&w[n].as_str()));
+        if !issuer || d.counterparty.len() <= n || d.counterparty[..n] != name[..] {
+            return Some(m);
+        }
+        let rest = Descriptor { counterparty: d.counterparty[n..].to_vec(), ..d.clone() };
+        self.resolver.resolve(&rest, country)
     }
 
     /// The model's answer for money out with a counterparty, when it is sure enough.
@@ -404,8 +443,11 @@ fn by_purpose(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
         return None;
     }
     if let Some((word, category)) = purpose {
+        let pension = d.words.iter().any(|w| PENSION_WORDS.contains(&w.as_str()));
         let category = match category {
             "transfers.own_account" | "transfers.savings" => category,
+            // A pension fund's name may come first ("INPS … PREVIDENZA … RATA PENSIONE").
+            _ if money_in && pension => "income.pension",
             c if money_in && !c.starts_with("income.") => "transfers.from_person",
             c => c,
         };

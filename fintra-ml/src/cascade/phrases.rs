@@ -169,4 +169,10 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("YOU SOLD", "investments.brokerage"),
     ("WPLATA GOTOWKI", "cash.deposit"),
     ("CENTRO MEDICO", "health.medical"),
+    // Round twenty: Czech television and radio fees, a Polish brokerage house, a German
+    // town's property levies.
+    ("TV POPLATEK", "bills.tv_licence"),
+    ("ROZHLASOVY POPLATEK", "bills.tv_licence"),
+    ("DOM MAKLERSKI", "investments.brokerage"),
+    ("GRUNDBESITZABGABEN", "bills.council_tax"),
 ];

@@ -50,7 +50,15 @@ pub(super) fn product(
         ]) {
             return Some("housing.home_insurance");
         }
-        if any(&["MOTOR", "KFZ", "AUTOVERSICHERUNG", "VEHICLE", "CAR"]) {
+        if any(&[
+            "MOTOR",
+            "KFZ",
+            "AUTOVERSICHERUNG",
+            "MOTORFAHRZEUGVERSICHERUNG",
+            "FAHRZEUGVERSICHERUNG",
+            "VEHICLE",
+            "CAR",
+        ]) {
             return Some("transport.vehicle_insurance");
         }
         if any(&[

@@ -49,6 +49,9 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("BAR", "eating_out.bar"),
     ("TAVERN", "eating_out.bar"),
     ("BIRRERIA", "eating_out.bar"),
+    ("MACELLERIA", "groceries.specialty"),
+    ("SLAGERIJ", "groceries.specialty"),
+    ("FLEISCHEREI", "groceries.specialty"),
     ("BREWERY", "eating_out.bar"),
     ("BROUWERIJ", "eating_out.bar"),
     ("BREWING", "eating_out.bar"),
@@ -421,6 +424,9 @@ pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
     ("AMENDE", "government.fines"),
     ("AMENDES", "government.fines"),
     ("COUNC", "bills.council_tax"),
+    // Round twenty: an Austrian fee note (money in: freelance work), Danish heating.
+    ("HONORARNOTE", "income.freelance"),
+    ("VARME", "bills.energy"),
 ];
 
 /// Words of a reference that, outside the merchant's own name, say the line is a savings or
@@ -467,6 +473,7 @@ pub(super) const TRANSFER_ONLY_PURPOSES: &[&str] = &[
     "MTGE",
     "ENERGIA",
     "COUNC",
+    "VARME",
 ];
 
 /// Words that open a firm's name before the word that says its trade ("STUDIO

@@ -373,6 +373,16 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("ACHAT DIRECT INTERAC", Kind::CardPurchase),
     ("ACHAT DIRECT", Kind::CardPurchase),
     ("PARTICULARS", Kind::Transfer),
+    // Round twenty: app and mobile-banking transfers that open with their verb, a Swiss cash
+    // machine's price, a Polish card fee.
+    ("SENT TO", Kind::Transfer),
+    ("MOB TFR", Kind::Transfer),
+    ("GELD GESENDET AN", Kind::Transfer),
+    ("PREIS FUER BARGELDBEZUG", Kind::Fee),
+    ("OPLATA ZA KARTE", Kind::Fee),
+    // Czech television and radio licence fees are no bank's fee.
+    ("TV POPLATEK", Kind::DirectDebit),
+    ("ROZHLASOVY POPLATEK", Kind::DirectDebit),
     ("ACQUISTO SERVIZIO DEL", Kind::CardPurchase),
     // Not "ACQUISTO" alone: "ACQUISTO TITOLI" and "ACQUISTO VALUTA" buy securities and currency.
     ("ACQUISTO POS", Kind::CardPurchase),
