@@ -2,6 +2,17 @@
 
 use crate::descriptor::Descriptor;
 
+/// Words that name a vehicle's cover.
+const MOTOR_COVER: &[&str] = &[
+    "MOTOR",
+    "KFZ",
+    "AUTOVERSICHERUNG",
+    "MOTORFAHRZEUGVERSICHERUNG",
+    "FAHRZEUGVERSICHERUNG",
+    "VEHICLE",
+    "CAR",
+];
+
 /// What a line's words say was bought from a merchant that sells several things: a
 /// supermarket's petrol station, an insurer's home, car or health cover, a bank's mortgage,
 /// card or loan. `None` when they say nothing more than the merchant's category.
@@ -50,15 +61,7 @@ pub(super) fn product(
         ]) {
             return Some("housing.home_insurance");
         }
-        if any(&[
-            "MOTOR",
-            "KFZ",
-            "AUTOVERSICHERUNG",
-            "MOTORFAHRZEUGVERSICHERUNG",
-            "FAHRZEUGVERSICHERUNG",
-            "VEHICLE",
-            "CAR",
-        ]) {
+        if any(MOTOR_COVER) {
             return Some("transport.vehicle_insurance");
         }
         if any(&[
