@@ -270,7 +270,7 @@ fn round_nineteen_purposes_loans_fines_and_public_services() {
         ("PREST. EMPR. HABITACAO 99003412771", -64_210, "PT", "housing.mortgage"),
         ("Premium plan fee", -700, "GB", "fees.bank"),
         ("ACH DEBIT RIVERSIDE PROPERTY MGMT WEB PMT", -142_500, "US", "housing.rent"),
-        ("CITY OF TACOMA PUBLIC UTILITIES 253-502-8600", -9_812, "US", "bills.water"),
+        ("CITY OF TACOMA PUBLIC UTILITIES 253-502-8600", -9_812, "US", "bills.other"),
         ("WPLATA GOTOWKI WPLATOMAT ING UL. DLUGA 7 GDANSK", 80_000, "PL", "cash.deposit"),
         ("OVERSCHRIJVING FOD FINANCIEN VERKEERSBOETE PV 1234", -5_800, "BE", "government.fines"),
         ("VIREMENT TRESOR PUBLIC AMENDE FORFAITAIRE 4471", -13_500, "FR", "government.fines"),

@@ -775,3 +775,27 @@ fn round_nineteen_exports_and_app_histories() {
         assert_eq!(categorise(line, amount, country).category, want, "{line}");
     }
 }
+
+#[test]
+fn round_nineteen_rules_stay_out_of_lines_they_were_not_written_for() {
+    // A bank transfer's note that says what it pays is read.
+    let rent = categorise("K MENSAH · Faster payment · Rent April · -£875.00", -87_500, "GB");
+    assert_eq!(rent.category, "housing.rent");
+    // A line opening with its date or day names the party just before the type.
+    let dated = categorise("Apr 9 · Taco Bell · Cash Card · -$8.40", -840, "US");
+    assert_eq!(dated.merchant.as_deref(), Some("Taco Bell"));
+    let day = categorise("Yesterday · Ola Nordmann · Received", 4_000, "GB");
+    assert_eq!(day.category, "transfers.from_person");
+    // A bank phrase after a masked account says more than the mask.
+    let loan = categorise("Transfer to xx9921 NetBank Home loan repayment", -180_000, "AU");
+    assert_eq!(loan.category, "housing.mortgage");
+    // "PAY MONTHLY" alone is a phone plan, not payroll.
+    let plan = categorise("DIRECT CREDIT 552100 VODAFONE PAY MONTHLY", 2_500, "AU");
+    assert_ne!(plan.category, "income.salary");
+    // A medical centre for animals is no doctor's.
+    let vet = categorise("CENTRO MEDICO VETERINARIO SAN MARCO", -4_500, "ES");
+    assert_ne!(vet.category, "health.medical");
+    // A charity's appeal naming a school stays a donation.
+    let gift = categorise("JUSTGIVING*ST MARYS SCHOOL PTA", -2_000, "GB");
+    assert_eq!(gift.category, "government.donations");
+}

@@ -106,11 +106,16 @@ pub(super) fn payslip(d: &Descriptor) -> bool {
     };
     let before = d.words[pay - 1].as_str();
     // PAY closes the line, but for the payment's date or number ("… PTY LTD PAY 050424").
-    // Australian payroll adds the pay period ("… LOGISTICS PAY 2803 FORTNIGHTLY").
-    let period = |w: &str| matches!(w, "WEEKLY" | "FORTNIGHTLY" | "MONTHLY" | "BIWEEKLY");
-    let closing =
-        d.words[pay + 1..].iter().all(|w| w.bytes().all(|b| b.is_ascii_digit()) || period(w))
-            && !NOT_PAYROLL.contains(&before);
+    // Australian payroll adds the pay period after the number ("… LOGISTICS PAY 2803
+    // FORTNIGHTLY"); "PAY MONTHLY" alone is a phone plan.
+    let number = |w: &String| w.bytes().all(|b| b.is_ascii_digit());
+    let period =
+        |w: &String| matches!(w.as_str(), "WEEKLY" | "FORTNIGHTLY" | "MONTHLY" | "BIWEEKLY");
+    let after = &d.words[pay + 1..];
+    let closing = match after.split_last() {
+        Some((last, rest)) if period(last) => !rest.is_empty() && rest.iter().all(number),
+        _ => after.iter().all(number),
+    } && !NOT_PAYROLL.contains(&before);
     // A Canadian payroll transfer opens the employer's name with it ("ELECTRONIC FUNDS
     // TRANSFER PAY MAPLEGATE LOGISTICS INC"): a company pays.
     let opening = before == "TRANSFER"

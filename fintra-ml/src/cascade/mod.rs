@@ -331,8 +331,11 @@ fn merchant_truth(
         return decision(c, 0.8 * m.confidence, Layer::MerchantTruth, &m.matched);
     }
     // A town or state body paid for a nursery or a school, or a fine, names it ("Avtalegiro
-    // OSLO KOMMUNE BARNEHAGE", "FOD FINANCIEN VERKEERSBOETE"): that, not the body's tax.
-    if !money_in && (category.starts_with("government.") || category == "bills.council_tax") {
+    // OSLO KOMMUNE BARNEHAGE", "FOD FINANCIEN VERKEERSBOETE"): that, not the body's tax. (A
+    // charity's appeal naming a school is a donation.)
+    if !money_in
+        && matches!(category, "government.tax" | "government.services" | "bills.council_tax")
+    {
         let service = d.words.iter().find_map(|w| {
             KEYWORDS.iter().chain(TRANSFER_PURPOSES).find(|(k, c)| {
                 w == k
@@ -382,19 +385,34 @@ fn by_phrase(d: &Descriptor, merchant: Option<&Resolution>) -> Option<Decision> 
     // A card network's "PAYMENT" next to a shop is the type column of a card purchase
     // ("McDonalds 1208,MasterCard Payment,-9.47"), not a repayment of the card.
     let shop = merchant.is_some_and(|m| !bank(&m.merchant) && !financial(&m.merchant));
-    if own_masked_account(d) {
-        return decision("transfers.own_account", 0.8, Layer::BankPhrasing, "OWN ACCOUNT");
-    }
-    let (phrase, category) = PHRASES
-        .iter()
-        .filter(|(p, _)| !(shop && matches!(*p, "VISA PAYMENT" | "MASTERCARD PAYMENT")))
-        .find(|(p, _)| said(d, p))?;
+    // A plan fee at a shop is its own product's ("MYDENTIST DENTAL PLAN FEE") unless a bank
+    // account's tier names the plan ("Plus plan fee", whatever shop "Plus" recalls); a
+    // catalogue merchant named with a property manager's words is what the catalogue says.
+    let tier = d.words.windows(3).any(|w| {
+        w[1] == "PLAN"
+            && w[2] == "FEE"
+            && matches!(w[0].as_str(), "PLUS" | "PREMIUM" | "PERKS" | "METAL" | "MAX" | "EXTRA")
+    });
+    let skip = |p: &str| {
+        shop && matches!(p, "VISA PAYMENT" | "MASTERCARD PAYMENT")
+            || shop && p == "PLAN FEE" && !tier
+            || merchant.is_some()
+                && matches!(p, "PROPERTY MGMT" | "PROPERTY MGT" | "PROPERTY MANAGEMENT")
+    };
+    let Some((phrase, category)) =
+        PHRASES.iter().filter(|(p, _)| !skip(p)).find(|(p, _)| said(d, p))
+    else {
+        return own_masked_account(d).then(|| {
+            ("transfers.own_account".to_owned(), 0.8, Layer::BankPhrasing, "OWN ACCOUNT".to_owned())
+        });
+    };
     decision(category, 0.85, Layer::BankPhrasing, phrase)
 }
 
-/// A transfer to or from an account the line names only by its masked number ("Transfer to
-/// xx7702 CommBank app Bills account"): banks print a person's or a firm's name, and the
-/// number alone for the holder's own accounts.
+/// A transfer to or from an account the line names by its masked number right after `to` or
+/// `from` ("Transfer to xx7702 CommBank app Bills account"): there banks print a person's or a
+/// firm's name, and the number for the holder's own accounts. Read only when no bank phrase
+/// says more ("… Home loan repayment").
 fn own_masked_account(d: &Descriptor) -> bool {
     let masked =
         |w: &str| w.len() >= 5 && w.starts_with("XX") && w[2..].bytes().all(|b| b.is_ascii_digit());
@@ -407,7 +425,19 @@ fn own_masked_account(d: &Descriptor) -> bool {
 /// PREP").
 fn said(d: &Descriptor, phrase: &str) -> bool {
     d.phrase_ends(phrase).any(|end| {
-        !d.words.get(end).is_some_and(|n| matches!(n.as_str(), "SERVICE" | "SERVICES" | "PREP"))
+        // …nor one followed by another trade ("CENTRO MEDICO VETERINARIO").
+        !d.words.get(end).is_some_and(|n| {
+            matches!(
+                n.as_str(),
+                "SERVICE"
+                    | "SERVICES"
+                    | "PREP"
+                    | "VETERINARIO"
+                    | "VETERINARIA"
+                    | "DENTAL"
+                    | "ESTETICO"
+            )
+        })
     })
 }
 

@@ -155,7 +155,7 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("SPLATA KARTY", "loans.credit_card"),
     ("SHARE LODGEMENT", "transfers.savings"),
     // Round nineteen: an Italian loan's instalment, a Portuguese home loan's, an app's plan fee,
-    // rent paid to a US property manager, a US city's utilities (water and sewer), a broker's
+    // rent paid to a US property manager, a US city's utilities (water, sewer or power), a broker's
     // savings plan and trades, Polish cash paid in, a medical centre.
     ("RATA PRESTITO", "loans.loan_payment"),
     ("EMPR HABITACAO", "housing.mortgage"),
@@ -163,7 +163,7 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("PROPERTY MGMT", "housing.rent"),
     ("PROPERTY MGT", "housing.rent"),
     ("PROPERTY MANAGEMENT", "housing.rent"),
-    ("PUBLIC UTILITIES", "bills.water"),
+    ("PUBLIC UTILITIES", "bills.other"),
     ("SPARPLANAUSFUEHRUNG", "investments.brokerage"),
     ("YOU BOUGHT", "investments.brokerage"),
     ("YOU SOLD", "investments.brokerage"),

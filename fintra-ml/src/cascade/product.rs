@@ -28,7 +28,7 @@ pub(super) fn product(
     // A car lender's "MOTOR" names what it finances ("TOYOTA MOTOR CREDIT"), not a cover.
     let insurer = category.ends_with("insurance")
         || category == "bills.other"
-        || financial && category != "loans.car_finance";
+        || financial && !matches!(category, "loans.car_finance" | "investments.savings_products");
     if category.starts_with("groceries.")
         && any(&[
             "PETROL",

@@ -113,6 +113,43 @@ const TRANSFERRED_OUT: &[&str] = &["VIREMENT EMIS", "VIREMENT ÉMIS"];
 /// A purchase with the app's own card ("Chick-fil-A · Cash Card · Mar 6": Cash App's card,
 /// which is no cash).
 const CARD: &[&str] = &["CASH CARD", "CARD", "CARD PAYMENT"];
+/// Words of a bank transfer's note that say what it pays (rent, wages, savings): such a line is
+/// read whole.
+const NOTE_PURPOSES: &[&str] = &[
+    "RENT", "MIETE", "LOYER", "HUUR", "ALQUILER", "AFFITTO", "CZYNSZ", "NAJEM", "GEHALT", "LOHN",
+    "SALAIRE", "SALARIS", "SALARY", "NOMINA", "SAVINGS",
+];
+/// Words that open a part holding a date, a day or a state rather than a party.
+const NOT_A_PARTY: &[&str] = &[
+    "MON",
+    "TUE",
+    "WED",
+    "THU",
+    "FRI",
+    "SAT",
+    "SUN",
+    "MO",
+    "DI",
+    "MI",
+    "DO",
+    "FR",
+    "SA",
+    "SO",
+    "TODAY",
+    "YESTERDAY",
+    "PENDING",
+    "HEUTE",
+    "GESTERN",
+];
+
+/// A part that is a date, a day, a state or an amount ("Mar 6", "Yesterday", "−£25.00").
+fn not_a_party(part: &str) -> bool {
+    let first: String =
+        part.split(|c: char| !c.is_alphanumeric()).next().unwrap_or_default().to_uppercase();
+    part.starts_with(|c: char| c.is_ascii_digit() || "+-−£$€".contains(c))
+        || NOT_A_PARTY.contains(&first.as_str())
+        || super::lexicon::MONTHS.contains(&first.as_str())
+}
 
 /// An app's history line, parts joined by `·` ("Sarah Okafor · Sent · Ref: cinema + dinner ·
 /// -£25.00", "Virement reçu · THOMAS GIRAUD · remboursement resto", "Holiday · Moved to Space
@@ -123,11 +160,16 @@ fn app_history(raw: &str) -> Option<String> {
     let upper: Vec<String> = parts.iter().map(|p| p.to_uppercase()).collect();
     let find = |list: &[&str]| upper.iter().position(|p| list.contains(&p.as_str()));
     // The other party opens the line, or follows the type when the type comes first; a line
-    // that opens with its date names the party just before the type.
+    // that opens with its date or its amount names the party just before the type.
     let party = |at: usize| match at {
         0 => parts.get(1),
-        _ if parts[0].starts_with(|c: char| c.is_ascii_digit()) => parts.get(at - 1),
+        _ if not_a_party(parts[0]) => parts.get(at - 1),
         _ => parts.first(),
+    };
+    let purpose = || {
+        upper
+            .iter()
+            .any(|p| p.split(|c: char| !c.is_alphanumeric()).any(|w| NOTE_PURPOSES.contains(&w)))
     };
     if let Some(at) = find(SAVED) {
         return party(at).map(|pot| format!("TRANSFER TO SAVINGS {pot}"));
@@ -138,11 +180,12 @@ fn app_history(raw: &str) -> Option<String> {
     if let Some(at) = find(RECEIVED) {
         return party(at).map(|name| format!("TRANSFER FROM {name}"));
     }
+    // A bank transfer's note may say what it pays ("J MORGAN · Faster payment · Rent March").
     if let Some(at) = find(TRANSFERRED_OUT) {
-        return party(at).map(|name| format!("TRANSFER TO {name}"));
+        return (!purpose()).then(|| party(at).map(|name| format!("TRANSFER TO {name}")))?;
     }
     if let Some(at) = find(TRANSFERRED) {
-        return party(at).map(|name| format!("TRANSFER {name}"));
+        return (!purpose()).then(|| party(at).map(|name| format!("TRANSFER {name}")))?;
     }
     if let Some(at) = find(CARD) {
         return party(at).map(|shop| format!("CARD PURCHASE {shop}"));

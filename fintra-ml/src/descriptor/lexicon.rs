@@ -63,7 +63,6 @@ pub(super) const PLATFORMS: &[(&[&str], &str)] = &[
 pub(super) const NOISE_WORDS: &[&str] = &[
     "TO",
     "UUR",
-    "OM",
     "FROM",
     "ON",
     "AT",
@@ -219,9 +218,8 @@ pub(super) const NOISE_WORDS: &[&str] = &[
     "MEDEDELING",
     "KARTE",
     "MANDAAT",
-    // Round nineteen: Lloyds' card code before the shop ("… 07FEB25 CD , GREGGS 1147"), Spain's
-    // 4B card network, and the currencies Czech, Polish and Nordic exports print in a column.
-    "CD",
+    // Round nineteen: Spain's 4B card network, and the currencies Czech, Polish, Nordic and
+    // Hungarian exports print in a column.
     "4B",
     "CZK",
     "PLN",
@@ -233,7 +231,8 @@ pub(super) const NOISE_WORDS: &[&str] = &[
 
 /// Labels that are noise only before the number they label ("TERMINAL 00412", "DATE 03-16",
 /// "NUMERO 4871"): elsewhere they are names ("READING TERMINAL MARKET", "NUMERO UNO PIZZA").
-pub(super) const NUMBER_LABELS: &[&str] = &["TERMINAL", "DATE", "NRO", "NUMERO"];
+/// Dutch "OM" stands before a time ("OM 16.22 UUR").
+pub(super) const NUMBER_LABELS: &[&str] = &["TERMINAL", "DATE", "NRO", "NUMERO", "OM"];
 
 /// US state and Canadian province codes, dropped when they close the description.
 pub(super) const REGIONS: &[&str] = &[
@@ -289,14 +288,14 @@ pub(super) const PAYEE_MARKERS: &[&str] = &[
     "BPAY",
     // Norwegian online giro names its payee after "til:" ("Nettgiro til: NORDNET BANK AB").
     "NETTGIRO TIL",
-    // Czech card lines name the shop after "Místo:" ("Místo: MICROSOFT*365 PERSONAL").
-    "MISTO",
 ];
 
 /// Payee markers that count only where nothing but phrasing, codes and dates stands before
 /// them: `C/O` is Italian banks' "at" after a card phrase, and "care of" or an address after a
 /// name.
-pub(super) const WEAK_PAYEE_MARKERS: &[&str] = &["C O", "SCHULDEISER"];
+/// Czech card lines name the shop after "Místo:" ("Místo: MICROSOFT*365 PERSONAL"); in Italian
+/// "misto" is part of a name.
+pub(super) const WEAK_PAYEE_MARKERS: &[&str] = &["C O", "SCHULDEISER", "MISTO"];
 
 /// Labels of structured fields (SEPA exports) that end a payee's name.
 pub(super) const FIELD_LABELS: &[&str] = &[

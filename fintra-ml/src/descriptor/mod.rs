@@ -358,13 +358,13 @@ fn counterparty_mask(
         keep[first] = false;
     }
     // A lone letter opens no name where it is Lloyds' flag after a dated card line ("4821
-    // 13MAR24 D , SHELL …") or the label of a card mask ("carta n. XXXX5678"); not the
+    // 13MAR24 D , SHELL …", or "CD" for a card) or the label of a card mask ("carta n. XXXX5678"); not the
     // initial of "M&S" or of a payee ("TFR 30-99-50 12345678 J BARBER").
     if let Some(first) = keep.iter().position(|k| *k) {
         let next = words.get(first + 1).map(String::as_str);
         let flag = first > 0
             && dated(&words[first - 1])
-            && matches!(words[first].as_str(), "C" | "D")
+            && matches!(words[first].as_str(), "C" | "D" | "CD")
             && next.is_some_and(|w| w != "&");
         // The mask may follow the card's first digits ("CARTE N° 6703 04XX XXXX 1234").
         let masked = |w: &String| w.contains('X') && is_code(w);
