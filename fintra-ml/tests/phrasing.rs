@@ -351,3 +351,47 @@ fn a_card_named_by_its_bank_leaves_the_shop_after_it() {
     let fee = categorise("ZKB Kontofuehrung Gebuehr", -500, "CH");
     assert_eq!(fee.category, "fees.bank");
 }
+
+#[test]
+fn round_twenty_one_phrasing_and_purposes() {
+    let cases = [
+        ("DEBIT PIN PURCHASE MEIJER #221 LANSING MI", -6_420, "US", "groceries.supermarket"),
+        (
+            "EFTPOS Purchase - Receipt 100442 COLES 0712 PARRAMATTA",
+            -3_310,
+            "AU",
+            "groceries.supermarket",
+        ),
+        ("CITY OF DAYTON WATER WORKS WEB PMT", -5_870, "US", "bills.water"),
+        ("VERSAMENTO PAC FONDO AZIONARIO RATA 03", -20_000, "IT", "investments.brokerage"),
+        ("PAG CARTAO CREDITO MILLENNIUM EXTRATO 04/2025", -41_200, "PT", "loans.credit_card"),
+        (
+            "SPŁATA KREDYTU HIPOTECZNEGO NR 55/2021 RATA 40/360",
+            -250_000,
+            "PL",
+            "loans.loan_payment",
+        ),
+        ("Traspaso emitido Cuenta Ahorro", -50_000, "ES", "transfers.own_account"),
+        ("Creditrente 01-04-2025 t/m 30-06-2025", 412, "NL", "income.interest"),
+        ("DEB.DIR. AGUAS DE CASCAIS REF 2210", -2_840, "PT", "bills.water"),
+        ("Kortköp LIBRERIA FELTRINELLI ROMA", -2_200, "IT", "shopping.books"),
+        (
+            "VIREMENT RECU DE ATELIER NORD SAS MOTIF FACTURE 2025-07",
+            180_000,
+            "FR",
+            "income.freelance",
+        ),
+        (
+            "4417 09APR25 C , M&S SIMPLY FOOD - 0301 , LEEDS GB",
+            -1_240,
+            "GB",
+            "groceries.supermarket",
+        ),
+    ];
+    for (line, amount, country, want) in cases {
+        assert_eq!(categorise(line, amount, country).category, want, "{line}");
+    }
+    // A company's refund citing an invoice is a refund, not pay for work.
+    let refund = categorise("REMBOURSEMENT FACTURE 2025-07 ATELIER NORD SAS", 4_000, "FR");
+    assert_ne!(refund.category, "income.freelance");
+}

@@ -799,3 +799,13 @@ fn round_nineteen_rules_stay_out_of_lines_they_were_not_written_for() {
     let gift = categorise("JUSTGIVING*ST MARYS SCHOOL PTA", -2_000, "GB");
     assert_eq!(gift.category, "government.donations");
 }
+
+#[test]
+fn cash_app_card_charges_name_the_shop_in_the_notes() {
+    let row = "p02kd9,2025-04-12 13:02:44 EDT,Cash Card Debit,USD,-$14.25,$0,-$14.25,,,,CARD CHARGED,CHIPOTLE 2291 DENVER CO,,Visa Debit 4421";
+    let r = categorise(row, -1_425, "US");
+    assert_eq!(
+        (r.category.as_str(), r.merchant.as_deref()),
+        ("eating_out.fast_food", Some("Chipotle"))
+    );
+}

@@ -63,6 +63,7 @@ pub(super) fn not_a_purchase(
         // An employer's credit that names itself pay ("DIRECT CREDIT 449982 WOOLWORTHS GRP
         // PAY"); a wallet's name ("APPLE PAY") is no wages.
         Kind::Transfer | Kind::Unknown if money_in && payslip(d) => ("income.salary", 0.8, "pay"),
+        Kind::Transfer if money_in && invoice_paid(d) => ("income.freelance", 0.75, "invoice"),
         Kind::Refund if money_in => ("income.refund", 0.85, "refund"),
         _ => return None,
     };
@@ -121,6 +122,15 @@ pub(super) fn payslip(d: &Descriptor) -> bool {
     let opening = before == "TRANSFER"
         && d.words[pay + 1..].iter().any(|w| COMPANY_FORMS.contains(&w.as_str()));
     !person && (closing || opening)
+}
+
+/// A company paying an invoice ("VIR SEPA RECU /DE STUDIO KERMADEC SAS /MOTIF FACTURE
+/// F-2025-014"): the account holder billed it for work.
+fn invoice_paid(d: &Descriptor) -> bool {
+    const INVOICE: &[&str] =
+        &["INVOICE", "FACTURE", "RECHNUNG", "FACTUUR", "FATTURA", "FACTURA", "FAKTURA"];
+    d.words.iter().any(|w| INVOICE.contains(&w.as_str()))
+        && d.words.iter().any(|w| COMPANY_FORMS.contains(&w.as_str()))
 }
 
 /// A fee for a cash machine: it names the machine, whoever runs it ("Entgelt

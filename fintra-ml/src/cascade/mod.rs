@@ -516,7 +516,7 @@ fn by_purpose(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
 /// Legal forms of companies (not two-letter ones, which are words and initials too: "J BARBER
 /// AS AGREED").
 const COMPANY_FORMS: &[&str] =
-    &["LTD", "LIMITED", "PLC", "LLC", "INC", "GMBH", "SARL", "SRL", "PTY"];
+    &["LTD", "LIMITED", "PLC", "LLC", "INC", "GMBH", "SARL", "SAS", "SRL", "SPA", "PTY"];
 
 /// A generic business word in the counterparty.
 fn by_keyword(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {

@@ -175,4 +175,15 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("ROZHLASOVY POPLATEK", "bills.tv_licence"),
     ("DOM MAKLERSKI", "investments.brokerage"),
     ("GRUNDBESITZABGABEN", "bills.council_tax"),
+    // Round twenty-one: a US water works, Italian fund savings plans, Portuguese credit-card
+    // repayments, Polish loan repayments, Spanish transfers between one's own accounts.
+    ("WATER WORKS", "bills.water"),
+    ("WATERWORKS", "bills.water"),
+    ("VERSAMENTO PAC", "investments.brokerage"),
+    ("PAG CARTAO CREDITO", "loans.credit_card"),
+    ("PAGAMENTO CARTAO CREDITO", "loans.credit_card"),
+    ("SPLATA KREDYTU", "loans.loan_payment"),
+    ("TRASPASO EMITIDO", "transfers.own_account"),
+    ("TRASPASO RECIBIDO", "transfers.own_account"),
+    ("EXPERTISE COMPTABLE", "services.professional"),
 ];

@@ -90,6 +90,12 @@ pub(super) fn product(
             return Some("health.insurance");
         }
     }
+    // A department store's food hall ("M&S SIMPLY FOOD", "M&S FOODHALL").
+    if category == "shopping.department_store"
+        && (any(&["FOODHALL", "FOODHALLS"]) || d.has_phrase("SIMPLY FOOD"))
+    {
+        return Some("groceries.supermarket");
+    }
     if let Some(pass) = pass(category, d, &any) {
         return Some(pass);
     }
@@ -116,7 +122,8 @@ fn pass(category: &str, d: &Descriptor, any: &dyn Fn(&[&str]) -> bool) -> Option
     }
     (category == "travel.rail_coach"
         && (any(&["MONATSKARTE", "JAHRESKARTE", "ZEITKARTE", "TRAVELCARD"])
-            || d.has_phrase("SEASON TICKET")))
+            || d.has_phrase("SEASON TICKET")
+            || d.has_phrase("OV CHIPKAART")))
     .then_some("transport.public")
 }
 

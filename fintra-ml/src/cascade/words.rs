@@ -49,6 +49,8 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("BAR", "eating_out.bar"),
     ("TAVERN", "eating_out.bar"),
     ("BIRRERIA", "eating_out.bar"),
+    ("BRYGGHUS", "eating_out.bar"),
+    ("BRYGGERI", "eating_out.bar"),
     ("MACELLERIA", "groceries.specialty"),
     ("SLAGERIJ", "groceries.specialty"),
     ("FLEISCHEREI", "groceries.specialty"),
@@ -90,6 +92,7 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("DENTAL", "health.dental"),
     ("DENTIST", "health.dental"),
     ("ZAHNARZT", "health.dental"),
+    ("ZAHNARZTPRAXIS", "health.dental"),
     ("TANDLAEKARE", "health.dental"),
     ("HUISARTS", "health.medical"),
     ("HUISARTSENPRAKTIJK", "health.medical"),
@@ -143,6 +146,11 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("BOOKS", "shopping.books"),
     ("BOOKSHOP", "shopping.books"),
     ("BUCHHANDLUNG", "shopping.books"),
+    ("LIVRARIA", "shopping.books"),
+    ("LIBRERIA", "shopping.books"),
+    ("BOEKHANDEL", "shopping.books"),
+    ("KSIEGARNIA", "shopping.books"),
+    ("BOKHANDEL", "shopping.books"),
     ("LIBRAIRIE", "shopping.books"),
     ("VET", "shopping.pets"),
     ("VETS", "shopping.pets"),
@@ -424,6 +432,8 @@ pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
     // Round twenty: an Austrian fee note (money in: freelance work), Danish heating.
     ("HONORARNOTE", "income.freelance"),
     ("VARME", "bills.energy"),
+    // Round twenty-one: water companies in Spanish and Portuguese (on a debit).
+    ("AGUAS", "bills.water"),
 ];
 
 /// Words of a reference that, outside the merchant's own name, say the line is a savings or
@@ -471,6 +481,7 @@ pub(super) const TRANSFER_ONLY_PURPOSES: &[&str] = &[
     "ENERGIA",
     "COUNC",
     "VARME",
+    "AGUAS",
 ];
 
 /// Words that open a firm's name before the word that says its trade ("STUDIO

@@ -318,7 +318,11 @@ fn cash_app(f: &[&str]) -> Option<String> {
         "P2P" => Some(format!("TRANSFER {}", f[12])),
         "SENT P2P" => Some(format!("TRANSFER TO {}", f[12])),
         "RECEIVED P2P" => Some(format!("TRANSFER FROM {}", f[12])),
-        "CASH CARD" | "CASH CARD DEBIT" => Some(format!("CARD PURCHASE {}", f[12])),
+        // A card charge may name the shop in the notes, with no sender or receiver.
+        "CASH CARD" | "CASH CARD DEBIT" => {
+            let shop = if f[12].is_empty() { f[11] } else { f[12] };
+            Some(format!("CARD PURCHASE {shop}"))
+        }
         _ => None,
     }
 }

@@ -232,7 +232,10 @@ pub(super) const NOISE_WORDS: &[&str] = &[
 /// Labels that are noise only before the number they label ("TERMINAL 00412", "DATE 03-16",
 /// "NUMERO 4871"): elsewhere they are names ("READING TERMINAL MARKET", "NUMERO UNO PIZZA").
 /// Dutch "OM" stands before a time ("OM 16.22 UUR").
-pub(super) const NUMBER_LABELS: &[&str] = &["TERMINAL", "DATE", "NRO", "NUMERO", "OM"];
+/// Australian EFTPOS lines number their receipt ("Receipt 481237"), Norwegian ones their rate
+/// ("Kurs: 1.0000").
+pub(super) const NUMBER_LABELS: &[&str] =
+    &["TERMINAL", "DATE", "NRO", "NUMERO", "OM", "RECEIPT", "KURS"];
 
 /// US state and Canadian province codes, dropped when they close the description.
 pub(super) const REGIONS: &[&str] = &[

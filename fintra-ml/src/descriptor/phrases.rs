@@ -383,6 +383,14 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     // Czech television and radio licence fees are no bank's fee.
     ("TV POPLATEK", Kind::DirectDebit),
     ("ROZHLASOVY POPLATEK", Kind::DirectDebit),
+    // Round twenty-one: US PIN debit purchases, Galician "tarxeta", DNB's "Varer" (goods),
+    // Dutch credit interest, a Portuguese direct debit's short form.
+    ("DEBIT PIN PURCHASE", Kind::CardPurchase),
+    ("PIN PURCHASE", Kind::CardPurchase),
+    ("COMPRA TARX", Kind::CardPurchase),
+    ("VARER", Kind::CardPurchase),
+    ("CREDITRENTE", Kind::Interest),
+    ("DEB DIR", Kind::DirectDebit),
     ("ACQUISTO SERVIZIO DEL", Kind::CardPurchase),
     // Not "ACQUISTO" alone: "ACQUISTO TITOLI" and "ACQUISTO VALUTA" buy securities and currency.
     ("ACQUISTO POS", Kind::CardPurchase),
