@@ -806,6 +806,6 @@ fn cash_app_card_charges_name_the_shop_in_the_notes() {
     let r = categorise(row, -1_425, "US");
     assert_eq!(
         (r.category.as_str(), r.merchant.as_deref()),
-        ("eating_out.fast_food", Some("Chipotle"))
+        ("eating_out.fast_food", Some("Chipotle Mexican Grill"))
     );
 }
