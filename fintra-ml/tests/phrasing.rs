@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::categorise;
+use common::{assert_categories, categorise};
 use fintra_ml::{Kind, Layer};
 
 #[test]
@@ -279,9 +279,7 @@ fn round_nineteen_purposes_loans_fines_and_public_services() {
         ("Betalning LAVERIE DU MARCHE LYON", -650, "FR", "services.other"),
         ("PAGAMENTO POS BIRRERIA DEL PORTO GENOVA", -2_200, "IT", "eating_out.bar"),
     ];
-    for (line, amount, country, want) in cases {
-        assert_eq!(categorise(line, amount, country).category, want, "{line}");
-    }
+    assert_categories(&cases);
     // "COUNC" is a council only on a debit: a card purchase is something else.
     assert_ne!(categorise("CARD PAYMENT COUNC CAFE", -450, "GB").category, "bills.council_tax");
 }
@@ -333,9 +331,7 @@ fn round_twenty_transfer_verbs_pay_fees_and_purposes() {
         ("POS MACELLERIA DA GINO PARMA", -1_850, "IT", "groceries.specialty"),
         ("Bonifico INPS PREVIDENZA SOCIALE RATA PENSIONE 05/2025", 141_200, "IT", "income.pension"),
     ];
-    for (line, amount, country, want) in cases {
-        assert_eq!(categorise(line, amount, country).category, want, "{line}");
-    }
+    assert_categories(&cases);
     // SAL must close an employer's credit: a person named Sal is no payroll.
     assert_ne!(categorise("TRANSFER FROM SAL MORETTI", 5_000, "GB").category, "income.salary");
 }
@@ -388,9 +384,7 @@ fn round_twenty_one_phrasing_and_purposes() {
             "groceries.supermarket",
         ),
     ];
-    for (line, amount, country, want) in cases {
-        assert_eq!(categorise(line, amount, country).category, want, "{line}");
-    }
+    assert_categories(&cases);
     // A company's refund citing an invoice is a refund, not pay for work.
     let refund = categorise("REMBOURSEMENT FACTURE 2025-07 ATELIER NORD SAS", 4_000, "FR");
     assert_ne!(refund.category, "income.freelance");

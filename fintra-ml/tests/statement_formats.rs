@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::categorise;
+use common::{assert_categories, categorise};
 use fintra_ml::Kind;
 
 #[test]
@@ -771,9 +771,7 @@ fn round_nineteen_exports_and_app_histories() {
             "subscriptions.music",
         ),
     ];
-    for (line, amount, country, want) in cases {
-        assert_eq!(categorise(line, amount, country).category, want, "{line}");
-    }
+    assert_categories(&cases);
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! What a line's bank phrasing says it is, before any merchant: cash, interest, fees, wages and
 //! refunds, and which merchants are banks.
 
+use super::purpose::dividend;
+use super::words::COMPANY_FORMS;
 use super::words::{HONORIFICS, PENSION_WORDS, PERSON_TO_PERSON};
-use super::{COMPANY_FORMS, Decision, Layer, Transaction, decision, dividend, keyword};
+use super::{Decision, Layer, Transaction, decision, keyword};
 use crate::descriptor::{Descriptor, Kind, fold};
 use crate::resolve::Resolution;
 

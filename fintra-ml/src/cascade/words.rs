@@ -515,3 +515,13 @@ pub(super) const PENSION_WORDS: &[&str] = &[
     "ELAKE",
     "JUBILACION",
 ];
+
+/// Legal forms of companies (not two-letter ones, which are words and initials too: "J BARBER
+/// AS AGREED").
+pub(super) const COMPANY_FORMS: &[&str] =
+    &["LTD", "LIMITED", "PLC", "LLC", "INC", "GMBH", "SARL", "SAS", "SRL", "SPA", "PTY"];
+
+/// The trade a business word names ("BAKERY" is a specialty grocer), if it is one.
+pub(super) fn business_word(word: &str) -> Option<(&'static str, &'static str)> {
+    KEYWORDS.iter().find(|(k, _)| *k == word).map(|(k, c)| (*k, *c))
+}

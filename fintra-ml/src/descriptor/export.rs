@@ -166,11 +166,6 @@ fn app_history(raw: &str) -> Option<String> {
         _ if not_a_party(parts[0]) => parts.get(at - 1),
         _ => parts.first(),
     };
-    let purpose = || {
-        upper
-            .iter()
-            .any(|p| p.split(|c: char| !c.is_alphanumeric()).any(|w| NOTE_PURPOSES.contains(&w)))
-    };
     if let Some(at) = find(SAVED) {
         return party(at).map(|pot| format!("TRANSFER TO SAVINGS {pot}"));
     }
@@ -180,12 +175,16 @@ fn app_history(raw: &str) -> Option<String> {
     if let Some(at) = find(RECEIVED) {
         return party(at).map(|name| format!("TRANSFER FROM {name}"));
     }
-    // A bank transfer's note may say what it pays ("J MORGAN · Faster payment · Rent March").
-    if let Some(at) = find(TRANSFERRED_OUT) {
-        return (!purpose()).then(|| party(at).map(|name| format!("TRANSFER TO {name}")))?;
-    }
-    if let Some(at) = find(TRANSFERRED) {
-        return (!purpose()).then(|| party(at).map(|name| format!("TRANSFER {name}")))?;
+    // A bank transfer: the amount tells its direction unless the type does. Its note may say
+    // what it pays ("J MORGAN · Faster payment · Rent March"): then the line is read whole.
+    let transfer = find(TRANSFERRED_OUT)
+        .map(|at| (at, "TRANSFER TO"))
+        .or_else(|| find(TRANSFERRED).map(|at| (at, "TRANSFER")));
+    if let Some((at, verb)) = transfer {
+        let pays = upper
+            .iter()
+            .any(|p| p.split(|c: char| !c.is_alphanumeric()).any(|w| NOTE_PURPOSES.contains(&w)));
+        return if pays { None } else { party(at).map(|name| format!("{verb} {name}")) };
     }
     if let Some(at) = find(CARD) {
         return party(at).map(|shop| format!("CARD PURCHASE {shop}"));

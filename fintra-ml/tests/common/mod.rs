@@ -4,6 +4,14 @@ use std::sync::OnceLock;
 
 use fintra_ml::{Cascade, Catalogue, Categorisation, Transaction};
 
+/// Asserts each `(line, amount_minor, country, category)` case, naming the line that fails.
+#[allow(dead_code, reason = "not every test file that shares this module uses it")]
+pub(crate) fn assert_categories(cases: &[(&str, i64, &str, &str)]) {
+    for &(line, amount, country, want) in cases {
+        assert_eq!(categorise(line, amount, country).category, want, "{line}");
+    }
+}
+
 /// `description` categorised by the cascade over the built-in catalogue, as money in (positive
 /// `amount_minor`) or out, in `country`.
 ///
