@@ -187,31 +187,15 @@ fn european_purpose_phrasing_of_round_nine() {
     );
     let twint = categorise("TWINT SENDEN AN +41 78 *** 55 10 MARCO", -2_500, "CH");
     assert_eq!(twint.category, "transfers.to_person");
-    assert_eq!(
-        categorise("VERSEMENT ESPECES AGENCE NANTES", 30_000, "FR").category,
-        "cash.deposit"
-    );
-    assert_eq!(
-        categorise("RATA MUTUO N. 998877 SCAD. 31/05/2025", -84_000, "IT").category,
-        "housing.mortgage"
-    );
-    assert_eq!(categorise("Ricarica telefonica VODAFONE", -1_500, "IT").category, "bills.mobile");
-    assert_eq!(
-        categorise("RECIBO COMUNIDAD DE PROPIETARIOS AVDA ARAGON 7", -9_000, "ES").category,
-        "housing.service_charge"
-    );
-    assert_eq!(
-        categorise("Overschrijving Notaris De Smet ereloon", -45_000, "BE").category,
-        "services.professional"
-    );
-    assert_eq!(
-        categorise("Overschrijving Universiteit Gent inschrijvingsgeld", -98_000, "BE").category,
-        "services.education"
-    );
-    assert_eq!(
-        categorise("Inkaso CEZ Prodej zaloha elektrina", -150_000, "CZ").category,
-        "bills.energy"
-    );
+    assert_categories(&[
+        ("VERSEMENT ESPECES AGENCE NANTES", 30_000, "FR", "cash.deposit"),
+        ("RATA MUTUO N. 998877 SCAD. 31/05/2025", -84_000, "IT", "housing.mortgage"),
+        ("Ricarica telefonica VODAFONE", -1_500, "IT", "bills.mobile"),
+        ("RECIBO COMUNIDAD DE PROPIETARIOS AVDA ARAGON 7", -9_000, "ES", "housing.service_charge"),
+        ("Overschrijving Notaris De Smet ereloon", -45_000, "BE", "services.professional"),
+        ("Overschrijving Universiteit Gent inschrijvingsgeld", -98_000, "BE", "services.education"),
+        ("Inkaso CEZ Prodej zaloha elektrina", -150_000, "CZ", "bills.energy"),
+    ]);
     // A broker's dividend credited to its cash account is a dividend, not cash paid in.
     let div = categorise("DIVIDEND RECEIVED ISHARES CORE S&P 500 (Cash)", 4_210, "US");
     assert_eq!(div.category, "income.dividends");
