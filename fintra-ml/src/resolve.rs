@@ -6,7 +6,7 @@
 //! words the counterparty has (exactly, as a truncation at its end, or with one typo in a long
 //! word), where they start, and the cosine of the embeddings.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::catalogue::{Catalogue, Merchant};
@@ -18,6 +18,9 @@ pub const RESOLVE_THRESHOLD: f32 = 0.62;
 
 /// A word-stage match this good skips the n-gram stage.
 const SURE: f32 = 0.8;
+
+/// Letters from which a one-word brand is a name of its own rather than an ordinary word.
+const DISTINCT_NAME: usize = 7;
 
 /// How many candidates the index returns per query.
 const CANDIDATES: usize = 12;
@@ -43,6 +46,9 @@ struct Spelling {
     /// word, which alone would name a different thing ("MOBILE", "INTERNET", "GOOGLE"): only
     /// the glued form counts.
     glue_only: bool,
+    /// One long word no other merchant's spelling uses ("DECATHLON", not "REVENUE"): a name
+    /// of its own even after other words.
+    distinct: bool,
     /// The identifying words, in order, before cleaning ("ID", "MOBILE").
     full: Vec<String>,
     vector: SparseVector,
@@ -141,11 +147,12 @@ fn cleaned(text: &str) -> (Vec<String>, String, bool, Vec<String>) {
         let glued = all.concat();
         return (all.clone(), glued, false, all);
     }
-    // Short numbers belong to names ("48 MOBILE", "PIZZA 73"); long ones and codes do not.
+    // Numbers of up to four digits belong to names ("48 MOBILE", "PIZZA 73", "SPORT 2000":
+    // a name of one plain word and a number is matched whole); longer ones and codes do not.
     let identity = |w: &&String| {
         !HARMLESS.contains(&w.as_str())
             && !LOOSE.contains(&w.as_str())
-            && !(is_code(w) && !(w.len() <= 3 && w.bytes().all(|b| b.is_ascii_digit())))
+            && !(is_code(w) && !(w.len() <= 4 && w.bytes().all(|b| b.is_ascii_digit())))
     };
     let full: Vec<String> = all.iter().filter(identity).cloned().collect();
     let glued: String = full.concat();
@@ -254,6 +261,28 @@ fn word_matches(q: &str, c: &str, qi: usize, n: usize, cut: bool) -> bool {
         || (q.len() >= 6 && c.len() >= 6 && q.as_bytes()[0] == c.as_bytes()[0] && one_edit(q, c))
 }
 
+/// Marks the spellings that are one long word used by no other merchant.
+fn mark_distinct(spellings: &mut HashMap<String, Spelling>) {
+    let mut owners: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for s in spellings.values() {
+        for w in &s.words {
+            owners.entry(w.as_str()).or_default().insert(s.merchant.id.as_str());
+        }
+    }
+    let distinct: HashSet<String> = spellings
+        .iter()
+        .filter(|(_, s)| {
+            !s.glue_only
+                && matches!(s.words.as_slice(), [w] if w.len() >= DISTINCT_NAME
+                    && owners.get(w.as_str()).is_some_and(|o| o.len() == 1))
+        })
+        .map(|(id, _)| id.clone())
+        .collect();
+    for (id, s) in spellings.iter_mut() {
+        s.distinct = distinct.contains(id);
+    }
+}
+
 impl Resolver {
     /// A resolver over `catalogue` with the in-process index.
     pub fn new(catalogue: &Catalogue) -> Self {
@@ -299,10 +328,12 @@ impl Resolver {
                     glue_only,
                     full,
                     vector,
+                    distinct: false,
                 };
                 spellings.insert(id, spelling);
             }
         }
+        mark_distinct(&mut spellings);
         Self { index, spellings }
     }
 
@@ -486,9 +517,20 @@ fn score(q: &Query<'_>, spelling: &Spelling, cosine: f32) -> f32 {
         return 0.0;
     }
     // Brands come first in a counterparty; a one-word brand further on is usually an ordinary
-    // word inside another business's name ("LITTLE ACORNS NURSERY").
+    // word inside another business's name ("LITTLE ACORNS NURSERY"), unless it is a long name
+    // of its own, trading in the line's country, after wording the cleaner kept ("SPORT
+    // DECATHLON BRNO" from a category column; the cascade still turns it down beside another
+    // trade's word or where it is a bank).
+    let trades_here = match q.country {
+        Some(c) => {
+            spelling.merchant.countries.is_empty()
+                || spelling.merchant.countries.iter().any(|m| m == c)
+        }
+        None => true,
+    };
     let position = match (first, wanted.len()) {
         (0, _) => 1.0,
+        (_, 1) if spelling.distinct && trades_here && query.contains(wanted[0]) => 0.9,
         (_, 1) => 0.7,
         (1, _) => 0.92,
         (2, _) => 0.8,
@@ -499,12 +541,7 @@ fn score(q: &Query<'_>, spelling: &Spelling, cosine: f32) -> f32 {
     if short && first != 0 {
         return 0.0;
     }
-    let local = match q.country {
-        Some(c) if !spelling.merchant.countries.is_empty() => {
-            if spelling.merchant.countries.iter().any(|m| m == c) { 1.0 } else { 0.9 }
-        }
-        _ => 1.0,
-    };
+    let local = if trades_here { 1.0 } else { 0.9 };
     (0.7 * cover + 0.3 * cosine.clamp(0.0, 1.0)) * position * local
 }
 

@@ -373,3 +373,125 @@ fn round_twenty_one_phrasing_and_purposes() {
     let refund = categorise("REMBOURSEMENT FACTURE 2025-07 ATELIER NORD SAS", 4_000, "FR");
     assert_ne!(refund.category, "income.freelance");
 }
+
+#[test]
+fn round_twenty_two_phrasing_and_purposes() {
+    let cases = [
+        // A US till's time label, a Lloyds card flag after a name, a padded name with its
+        // booking reference glued on.
+        (
+            "POINT OF SALE DEBIT L102 TIME 09:14 DATE 11-02 KROGER #412 COLUMBUS OH",
+            -5_412,
+            "US",
+            "groceries.supermarket",
+        ),
+        ("RYANAIR000FR8QX2LM  CD 7731", -8_999, "GB", "travel.flights"),
+        ("NORTHGATE ENGINEERING LTD SAL APR25 FPI", 241_500, "GB", "income.salary"),
+        // Labels and columns the cleaner drops before a brand.
+        ("DEPOSIT CENTRELINK 998877665A PPS", 61_240, "AU", "income.benefits"),
+        ("ADDEBITO SEPA DD CORE AUTOSTRADE PER L'ITALIA FATT. 77", -3_110, "IT", "transport.tolls"),
+        (
+            "77120044\tEUR\t20250411\t-12,10\tBEA, Betaalpas   ALBERT HEIJN 1502,PAS211",
+            -1_210,
+            "NL",
+            "groceries.supermarket",
+        ),
+        // Purposes in Swiss, Italian, Spanish, Polish and Belgian wording.
+        (
+            "E-FINANCE QR-RECHNUNG SERAFE AG POSTFACH MITTEILUNG: RADIO- UND FERNSEHABGABE 2025",
+            -33_500,
+            "CH",
+            "bills.tv_licence",
+        ),
+        (
+            "Zahlung eBanking: Stadt Bern Polizeiinspektorat, Ordnungsbusse",
+            -6_000,
+            "CH",
+            "government.fines",
+        ),
+        ("PAGAMENTO PAGOPA COMUNE DI BERGAMO TARI 2025 RATA 2", -9_800, "IT", "bills.council_tax"),
+        (
+            "BONIFICO A: ROSSI GIULIA CAUSALE: CANONE LOCAZIONE MAGGIO",
+            -65_000,
+            "IT",
+            "housing.rent",
+        ),
+        ("ADDEBITO DIRETTO CANONE RAI 2025", -9_000, "IT", "bills.tv_licence"),
+        ("RECIBO /PRESTAMO HIPOTECARIO CUOTA 112", -71_040, "ES", "housing.mortgage"),
+        (
+            "LIQUID. TARJETA MASTERCARD ORO 5412XXXXXXXX0042 MAR/25",
+            -23_400,
+            "ES",
+            "loans.credit_card",
+        ),
+        (
+            "Doładowanie telefonu Nr telefonu: +48 700100200 Operator: Orange",
+            -2_500,
+            "PL",
+            "bills.mobile",
+        ),
+        ("INTERESTEN BETAALD OP SPAARREKENING KWARTAAL 1", 912, "BE", "income.interest"),
+        ("VERSEMENT D'ESPECES AGENCE NAMUR 02/04/2025", 40_000, "BE", "cash.deposit"),
+        ("CITY OF BOISE UTILITY BILL 041525 77120", -8_830, "US", "bills.other"),
+        // App lines: N26 Spaces, Lydia's verbs, TWINT at a shop, MobilePay between people.
+        (
+            "Auf Space \"Neues Auto\" verschoben · 02.05.2025 · Hauptkonto",
+            -20_000,
+            "DE",
+            "transfers.savings",
+        ),
+        ("Vous avez reçu 12,00 € de Léa Martin · « ciné »", 1_200, "FR", "transfers.from_person"),
+        ("Paiement à Hugo Lefèvre - courses week-end", -3_450, "FR", "transfers.to_person"),
+        ("TWINT Zahlung · Kafi Glück Bern · 03.05.2025 08:12", -680, "CH", "eating_out.coffee"),
+        ("MobilePay: Freja Holm - tak for sidst", 15_000, "DK", "transfers.from_person"),
+        // Trade words: compounds, a Czech dentist, an Austrian hairdresser, a letting agent.
+        (
+            "Betaalautomaat 02-05-2025 12:11 pasnr. 004 Grandcafe De Kroon UTRECHT",
+            -2_340,
+            "NL",
+            "eating_out.coffee",
+        ),
+        ("KARTENZAHLUNG STADTAPOTHEKE AM MARKT", -1_899, "DE", "health.pharmacy"),
+        ("ZUBNI ORDINACE MUDR SVOBODA BRNO", -120_000, "CZ", "health.dental"),
+        ("KLIPP FRISOER 4412 LINZ", -3_100, "AT", "health.personal_care"),
+        ("Standing Order HILLVIEW LETTINGS 4 STATION RD", -95_000, "GB", "housing.rent"),
+        ("Transfer to RRSP", -50_000, "CA", "investments.pension"),
+    ];
+    assert_categories(&cases);
+}
+
+#[test]
+fn round_twenty_two_rules_stay_out_of_lines_they_were_not_written_for() {
+    // A deposit named inside a purchase is what was paid for; a holiday cottage is no transfer.
+    let cottage = categorise("COTSWOLD COTTAGES DEPOSIT BOOKING 5512", -25_000, "GB");
+    assert_ne!(cottage.kind, Kind::Transfer);
+    // "CANONE" alone is an Italian account's fee.
+    assert_eq!(categorise("CANONE MENSILE CONTO", -400, "IT").category, "fees.bank");
+    // SAL before something that is no month is a Spanish company's form.
+    assert_ne!(categorise("TALLERES GARCIA SAL 4411", -12_000, "ES").category, "income.salary");
+    // A word that only ends like a trade word is none ("CARPETS" is no pet shop).
+    let carpets = categorise("CARD PAYMENT TO HALLAM CARPETS", -45_000, "GB");
+    assert_ne!(carpets.category, "shopping.pets");
+}
+
+#[test]
+fn a_long_brand_after_kept_words_resolves_unless_another_trade_or_a_bank_names_the_line() {
+    // A category column before the shop ("Sport") leaves the brand second.
+    let r = categorise(
+        "09.05.2025;Odchozí;Platba kartou;Sport;CZK;-899,00;DECATHLON PRAHA;;",
+        -89_900,
+        "CZ",
+    );
+    assert_eq!(r.merchant.as_deref(), Some("Decathlon"), "{r:?}");
+    // A one-word brand that is a plain word needs its number ("SPORT 2000").
+    assert_ne!(r.merchant.as_deref(), Some("Sport 2000"));
+    // A bakery named for its owner is no drugstore; a car park by a station no Swedish ISP.
+    let bakery = categorise("KARTENZAHLUNG BAECKEREI MUELLER FIL 7 KASSEL", -480, "DE");
+    assert_eq!(bakery.category, "groceries.specialty", "{bakery:?}");
+    assert_eq!(bakery.merchant, None);
+    let parking = categorise("Parkhaus Bahnhof Nord Zug Debitkarte 02.05.2025", -900, "CH");
+    assert_eq!(parking.category, "transport.parking", "{parking:?}");
+    // A restaurant's till (Toast) is no liquor store matched through a misspelling.
+    let toast = categorise("TST* MOLLYS LANDING - ALBANY NY", -4_410, "US");
+    assert_eq!(toast.category, "eating_out.restaurant", "{toast:?}");
+}

@@ -100,8 +100,18 @@ const NOT_PAYROLL: &[&str] = &[
 pub(super) fn payslip(d: &Descriptor) -> bool {
     let person = d.words.iter().any(|w| PERSON_TO_PERSON.contains(&w.as_str()))
         || d.counterparty.first().is_some_and(|w| HONORIFICS.contains(&w.as_str()));
-    // Irish and UK exports close an employer's credit with SAL ("ACCENTURE SAL").
-    if !person && d.counterparty.len() >= 2 && d.counterparty.last().is_some_and(|w| w == "SAL") {
+    // Irish and UK exports close an employer's credit with SAL ("ACCENTURE SAL"), or with SAL
+    // and the month paid ("BRIGHTWELL HOMES LTD SAL MAR24 FPI").
+    let month = |w: &String| {
+        let name = w.trim_end_matches(|c: char| c.is_ascii_digit());
+        name.len() == 3 && w.len() - name.len() <= 4 && crate::descriptor::month(name)
+    };
+    let sal = match d.counterparty.as_slice() {
+        [.., last] if last == "SAL" => d.counterparty.len() >= 2,
+        [.., sal, paid] if sal == "SAL" => d.counterparty.len() >= 3 && month(paid),
+        _ => false,
+    };
+    if !person && sal {
         return true;
     }
     let Some(pay) = d.words.iter().rposition(|w| w == "PAY").filter(|&i| i > 0) else {

@@ -19,7 +19,7 @@ use purpose::{by_phrase, by_purpose, dividend};
 
 use words::{
     HONORIFICS, KEYWORDS, PENSION_WORDS, PERSON_TO_PERSON, STRONG_PURPOSES, TRANSFER_PURPOSES,
-    business_word,
+    business_word, compound_business_word,
 };
 
 use crate::mcc;
@@ -383,7 +383,8 @@ fn by_keyword(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
 /// short inside one (`FADE FACTORY BARBE`: at least five letters and half the word).
 pub(super) fn keyword(d: &Descriptor) -> Option<(&'static str, &'static str)> {
     let exact = d.counterparty.iter().find_map(|w| business_word(w));
-    exact.or_else(|| {
+    let compound = || d.counterparty.iter().find_map(|w| compound_business_word(w));
+    exact.or_else(compound).or_else(|| {
         let last = d.counterparty.last()?;
         // Only on a line the bank may have cut (the resolver's test): "SQ *KINGS AUTOS" ends
         // in a whole word, not a cut "AUTOSKOLA".
@@ -402,20 +403,25 @@ pub(super) fn keyword(d: &Descriptor) -> Option<(&'static str, &'static str)> {
     })
 }
 
-/// A one-word brand from another country followed by a business word of another trade
-/// ("SUNRISE NAILS" in Pittsburgh is no Swiss telecom): a local business that shares a word
-/// with the brand.
+/// A one-word brand from another country, or one further on in the counterparty, followed by
+/// a business word of another trade ("SUNRISE NAILS" in Pittsburgh is no Swiss telecom,
+/// "ROYAL PALACE THEATRE" no palace brand): a local business that shares a word with the
+/// brand.
 fn another_business(t: &Transaction<'_>, d: &Descriptor, m: &Resolution) -> bool {
-    let Some(country) = t.country else { return false };
-    if m.merchant.countries.is_empty() || m.merchant.countries.iter().any(|c| c == country) {
-        return false;
-    }
+    let foreign = t.country.is_some_and(|country| {
+        !m.merchant.countries.is_empty() && !m.merchant.countries.iter().any(|c| c == country)
+    });
     let matched = fold(&m.matched);
     let mut spelled = matched.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty());
     let (Some(brand), None) = (spelled.next(), spelled.next()) else { return false };
     let Some(at) = d.counterparty.iter().position(|w| w == brand) else { return false };
     let trade = primary(&m.merchant.category);
-    d.counterparty[at + 1..].iter().take(3).any(|w| other_trade(w, trade))
+    if at > 0 {
+        // Further on, any word of another trade names the business ("BAECKEREI MUELLER"), and
+        // a bank is the account's own ("… AUTOROUTE ASF … BOURSOBANK").
+        return bank(&m.merchant) || d.counterparty.iter().any(|w| other_trade(w, trade));
+    }
+    foreign && d.counterparty[1..].iter().take(3).any(|w| other_trade(w, trade))
 }
 
 /// `word` is a business word of a trade other than `trade` ("NAILS" beside a telecom).
@@ -440,7 +446,10 @@ fn misread(d: &Descriptor, m: &Resolution) -> bool {
         || words.next().is_none();
     let trade = primary(&m.merchant.category);
     let transfer = matches!(d.kind, Kind::Transfer | Kind::StandingOrder);
-    !spelled_out && (transfer || d.counterparty.iter().any(|w| other_trade(w, trade)))
+    // Toast's tills serve restaurants: a brand of another trade matched through a misspelling
+    // is the restaurant's own name ("TST* MOLLY'S CROSSING" is no Molloys liquor store).
+    let till = d.intermediary.as_ref().is_some_and(|i| i.name == "Toast") && trade != "eating_out";
+    !spelled_out && (transfer || till || d.counterparty.iter().any(|w| other_trade(w, trade)))
 }
 
 /// What the line's shape alone suggests, when nothing named its purpose: a restaurant
@@ -457,6 +466,13 @@ fn by_shape(
     if t.amount_minor < 0 && d.intermediary.as_ref().is_some_and(|i| i.name == "Toast") {
         return decision("eating_out.restaurant", 0.5, Layer::Keywords, "Toast");
     }
+    // A payment app between people names no business the catalogue or a trade word knows
+    // ("MobilePay: Mikkel Sørensen - Fødselsdag gave").
+    let app = d.intermediary.as_ref().is_some_and(|i| PERSON_APPS.contains(&i.name.as_str()));
+    if app && d.kind == Kind::Unknown && d.counterparty.len() >= 2 {
+        let c = if t.amount_minor > 0 { "transfers.from_person" } else { "transfers.to_person" };
+        return decision(c, 0.5, Layer::BankPhrasing, "payment app");
+    }
     let person = d.kind == Kind::Unknown
         && (2..=4).contains(&d.words.len())
         && d.words[1..].iter().all(|w| w.bytes().all(|b| b.is_ascii_alphabetic()));
@@ -470,6 +486,9 @@ fn by_shape(
         _ => None,
     }
 }
+
+/// Payment apps mostly used between people.
+const PERSON_APPS: &[&str] = &["MobilePay", "Vipps", "Lydia"];
 
 /// The card network's merchant category code.
 fn by_mcc(t: &Transaction<'_>) -> Option<Decision> {

@@ -186,4 +186,22 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("TRASPASO EMITIDO", "transfers.own_account"),
     ("TRASPASO RECIBIDO", "transfers.own_account"),
     ("EXPERTISE COMPTABLE", "services.professional"),
+    // Round twenty-two: Swiss and Italian licence fees, Swiss fines, Polish phone top-ups,
+    // Spanish mortgage and card-statement debits, Italian rent and waste tax, US city
+    // utilities, German card statements.
+    ("FERNSEHABGABE", "bills.tv_licence"),
+    ("REDEVANCE RADIO TV", "bills.tv_licence"),
+    ("CANONE RAI", "bills.tv_licence"),
+    ("CANONE TV", "bills.tv_licence"),
+    ("ORDNUNGSBUSSE", "government.fines"),
+    ("DOLADOWANIE TELEFONU", "bills.mobile"),
+    ("PRESTAMO HIPOTECARIO", "housing.mortgage"),
+    ("LIQUID TARJETA", "loans.credit_card"),
+    ("LIQUIDACION TARJETA", "loans.credit_card"),
+    ("CANONE LOCAZIONE", "housing.rent"),
+    ("TARI", "bills.council_tax"),
+    ("TASSA RIFIUTI", "bills.council_tax"),
+    ("UTILITY BILL", "bills.other"),
+    ("VISA ABRECHNUNG", "loans.credit_card"),
+    ("KREDITKARTENABRECHNUNG", "loans.credit_card"),
 ];

@@ -296,6 +296,12 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("PROEFLOKAAL", "eating_out.bar"),
     ("TANDARTSPRAKTIJK", "health.dental"),
     ("CLEANERS", "services.other"),
+    // Round twenty-two: an Austrian hairdresser, a Czech dentist, a Swiss café, a letting agent.
+    ("FRISOER", "health.personal_care"),
+    ("ZUBNI", "health.dental"),
+    ("STOMATOLOGIE", "health.dental"),
+    ("KAFI", "eating_out.coffee"),
+    ("LETTINGS", "housing.rent"),
 ];
 
 /// Words of a transfer reference that say what it is for.
@@ -307,12 +313,18 @@ pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
     ("HUUR", "housing.rent"),
     ("ALQUILER", "housing.rent"),
     ("AFFITTO", "housing.rent"),
+    // Paid to a letting agent ("Standing Order PARKSIDE LETTINGS").
+    ("LETTINGS", "housing.rent"),
     ("MORTGAGE", "housing.mortgage"),
     ("SAVINGS", "transfers.savings"),
     ("SAVER", "transfers.savings"),
     ("SAVE", "transfers.savings"),
     ("POT", "transfers.savings"),
     ("ISA", "transfers.savings"),
+    // Canada's tax-free and first-home savings accounts, and its retirement savings plan.
+    ("TFSA", "transfers.savings"),
+    ("FHSA", "transfers.savings"),
+    ("RRSP", "investments.pension"),
     ("SPAREN", "transfers.savings"),
     ("SPARKONTO", "transfers.savings"),
     ("TAGESGELD", "transfers.savings"),
@@ -524,4 +536,26 @@ pub(super) const COMPANY_FORMS: &[&str] =
 /// The trade a business word names ("BAKERY" is a specialty grocer), if it is one.
 pub(super) fn business_word(word: &str) -> Option<(&'static str, &'static str)> {
     KEYWORDS.iter().find(|(k, _)| *k == word).map(|(k, c)| (*k, *c))
+}
+
+/// Business words that end unrelated words too ("CARPETS", "ARMCHAIR", "MINICABS" aside).
+const NOT_COMPOUND_ENDINGS: &[&str] = &["PETS", "HAIR", "CABS"];
+
+/// The trade of a compound that ends in a business word, as Dutch, German and Nordic names
+/// are written ("EETCAFE", "STADTAPOTHEKE", "HOFBAECKEREI"): the longest such ending of four
+/// letters or more, after a head of three letters or more.
+pub(super) fn compound_business_word(word: &str) -> Option<(&'static str, &'static str)> {
+    if !word.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    KEYWORDS
+        .iter()
+        .filter(|(k, _)| {
+            k.len() >= 4
+                && word.len() >= k.len() + 3
+                && word.ends_with(k)
+                && !NOT_COMPOUND_ENDINGS.contains(k)
+        })
+        .max_by_key(|(k, _)| k.len())
+        .map(|(k, c)| (*k, *c))
 }

@@ -55,6 +55,9 @@ pub(super) fn known_row(raw: &str) -> Option<String> {
     if raw.contains('·') {
         return app_history(raw);
     }
+    if let Some(line) = verb_first(&raw.to_uppercase()) {
+        return Some(line);
+    }
     // Every known export has at least six columns: most lines are not rows at all.
     if raw.matches([',', ';']).count() < 5 {
         return None;
@@ -112,7 +115,8 @@ const TRANSFERRED: &[&str] = &[
 const TRANSFERRED_OUT: &[&str] = &["VIREMENT EMIS", "VIREMENT ÉMIS"];
 /// A purchase with the app's own card ("Chick-fil-A · Cash Card · Mar 6": Cash App's card,
 /// which is no cash).
-const CARD: &[&str] = &["CASH CARD", "CARD", "CARD PAYMENT"];
+const CARD: &[&str] =
+    &["CASH CARD", "CARD", "CARD PAYMENT", "TWINT ZAHLUNG", "TWINT PAYMENT", "TWINT PAIEMENT"];
 /// Words of a bank transfer's note that say what it pays (rent, wages, savings): such a line is
 /// read whole.
 const NOTE_PURPOSES: &[&str] = &[
@@ -189,13 +193,35 @@ fn app_history(raw: &str) -> Option<String> {
     if let Some(at) = find(CARD) {
         return party(at).map(|shop| format!("CARD PURCHASE {shop}"));
     }
-    // Lydia and French apps put the verb in the party's part ("Vous avez payé Thomas L.",
-    // "Sarah B. vous a payé").
-    let first = upper.first()?;
-    if let Some(name) = first.strip_prefix("VOUS AVEZ PAYÉ ") {
+    // N26 moves money into and out of its Spaces ("Auf Space "Urlaub" verschoben").
+    if let Some(space) = upper.iter().find_map(|p| {
+        let rest = p.strip_prefix("AUF SPACE ").or_else(|| p.strip_prefix("VON SPACE "))?;
+        rest.strip_suffix(" VERSCHOBEN")
+    }) {
+        return Some(format!("TRANSFER TO SAVINGS {space}"));
+    }
+    verb_first(upper.first()?)
+}
+
+/// Lydia and French apps put the verb in the party's part ("Vous avez payé Thomas L.", "Sarah
+/// B. vous a payé", "Vous avez reçu 18,50 € de Camille R.", "Paiement à Thomas B. - Places
+/// concert"), with or without other parts after it. `line` is upper case.
+fn verb_first(line: &str) -> Option<String> {
+    let part = line.split('·').next()?.trim();
+    if let Some(name) = part.strip_prefix("VOUS AVEZ PAYÉ ") {
         return Some(format!("TRANSFER TO {name}"));
     }
-    first.strip_suffix(" VOUS A PAYÉ").map(|name| format!("TRANSFER FROM {name}"))
+    if let Some((_, name)) =
+        part.strip_prefix("VOUS AVEZ REÇU ").and_then(|rest| rest.split_once(" DE "))
+    {
+        return Some(format!("TRANSFER FROM {name}"));
+    }
+    // The note after " - " is the payer's own words.
+    if let Some(rest) = part.strip_prefix("PAIEMENT À ") {
+        let name = rest.split(" - ").next().unwrap_or(rest);
+        return Some(format!("TRANSFER TO {name}"));
+    }
+    part.strip_suffix(" VOUS A PAYÉ").map(|name| format!("TRANSFER FROM {name}"))
 }
 
 /// The fields of one CSV row: `,` or `;` (whichever appears more often outside quotes),

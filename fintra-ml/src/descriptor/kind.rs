@@ -42,7 +42,17 @@ fn something_else(phrase: &[&str], words: &[String], end: usize) -> bool {
         [.., "CREDIT"] => next == Some("CARD"),
         // Wages abbreviated before the month ("HALCYON TECH LTD SAL FEB"); elsewhere SAL is a
         // Spanish company's legal form ("TALLERES GARCIA SAL").
-        ["SAL"] => !next.is_some_and(|w| MONTHS.contains(&w)),
+        // The month may carry its year ("BRIGHTWELL HOMES LTD SAL MAR24 FPI").
+        ["SAL"] => !next.is_some_and(|w| {
+            let month = w.trim_end_matches(|c: char| c.is_ascii_digit());
+            MONTHS.contains(&month) && w.len() - month.len() <= 4
+        }),
+        // A deposit opens a line as its type ("DEPOSIT CENTRELINK …"); inside a line it is
+        // what was paid for ("HOLIDAY COTTAGES DEPOSIT").
+        ["DEPOSIT"] => !words[..end - 1].iter().all(|w| filler(w)),
+        // Italian rent and the television licence are no bank's fee ("CANONE LOCAZIONE
+        // APRILE", "CANONE RAI").
+        ["CANONE"] => matches!(next, Some("LOCAZIONE" | "AFFITTO" | "RAI" | "TV")),
         // Interest inside a loan's instalment ("PRESTACAO EMPRESTIMO HABITACAO CAPITAL+JUROS",
         // "REMBOURSEMENT PRET … CAPITAL 312,40 INTERETS 41,18"), and the repayment of a loan,
         // which refunds nothing.
@@ -68,11 +78,17 @@ fn something_else(phrase: &[&str], words: &[String], end: usize) -> bool {
 /// Words of a rent that make a following "CHARGES" the tenant's service charges.
 const RENT_WORDS: &[&str] = &["LOYER", "RENT", "MIETE", "LOYERS"];
 
-/// A date's or an amount's word: digits and separators, or a month's name.
+/// A date's or an amount's word: digits and separators, a month's name, or the currency of an
+/// export's amount column ("512345678 EUR 20240318 … BEA, Betaalpas SHELL").
 fn filler(word: &str) -> bool {
     word.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b'/' | b'-' | b':'))
         || MONTHS.contains(&word)
+        || CURRENCIES.contains(&word)
 }
+
+/// Currency codes that stand in an export's columns before the description.
+const CURRENCIES: &[&str] =
+    &["EUR", "GBP", "USD", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "AUD", "NZD", "CAD"];
 
 /// How strongly a purpose kind says what a line is: a fee that mentions a cash machine is a fee.
 fn purpose_rank(kind: Kind) -> u8 {
@@ -129,6 +145,10 @@ pub(super) fn kind_of(words: &[String]) -> (Kind, Vec<(usize, usize)>) {
                 continue;
             }
             spans.push((start, end, *k));
+            // Phrasing that says only that money came in ("DEPOSIT"): no kind.
+            if *k == Kind::Unknown {
+                continue;
+            }
             if purpose_rank(*k) > 0 {
                 if purpose_rank(*k) > purpose_rank(purpose) {
                     purpose = *k;

@@ -227,15 +227,18 @@ pub(super) const NOISE_WORDS: &[&str] = &[
     "DKK",
     "NOK",
     "HUF",
+    // Round twenty-two: a Swiss bill's post-office box and message label.
+    "POSTFACH",
+    "MITTEILUNG",
 ];
 
 /// Labels that are noise only before the number they label ("TERMINAL 00412", "DATE 03-16",
 /// "NUMERO 4871"): elsewhere they are names ("READING TERMINAL MARKET", "NUMERO UNO PIZZA").
 /// Dutch "OM" stands before a time ("OM 16.22 UUR").
 /// Australian EFTPOS lines number their receipt ("Receipt 481237"), Norwegian ones their rate
-/// ("Kurs: 1.0000").
+/// ("Kurs: 1.0000"); US point-of-sale lines their time ("TIME 14:02 DATE 04-12").
 pub(super) const NUMBER_LABELS: &[&str] =
-    &["TERMINAL", "DATE", "NRO", "NUMERO", "OM", "RECEIPT", "KURS"];
+    &["TERMINAL", "DATE", "NRO", "NUMERO", "OM", "RECEIPT", "KURS", "TIME"];
 
 /// US state and Canadian province codes, dropped when they close the description.
 pub(super) const REGIONS: &[&str] = &[

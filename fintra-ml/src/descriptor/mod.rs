@@ -220,6 +220,11 @@ pub(crate) fn is_code(word: &str) -> bool {
     runs > 2 || digits > 4
 }
 
+/// A month's name or abbreviation, in any language the cleaner reads.
+pub(crate) fn month(word: &str) -> bool {
+    MONTHS.contains(&word)
+}
+
 /// True for a word the cleaner drops from counterparties: connectors, legal forms, country and
 /// currency codes, card words, codes and month names.
 pub(crate) fn is_noise(word: &str) -> bool {
@@ -330,7 +335,8 @@ fn counterparty_mask(
     for (i, w) in words.iter().enumerate() {
         // "MC" is a card network's mark, except where it opens "MC DONALD'S".
         let brand = w == "MC" && words.get(i + 1).is_some_and(|n| n.starts_with("DONALD"));
-        if is_noise(w) && !brand {
+        // A name padded to its field's width keeps its name ("EASYJET000EJY7K2PQ").
+        if is_noise(w) && !brand && unpadded(w) == w {
             keep[i] = false;
         }
     }
@@ -339,6 +345,7 @@ fn counterparty_mask(
         keep[0] = false;
     }
     austrian_card_fields(words, &mut keep);
+    closing_card_flag(words, &mut keep);
     // A Swedish bankgiro number ("BG 5050-1055"), a French card's ("CB*4821") and labels of
     // numbers ("TERMINAL 00412"): the giro, the card and the labels, not a name.
     for i in 0..words.len().saturating_sub(1) {
@@ -418,6 +425,18 @@ fn counterparty_mask(
     keep
 }
 
+/// Lloyds closes a card line with its flag and the card's last digits ("SUMUP *J W PICKERING
+/// BUTC CD 2290"): the flag is no name.
+fn closing_card_flag(words: &[String], keep: &mut [bool]) {
+    if let [.., flag, digits] = words
+        && flag == "CD"
+        && digits.len() == 4
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        keep[words.len() - 2] = false;
+    }
+}
+
 /// Austrian card lines ("POS 62,40 AT K1 19.03. 07:31O OMV 1614"): the card's sequence after
 /// the country, and the time's minutes with the terminal's flag letter glued on, are no name.
 fn austrian_card_fields(words: &[String], keep: &mut [bool]) {
@@ -444,15 +463,11 @@ pub(crate) fn narrowed(raw: &str) -> std::borrow::Cow<'_, str> {
     export::known_row(raw).map_or(std::borrow::Cow::Borrowed(raw), std::borrow::Cow::Owned)
 }
 
-/// A name the bank padded with zeros to its field's width ("EASYJET000"), without them.
+/// A name the bank padded with zeros to its field's width ("EASYJET000"), without them and
+/// without the booking reference glued after them ("EASYJET000EJY7K2PQ").
 fn unpadded(word: &str) -> &str {
-    let name = word.trim_end_matches('0');
-    let padded = word.len() - name.len() >= 2;
-    if padded && name.len() >= 4 && name.bytes().all(|b| b.is_ascii_alphabetic()) {
-        name
-    } else {
-        word
-    }
+    let letters = word.bytes().take_while(u8::is_ascii_alphabetic).count();
+    if letters >= 4 && word[letters..].starts_with("00") { &word[..letters] } else { word }
 }
 
 /// A card's network letter and last four digits ("V4821", "M1234").

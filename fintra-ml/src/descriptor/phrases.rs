@@ -571,4 +571,16 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("KARTENNUMMER", Kind::CardPurchase),
     ("DEBITO DIRETO", Kind::DirectDebit),
     ("MZDA", Kind::Salary),
+    // Round twenty-two, from the twentieth set: US debit-card wording, a deposit's label (no
+    // kind: wages, a benefit or a sale may follow), Belgian interest, cash paid in at a Belgian
+    // branch, Italian SEPA core debits, PostFinance's QR bills, Spanish card payments.
+    ("POS DEBIT DC", Kind::CardPurchase),
+    ("DEPOSIT", Kind::Unknown), // only at the line's start: see `kind_of`
+    ("INTERESTEN", Kind::Interest),
+    ("BASISRENTE", Kind::Interest),
+    ("VERSEMENT DESPECES", Kind::Cash),
+    ("SEPA DD CORE", Kind::DirectDebit),
+    ("QR RECHNUNG", Kind::DirectDebit),
+    ("E FINANCE QR RECHNUNG", Kind::DirectDebit),
+    ("PAGO TARJ", Kind::CardPurchase),
 ];
