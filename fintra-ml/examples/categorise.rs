@@ -6,6 +6,7 @@
 //! ```
 //!
 //! A line may start with an amount and `|` (`-12.50|…`, `+25.00|…`); without one it is money out.
+//! The account's country may follow the amount (`-12.50|GB|…`).
 
 #![allow(clippy::print_stdout, reason = "an example prints")]
 
@@ -32,12 +33,20 @@ fn main() -> Result<(), fintra_ml::catalogue::CatalogueError> {
             }
             _ => (-100, arg.as_str()),
         };
+        let (country, description) = match description.split_once('|') {
+            Some((code, rest))
+                if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) =>
+            {
+                (Some(code), rest)
+            }
+            _ => (None, description),
+        };
         let d = fintra_ml::parse(description);
         let r = cascade.categorise(&Transaction {
             description,
             amount_minor,
             mcc: None,
-            country: None,
+            country,
             profile: None,
         });
         println!("{description}");

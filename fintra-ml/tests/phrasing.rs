@@ -472,6 +472,16 @@ fn round_twenty_two_rules_stay_out_of_lines_they_were_not_written_for() {
     // A word that only ends like a trade word is none ("CARPETS" is no pet shop).
     let carpets = categorise("CARD PAYMENT TO HALLAM CARPETS", -45_000, "GB");
     assert_ne!(carpets.category, "shopping.pets");
+    // Nor is a city's savings bank a burger bar, or a bar called the Alchemist a chemist.
+    let haspa = categorise("HAMBURGER SPARKASSE KONTOFUEHRUNGSENTGELT 03/25", -995, "DE");
+    assert_eq!(haspa.category, "fees.bank", "{haspa:?}");
+    let bar = categorise("CARD PAYMENT TO THE ALCHEMIST LEEDS", -2_450, "GB");
+    assert_ne!(bar.category, "health.pharmacy");
+    // Rent "of" a lease is rent; "TARI" outside an Italian council's bill is a name.
+    let rent = categorise("BONIFICO CANONE DI LOCAZIONE GIUGNO", -65_000, "IT");
+    assert_eq!(rent.category, "housing.rent");
+    let person = categorise("TRANSFER TO TARI WULANDARI", -2_000, "AU");
+    assert_ne!(person.category, "bills.council_tax");
 }
 
 #[test]
@@ -494,4 +504,82 @@ fn a_long_brand_after_kept_words_resolves_unless_another_trade_or_a_bank_names_t
     // A restaurant's till (Toast) is no liquor store matched through a misspelling.
     let toast = categorise("TST* MOLLYS LANDING - ALBANY NY", -4_410, "US");
     assert_eq!(toast.category, "eating_out.restaurant", "{toast:?}");
+}
+
+#[test]
+fn round_twenty_three_formats_phrasing_and_purposes() {
+    let cases = [
+        // A statement downloaded as labelled text: only its description is read.
+        (
+            "Date: 11/04/2025 Description: CARD PAYMENT TO SAINSBURYS S/MKTS 0412,12.60 GBP, RATE 1.00/GBP ON 09-04-2025 Amount: -12.60 Balance: 804.11",
+            -1_260,
+            "GB",
+            "groceries.supermarket",
+        ),
+        // "CO-OP" is one name; Bank of America's, Polish and Portuguese card wording.
+        ("CO-OP 7721 LEEDS", -845, "GB", "groceries.supermarket"),
+        (
+            "DEBIT CARD PURCHASE, AUT 041125 VISA DDA PUR WAWA 512 MEDIA * PA",
+            -1_120,
+            "US",
+            "groceries.convenience",
+        ),
+        (
+            "Operacja kartą 5123 XXXX XXXX 0042 ZABKA Z4410 K.2 KRAKOW PL",
+            -2_310,
+            "PL",
+            "groceries.convenience",
+        ),
+        (
+            "COMPRA ELEC 9988776/02 CERVEJARIA TRINDADE LISBOA",
+            -5_420,
+            "PT",
+            "eating_out.restaurant",
+        ),
+        // Purposes: a savings account's payout, a motor-vehicle division, a Spanish fine,
+        // Danish water by Betalingsservice, Norwegian interest costs, a German mobile contract.
+        ("Withdrawal to nominated account", -100_000, "GB", "transfers.own_account"),
+        ("POS DEBIT NJ DIV MOTOR VEHICLES TRENTON NJ", -4_650, "US", "government.services"),
+        (
+            "Pago de tributos y tasas AYUNTAMIENTO SANCION TRAFICO EXP. 55",
+            -9_000,
+            "ES",
+            "government.fines",
+        ),
+        ("BS HOFOR VAND A/S 55443322", -48_000, "DK", "bills.water"),
+        ("Rentekostnader boliglån", -31_245, "NO", "fees.interest"),
+        ("LASTSCHRIFT Mobilfunk Kundenkonto 99881 RG 04/2025", -3_999, "DE", "bills.mobile"),
+        // Apps between people: Tikkie, Lydia's repayments, PayPal's general payments.
+        (
+            "Je hebt € 12,00 betaald aan Sanne de Vries voor 'pizza' · 4 apr",
+            -1_200,
+            "NL",
+            "transfers.to_person",
+        ),
+        (
+            "Julien Petit vous a remboursé 9,00 € · Ciné · 2 avril",
+            900,
+            "FR",
+            "transfers.from_person",
+        ),
+        (
+            "\"02.04.2025\",\"18:02:11\",\"MESZ\",\"Jonas Weber\",\"Allgemeine Zahlung\",\"Abgeschlossen\",\"EUR\",\"30,00\",\"0,00\",\"30,00\",\"jonas@example.de\",\"me@example.de\",\"1AB23456CD7890123\",\"30,00\"",
+            3_000,
+            "DE",
+            "transfers.from_person",
+        ),
+        // A brand crowded out by a place printed twice, and Sweden's burger chain.
+        (
+            "EFTPOS PURCHASE HOYTS CHADSTONE CHADSTONE AU",
+            -3_800,
+            "AU",
+            "entertainment.cinema_theatre",
+        ),
+        ("Kortköp 250402 MAX GOTEBORG", -11_900, "SE", "eating_out.fast_food"),
+    ];
+    assert_categories(&cases);
+    // A common word with a shop's word is that shop only with both ("CITY MARKET"): a
+    // council's rates are no supermarket.
+    let rates = categorise("BPAY PAYMENT - CITY OF DAREBIN RATES REF 99", -48_000, "AU");
+    assert_ne!(rates.category, "groceries.supermarket", "{rates:?}");
 }

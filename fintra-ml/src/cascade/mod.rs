@@ -379,8 +379,9 @@ fn by_keyword(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
     decision(category, 0.6, Layer::Keywords, word)
 }
 
-/// The first business word of the counterparty, or the line's last word when the bank cut it
-/// short inside one (`FADE FACTORY BARBE`: at least five letters and half the word).
+/// The first business word of the counterparty; failing one, the first compound ending in one
+/// (`EETCAFE`); failing that, the line's last word when the bank cut it short inside one (`FADE
+/// FACTORY BARBE`: at least five letters and half the word).
 pub(super) fn keyword(d: &Descriptor) -> Option<(&'static str, &'static str)> {
     let exact = d.counterparty.iter().find_map(|w| business_word(w));
     let compound = || d.counterparty.iter().find_map(|w| compound_business_word(w));
@@ -403,10 +404,11 @@ pub(super) fn keyword(d: &Descriptor) -> Option<(&'static str, &'static str)> {
     })
 }
 
-/// A one-word brand from another country, or one further on in the counterparty, followed by
-/// a business word of another trade ("SUNRISE NAILS" in Pittsburgh is no Swiss telecom,
-/// "ROYAL PALACE THEATRE" no palace brand): a local business that shares a word with the
-/// brand.
+/// A local business that shares a word with a one-word brand: the brand from another country
+/// first in the counterparty and followed by a business word of another trade ("SUNRISE NAILS"
+/// in Pittsburgh is no Swiss telecom), or the brand further on with a word of another trade
+/// anywhere in the counterparty ("BAECKEREI MUELLER" is no drugstore). A brand further on that
+/// is a bank is the account's own (an export's account column).
 fn another_business(t: &Transaction<'_>, d: &Descriptor, m: &Resolution) -> bool {
     let foreign = t.country.is_some_and(|country| {
         !m.merchant.countries.is_empty() && !m.merchant.countries.iter().any(|c| c == country)
@@ -424,9 +426,12 @@ fn another_business(t: &Transaction<'_>, d: &Descriptor, m: &Resolution) -> bool
     foreign && d.counterparty[1..].iter().take(3).any(|w| other_trade(w, trade))
 }
 
-/// `word` is a business word of a trade other than `trade` ("NAILS" beside a telecom).
+/// `word` is a business word, or a compound ending in one, of a trade other than `trade`
+/// ("NAILS" beside a telecom, "LANDBAECKEREI" beside a drugstore).
 fn other_trade(word: &str, trade: &str) -> bool {
-    KEYWORDS.iter().any(|(k, c)| *k == word && primary(c) != trade)
+    business_word(word)
+        .or_else(|| compound_business_word(word))
+        .is_some_and(|(_, c)| primary(c) != trade)
 }
 
 /// A brand matched only through a misspelling while the line names a business of another trade
@@ -468,8 +473,9 @@ fn by_shape(
     }
     // A payment app between people names no business the catalogue or a trade word knows
     // ("MobilePay: Mikkel Sørensen - Fødselsdag gave").
+    // A card network's merchant category code names a business.
     let app = d.intermediary.as_ref().is_some_and(|i| PERSON_APPS.contains(&i.name.as_str()));
-    if app && d.kind == Kind::Unknown && d.counterparty.len() >= 2 {
+    if app && t.mcc.is_none() && d.kind == Kind::Unknown && d.counterparty.len() >= 2 {
         let c = if t.amount_minor > 0 { "transfers.from_person" } else { "transfers.to_person" };
         return decision(c, 0.5, Layer::BankPhrasing, "payment app");
     }

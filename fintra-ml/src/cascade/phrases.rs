@@ -199,9 +199,16 @@ pub(super) const PHRASES: &[(&str, &str)] = &[
     ("LIQUID TARJETA", "loans.credit_card"),
     ("LIQUIDACION TARJETA", "loans.credit_card"),
     ("CANONE LOCAZIONE", "housing.rent"),
+    ("CANONE DI LOCAZIONE", "housing.rent"),
     ("TARI", "bills.council_tax"),
     ("TASSA RIFIUTI", "bills.council_tax"),
     ("UTILITY BILL", "bills.other"),
     ("VISA ABRECHNUNG", "loans.credit_card"),
     ("KREDITKARTENABRECHNUNG", "loans.credit_card"),
+    // Round twenty-three: a savings account paid out to its nominated account, a US state's
+    // motor-vehicle division, Spanish fines before the tax they are paid as.
+    ("NOMINATED ACCOUNT", "transfers.own_account"),
+    ("MOTOR VEHICLES", "government.services"),
+    ("SANCION", "government.fines"),
+    ("PAGO DE TRIBUTOS", "government.tax"),
 ];

@@ -38,7 +38,10 @@ pub(super) fn by_phrase(d: &Descriptor, merchant: Option<&Resolution>) -> Option
         shop && matches!(p, "VISA PAYMENT" | "MASTERCARD PAYMENT")
             || shop && p == "PLAN FEE" && !tier
             || merchant.is_some()
-                && matches!(p, "PROPERTY MGMT" | "PROPERTY MGT" | "PROPERTY MANAGEMENT")
+                && matches!(
+                    p,
+                    "PROPERTY MGMT" | "PROPERTY MGT" | "PROPERTY MANAGEMENT" | "UTILITY BILL"
+                )
     };
     let Some((phrase, category)) =
         PHRASES.iter().filter(|(p, _)| !skip(p)).find(|(p, _)| said(d, p))
@@ -65,6 +68,12 @@ fn own_masked_account(d: &Descriptor) -> bool {
 /// phrase followed by SERVICES or PREP names a firm ("A & C TAX SERVICES", "PROPERTY TAX
 /// PREP").
 fn said(d: &Descriptor, phrase: &str) -> bool {
+    // Italy's waste tax is paid to a council through its payment systems; elsewhere "TARI" is
+    // a name.
+    let italian_bill = |w: &String| matches!(w.as_str(), "PAGOPA" | "COMUNE" | "F24" | "CBILL");
+    if phrase == "TARI" && !d.words.iter().any(italian_bill) {
+        return false;
+    }
     d.phrase_ends(phrase).any(|end| {
         // …nor one followed by another trade ("CENTRO MEDICO VETERINARIO").
         !d.words.get(end).is_some_and(|n| {

@@ -38,3 +38,12 @@ fn bad_input_is_uncategorised_with_low_confidence() {
         assert!(r.confidence < 0.5);
     }
 }
+
+#[test]
+fn a_payment_app_is_between_people_unless_a_category_code_names_a_business() {
+    let c = Cascade::new(&Catalogue::builtin().unwrap_or_default());
+    let friend = c.categorise(&txn("MobilePay: Freja Holm - tak for sidst", 15_000));
+    assert_eq!(friend.category, "transfers.from_person");
+    let restaurant = Transaction { mcc: Some(5812), ..txn("MobilePay Kodbyens Fiskebar", -42_000) };
+    assert_eq!(c.categorise(&restaurant).category, "eating_out.restaurant");
+}

@@ -302,6 +302,22 @@ pub(super) const KEYWORDS: &[(&str, &str)] = &[
     ("STOMATOLOGIE", "health.dental"),
     ("KAFI", "eating_out.coffee"),
     ("LETTINGS", "housing.rent"),
+    // Round twenty-three: German mobile contracts, Paris bouillons, Portuguese beer halls,
+    // Danish water works, a donation (PayPal's type column).
+    ("MOBILFUNK", "bills.mobile"),
+    ("BOUILLON", "eating_out.restaurant"),
+    ("CERVEJARIA", "eating_out.restaurant"),
+    ("VAND", "bills.water"),
+    ("DONATION", "government.donations"),
+    // Nordic, Polish and Czech pharmacies, a French plumber, an Italian hospital, a German car
+    // dealer's workshop, a stadium.
+    ("APOTEK", "health.pharmacy"),
+    ("APTEKA", "health.pharmacy"),
+    ("LEKARNA", "health.pharmacy"),
+    ("PLOMBERIE", "housing.repairs"),
+    ("OSPEDALE", "health.medical"),
+    ("AUTOHAUS", "transport.vehicle_maintenance"),
+    ("STADIUM", "entertainment.events"),
 ];
 
 /// Words of a transfer reference that say what it is for.
@@ -538,24 +554,45 @@ pub(super) fn business_word(word: &str) -> Option<(&'static str, &'static str)> 
     KEYWORDS.iter().find(|(k, _)| *k == word).map(|(k, c)| (*k, *c))
 }
 
-/// Business words that end unrelated words too ("CARPETS", "ARMCHAIR", "MINICABS" aside).
-const NOT_COMPOUND_ENDINGS: &[&str] = &["PETS", "HAIR", "CABS"];
+/// Business words that Dutch, German and Nordic names join to the word before them
+/// ("EETCAFE", "STADTAPOTHEKE", "HOFBAECKEREI"). Only these: most business words also end
+/// unrelated words ("HAMBURGER SPARKASSE", "HORSESHOES", "ALCHEMIST", "OCCIDENTAL").
+const COMPOUND_ENDINGS: &[&str] = &[
+    "CAFE",
+    "KAFFEE",
+    "APOTHEKE",
+    "APOTEK",
+    "BAECKEREI",
+    "BACKEREI",
+    "BAGERI",
+    "METZGEREI",
+    "KONDITOREI",
+    "RESTAURANT",
+    "PIZZERIA",
+    "HOTEL",
+    "KINO",
+    "OPTIK",
+    "FRISEUR",
+    "FRISOER",
+    "FRISOR",
+    "TANDARTS",
+    "BUCHHANDLUNG",
+    "GASTHAUS",
+    "GASTHOF",
+    "BRAUEREI",
+    "PRAXIS",
+    "PARKING",
+];
 
-/// The trade of a compound that ends in a business word, as Dutch, German and Nordic names
-/// are written ("EETCAFE", "STADTAPOTHEKE", "HOFBAECKEREI"): the longest such ending of four
-/// letters or more, after a head of three letters or more.
+/// The trade of a compound that ends in one of [`COMPOUND_ENDINGS`] after a head of three
+/// letters or more ("EETCAFE"), the longest ending first.
 pub(super) fn compound_business_word(word: &str) -> Option<(&'static str, &'static str)> {
     if !word.bytes().all(|b| b.is_ascii_alphabetic()) {
         return None;
     }
-    KEYWORDS
+    COMPOUND_ENDINGS
         .iter()
-        .filter(|(k, _)| {
-            k.len() >= 4
-                && word.len() >= k.len() + 3
-                && word.ends_with(k)
-                && !NOT_COMPOUND_ENDINGS.contains(k)
-        })
-        .max_by_key(|(k, _)| k.len())
-        .map(|(k, c)| (*k, *c))
+        .filter(|k| word.len() >= k.len() + 3 && word.ends_with(*k))
+        .max_by_key(|k| k.len())
+        .and_then(|k| business_word(k))
 }

@@ -55,7 +55,8 @@ pub(super) fn known_row(raw: &str) -> Option<String> {
     if raw.contains('·') {
         return app_history(raw);
     }
-    if let Some(line) = verb_first(&raw.to_uppercase()) {
+    let upper = raw.to_uppercase();
+    if let Some(line) = verb_first(&upper).or_else(|| labelled(&upper)) {
         return Some(line);
     }
     // Every known export has at least six columns: most lines are not rows at all.
@@ -194,13 +195,24 @@ fn app_history(raw: &str) -> Option<String> {
         return party(at).map(|shop| format!("CARD PURCHASE {shop}"));
     }
     // N26 moves money into and out of its Spaces ("Auf Space "Urlaub" verschoben").
-    if let Some(space) = upper.iter().find_map(|p| {
-        let rest = p.strip_prefix("AUF SPACE ").or_else(|| p.strip_prefix("VON SPACE "))?;
-        rest.strip_suffix(" VERSCHOBEN")
-    }) {
-        return Some(format!("TRANSFER TO SAVINGS {space}"));
+    for (prefix, verb) in [("AUF SPACE ", "TO"), ("VON SPACE ", "FROM")] {
+        if let Some(space) = upper
+            .iter()
+            .find_map(|p| p.strip_prefix(prefix).and_then(|r| r.strip_suffix(" VERSCHOBEN")))
+        {
+            return Some(format!("TRANSFER {verb} SAVINGS {space}"));
+        }
     }
     verb_first(upper.first()?)
+}
+
+/// A statement downloaded as labelled text ("Date: 08/03/2024 Description: CARD PAYMENT TO
+/// TESCO STORES 2817 Amount: -42.18 Balance: 1161.29"): only the description. `line` is upper
+/// case.
+fn labelled(line: &str) -> Option<String> {
+    let (_, rest) = line.split_once("DESCRIPTION:")?;
+    let end = ["AMOUNT:", "BALANCE:"].iter().filter_map(|l| rest.find(l)).min()?;
+    Some(rest[..end].trim().to_owned())
 }
 
 /// Lydia and French apps put the verb in the party's part ("Vous avez payé Thomas L.", "Sarah
@@ -221,7 +233,17 @@ fn verb_first(line: &str) -> Option<String> {
         let name = rest.split(" - ").next().unwrap_or(rest);
         return Some(format!("TRANSFER TO {name}"));
     }
-    part.strip_suffix(" VOUS A PAYÉ").map(|name| format!("TRANSFER FROM {name}"))
+    // Tikkie: "Je hebt € 8,75 betaald aan Daan Visser voor 'Bioscoop'".
+    if let Some((_, rest)) =
+        part.strip_prefix("JE HEBT ").and_then(|rest| rest.split_once(" BETAALD AAN "))
+    {
+        let name = rest.split(" VOOR ").next().unwrap_or(rest);
+        return Some(format!("TRANSFER TO {name}"));
+    }
+    // "Sarah B. vous a payé", "Camille M. vous a remboursé 18,50 €".
+    [" VOUS A PAYÉ", " VOUS A REMBOURSÉ", " VOUS A ENVOYÉ"]
+        .iter()
+        .find_map(|verb| part.split_once(verb).map(|(name, _)| format!("TRANSFER FROM {name}")))
 }
 
 /// The fields of one CSV row: `,` or `;` (whichever appears more often outside quotes),
@@ -362,12 +384,23 @@ fn paypal(f: &[&str]) -> Option<String> {
     if f.len() < 8 || !dated(f[0]) || !time(f[1]) || !zone(f[2]) || f[3].is_empty() {
         return None;
     }
-    // The type column says when money came back ("Rückzahlung", "Refund", "Remboursement").
+    // The type column says when money came back ("Rückzahlung", "Refund", "Remboursement"),
+    // when it went between people ("General Payment", "Allgemeine Zahlung"; the gross column
+    // tells the direction) and when it was given ("Donation Payment").
     let kind = f[4].to_uppercase();
     let refund = ["REFUND", "RÜCKZAHLUNG", "ERSTATTUNG", "REMBOURSEMENT", "REEMBOLSO", "RIMBORSO"]
         .iter()
         .any(|w| kind.contains(w));
-    Some(format!("{}PAYPAL *{}", if refund { "REFUND " } else { "" }, f[3]))
+    let between_people = ["GENERAL PAYMENT", "ALLGEMEINE ZAHLUNG", "PAIEMENT GÉNÉRAL"]
+        .iter()
+        .any(|w| kind.contains(w));
+    if between_people {
+        let verb = if f[7].trim().starts_with('-') { "TRANSFER TO" } else { "TRANSFER FROM" };
+        return Some(format!("{verb} {}", f[3]));
+    }
+    let donation = kind.contains("DONATION") || kind.contains("SPENDE");
+    let what = if donation { " DONATION" } else { "" };
+    Some(format!("{}PAYPAL *{}{what}", if refund { "REFUND " } else { "" }, f[3]))
 }
 
 /// German cooperative banks: `Bezeichnung Auftragskonto;IBAN Auftragskonto;BIC;Bankname;

@@ -51,8 +51,12 @@ fn something_else(phrase: &[&str], words: &[String], end: usize) -> bool {
         // what was paid for ("HOLIDAY COTTAGES DEPOSIT").
         ["DEPOSIT"] => !words[..end - 1].iter().all(|w| filler(w)),
         // Italian rent and the television licence are no bank's fee ("CANONE LOCAZIONE
-        // APRILE", "CANONE RAI").
-        ["CANONE"] => matches!(next, Some("LOCAZIONE" | "AFFITTO" | "RAI" | "TV")),
+        // APRILE", "CANONE DI LOCAZIONE", "CANONE RAI").
+        ["CANONE"] => {
+            let of = matches!(next, Some("DI" | "DEL"));
+            let what = words.get(if of { end + 1 } else { end }).map(String::as_str);
+            matches!(what, Some("LOCAZIONE" | "AFFITTO" | "RAI" | "TV"))
+        }
         // Interest inside a loan's instalment ("PRESTACAO EMPRESTIMO HABITACAO CAPITAL+JUROS",
         // "REMBOURSEMENT PRET … CAPITAL 312,40 INTERETS 41,18"), and the repayment of a loan,
         // which refunds nothing.

@@ -236,9 +236,10 @@ pub(super) const NOISE_WORDS: &[&str] = &[
 /// "NUMERO 4871"): elsewhere they are names ("READING TERMINAL MARKET", "NUMERO UNO PIZZA").
 /// Dutch "OM" stands before a time ("OM 16.22 UUR").
 /// Australian EFTPOS lines number their receipt ("Receipt 481237"), Norwegian ones their rate
-/// ("Kurs: 1.0000"); US point-of-sale lines their time ("TIME 14:02 DATE 04-12").
+/// ("Kurs: 1.0000"); US point-of-sale lines their time ("TIME 14:02 DATE 04-12") and
+/// authorisation date ("AUT 031124").
 pub(super) const NUMBER_LABELS: &[&str] =
-    &["TERMINAL", "DATE", "NRO", "NUMERO", "OM", "RECEIPT", "KURS", "TIME"];
+    &["TERMINAL", "DATE", "NRO", "NUMERO", "OM", "RECEIPT", "KURS", "TIME", "AUT"];
 
 /// US state and Canadian province codes, dropped when they close the description.
 pub(super) const REGIONS: &[&str] = &[

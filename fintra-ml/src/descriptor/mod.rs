@@ -313,8 +313,12 @@ pub fn parse(raw: &str) -> Descriptor {
             }
         }
     }
-    let counterparty: Vec<String> =
+    let mut counterparty: Vec<String> =
         kept[start..].iter().map(|w| unpadded(w).to_owned()).take(8).collect();
+    // "CO-OP" is one name, printed as the catalogue spells it ("COOP").
+    if let Some(i) = counterparty.windows(2).position(|p| p[0] == "CO" && p[1] == "OP") {
+        counterparty.splice(i..i + 2, ["COOP".to_owned()]);
+    }
     Descriptor { raw: raw.to_owned(), kind, intermediary, counterparty, words, row: row.is_some() }
 }
 
@@ -333,8 +337,11 @@ fn counterparty_mask(
         }
     }
     for (i, w) in words.iter().enumerate() {
-        // "MC" is a card network's mark, except where it opens "MC DONALD'S".
-        let brand = w == "MC" && words.get(i + 1).is_some_and(|n| n.starts_with("DONALD"));
+        // "MC" is a card network's mark, except where it opens "MC DONALD'S"; "CO" a company's
+        // form, except in "CO-OP".
+        let next = words.get(i + 1);
+        let brand = w == "MC" && next.is_some_and(|n| n.starts_with("DONALD"))
+            || w == "CO" && next.is_some_and(|n| n == "OP");
         // A name padded to its field's width keeps its name ("EASYJET000EJY7K2PQ").
         if is_noise(w) && !brand && unpadded(w) == w {
             keep[i] = false;
@@ -346,15 +353,7 @@ fn counterparty_mask(
     }
     austrian_card_fields(words, &mut keep);
     closing_card_flag(words, &mut keep);
-    // A Swedish bankgiro number ("BG 5050-1055"), a French card's ("CB*4821") and labels of
-    // numbers ("TERMINAL 00412"): the giro, the card and the labels, not a name.
-    for i in 0..words.len().saturating_sub(1) {
-        let before_number = words[i + 1].bytes().all(|b| b.is_ascii_digit());
-        let label = NUMBER_LABELS.contains(&words[i].as_str()) && is_code(&words[i + 1]);
-        if matches!(words[i].as_str(), "BG" | "CB") && before_number || label {
-            keep[i] = false;
-        }
-    }
+    number_labels(words, &mut keep);
     // A till's or lane's code right after the bank's phrasing ("POINT OF SALE DEBIT L340
     // DATE 03-16 PETSMART"): one letter and three digits or more, before a name.
     if let Some(first) = keep.iter().position(|k| *k)
@@ -425,13 +424,30 @@ fn counterparty_mask(
     keep
 }
 
+/// A Swedish bankgiro number ("BG 5050-1055"), a French card's ("CB*4821") and labels of
+/// numbers ("TERMINAL 00412"): the giro, the card and the labels, not a name.
+fn number_labels(words: &[String], keep: &mut [bool]) {
+    for i in 0..words.len().saturating_sub(1) {
+        let before_number = words[i + 1].bytes().all(|b| b.is_ascii_digit());
+        // A time is a clock's hours ("TIME 14:02"), not a name's number ("TIME 4 PAWS").
+        let label = NUMBER_LABELS.contains(&words[i].as_str())
+            && is_code(&words[i + 1])
+            && (words[i] != "TIME" || words[i + 1].len() >= 2);
+        if matches!(words[i].as_str(), "BG" | "CB") && before_number || label {
+            keep[i] = false;
+        }
+    }
+}
+
 /// Lloyds closes a card line with its flag and the card's last digits ("SUMUP *J W PICKERING
 /// BUTC CD 2290"): the flag is no name.
 fn closing_card_flag(words: &[String], keep: &mut [bool]) {
+    // A name must stand before it ("TRANSFER TO CD 4821" is a certificate of deposit).
     if let [.., flag, digits] = words
         && flag == "CD"
         && digits.len() == 4
         && digits.bytes().all(|b| b.is_ascii_digit())
+        && keep[..words.len() - 2].contains(&true)
     {
         keep[words.len() - 2] = false;
     }
@@ -464,10 +480,14 @@ pub(crate) fn narrowed(raw: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// A name the bank padded with zeros to its field's width ("EASYJET000"), without them and
-/// without the booking reference glued after them ("EASYJET000EJY7K2PQ").
+/// without the booking reference glued after three zeros or more ("EASYJET000EJY7K2PQ"; not
+/// a reference's label, "KUNDENNR0012345").
 fn unpadded(word: &str) -> &str {
     let letters = word.bytes().take_while(u8::is_ascii_alphabetic).count();
-    if letters >= 4 && word[letters..].starts_with("00") { &word[..letters] } else { word }
+    let rest = &word[letters..];
+    let zeros = rest.bytes().take_while(|b| *b == b'0').count();
+    let padded = zeros == rest.len() && zeros >= 2 || zeros >= 3;
+    if letters >= 4 && padded { &word[..letters] } else { word }
 }
 
 /// A card's network letter and last four digits ("V4821", "M1234").

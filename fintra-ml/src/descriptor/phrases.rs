@@ -575,12 +575,19 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     // kind: wages, a benefit or a sale may follow), Belgian interest, cash paid in at a Belgian
     // branch, Italian SEPA core debits, PostFinance's QR bills, Spanish card payments.
     ("POS DEBIT DC", Kind::CardPurchase),
-    ("DEPOSIT", Kind::Unknown), // only at the line's start: see `kind_of`
+    ("DEPOSIT", Kind::Unknown), // only at the line's start: see `something_else`
     ("INTERESTEN", Kind::Interest),
-    ("BASISRENTE", Kind::Interest),
     ("VERSEMENT DESPECES", Kind::Cash),
     ("SEPA DD CORE", Kind::DirectDebit),
     ("QR RECHNUNG", Kind::DirectDebit),
     ("E FINANCE QR RECHNUNG", Kind::DirectDebit),
     ("PAGO TARJ", Kind::CardPurchase),
+    // Round twenty-three: Bank of America's and Polish card lines, Portuguese online purchases,
+    // Danish Betalingsservice, Norwegian interest costs, Air Bank's account column.
+    ("VISA DDA PUR", Kind::CardPurchase),
+    ("OPERACJA KARTA", Kind::CardPurchase),
+    ("COMPRA ELEC", Kind::CardPurchase),
+    ("BS", Kind::DirectDebit),
+    ("RENTEKOSTNADER", Kind::Interest),
+    ("BEZNY UCET", Kind::Unknown),
 ];

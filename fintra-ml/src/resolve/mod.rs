@@ -49,6 +49,9 @@ struct Spelling {
     /// One long word no other merchant's spelling uses ("DECATHLON", not "REVENUE"): a name
     /// of its own even after other words.
     distinct: bool,
+    /// One identifying word other merchants' spellings use too, with a shop's word ("CITY
+    /// MARKET", "FRESH MARKET"): the shop's word must be there as well.
+    whole: bool,
     /// The identifying words, in order, before cleaning ("ID", "MOBILE").
     full: Vec<String>,
     vector: SparseVector,
@@ -261,7 +264,26 @@ fn word_matches(q: &str, c: &str, qi: usize, n: usize, cut: bool) -> bool {
         || (q.len() >= 6 && c.len() >= 6 && q.as_bytes()[0] == c.as_bytes()[0] && one_edit(q, c))
 }
 
-/// Marks the spellings that are one long word used by no other merchant.
+/// Words that say a business is a shop: weak alone, but part of a name whose other word is
+/// common ("CITY MARKET").
+const SHOP_WORDS: &[&str] = &["STORE", "STORES", "SHOP", "MARKET", "MKT"];
+
+/// The identifying words of a spelling: not generic, not single letters.
+fn identifying(words: &[String]) -> impl Iterator<Item = &String> {
+    words.iter().filter(|w| !WEAK.contains(&w.as_str()) && w.len() >= 2)
+}
+
+impl Spelling {
+    /// The merchant trades in `country`, or lists no country, or the line's country is unknown.
+    fn trades_in(&self, country: Option<&str>) -> bool {
+        country.is_none_or(|c| {
+            self.merchant.countries.is_empty() || self.merchant.countries.iter().any(|m| m == c)
+        })
+    }
+}
+
+/// Marks the spellings that are one long word used by no other merchant (`distinct`), and
+/// those whose one identifying word others use too beside a shop's word (`whole`).
 fn mark_distinct(spellings: &mut HashMap<String, Spelling>) {
     let mut owners: HashMap<&str, HashSet<&str>> = HashMap::new();
     for s in spellings.values() {
@@ -269,17 +291,19 @@ fn mark_distinct(spellings: &mut HashMap<String, Spelling>) {
             owners.entry(w.as_str()).or_default().insert(s.merchant.id.as_str());
         }
     }
-    let distinct: HashSet<String> = spellings
-        .iter()
-        .filter(|(_, s)| {
-            !s.glue_only
-                && matches!(s.words.as_slice(), [w] if w.len() >= DISTINCT_NAME
-                    && owners.get(w.as_str()).is_some_and(|o| o.len() == 1))
-        })
-        .map(|(id, _)| id.clone())
-        .collect();
+    let shared = |w: &String| owners.get(w.as_str()).is_some_and(|o| o.len() > 1);
+    let mut marks: HashMap<String, (bool, bool)> = HashMap::new();
+    for (id, s) in spellings.iter() {
+        let distinct = !s.glue_only
+            && matches!(s.words.as_slice(), [w] if w.len() >= DISTINCT_NAME && !shared(w));
+        let mut strong = identifying(&s.words);
+        let whole = !s.glue_only
+            && matches!((strong.next(), strong.next()), (Some(w), None) if shared(w))
+            && s.words.iter().any(|w| SHOP_WORDS.contains(&w.as_str()));
+        marks.insert(id.clone(), (distinct, whole));
+    }
     for (id, s) in spellings.iter_mut() {
-        s.distinct = distinct.contains(id);
+        (s.distinct, s.whole) = marks.get(id).copied().unwrap_or_default();
     }
 }
 
@@ -329,6 +353,7 @@ impl Resolver {
                     full,
                     vector,
                     distinct: false,
+                    whole: false,
                 };
                 spellings.insert(id, spelling);
             }
@@ -394,11 +419,17 @@ impl Resolver {
         if by_words.as_ref().is_some_and(|r| r.confidence >= SURE) {
             return by_words;
         }
+        // The first word alone: a brand stands first, and other words (a place printed twice:
+        // "HOYTS MELBOURNE CENTRAL MELBOURNE") can crowd it out of the shared-word candidates.
+        let by_first = match query.words {
+            [first, _, ..] => self.pick(query, &vector, &embed_words(first)),
+            _ => None,
+        };
         let by_grams = self.pick(query, &vector, &vector);
-        match (by_words, by_grams) {
-            (Some(w), Some(g)) => Some(if g.confidence > w.confidence { g } else { w }),
-            (w, g) => w.or(g),
-        }
+        [by_words, by_first, by_grams]
+            .into_iter()
+            .flatten()
+            .reduce(|best, r| if r.confidence > best.confidence { r } else { best })
     }
 
     /// The best of the candidates `probe` retrieves, scored against the full `vector`.
@@ -450,9 +481,17 @@ struct Query<'a> {
 fn score(q: &Query<'_>, spelling: &Spelling, cosine: f32) -> f32 {
     let (query, cut) = (q.words, q.cut);
     let n = query.len();
-    // The words that identify the merchant: not generic, not single letters.
-    let strong: Vec<&String> =
-        spelling.words.iter().filter(|w| !WEAK.contains(&w.as_str()) && w.len() >= 2).collect();
+    // The words that identify the merchant: not generic, not single letters (and a shop's word
+    // beside a common one).
+    let strong: Vec<&String> = if spelling.whole {
+        spelling
+            .words
+            .iter()
+            .filter(|w| !WEAK.contains(&w.as_str()) || SHOP_WORDS.contains(&w.as_str()))
+            .collect()
+    } else {
+        identifying(&spelling.words).collect()
+    };
     // With no identifying word ("E.ON" is "E" and "ON"), only the glued form can match.
     let wanted: Vec<&String> = strong;
     let mut first: Option<usize> = None;
@@ -521,13 +560,7 @@ fn score(q: &Query<'_>, spelling: &Spelling, cosine: f32) -> f32 {
     // of its own, trading in the line's country, after wording the cleaner kept ("SPORT
     // DECATHLON BRNO" from a category column; the cascade still turns it down beside another
     // trade's word or where it is a bank).
-    let trades_here = match q.country {
-        Some(c) => {
-            spelling.merchant.countries.is_empty()
-                || spelling.merchant.countries.iter().any(|m| m == c)
-        }
-        None => true,
-    };
+    let trades_here = spelling.trades_in(q.country);
     let position = match (first, wanted.len()) {
         (0, _) => 1.0,
         (_, 1) if spelling.distinct && trades_here && query.contains(wanted[0]) => 0.9,
@@ -555,41 +588,4 @@ fn ratio(a: usize, b: usize) -> f32 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::descriptor::parse;
-
-    fn resolver() -> Resolver {
-        Resolver::new(&Catalogue::builtin().unwrap_or_default())
-    }
-
-    #[test]
-    fn typical_descriptors_resolve_and_look_alikes_do_not() {
-        let r = resolver();
-        let id = |raw: &str| r.resolve(&parse(raw), None).map(|m| m.merchant.id.clone());
-        assert_eq!(id("CARD PAYMENT TO TESCO STORES 3297 ON 12 MAR").as_deref(), Some("tesco"));
-        assert_eq!(id("SHELLFISH SHACK"), None);
-        assert_eq!(id("FPO J SMITH REF RENT"), None);
-        // A corporate word alone names no merchant ("888 HOLDINGS" once matched this).
-        assert_eq!(id("ZQXW HOLDINGS 8812"), None);
-        assert_eq!(id("QVORNA TRADING GROUP LTD"), None);
-    }
-
-    #[test]
-    fn names_cleaning_would_cut_match_only_whole() {
-        let r = resolver();
-        let id = |raw: &str| r.resolve(&parse(raw), None).map(|m| m.merchant.id.clone());
-        // "ID MOBILE" and "48 MOBILE" clean to "MOBILE": that word alone names neither.
-        assert_eq!(id("Mobile Payment To A NOWAK Ref dominos lol"), None);
-        assert_eq!(id("7-ELEVEN 35012 DALLAS TX").as_deref(), Some("seven_eleven"));
-        assert_eq!(id("FPO TRADING 212 UK LTD").as_deref(), Some("trading_212"));
-        // A spelling's words in its own order, from its first identifying word.
-        assert_eq!(id("TST* JOE'S PIZZA - BROADWAY NEW YORK NY"), None);
-        assert_eq!(id("Top-Up by *4417"), None);
-        // A leading article a bank leaves out.
-        assert_eq!(id("PAGO MOVIL EN CORTE INGLES, MADRID").as_deref(), Some("el_corte_ingles"));
-        // A name spread over dropped words, at the counterparty's start only in a transfer.
-        assert_eq!(id("H-E-B #582 SAN ANTONIO TX").as_deref(), Some("heb"));
-        assert_eq!(id("FPO J SMITH REF MC DONALDS"), None);
-    }
-}
+mod tests;
