@@ -1,11 +1,10 @@
 //! What a line's bank phrasing says it is, before any merchant: cash, interest, fees, wages and
 //! refunds, and which merchants are banks.
 
-use super::purpose::dividend;
-use super::words::COMPANY_FORMS;
-use super::words::{HONORIFICS, PENSION_WORDS, PERSON_TO_PERSON};
+use super::purpose::{dividend, names_a_person};
+use super::words::{COMPANY_FORMS, PENSION_WORDS};
 use super::{Decision, Layer, Transaction, decision, keyword};
-use crate::descriptor::{Descriptor, Kind, fold};
+use crate::descriptor::{Descriptor, Kind, fold, month_paid};
 use crate::resolve::Resolution;
 
 /// Cash, interest, fees, salary and refunds, by the bank's phrasing.
@@ -98,17 +97,12 @@ const NOT_PAYROLL: &[&str] = &[
 /// A credit whose last word is PAY after an employer's name, not a wallet's, a benefit's or a
 /// person's.
 pub(super) fn payslip(d: &Descriptor) -> bool {
-    let person = d.words.iter().any(|w| PERSON_TO_PERSON.contains(&w.as_str()))
-        || d.counterparty.first().is_some_and(|w| HONORIFICS.contains(&w.as_str()));
+    let person = names_a_person(d);
     // Irish and UK exports close an employer's credit with SAL ("ACCENTURE SAL"), or with SAL
     // and the month paid ("BRIGHTWELL HOMES LTD SAL MAR24 FPI").
-    let month = |w: &String| {
-        let name = w.trim_end_matches(|c: char| c.is_ascii_digit());
-        name.len() == 3 && w.len() - name.len() <= 4 && crate::descriptor::month(name)
-    };
     let sal = match d.counterparty.as_slice() {
         [.., last] if last == "SAL" => d.counterparty.len() >= 2,
-        [.., sal, paid] if sal == "SAL" => d.counterparty.len() >= 3 && month(paid),
+        [.., sal, paid] if sal == "SAL" => d.counterparty.len() >= 3 && month_paid(paid),
         _ => false,
     };
     if !person && sal {

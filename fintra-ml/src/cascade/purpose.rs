@@ -12,6 +12,13 @@ use super::{Decision, Layer, Transaction, decision};
 use crate::descriptor::{Descriptor, Kind};
 use crate::resolve::Resolution;
 
+/// A person-to-person scheme's word on the line, or a title opening the counterparty: the
+/// other party is a person.
+pub(super) fn names_a_person(d: &Descriptor) -> bool {
+    d.words.iter().any(|w| PERSON_TO_PERSON.contains(&w.as_str()))
+        || d.counterparty.first().is_some_and(|w| HONORIFICS.contains(&w.as_str()))
+}
+
 /// The line names a dividend, in one of the languages of [`TRANSFER_PURPOSES`], or closes with
 /// the registrars' `DIV` ("BGC EQUINITI LLOYDS BANKING GRP DIV").
 pub(super) fn dividend(d: &Descriptor) -> bool {
@@ -138,8 +145,7 @@ pub(super) fn by_purpose(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision
         // ("FLORISTEN …", or after a firm's word: "STUDIO COMMERCIALISTA …"). A person's
         // surname is no business ("FPO J BARBER", "ZELLE TO JOHN CURRY"), nor is a word of
         // their reference ("MADS JENSEN PIZZA FREDAG").
-        let person = d.words.iter().any(|w| PERSON_TO_PERSON.contains(&w.as_str()))
-            || d.counterparty.first().is_some_and(|w| HONORIFICS.contains(&w.as_str()));
+        let person = names_a_person(d);
         let leading = match d.counterparty.as_slice() {
             [firm, second, ..] if FIRM_WORDS.contains(&firm.as_str()) => Some(second),
             [first, ..] => Some(first),

@@ -230,14 +230,14 @@ fn verb_first(line: &str) -> Option<String> {
     }
     // The note after " - " is the payer's own words.
     if let Some(rest) = part.strip_prefix("PAIEMENT À ") {
-        let name = rest.split(" - ").next().unwrap_or(rest);
+        let name = rest.split_once(" - ").map_or(rest, |(name, _)| name);
         return Some(format!("TRANSFER TO {name}"));
     }
     // Tikkie: "Je hebt € 8,75 betaald aan Daan Visser voor 'Bioscoop'".
     if let Some((_, rest)) =
         part.strip_prefix("JE HEBT ").and_then(|rest| rest.split_once(" BETAALD AAN "))
     {
-        let name = rest.split(" VOOR ").next().unwrap_or(rest);
+        let name = rest.split_once(" VOOR ").map_or(rest, |(name, _)| name);
         return Some(format!("TRANSFER TO {name}"));
     }
     // "Sarah B. vous a payé", "Camille M. vous a remboursé 18,50 €".

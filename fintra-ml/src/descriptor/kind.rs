@@ -1,9 +1,9 @@
 //! What kind of movement a line is, from its bank phrasing: the phrases found, the ones that
 //! mean something else where they stand, and which of them decides.
 
-use super::lexicon::{MONTHS, REGIONS};
+use super::lexicon::{CURRENCIES, MONTHS, REGIONS};
 use super::phrases::PHRASES;
-use super::{Kind, phrase_words};
+use super::{Kind, month_paid, phrase_words};
 
 /// Words that close a statement period: a fee phrase only when no interest is named.
 const CLOSING_WORDS: &[&str] = &["ABSCHLUSS", "RECHNUNGSABSCHLUSS"];
@@ -43,10 +43,7 @@ fn something_else(phrase: &[&str], words: &[String], end: usize) -> bool {
         // Wages abbreviated before the month ("HALCYON TECH LTD SAL FEB"); elsewhere SAL is a
         // Spanish company's legal form ("TALLERES GARCIA SAL").
         // The month may carry its year ("BRIGHTWELL HOMES LTD SAL MAR24 FPI").
-        ["SAL"] => !next.is_some_and(|w| {
-            let month = w.trim_end_matches(|c: char| c.is_ascii_digit());
-            MONTHS.contains(&month) && w.len() - month.len() <= 4
-        }),
+        ["SAL"] => !next.is_some_and(month_paid),
         // A deposit opens a line as its type ("DEPOSIT CENTRELINK …"); inside a line it is
         // what was paid for ("HOLIDAY COTTAGES DEPOSIT").
         ["DEPOSIT"] => !words[..end - 1].iter().all(|w| filler(w)),
@@ -89,10 +86,6 @@ fn filler(word: &str) -> bool {
         || MONTHS.contains(&word)
         || CURRENCIES.contains(&word)
 }
-
-/// Currency codes that stand in an export's columns before the description.
-const CURRENCIES: &[&str] =
-    &["EUR", "GBP", "USD", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "AUD", "NZD", "CAD"];
 
 /// How strongly a purpose kind says what a line is: a fee that mentions a cash machine is a fee.
 fn purpose_rank(kind: Kind) -> u8 {

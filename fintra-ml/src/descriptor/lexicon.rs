@@ -218,19 +218,18 @@ pub(super) const NOISE_WORDS: &[&str] = &[
     "MEDEDELING",
     "KARTE",
     "MANDAAT",
-    // Round nineteen: Spain's 4B card network, and the currencies Czech, Polish, Nordic and
-    // Hungarian exports print in a column.
+    // Round nineteen: Spain's 4B card network (the currencies exports print in a column are
+    // [`CURRENCIES`]).
     "4B",
-    "CZK",
-    "PLN",
-    "SEK",
-    "DKK",
-    "NOK",
-    "HUF",
     // Round twenty-two: a Swiss bill's post-office box and message label.
     "POSTFACH",
     "MITTEILUNG",
 ];
+
+/// Currency codes exports print in a column, before or after the description ("512345678 EUR
+/// 20240318 … BEA, Betaalpas SHELL", "-18,47 PLN"): noise, and filler before bank phrasing.
+pub(super) const CURRENCIES: &[&str] =
+    &["EUR", "GBP", "USD", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "AUD", "NZD", "CAD"];
 
 /// Labels that are noise only before the number they label ("TERMINAL 00412", "DATE 03-16",
 /// "NUMERO 4871"): elsewhere they are names ("READING TERMINAL MARKET", "NUMERO UNO PIZZA").

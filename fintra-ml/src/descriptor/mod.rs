@@ -15,8 +15,8 @@ use ach::{Ach, ach_fields};
 
 use kind::kind_of;
 use lexicon::{
-    FIELD_LABELS, MONTHS, NOISE_WORDS, NUMBER_LABELS, PAYEE_MARKERS, PLATFORMS, PROCESSORS,
-    REGIONS, STAR_PROCESSORS, WEAK_PAYEE_MARKERS,
+    CURRENCIES, FIELD_LABELS, MONTHS, NOISE_WORDS, NUMBER_LABELS, PAYEE_MARKERS, PLATFORMS,
+    PROCESSORS, REGIONS, STAR_PROCESSORS, WEAK_PAYEE_MARKERS,
 };
 
 /// What kind of movement the bank's phrasing says a line is.
@@ -181,6 +181,11 @@ fn words_of(folded: &str) -> Vec<String> {
     if !word.is_empty() {
         words.push(word);
     }
+    // "CO-OP" is one name, as the catalogue spells it ("COOP"), not a company's form and a
+    // bank's initials.
+    while let Some(i) = words.windows(2).position(|p| p[0] == "CO" && p[1] == "OP") {
+        words.splice(i..i + 2, ["COOP".to_owned()]);
+    }
     words
 }
 
@@ -220,15 +225,21 @@ pub(crate) fn is_code(word: &str) -> bool {
     runs > 2 || digits > 4
 }
 
-/// A month's name or abbreviation, in any language the cleaner reads.
-pub(crate) fn month(word: &str) -> bool {
-    MONTHS.contains(&word)
+/// A month's name or abbreviation, in any language the cleaner reads, alone or with its year
+/// run on ("MAR", "MAR24", "MAR2024"): the month a payment is for.
+pub(crate) fn month_paid(word: &str) -> bool {
+    let name = word.trim_end_matches(|c: char| c.is_ascii_digit());
+    MONTHS.contains(&name) && word.len() - name.len() <= 4
 }
 
 /// True for a word the cleaner drops from counterparties: connectors, legal forms, country and
 /// currency codes, card words, codes and month names.
 pub(crate) fn is_noise(word: &str) -> bool {
-    NOISE_WORDS.contains(&word) || is_code(word) || MONTHS.contains(&word) || short_date(word)
+    NOISE_WORDS.contains(&word)
+        || CURRENCIES.contains(&word)
+        || is_code(word)
+        || MONTHS.contains(&word)
+        || short_date(word)
 }
 
 /// One letter and three digits or more ("L340").
@@ -313,12 +324,8 @@ pub fn parse(raw: &str) -> Descriptor {
             }
         }
     }
-    let mut counterparty: Vec<String> =
+    let counterparty: Vec<String> =
         kept[start..].iter().map(|w| unpadded(w).to_owned()).take(8).collect();
-    // "CO-OP" is one name, printed as the catalogue spells it ("COOP").
-    if let Some(i) = counterparty.windows(2).position(|p| p[0] == "CO" && p[1] == "OP") {
-        counterparty.splice(i..i + 2, ["COOP".to_owned()]);
-    }
     Descriptor { raw: raw.to_owned(), kind, intermediary, counterparty, words, row: row.is_some() }
 }
 
@@ -337,11 +344,8 @@ fn counterparty_mask(
         }
     }
     for (i, w) in words.iter().enumerate() {
-        // "MC" is a card network's mark, except where it opens "MC DONALD'S"; "CO" a company's
-        // form, except in "CO-OP".
-        let next = words.get(i + 1);
-        let brand = w == "MC" && next.is_some_and(|n| n.starts_with("DONALD"))
-            || w == "CO" && next.is_some_and(|n| n == "OP");
+        // "MC" is a card network's mark, except where it opens "MC DONALD'S".
+        let brand = w == "MC" && words.get(i + 1).is_some_and(|n| n.starts_with("DONALD"));
         // A name padded to its field's width keeps its name ("EASYJET000EJY7K2PQ").
         if is_noise(w) && !brand && unpadded(w) == w {
             keep[i] = false;

@@ -284,7 +284,7 @@ impl Spelling {
 
 /// Marks the spellings that are one long word used by no other merchant (`distinct`), and
 /// those whose one identifying word others use too beside a shop's word (`whole`).
-fn mark_distinct(spellings: &mut HashMap<String, Spelling>) {
+fn mark_spellings(spellings: &mut HashMap<String, Spelling>) {
     let mut owners: HashMap<&str, HashSet<&str>> = HashMap::new();
     for s in spellings.values() {
         for w in &s.words {
@@ -358,7 +358,7 @@ impl Resolver {
                 spellings.insert(id, spelling);
             }
         }
-        mark_distinct(&mut spellings);
+        mark_spellings(&mut spellings);
         Self { index, spellings }
     }
 
@@ -415,21 +415,24 @@ impl Resolver {
         // First the spellings that share a whole word (short posting lists). Unless one of them
         // is a sure match, the full n-gram query too (typos, truncation, glued words), and the
         // better of the two.
-        let by_words = self.pick(query, &vector, &embed_words(&text));
+        // The shared-word probe weighs the first word twice and every other word once: a brand
+        // stands first, and other words (a place printed twice: "HOYTS MELBOURNE CENTRAL
+        // MELBOURNE") must not crowd it out of the candidates.
+        let mut probe: Vec<&str> = Vec::with_capacity(query.words.len() + 1);
+        for w in query.words.first().into_iter().chain(query.words) {
+            if probe.len() < 2 || !probe.contains(&w.as_str()) {
+                probe.push(w);
+            }
+        }
+        let by_words = self.pick(query, &vector, &embed_words(&probe.join(" ")));
         if by_words.as_ref().is_some_and(|r| r.confidence >= SURE) {
             return by_words;
         }
-        // The first word alone: a brand stands first, and other words (a place printed twice:
-        // "HOYTS MELBOURNE CENTRAL MELBOURNE") can crowd it out of the shared-word candidates.
-        let by_first = match query.words {
-            [first, _, ..] => self.pick(query, &vector, &embed_words(first)),
-            _ => None,
-        };
         let by_grams = self.pick(query, &vector, &vector);
-        [by_words, by_first, by_grams]
-            .into_iter()
-            .flatten()
-            .reduce(|best, r| if r.confidence > best.confidence { r } else { best })
+        match (by_words, by_grams) {
+            (Some(w), Some(g)) => Some(if g.confidence > w.confidence { g } else { w }),
+            (w, g) => w.or(g),
+        }
     }
 
     /// The best of the candidates `probe` retrieves, scored against the full `vector`.
@@ -483,7 +486,7 @@ fn score(q: &Query<'_>, spelling: &Spelling, cosine: f32) -> f32 {
     let n = query.len();
     // The words that identify the merchant: not generic, not single letters (and a shop's word
     // beside a common one).
-    let strong: Vec<&String> = if spelling.whole {
+    let wanted: Vec<&String> = if spelling.whole {
         spelling
             .words
             .iter()
@@ -493,7 +496,6 @@ fn score(q: &Query<'_>, spelling: &Spelling, cosine: f32) -> f32 {
         identifying(&spelling.words).collect()
     };
     // With no identifying word ("E.ON" is "E" and "ON"), only the glued form can match.
-    let wanted: Vec<&String> = strong;
     let mut first: Option<usize> = None;
     let mut matched = 0usize;
     // The spelling's words in the spelling's order ("JOES PIZZA ... NEW YORK" is not "NEW
