@@ -41,7 +41,7 @@ pub(super) fn not_a_purchase(
             if foreign
                 || atm
                 || merchant.is_none_or(|m| bank(&m.merchant) || financial(&m.merchant))
-                    && keyword(d).is_none() =>
+                    && keyword(d, t.country).is_none() =>
         {
             let c = if d.has_word("OVERDRAFT") || d.has_word("UEBERZIEHUNG") {
                 "fees.overdraft"

@@ -11,16 +11,15 @@ mod bank;
 mod phrases;
 mod product;
 mod purpose;
+mod trades;
 mod words;
 
 use bank::{bank, not_a_purchase};
 use product::product;
 use purpose::{by_phrase, by_purpose, dividend};
 
-use words::{
-    HONORIFICS, KEYWORDS, PENSION_WORDS, PERSON_TO_PERSON, STRONG_PURPOSES, TRANSFER_PURPOSES,
-    business_word, compound_business_word,
-};
+use trades::{GENERIC_TRADES, business_word, compound_business_word, keywords, regional_word};
+use words::{HONORIFICS, PENSION_WORDS, PERSON_TO_PERSON, STRONG_PURPOSES, TRANSFER_PURPOSES};
 
 use crate::mcc;
 use crate::model::linear::argmax;
@@ -338,7 +337,7 @@ fn merchant_truth(
         && matches!(category, "government.tax" | "government.services" | "bills.council_tax")
     {
         let service = d.words.iter().find_map(|w| {
-            KEYWORDS.iter().chain(TRANSFER_PURPOSES).find(|(k, c)| {
+            keywords().iter().chain(TRANSFER_PURPOSES).find(|(k, c)| {
                 w == k
                     && matches!(
                         *c,
@@ -374,16 +373,31 @@ fn merchant_truth(
 
 /// A generic business word in the counterparty.
 fn by_keyword(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
-    let (word, category) = keyword(d)?;
+    let (word, category) = keyword(d, t.country)?;
     let category = if t.amount_minor > 0 { "income.refund" } else { category };
     decision(category, 0.6, Layer::Keywords, word)
 }
 
-/// The first business word of the counterparty; failing one, the first compound ending in one
-/// (`EETCAFE`); failing that, the line's last word when the bank cut it short inside one (`FADE
-/// FACTORY BARBE`: at least five letters and half the word).
-pub(super) fn keyword(d: &Descriptor) -> Option<(&'static str, &'static str)> {
-    let exact = d.counterparty.iter().find_map(|w| business_word(w));
+/// The first business word of the counterparty (a word whose trade depends on the country read
+/// for `country`, a generic word only when no other follows); failing one, the first compound ending in one (`EETCAFE`); failing that, the
+/// line's last word when the bank cut it short inside one (`FADE FACTORY BARBE`: at least five
+/// letters and half the word).
+pub(super) fn keyword(
+    d: &Descriptor,
+    country: Option<&str>,
+) -> Option<(&'static str, &'static str)> {
+    let mut trades = d
+        .counterparty
+        .iter()
+        .filter_map(|w| business_word(w).or_else(|| regional_word(w, country)));
+    // A generic word gives way to the trade after it ("CLINICA VETERINARIA", "CENTRO MEDICO
+    // DENTAL").
+    let exact = match trades.next() {
+        Some(first) if GENERIC_TRADES.contains(&first.0) => {
+            trades.find(|(w, _)| !GENERIC_TRADES.contains(w)).or(Some(first))
+        }
+        first => first,
+    };
     let compound = || d.counterparty.iter().find_map(|w| compound_business_word(w));
     exact.or_else(compound).or_else(|| {
         let last = d.counterparty.last()?;
@@ -391,7 +405,7 @@ pub(super) fn keyword(d: &Descriptor) -> Option<(&'static str, &'static str)> {
         // in a whole word, not a cut "AUTOSKOLA".
         let cut = d.cut_short() && last.len() >= 5 && last.bytes().all(|b| b.is_ascii_alphabetic());
         cut.then(|| {
-            KEYWORDS
+            keywords()
                 .iter()
                 .filter(|(k, _)| {
                     k.len() > last.len()

@@ -4,9 +4,10 @@
 
 use super::bank::{bank, financial};
 use super::phrases::PHRASES;
+use super::trades::business_word;
 use super::words::{
     COMPANY_FORMS, FIRM_WORDS, HONORIFICS, PENSION_WORDS, PERSON_TO_PERSON, STRONG_PURPOSES,
-    TRANSFER_ONLY_PURPOSES, TRANSFER_PURPOSES, business_word,
+    TRANSFER_ONLY_PURPOSES, TRANSFER_PURPOSES,
 };
 use super::{Decision, Layer, Transaction, decision};
 use crate::descriptor::{Descriptor, Kind};
