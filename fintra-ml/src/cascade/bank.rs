@@ -28,6 +28,11 @@ pub(super) fn not_a_purchase(
     let (category, confidence, evidence) = match d.kind {
         Kind::Cash if in_name("CASH") => return None,
         Kind::Cash => (if money_in { "cash.deposit" } else { "cash.withdrawal" }, 0.9, "cash"),
+        // A loan's instalment names its interest beside the capital it repays ("Ratenkredit …
+        // Tilgung/Zinsen").
+        Kind::Interest if !money_in && d.has_word("TILGUNG") => {
+            ("loans.loan_payment", 0.85, "loan instalment")
+        }
         Kind::Interest => {
             (if money_in { "income.interest" } else { "fees.interest" }, 0.9, "interest")
         }
@@ -160,12 +165,14 @@ fn atm_fee(d: &Descriptor) -> bool {
 fn foreign_fee(d: &Descriptor) -> bool {
     [
         "FOREIGN",
+        "OVERSEAS",
         "FX",
         "AUSLANDSEINSATZ",
         "AUSLANDSEINSATZENTGELT",
         "UTLANDSAVGIFT",
         "AUSLANDSENTGELT",
         "FREMDWAEHRUNG",
+        "FREMDWAEHRUNGSENTGELT",
         "VALUTAKURSTILLAEG",
         "PRZEWALUTOWANIE",
     ]

@@ -421,17 +421,26 @@ pub(super) fn keyword(
 /// A local business that shares a word with a one-word brand: the brand from another country
 /// first in the counterparty and followed by a business word of another trade ("SUNRISE NAILS"
 /// in Pittsburgh is no Swiss telecom), or the brand further on with a word of another trade
-/// anywhere in the counterparty ("BAECKEREI MUELLER" is no drugstore). A brand further on that
-/// is a bank is the account's own (an export's account column).
+/// anywhere in the counterparty ("BAECKEREI MUELLER" is no drugstore), or a brand found by part
+/// of its spelling beside such a word. A brand further on that is a bank is the account's own
+/// (an export's account column).
 fn another_business(t: &Transaction<'_>, d: &Descriptor, m: &Resolution) -> bool {
     let foreign = t.country.is_some_and(|country| {
         !m.merchant.countries.is_empty() && !m.merchant.countries.iter().any(|c| c == country)
     });
     let matched = fold(&m.matched);
+    let trade = primary(&m.merchant.category);
     let mut spelled = matched.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty());
+    // A brand found by part of its spelling, the rest absent from the line, beside a word of
+    // another trade ("ZEIT FUER BROT" is a bakery, not "ZEIT ONLINE"). Insurance words name
+    // a cover that insurers of every kind sell ("SANITAS … SEGUROS").
+    let partial = spelled.clone().any(|w| !d.words.iter().any(|x| x == w));
+    let cover = |w: &str| business_word(w).is_some_and(|(_, c)| c == "bills.other");
+    if partial && d.counterparty.iter().any(|w| other_trade(w, trade) && !cover(w)) {
+        return true;
+    }
     let (Some(brand), None) = (spelled.next(), spelled.next()) else { return false };
     let Some(at) = d.counterparty.iter().position(|w| w == brand) else { return false };
-    let trade = primary(&m.merchant.category);
     if at > 0 {
         // Further on, any word of another trade names the business ("BAECKEREI MUELLER"), and
         // a bank is the account's own ("… AUTOROUTE ASF … BOURSOBANK").

@@ -100,7 +100,7 @@ pub(super) fn product(
         return Some(pass);
     }
     if financial {
-        return financed(d, &any);
+        return financed(category, d, &any);
     }
     None
 }
@@ -127,15 +127,18 @@ fn pass(category: &str, d: &Descriptor, any: &dyn Fn(&[&str]) -> bool) -> Option
     .then_some("transport.public")
 }
 
-/// What a bank, lender or broker was paid for: a mortgage, a card, a loan.
-fn financed(d: &Descriptor, any: &dyn Fn(&[&str]) -> bool) -> Option<&'static str> {
+/// What a bank, lender or broker was paid for: a mortgage, a card, a loan. A mortgage lender's
+/// loan is its mortgage ("ROCKET MORTGAGE LOAN PMT").
+fn financed(category: &str, d: &Descriptor, any: &dyn Fn(&[&str]) -> bool) -> Option<&'static str> {
     if any(&["MORTGAGE", "MTGE", "MTG", "HYPOTHEK", "HYPOTHEEK", "HIPOTECA", "MUTUO"]) {
         return Some("housing.mortgage");
     }
     if any(&["CREDITCARD", "KREDITKARTE", "BARCLAYCARD"]) || d.has_phrase("CREDIT CARD") {
         return Some("loans.credit_card");
     }
-    if any(&["LOAN", "DARLEHEN", "RATENKREDIT", "PRESTAMO", "PRESTITO", "LENING"]) {
+    if category != "housing.mortgage"
+        && any(&["LOAN", "DARLEHEN", "RATENKREDIT", "PRESTAMO", "PRESTITO", "LENING"])
+    {
         return Some("loans.loan_payment");
     }
     None

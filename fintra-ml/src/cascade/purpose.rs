@@ -58,6 +58,10 @@ pub(super) fn by_phrase(d: &Descriptor, merchant: Option<&Resolution>) -> Option
             ("transfers.own_account".to_owned(), 0.8, Layer::BankPhrasing, "OWN ACCOUNT".to_owned())
         });
     };
+    // A mortgage lender's loan is its mortgage ("ROCKET MORTGAGE LOAN PAYMENT").
+    let lender = merchant.is_some_and(|m| m.merchant.category == "housing.mortgage");
+    let category =
+        if lender && *category == "loans.loan_payment" { "housing.mortgage" } else { category };
     decision(category, 0.85, Layer::BankPhrasing, phrase)
 }
 

@@ -40,9 +40,20 @@ pub(super) fn keywords() -> &'static [(&'static str, &'static str)] {
 }
 
 /// Trade words of a whole field that a word after them narrows: a clinic or a medical centre
-/// may be a vet's or a dentist's ("CLINICA VETERINARIA", "CENTRO MEDICO DENTAL").
-pub(super) const GENERIC_TRADES: &[&str] =
-    &["MEDICO", "MEDICAL", "CLINIC", "CLINICS", "CLINICA", "KLINIK", "AMBULATORIO", "PRAXIS"];
+/// may be a vet's or a dentist's ("CLINICA VETERINARIA", "CENTRO MEDICO DENTAL"), a health
+/// firm an insurer, a motor firm an insurer too ("KFZ VERSICHERUNG").
+pub(super) const GENERIC_TRADES: &[&str] = &[
+    "MEDICO",
+    "MEDICAL",
+    "CLINIC",
+    "CLINICS",
+    "CLINICA",
+    "KLINIK",
+    "AMBULATORIO",
+    "PRAXIS",
+    "HEALTH",
+    "KFZ",
+];
 
 /// Trade words whose trade depends on the country: (word, countries, the category there). An
 /// inn is a pub in Britain and Ireland and a place to stay in North America and Oceania, and

@@ -5,6 +5,8 @@
 /// Words of a transfer reference that say what it is for.
 pub(super) const TRANSFER_PURPOSES: &[(&str, &str)] = &[
     ("RENT", "housing.rent"),
+    // A hospital's or a practice's bill ("UW HEALTH PATIENT PMT").
+    ("PATIENT", "health.medical"),
     ("RENDA", "housing.rent"),
     ("MIETE", "housing.rent"),
     ("LOYER", "housing.rent"),

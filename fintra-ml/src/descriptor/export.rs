@@ -13,6 +13,7 @@
 //! | PayPal activity | `Name` (behind PayPal) |
 //! | German cooperative banks (Volksbank, Raiffeisenbank) | `Buchungstext`, `Name Zahlungsbeteiligter`, `Verwendungszweck` |
 //! | DKB | the payee or payer (by `Umsatztyp`), `Verwendungszweck` |
+//! | Sparkasse (CAMT) | `Buchungstext`, `Beguenstigter/Zahlungspflichtiger` (without its city), `Verwendungszweck` |
 //! | Fidelity account history | `Action`, without its core position |
 //! | KBC | `Omschrijving`, `Naam tegenpartij`, `Vrije mededeling` |
 //! | app histories joined by `·`, between people, by bank transfer, into a savings space or with the app's card | the other party |
@@ -73,6 +74,7 @@ pub(super) fn known_row(raw: &str) -> Option<String> {
         .or_else(|| paypal(&f))
         .or_else(|| cooperative_bank(&f))
         .or_else(|| dkb(&f))
+        .or_else(|| sparkasse_camt(&f))
         .or_else(|| fidelity(&f))
         .or_else(|| kbc(&f))
         .map(|row| row.split_whitespace().collect::<Vec<_>>().join(" "))
@@ -95,6 +97,8 @@ const RECEIVED: &[&str] = &[
     "TWINT GELD ERHALTEN",
     "PAIEMENT REÇU",
     "VIREMENT REÇU",
+    "VIREMENT INSTANTANÉ REÇU",
+    "VIREMENT INSTANTANE RECU",
     "RECIBIDO",
 ];
 const SAVED: &[&str] =
@@ -113,7 +117,8 @@ const TRANSFERRED: &[&str] = &[
     "PRZELEW",
 ];
 /// An outgoing bank transfer ("VIREMENT EMIS · Vers M. LUCAS MOREAU · Remboursement weekend").
-const TRANSFERRED_OUT: &[&str] = &["VIREMENT EMIS", "VIREMENT ÉMIS"];
+const TRANSFERRED_OUT: &[&str] =
+    &["VIREMENT EMIS", "VIREMENT ÉMIS", "VIREMENT INSTANTANÉ ÉMIS", "VIREMENT INSTANTANE EMIS"];
 /// A purchase with the app's own card ("Chick-fil-A · Cash Card · Mar 6": Cash App's card,
 /// which is no cash).
 const CARD: &[&str] =
@@ -203,7 +208,11 @@ fn app_history(raw: &str) -> Option<String> {
             return Some(format!("TRANSFER {verb} SAVINGS {space}"));
         }
     }
-    verb_first(upper.first()?)
+    // The verb may follow the app's name ("TWINT · Envoi d'argent à Marc Dubois · Apéro").
+    verb_first(upper.first()?).or_else(|| {
+        let single_word = !upper.first()?.contains(char::is_whitespace);
+        single_word.then(|| verb_first(upper.get(1)?)).flatten()
+    })
 }
 
 /// A statement downloaded as labelled text ("Date: 08/03/2024 Description: CARD PAYMENT TO
@@ -239,6 +248,19 @@ fn verb_first(line: &str) -> Option<String> {
     {
         let name = rest.split_once(" VOOR ").map_or(rest, |(name, _)| name);
         return Some(format!("TRANSFER TO {name}"));
+    }
+    // TWINT names the other party after its verb, in the app's language.
+    for (verb, direction) in [
+        ("ENVOI D'ARGENT À ", "TO"),
+        ("ARGENT REÇU DE ", "FROM"),
+        ("GELD GESENDET AN ", "TO"),
+        ("GELD ERHALTEN VON ", "FROM"),
+        ("DENARO INVIATO A ", "TO"),
+        ("DENARO RICEVUTO DA ", "FROM"),
+    ] {
+        if let Some(name) = part.strip_prefix(verb) {
+            return Some(format!("TRANSFER {direction} {name}"));
+        }
     }
     // "Sarah B. vous a payé", "Camille M. vous a remboursé 18,50 €".
     [" VOUS A PAYÉ", " VOUS A REMBOURSÉ", " VOUS A ENVOYÉ"]
@@ -423,6 +445,20 @@ fn dkb(f: &[&str]) -> Option<String> {
     Some(format!("{other} {}", f[5]))
 }
 
+/// Sparkasse's CAMT export: `Auftragskonto;Buchungstag;Valutadatum;Buchungstext;
+/// Verwendungszweck;Glaeubiger ID;Mandatsreferenz;Kundenreferenz;Sammlerreferenz;
+/// Lastschrift Ursprungsbetrag;Auslagenersatz Ruecklastschrift;Beguenstigter/Zahlungspflichtiger;
+/// Kontonummer/IBAN;BIC;Betrag;Waehrung;Info`. The other party's BIC and the booking's state
+/// ("Umsatz gebucht") are no words of the payment; a card payment names its shop as
+/// `NAME//CITY/COUNTRY`.
+fn sparkasse_camt(f: &[&str]) -> Option<String> {
+    if f.len() < 15 || !iban(f[0]) || !dated(f[1]) || !dated(f[2]) {
+        return None;
+    }
+    let party = f[11].split_once("//").map_or(f[11], |(name, _)| name);
+    Some(format!("{} {party} {}", f[3], f[4]))
+}
+
 /// Fidelity's account history: `Run Date,Action,Symbol,Security Description,Security Type,
 /// Quantity,Price,Commission,Fees,Accrued Interest,Amount,Settlement Date`. The action closes
 /// with the account's core position ("(Cash)", "(Margin)"), and the security type says `Cash`
@@ -503,6 +539,15 @@ mod tests {
     }
 
     #[test]
+    fn a_sparkasse_row_names_the_shop_without_its_city_bic_or_state() {
+        let row = r#""DE20100500000190358217";"03.03.25";"03.03.25";"KARTENZAHLUNG";"2025-03-01T09:42 Debitk.7 2027-09";"";"";"";"";"";"";"Baeckerei Schmidt//Berlin/DE";"DE04700202700015642871";"HYVEDEMMXXX";"-11,40";"EUR";"Umsatz gebucht""#;
+        assert_eq!(
+            known_row(row).as_deref(),
+            Some("KARTENZAHLUNG Baeckerei Schmidt 2025-03-01T09:42 Debitk.7 2027-09")
+        );
+    }
+
+    #[test]
     fn app_histories_between_people_keep_only_the_other_party() {
         let sent = "Sarah Okafor · Sent · Ref: cinema + dinner · -£25.00";
         assert_eq!(known_row(sent).as_deref(), Some("TRANSFER TO Sarah Okafor"));
@@ -510,6 +555,10 @@ mod tests {
         assert_eq!(known_row(french).as_deref(), Some("TRANSFER FROM THOMAS GIRAUD"));
         let lydia = "Vous avez payé Thomas L. · pizza jeudi 🍕 · -14,50 €";
         assert_eq!(known_row(lydia).as_deref(), Some("TRANSFER TO THOMAS L."));
+        let twint = "TWINT · Envoi d'argent à Marc Dubois · Apéro · -35.00 CHF";
+        assert_eq!(known_row(twint).as_deref(), Some("TRANSFER TO MARC DUBOIS"));
+        let instant = "Virement instantané émis · Léa Martin · Remboursement · -23,50 €";
+        assert_eq!(known_row(instant).as_deref(), Some("TRANSFER TO Léa Martin"));
         let space = "Holiday · Moved to Space · 31 Mar · -£150.00";
         assert_eq!(known_row(space).as_deref(), Some("TRANSFER TO SAVINGS Holiday"));
         // A shop's line in an app keeps its words.

@@ -46,6 +46,7 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("BEA", Kind::CardPurchase),
     ("DEB", Kind::CardPurchase),
     ("VIS", Kind::CardPurchase),
+    ("ZAKUP PRZY UZYCIU KARTY W INTERNECIE", Kind::CardPurchase),
     ("ZAKUP PRZY UZYCIU KARTY", Kind::CardPurchase),
     ("ZAKUP", Kind::CardPurchase),
     ("TRANSAKCJA KARTA", Kind::CardPurchase),
@@ -364,6 +365,7 @@ pub(super) const PHRASES: &[(&str, Kind)] = &[
     ("ZINSABSCHLUSS", Kind::Interest),
     ("AUSLANDSEINSATZENTGELT", Kind::Fee),
     ("AUSLANDSENTGELT", Kind::Fee),
+    ("FREMDWAEHRUNGSENTGELT", Kind::Fee),
     // Swiss card lines in French and Italian ("ACHAT/SERVICE DU 28.11.2024 CARTE NO …"), and
     // Desjardins' Interac and bill-payment phrasing ("PAIEMENT DIRECT", "Paiement facture -
     // AccesD Internet /BELL"): a bill payment goes to a registered biller.
