@@ -49,6 +49,27 @@ fn a_brand_found_by_part_of_its_spelling_beside_another_trade_is_that_trade() {
         (bakery.category.as_str(), bakery.merchant.as_deref()),
         ("groceries.specialty", None)
     );
+    // A brand spelt whole, apostrophe dropped, keeps its match beside a place's trade-like word.
+    for (line, brand) in [
+        ("NANDOS COVENT GARDEN", "Nando's"),
+        ("TRADER JOE'S #12 GARDEN CITY NY", "Trader Joe's"),
+        ("DOMINO'S 1234 BOWLING GREEN KY", "Domino's"),
+    ] {
+        assert_eq!(categorise(line, -2_000, "US").merchant.as_deref(), Some(brand), "{line}");
+    }
+}
+
+#[test]
+fn the_lexicon_stays_out_of_fees_transfers_and_cut_words() {
+    let fee = categorise("CITY OF SPRINGFIELD CONVENIENCE FEE", -350, "US");
+    assert_ne!(fee.category, "groceries.convenience");
+    let funding = categorise("VIR ALIMENTATION COMPTE JOINT", -30_000, "FR");
+    assert!(!funding.category.starts_with("groceries."), "{funding:?}");
+    // A word the bank cut is completed from the curated words only: no HOUSEWARES here.
+    let steak = categorise("CARD PAYMENT TO PRIME STEAK HOUSE", -6_400, "GB");
+    assert_ne!(steak.category, "shopping.home_garden");
+    let vet = categorise("TRANSFERENCIA CLINICA VETERINARIA LOS PINOS", -6_000, "ES");
+    assert_eq!(vet.category, "shopping.pets");
 }
 
 #[test]

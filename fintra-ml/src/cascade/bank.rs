@@ -30,8 +30,13 @@ pub(super) fn not_a_purchase(
         Kind::Cash => (if money_in { "cash.deposit" } else { "cash.withdrawal" }, 0.9, "cash"),
         // A loan's instalment names its interest beside the capital it repays ("Ratenkredit …
         // Tilgung/Zinsen").
+        // A building loan's is the mortgage.
         Kind::Interest if !money_in && d.has_word("TILGUNG") => {
-            ("loans.loan_payment", 0.85, "loan instalment")
+            let home = ["HYPOTHEK", "BAUFINANZIERUNG", "IMMOBILIENKREDIT", "IMMOBILIENDARLEHEN"]
+                .iter()
+                .any(|w| d.has_word(w))
+                || merchant.is_some_and(|m| m.merchant.category == "housing.mortgage");
+            (if home { "housing.mortgage" } else { "loans.loan_payment" }, 0.85, "loan instalment")
         }
         Kind::Interest => {
             (if money_in { "income.interest" } else { "fees.interest" }, 0.9, "interest")

@@ -18,7 +18,7 @@ use bank::{bank, not_a_purchase};
 use product::product;
 use purpose::{by_phrase, by_purpose, dividend};
 
-use trades::{GENERIC_TRADES, business_word, compound_business_word, keywords, regional_word};
+use trades::{business_word, compound_business_word, curated_keywords, first_trade, keywords};
 use words::{HONORIFICS, PENSION_WORDS, PERSON_TO_PERSON, STRONG_PURPOSES, TRANSFER_PURPOSES};
 
 use crate::mcc;
@@ -386,18 +386,7 @@ pub(super) fn keyword(
     d: &Descriptor,
     country: Option<&str>,
 ) -> Option<(&'static str, &'static str)> {
-    let mut trades = d
-        .counterparty
-        .iter()
-        .filter_map(|w| business_word(w).or_else(|| regional_word(w, country)));
-    // A generic word gives way to the trade after it ("CLINICA VETERINARIA", "CENTRO MEDICO
-    // DENTAL").
-    let exact = match trades.next() {
-        Some(first) if GENERIC_TRADES.contains(&first.0) => {
-            trades.find(|(w, _)| !GENERIC_TRADES.contains(w)).or(Some(first))
-        }
-        first => first,
-    };
+    let exact = first_trade(&d.counterparty, country);
     let compound = || d.counterparty.iter().find_map(|w| compound_business_word(w));
     exact.or_else(compound).or_else(|| {
         let last = d.counterparty.last()?;
@@ -405,7 +394,7 @@ pub(super) fn keyword(
         // in a whole word, not a cut "AUTOSKOLA".
         let cut = d.cut_short() && last.len() >= 5 && last.bytes().all(|b| b.is_ascii_alphabetic());
         cut.then(|| {
-            keywords()
+            curated_keywords()
                 .iter()
                 .filter(|(k, _)| {
                     k.len() > last.len()
@@ -428,17 +417,12 @@ fn another_business(t: &Transaction<'_>, d: &Descriptor, m: &Resolution) -> bool
     let foreign = t.country.is_some_and(|country| {
         !m.merchant.countries.is_empty() && !m.merchant.countries.iter().any(|c| c == country)
     });
-    let matched = fold(&m.matched);
     let trade = primary(&m.merchant.category);
-    let mut spelled = matched.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty());
-    // A brand found by part of its spelling, the rest absent from the line, beside a word of
-    // another trade ("ZEIT FUER BROT" is a bakery, not "ZEIT ONLINE"). Insurance words name
-    // a cover that insurers of every kind sell ("SANITAS … SEGUROS").
-    let partial = spelled.clone().any(|w| !d.words.iter().any(|x| x == w));
-    let cover = |w: &str| business_word(w).is_some_and(|(_, c)| c == "bills.other");
-    if partial && d.counterparty.iter().any(|w| other_trade(w, trade) && !cover(w)) {
+    if partly_spelled_before_a_trade(d, m, trade) {
         return true;
     }
+    let matched = fold(&m.matched);
+    let mut spelled = matched.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty());
     let (Some(brand), None) = (spelled.next(), spelled.next()) else { return false };
     let Some(at) = d.counterparty.iter().position(|w| w == brand) else { return false };
     if at > 0 {
@@ -447,6 +431,28 @@ fn another_business(t: &Transaction<'_>, d: &Descriptor, m: &Resolution) -> bool
         return bank(&m.merchant) || d.counterparty.iter().any(|w| other_trade(w, trade));
     }
     foreign && d.counterparty[1..].iter().take(3).any(|w| other_trade(w, trade))
+}
+
+/// A brand found by part of its spelling, a word of the rest absent from the line, with a word
+/// of another trade right after it ("ZEIT FUER BROT" is a bakery, not "ZEIT ONLINE"). Spelled
+/// as the line's words are (apostrophes dropped: "NANDOS" is all of "Nando's"), and counting
+/// only words of three letters or more that say which merchant it is. Insurance words name a
+/// cover that insurers of every kind sell ("SANITAS … SEGUROS").
+fn partly_spelled_before_a_trade(d: &Descriptor, m: &Resolution, trade: &str) -> bool {
+    const NOT_NAMING: &[&str] =
+        &["THE", "AND", "COM", "LTD", "INC", "LLC", "PLC", "GMBH", "LIMITED", "STORE", "STORES"];
+    let spelling = fold(&m.matched.replace(['\'', '’'], ""));
+    let naming: Vec<&str> = spelling
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() >= 3 && !NOT_NAMING.contains(w))
+        .collect();
+    let partial = naming.iter().any(|w| !d.words.iter().any(|x| x == w));
+    let Some(at) = d.counterparty.iter().position(|w| naming.contains(&w.as_str())) else {
+        return false;
+    };
+    let cover = |w: &str| business_word(w).is_some_and(|(_, c)| c == "bills.other");
+    partial
+        && d.counterparty.iter().skip(at + 1).take(2).any(|w| other_trade(w, trade) && !cover(w))
 }
 
 /// `word` is a business word, or a compound ending in one, of a trade other than `trade`

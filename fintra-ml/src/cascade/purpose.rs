@@ -4,7 +4,7 @@
 
 use super::bank::{bank, financial};
 use super::phrases::PHRASES;
-use super::trades::business_word;
+use super::trades::{business_word, first_trade};
 use super::words::{
     COMPANY_FORMS, FIRM_WORDS, HONORIFICS, PENSION_WORDS, PERSON_TO_PERSON, STRONG_PURPOSES,
     TRANSFER_ONLY_PURPOSES, TRANSFER_PURPOSES,
@@ -152,16 +152,21 @@ pub(super) fn by_purpose(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision
         // their reference ("MADS JENSEN PIZZA FREDAG").
         let person = names_a_person(d);
         let leading = match d.counterparty.as_slice() {
-            [firm, second, ..] if FIRM_WORDS.contains(&firm.as_str()) => Some(second),
-            [first, ..] => Some(first),
+            [firm, _, ..] if FIRM_WORDS.contains(&firm.as_str()) => Some(1),
+            [_, ..] => Some(0),
             [] => None,
         };
         // A company's legal form says the payee is a business: its trade word may stand
-        // anywhere in its name ("SO PENNINE ACCOUNTANCY LTD").
+        // anywhere in its name ("SO PENNINE ACCOUNTANCY LTD"). A generic word leading the name
+        // gives way to the trade after it ("CLINICA VETERINARIA …").
         let company = d.words.iter().any(|w| COMPANY_FORMS.contains(&w.as_str()));
-        let trade = |w: &String| business_word(w);
-        let named =
-            if company { d.counterparty.iter().find_map(trade) } else { leading.and_then(trade) };
+        let named = if company {
+            first_trade(&d.counterparty, t.country)
+        } else {
+            leading
+                .filter(|&at| business_word(&d.counterparty[at]).is_some())
+                .and_then(|at| first_trade(&d.counterparty[at..], t.country))
+        };
         if !money_in
             && !person
             && let Some((word, category)) = named

@@ -4,45 +4,59 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// The shipped trade words (`data/trades.tsv`).
+/// The curated trade words (`data/trades.tsv`) and the lexicon (`data/trade_lexicon.tsv`).
 const TRADES_TSV: &str = include_str!("../../data/trades.tsv");
+const LEXICON_TSV: &str = include_str!("../../data/trade_lexicon.tsv");
 
-/// The trade words in file order, and the same by word.
+/// The trade words in file order (the curated ones first), and the same by word.
 struct Trades {
     list: Vec<(&'static str, &'static str)>,
+    curated: usize,
     by_word: HashMap<&'static str, &'static str>,
+}
+
+/// The (word, category) rows of a trade file.
+fn rows(tsv: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
+    tsv.lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("word\t") && !l.trim().is_empty())
+        .filter_map(|l| {
+            let mut fields = l.split('\t');
+            Some((fields.next()?, fields.next()?))
+        })
 }
 
 fn trades() -> &'static Trades {
     static TRADES: OnceLock<Trades> = OnceLock::new();
     TRADES.get_or_init(|| {
-        let list: Vec<(&'static str, &'static str)> = TRADES_TSV
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.starts_with("word\t") && !l.trim().is_empty())
-            .filter_map(|l| {
-                let mut fields = l.split('\t');
-                Some((fields.next()?, fields.next()?))
-            })
-            .collect();
+        let mut list: Vec<(&'static str, &'static str)> = rows(TRADES_TSV).collect();
+        let curated = list.len();
+        list.extend(rows(LEXICON_TSV));
         // The first line of a word wins, as in a search of the list.
         let mut by_word = HashMap::with_capacity(list.len());
         for (word, category) in &list {
             by_word.entry(*word).or_insert(*category);
         }
-        Trades { list, by_word }
+        Trades { list, curated, by_word }
     })
 }
 
 /// Words that say what a business is, for counterparties no catalogue knows: (word, detailed
-/// category), in the order of `data/trades.tsv`.
+/// category), the curated ones first.
 pub(super) fn keywords() -> &'static [(&'static str, &'static str)] {
     &trades().list
 }
 
+/// The curated trade words alone: a word the bank cut short is completed only from these, whose
+/// words do not end common ones (the lexicon would read "STEAK HOUSE" as HOUSEWARES).
+pub(super) fn curated_keywords() -> &'static [(&'static str, &'static str)] {
+    let t = trades();
+    &t.list[..t.curated]
+}
+
 /// Trade words of a whole field that a word after them narrows: a clinic or a medical centre
-/// may be a vet's or a dentist's ("CLINICA VETERINARIA", "CENTRO MEDICO DENTAL"), a health
-/// firm an insurer, a motor firm an insurer too ("KFZ VERSICHERUNG").
-pub(super) const GENERIC_TRADES: &[&str] = &[
+/// may be a vet's or a dentist's ("CLINICA VETERINARIA", "CENTRO MEDICO DENTAL"), a motor firm
+/// an insurer ("KFZ VERSICHERUNG"), an inn a restaurant ("THE OLD INN RESTAURANT").
+const GENERIC_TRADES: &[&str] = &[
     "MEDICO",
     "MEDICAL",
     "CLINIC",
@@ -51,9 +65,26 @@ pub(super) const GENERIC_TRADES: &[&str] = &[
     "KLINIK",
     "AMBULATORIO",
     "PRAXIS",
-    "HEALTH",
     "KFZ",
+    "INN",
 ];
+
+/// The first trade word of `words` (a word whose trade depends on the country read for
+/// `country`); a generic one gives way to a trade word after it ("CLINICA VETERINARIA",
+/// "CENTRO MEDICO DENTAL").
+pub(super) fn first_trade(
+    words: &[String],
+    country: Option<&str>,
+) -> Option<(&'static str, &'static str)> {
+    let mut trades =
+        words.iter().filter_map(|w| business_word(w).or_else(|| regional_word(w, country)));
+    match trades.next() {
+        Some(first) if GENERIC_TRADES.contains(&first.0) => {
+            trades.find(|(w, _)| !GENERIC_TRADES.contains(w)).or(Some(first))
+        }
+        first => first,
+    }
+}
 
 /// Trade words whose trade depends on the country: (word, countries, the category there). An
 /// inn is a pub in Britain and Ireland and a place to stay in North America and Oceania, and
@@ -142,7 +173,9 @@ mod tests {
             assert!(taxonomy.contains(category), "{word}: {category}");
             assert!(seen.insert(*word), "{word} twice");
         }
-        assert!(GENERIC_TRADES.iter().all(|w| business_word(w).is_some()));
+        let known = |w: &&str| business_word(w).is_some() || REGIONAL.iter().any(|r| r.0 == *w);
+        assert!(GENERIC_TRADES.iter().all(known));
+        assert!(curated_keywords().len() < keywords().len());
         for (word, _, category) in REGIONAL {
             assert!(taxonomy.contains(category), "{word}: {category}");
             assert!(business_word(word).is_none(), "{word} is regional and general");

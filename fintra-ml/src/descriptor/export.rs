@@ -228,7 +228,8 @@ fn labelled(line: &str) -> Option<String> {
 /// B. vous a payé", "Vous avez reçu 18,50 € de Camille R.", "Paiement à Thomas B. - Places
 /// concert"), with or without other parts after it. `line` is upper case.
 fn verb_first(line: &str) -> Option<String> {
-    let part = line.split('·').next()?.trim();
+    let part = line.split('·').next()?.trim().replace('’', "'");
+    let part = part.as_str();
     if let Some(name) = part.strip_prefix("VOUS AVEZ PAYÉ ") {
         return Some(format!("TRANSFER TO {name}"));
     }
@@ -252,7 +253,9 @@ fn verb_first(line: &str) -> Option<String> {
     // TWINT names the other party after its verb, in the app's language.
     for (verb, direction) in [
         ("ENVOI D'ARGENT À ", "TO"),
+        ("ENVOI D'ARGENT A ", "TO"),
         ("ARGENT REÇU DE ", "FROM"),
+        ("ARGENT RECU DE ", "FROM"),
         ("GELD GESENDET AN ", "TO"),
         ("GELD ERHALTEN VON ", "FROM"),
         ("DENARO INVIATO A ", "TO"),
@@ -452,7 +455,8 @@ fn dkb(f: &[&str]) -> Option<String> {
 /// ("Umsatz gebucht") are no words of the payment; a card payment names its shop as
 /// `NAME//CITY/COUNTRY`.
 fn sparkasse_camt(f: &[&str]) -> Option<String> {
-    if f.len() < 15 || !iban(f[0]) || !dated(f[1]) || !dated(f[2]) {
+    let currency = |c: &str| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase());
+    if f.len() < 16 || !iban(f[0]) || !dated(f[1]) || !dated(f[2]) || !currency(f[15]) {
         return None;
     }
     let party = f[11].split_once("//").map_or(f[11], |(name, _)| name);
