@@ -29,13 +29,12 @@ pub(super) fn not_a_purchase(
         Kind::Cash if in_name("CASH") => return None,
         Kind::Cash => (if money_in { "cash.deposit" } else { "cash.withdrawal" }, 0.9, "cash"),
         // A loan's instalment names its interest beside the capital it repays ("Ratenkredit …
-        // Tilgung/Zinsen").
-        // A building loan's is the mortgage.
+        // Tilgung/Zinsen"); a building loan's is the mortgage.
         Kind::Interest if !money_in && d.has_word("TILGUNG") => {
             let home = ["HYPOTHEK", "BAUFINANZIERUNG", "IMMOBILIENKREDIT", "IMMOBILIENDARLEHEN"]
                 .iter()
                 .any(|w| d.has_word(w))
-                || merchant.is_some_and(|m| m.merchant.category == "housing.mortgage");
+                || mortgage_lender(merchant);
             (if home { "housing.mortgage" } else { "loans.loan_payment" }, 0.85, "loan instalment")
         }
         Kind::Interest => {
@@ -164,6 +163,11 @@ fn atm_fee(d: &Descriptor) -> bool {
     ]
     .iter()
     .any(|w| d.has_word(w))
+}
+
+/// A loan repaid to a mortgage lender is the mortgage ("ROCKET MORTGAGE LOAN PAYMENT").
+pub(super) fn mortgage_lender(merchant: Option<&Resolution>) -> bool {
+    merchant.is_some_and(|m| m.merchant.category == "housing.mortgage")
 }
 
 /// A fee for using the card or account abroad or in another currency.

@@ -18,7 +18,7 @@ use bank::{bank, not_a_purchase};
 use product::product;
 use purpose::{by_phrase, by_purpose, dividend};
 
-use trades::{business_word, compound_business_word, curated_keywords, first_trade, keywords};
+use trades::{business_word, compound_business_word, curated_keywords, first_trade};
 use words::{HONORIFICS, PENSION_WORDS, PERSON_TO_PERSON, STRONG_PURPOSES, TRANSFER_PURPOSES};
 
 use crate::mcc;
@@ -336,14 +336,10 @@ fn merchant_truth(
     if !money_in
         && matches!(category, "government.tax" | "government.services" | "bills.council_tax")
     {
-        let service = d.words.iter().find_map(|w| {
-            keywords().iter().chain(TRANSFER_PURPOSES).find(|(k, c)| {
-                w == k
-                    && matches!(
-                        *c,
-                        "services.childcare" | "services.education" | "government.fines"
-                    )
-                    && !in_name(w)
+        let service = d.words.iter().filter(|w| !in_name(w)).find_map(|w| {
+            let purpose = TRANSFER_PURPOSES.iter().find(|(k, _)| w == k).map(|(k, c)| (*k, *c));
+            [business_word(w), purpose].into_iter().flatten().find(|(_, c)| {
+                matches!(*c, "services.childcare" | "services.education" | "government.fines")
             })
         });
         if let Some((word, c)) = service {
@@ -378,10 +374,9 @@ fn by_keyword(t: &Transaction<'_>, d: &Descriptor) -> Option<Decision> {
     decision(category, 0.6, Layer::Keywords, word)
 }
 
-/// The first business word of the counterparty (a word whose trade depends on the country read
-/// for `country`, a generic word only when no other follows); failing one, the first compound ending in one (`EETCAFE`); failing that, the
-/// line's last word when the bank cut it short inside one (`FADE FACTORY BARBE`: at least five
-/// letters and half the word).
+/// The counterparty's trade: its first trade word ([`first_trade`]); failing one, the first
+/// compound ending in one (`EETCAFE`); failing that, the line's last word when the bank cut it
+/// short inside a curated one (`FADE FACTORY BARBE`: at least five letters and half the word).
 pub(super) fn keyword(
     d: &Descriptor,
     country: Option<&str>,
@@ -441,7 +436,7 @@ fn another_business(t: &Transaction<'_>, d: &Descriptor, m: &Resolution) -> bool
 fn partly_spelled_before_a_trade(d: &Descriptor, m: &Resolution, trade: &str) -> bool {
     const NOT_NAMING: &[&str] =
         &["THE", "AND", "COM", "LTD", "INC", "LLC", "PLC", "GMBH", "LIMITED", "STORE", "STORES"];
-    let spelling = fold(&m.matched.replace(['\'', '’'], ""));
+    let spelling = spelled_as_the_line(m);
     let naming: Vec<&str> = spelling
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| w.len() >= 3 && !NOT_NAMING.contains(w))
@@ -453,6 +448,12 @@ fn partly_spelled_before_a_trade(d: &Descriptor, m: &Resolution, trade: &str) ->
     let cover = |w: &str| business_word(w).is_some_and(|(_, c)| c == "bills.other");
     partial
         && d.counterparty.iter().skip(at + 1).take(2).any(|w| other_trade(w, trade) && !cover(w))
+}
+
+/// The matched spelling as the line's words are spelt: folded, apostrophes dropped
+/// ("SAINSBURY'S" is SAINSBURYS).
+fn spelled_as_the_line(m: &Resolution) -> String {
+    fold(&m.matched.replace(['\'', '’'], ""))
 }
 
 /// `word` is a business word, or a compound ending in one, of a trade other than `trade`
@@ -467,8 +468,7 @@ fn other_trade(word: &str, trade: &str) -> bool {
 /// ("SONNEN APOTHEKE" is a pharmacy, not the insurer Sonnet), or on a transfer, where a
 /// person's name is as likely as a brand's ("TRANSFER FROM CAMILLE MARTIN" is no Camile Thai).
 fn misread(d: &Descriptor, m: &Resolution) -> bool {
-    // Spelled as the line's words are: apostrophes dropped ("SAINSBURY'S" is SAINSBURYS).
-    let matched = fold(&m.matched.replace(['\'', '’'], ""));
+    let matched = spelled_as_the_line(m);
     let mut words = matched.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| w.len() >= 3);
     let glued: String = matched.chars().filter(char::is_ascii_alphanumeric).collect();
     // Anywhere on the line: a processor's own name is not in the counterparty ("Faster

@@ -2,7 +2,7 @@
 //! LOAN"), an own account named by its masked number, and a transfer's reference ("RENT",
 //! "KINDERGELD") or its payee's trade.
 
-use super::bank::{bank, financial};
+use super::bank::{bank, financial, mortgage_lender};
 use super::phrases::PHRASES;
 use super::trades::{business_word, first_trade};
 use super::words::{
@@ -58,10 +58,11 @@ pub(super) fn by_phrase(d: &Descriptor, merchant: Option<&Resolution>) -> Option
             ("transfers.own_account".to_owned(), 0.8, Layer::BankPhrasing, "OWN ACCOUNT".to_owned())
         });
     };
-    // A mortgage lender's loan is its mortgage ("ROCKET MORTGAGE LOAN PAYMENT").
-    let lender = merchant.is_some_and(|m| m.merchant.category == "housing.mortgage");
-    let category =
-        if lender && *category == "loans.loan_payment" { "housing.mortgage" } else { category };
+    let category = if *category == "loans.loan_payment" && mortgage_lender(merchant) {
+        "housing.mortgage"
+    } else {
+        category
+    };
     decision(category, 0.85, Layer::BankPhrasing, phrase)
 }
 

@@ -40,12 +40,6 @@ fn trades() -> &'static Trades {
     })
 }
 
-/// Words that say what a business is, for counterparties no catalogue knows: (word, detailed
-/// category), the curated ones first.
-pub(super) fn keywords() -> &'static [(&'static str, &'static str)] {
-    &trades().list
-}
-
 /// The curated trade words alone: a word the bank cut short is completed only from these, whose
 /// words do not end common ones (the lexicon would read "STEAK HOUSE" as HOUSEWARES).
 pub(super) fn curated_keywords() -> &'static [(&'static str, &'static str)] {
@@ -98,10 +92,7 @@ const REGIONAL: &[(&str, &[&str], &str)] = &[
 ];
 
 /// The trade of a word whose trade depends on the country (see [`REGIONAL`]), in `country`.
-pub(super) fn regional_word(
-    word: &str,
-    country: Option<&str>,
-) -> Option<(&'static str, &'static str)> {
+fn regional_word(word: &str, country: Option<&str>) -> Option<(&'static str, &'static str)> {
     let country = country?;
     REGIONAL
         .iter()
@@ -166,8 +157,9 @@ mod tests {
     fn the_shipped_trade_words_are_folded_known_and_unique() {
         let taxonomy = Taxonomy::builtin();
         let mut seen = std::collections::HashSet::new();
-        assert!(keywords().len() > 2_000, "{}", keywords().len());
-        for (word, category) in keywords() {
+        let all = &trades().list;
+        assert!(all.len() > 2_000, "{}", all.len());
+        for (word, category) in all {
             assert!(word.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()), "{word}");
             assert_eq!(crate::descriptor::fold(word), *word);
             assert!(taxonomy.contains(category), "{word}: {category}");
@@ -175,7 +167,7 @@ mod tests {
         }
         let known = |w: &&str| business_word(w).is_some() || REGIONAL.iter().any(|r| r.0 == *w);
         assert!(GENERIC_TRADES.iter().all(known));
-        assert!(curated_keywords().len() < keywords().len());
+        assert!(curated_keywords().len() < all.len());
         for (word, _, category) in REGIONAL {
             assert!(taxonomy.contains(category), "{word}: {category}");
             assert!(business_word(word).is_none(), "{word} is regional and general");

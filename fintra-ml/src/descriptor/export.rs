@@ -56,7 +56,7 @@ pub(super) fn known_row(raw: &str) -> Option<String> {
     if raw.contains('·') {
         return app_history(raw);
     }
-    let upper = raw.to_uppercase();
+    let upper = super::fold(raw);
     if let Some(line) = verb_first(&upper).or_else(|| labelled(&upper)) {
         return Some(line);
     }
@@ -95,9 +95,8 @@ const RECEIVED: &[&str] = &[
     "PAYMENT RECEIVED",
     "GELD ERHALTEN",
     "TWINT GELD ERHALTEN",
-    "PAIEMENT REÇU",
-    "VIREMENT REÇU",
-    "VIREMENT INSTANTANÉ REÇU",
+    "PAIEMENT RECU",
+    "VIREMENT RECU",
     "VIREMENT INSTANTANE RECU",
     "RECIBIDO",
 ];
@@ -109,7 +108,7 @@ const TRANSFERRED: &[&str] = &[
     "MOBILE PAYMENT",
     "FASTER PAYMENT",
     "BANK TRANSFER",
-    "ÜBERWEISUNG",
+    "UEBERWEISUNG",
     "VIREMENT",
     "BONIFICO",
     "TRANSFERENCIA",
@@ -117,8 +116,7 @@ const TRANSFERRED: &[&str] = &[
     "PRZELEW",
 ];
 /// An outgoing bank transfer ("VIREMENT EMIS · Vers M. LUCAS MOREAU · Remboursement weekend").
-const TRANSFERRED_OUT: &[&str] =
-    &["VIREMENT EMIS", "VIREMENT ÉMIS", "VIREMENT INSTANTANÉ ÉMIS", "VIREMENT INSTANTANE EMIS"];
+const TRANSFERRED_OUT: &[&str] = &["VIREMENT EMIS", "VIREMENT INSTANTANE EMIS"];
 /// A purchase with the app's own card ("Chick-fil-A · Cash Card · Mar 6": Cash App's card,
 /// which is no cash).
 const CARD: &[&str] =
@@ -167,7 +165,9 @@ fn not_a_party(part: &str) -> bool {
 /// other party is kept. Any other app line is left whole.
 fn app_history(raw: &str) -> Option<String> {
     let parts: Vec<&str> = raw.split('·').map(str::trim).filter(|p| !p.is_empty()).collect();
-    let upper: Vec<String> = parts.iter().map(|p| p.to_uppercase()).collect();
+    // Matched folded, so that accents printed or not read alike ("Virement reçu", "VIREMENT
+    // RECU").
+    let upper: Vec<String> = parts.iter().map(|p| super::fold(p)).collect();
     let find = |list: &[&str]| upper.iter().position(|p| list.contains(&p.as_str()));
     // The other party opens the line, or follows the type when the type comes first; a line
     // that opens with its date or its amount names the party just before the type.
@@ -216,8 +216,8 @@ fn app_history(raw: &str) -> Option<String> {
 }
 
 /// A statement downloaded as labelled text ("Date: 08/03/2024 Description: CARD PAYMENT TO
-/// TESCO STORES 2817 Amount: -42.18 Balance: 1161.29"): only the description. `line` is upper
-/// case.
+/// TESCO STORES 2817 Amount: -42.18 Balance: 1161.29"): only the description. `line` is folded
+/// ([`super::fold`]).
 fn labelled(line: &str) -> Option<String> {
     let (_, rest) = line.split_once("DESCRIPTION:")?;
     let end = ["AMOUNT:", "BALANCE:"].iter().filter_map(|l| rest.find(l)).min()?;
@@ -226,20 +226,21 @@ fn labelled(line: &str) -> Option<String> {
 
 /// Lydia and French apps put the verb in the party's part ("Vous avez payé Thomas L.", "Sarah
 /// B. vous a payé", "Vous avez reçu 18,50 € de Camille R.", "Paiement à Thomas B. - Places
-/// concert"), with or without other parts after it. `line` is upper case.
+/// concert"), with or without other parts after it. `line` is folded ([`super::fold`]): accents
+/// printed or not read alike.
 fn verb_first(line: &str) -> Option<String> {
     let part = line.split('·').next()?.trim().replace('’', "'");
     let part = part.as_str();
-    if let Some(name) = part.strip_prefix("VOUS AVEZ PAYÉ ") {
+    if let Some(name) = part.strip_prefix("VOUS AVEZ PAYE ") {
         return Some(format!("TRANSFER TO {name}"));
     }
     if let Some((_, name)) =
-        part.strip_prefix("VOUS AVEZ REÇU ").and_then(|rest| rest.split_once(" DE "))
+        part.strip_prefix("VOUS AVEZ RECU ").and_then(|rest| rest.split_once(" DE "))
     {
         return Some(format!("TRANSFER FROM {name}"));
     }
     // The note after " - " is the payer's own words.
-    if let Some(rest) = part.strip_prefix("PAIEMENT À ") {
+    if let Some(rest) = part.strip_prefix("PAIEMENT A ") {
         let name = rest.split_once(" - ").map_or(rest, |(name, _)| name);
         return Some(format!("TRANSFER TO {name}"));
     }
@@ -252,9 +253,7 @@ fn verb_first(line: &str) -> Option<String> {
     }
     // TWINT names the other party after its verb, in the app's language.
     for (verb, direction) in [
-        ("ENVOI D'ARGENT À ", "TO"),
         ("ENVOI D'ARGENT A ", "TO"),
-        ("ARGENT REÇU DE ", "FROM"),
         ("ARGENT RECU DE ", "FROM"),
         ("GELD GESENDET AN ", "TO"),
         ("GELD ERHALTEN VON ", "FROM"),
@@ -266,7 +265,7 @@ fn verb_first(line: &str) -> Option<String> {
         }
     }
     // "Sarah B. vous a payé", "Camille M. vous a remboursé 18,50 €".
-    [" VOUS A PAYÉ", " VOUS A REMBOURSÉ", " VOUS A ENVOYÉ"]
+    [" VOUS A PAYE", " VOUS A REMBOURSE", " VOUS A ENVOYE"]
         .iter()
         .find_map(|verb| part.split_once(verb).map(|(name, _)| format!("TRANSFER FROM {name}")))
 }
@@ -559,6 +558,9 @@ mod tests {
         assert_eq!(known_row(french).as_deref(), Some("TRANSFER FROM THOMAS GIRAUD"));
         let lydia = "Vous avez payé Thomas L. · pizza jeudi 🍕 · -14,50 €";
         assert_eq!(known_row(lydia).as_deref(), Some("TRANSFER TO THOMAS L."));
+        // Accents printed or not read alike.
+        let plain = "VIREMENT RECU · THOMAS GIRAUD · resto · +25,00 EUR";
+        assert_eq!(known_row(plain).as_deref(), Some("TRANSFER FROM THOMAS GIRAUD"));
         let twint = "TWINT · Envoi d'argent à Marc Dubois · Apéro · -35.00 CHF";
         assert_eq!(known_row(twint).as_deref(), Some("TRANSFER TO MARC DUBOIS"));
         let instant = "Virement instantané émis · Léa Martin · Remboursement · -23,50 €";
